@@ -1,0 +1,79 @@
+"""The database: engine, units of work, and schema migrations.
+
+Supported URLs: ``sqlite:///path/to/fateflow.db`` (standalone), ``postgresql+psycopg://...`` and
+``mysql+pymysql://...``. Building a ``Database`` opens no connection; the first session does.
+
+The schema comes only from the Alembic migrations in ``migrations/``; ``create_database`` runs
+them up to the newest. To write a new one after changing the models::
+
+    with Database(url).engine.begin() as connection:
+        command.revision(migration_config(connection), "what changed", autogenerate=True)
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another one before failing with "database is locked"."""
+
+
+class Database:
+    """One database: its engine, and the sessions units of work run in."""
+
+    def __init__(self, url: str) -> None:
+        # pre_ping replaces connections a server dropped while they sat in the pool.
+        self.engine = create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _configure_sqlite)
+        # Rows stay readable after their unit of work ends, when servicers turn them into replies.
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work: commits when the block ends, rolls back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run while one writer writes; the busy timeout makes concurrent writers
+    # queue instead of failing at once (FATE #2906 "database is locked").
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def migration_config(connection: Connection) -> Config:
+    """An Alembic config that migrates ``connection`` with our scripts; no alembic.ini needed."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def create_database(url: str) -> Database:
+    """Open the database at ``url`` and bring its schema to the newest migration.
+
+    Running it on an up-to-date database changes nothing.
+    """
+    database = Database(url)
+    try:
+        with database.engine.begin() as connection:
+            command.upgrade(migration_config(connection), "head")
+    except BaseException:
+        database.dispose()
+        raise
+    return database

@@ -1,0 +1,162 @@
+"""`fateflow-client -f FUNCTION ...`: FATE-Flow 1.x's `fate_flow_client.py`, same functions and flags.
+
+The request is the `-c` JSON file overlaid with every flag given, under its long name; `-p` and
+`-r` also set `local`. The answer is printed as FATE's client prints it: indented JSON, then an
+empty line. The node's HTTP address comes from `--address`, `$FATEFLOW_ADDRESS`, or
+http://127.0.0.1:9380.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+DEFAULT_ADDRESS = "http://127.0.0.1:9380"
+
+
+@dataclass(frozen=True)
+class Function:
+    """One `-f` function: the route it calls and the request keys it cannot do without."""
+
+    path: str
+    required: tuple[str, ...] = ()
+    method: str = "POST"
+    #: Keys removed from each row of `data` before printing, as FATE's client does.
+    hidden: tuple[str, ...] = ()
+
+
+_COMPONENT = ("job_id", "component_name", "role", "party_id")
+
+FUNCTIONS: dict[str, Function] = {
+    "stop_job": Function("/v1/job/stop", ("job_id",)),
+    "query_job": Function("/v1/job/query", hidden=("f_runtime_conf", "f_dsl")),
+    "clean_job": Function("/v1/job/clean", ("job_id",)),
+    "data_view_query": Function("/v1/job/data/view/query"),
+    "query_task": Function("/v1/job/task/query"),
+    "component_parameters": Function("/v1/tracking/component/parameters", _COMPONENT),
+    "component_metric_all": Function("/v1/tracking/component/metric/all", _COMPONENT),
+    "component_metrics": Function("/v1/tracking/component/metrics", _COMPONENT),
+    "component_metric_delete": Function("/v1/tracking/component/metric/delete"),
+    "component_output_model": Function("/v1/tracking/component/output/model", _COMPONENT),
+    "component_output_data_table": Function("/v1/tracking/component/output/data/table", _COMPONENT),
+    "download": Function("/v1/data/download", ("namespace", "table_name", "output_path")),
+    "upload_history": Function("/v1/data/upload/history"),
+    "table_info": Function("/v1/table/table_info", ("namespace", "table_name")),
+    "table_delete": Function("/v1/table/delete"),
+    "load": Function("/v1/model/load"),
+    "bind": Function("/v1/model/bind"),
+    "store": Function("/v1/model/store"),
+    "restore": Function("/v1/model/restore"),
+}
+
+#: (short flag, long name) as in fate_flow_client.py; the long name is the request key.
+FLAGS = (
+    ("-j", "job_id"),
+    ("-p", "party_id"),
+    ("-r", "role"),
+    ("-cpn", "component_name"),
+    ("-s", "status"),
+    ("-n", "namespace"),
+    ("-t", "table_name"),
+    ("-w", "work_mode"),
+    ("-i", "file"),
+    ("-o", "output_path"),
+    ("-m", "model"),
+    ("-drop", "drop"),
+    ("-limit", "limit"),
+    ("-verbose", "verbose"),
+    ("-src_party_id", "src_party_id"),
+    ("-src_role", "src_role"),
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    functions = "\n".join(f"  {name:30} {f.method} {f.path}" for name, f in FUNCTIONS.items())
+    result = argparse.ArgumentParser(
+        prog="fateflow-client",
+        description="FATE-Flow's command-line client.",
+        epilog=f"functions:\n{functions}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    result.add_argument(
+        "-f", "--function", required=True, choices=sorted(FUNCTIONS), metavar="FUNCTION"
+    )
+    result.add_argument("-c", "--config", type=Path, help="a JSON file merged into the request")
+    for short, long in FLAGS:
+        result.add_argument(short, f"--{long}", dest=long)
+    result.add_argument(
+        "--address",
+        default=os.environ.get("FATEFLOW_ADDRESS", DEFAULT_ADDRESS),
+        help=f"the node's HTTP address (default $FATEFLOW_ADDRESS or {DEFAULT_ADDRESS})",
+    )
+    return result
+
+
+def build_request(args: argparse.Namespace, cli: argparse.ArgumentParser) -> dict[str, Any]:
+    request: dict[str, Any] = {}
+    if args.config:
+        try:
+            request = json.loads(args.config.read_text())
+        except (OSError, ValueError) as error:
+            cli.error(f"-c {args.config}: {error}")
+        if not isinstance(request, dict):
+            cli.error(f"-c {args.config}: the file must hold a JSON object")
+    for _, long in FLAGS:
+        value = getattr(args, long)
+        if value not in (None, ""):
+            request[long] = str(Path(value).absolute()) if long == "output_path" else value
+    if args.party_id or args.role:
+        request["local"] = {"party_id": args.party_id, "role": args.role}
+    function = FUNCTIONS[args.function]
+    missing = [key for key in function.required if request.get(key) in (None, "")]
+    if missing:
+        flags = dict((long, short) for short, long in FLAGS)
+        cli.error(
+            f"-f {args.function} requires " + ", ".join(f"{flags.get(k, k)} ({k})" for k in missing)
+        )
+    return request
+
+
+async def call(address: str, function: Function, request: dict[str, Any]) -> Any:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(
+            function.method, address.rstrip("/") + function.path, json=request
+        ) as response,
+    ):
+        answer = await response.json(content_type=None)
+    if function.hidden and isinstance(answer.get("data"), list):
+        for row in answer["data"]:
+            for key in function.hidden:
+                row.pop(key, None)
+    return answer
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli = parser()
+    args = cli.parse_args(argv)
+    request = build_request(args, cli)
+    try:
+        answer = asyncio.run(call(args.address, FUNCTIONS[args.function], request))
+    except aiohttp.ClientConnectionError:
+        answer = {
+            "retcode": 100,
+            "retmsg": "Connection refused, Please check if the fate flow service is started",
+        }
+    except (aiohttp.ClientError, ValueError) as error:
+        answer = {"retcode": 100, "retmsg": f"bad answer from {args.address}: {error}"}
+    print(json.dumps(answer, indent=4, ensure_ascii=False))
+    print()
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

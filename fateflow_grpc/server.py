@@ -1,0 +1,98 @@
+"""The gRPC core's server factory.
+
+    server, port = create_server(node)   # binds node.config.grpc_address; port 0 picks one
+    server.start()
+
+It serves the five `fateflow.v1` services, `fateflow.party.v1.PartyService` (which other
+parties reach through the proxies), gRPC server reflection (so `grpcurl` and the gateway can
+read the descriptors) and `grpc.health.v1`.
+"""
+
+from __future__ import annotations
+
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from fateflow.party.v1 import party_service_pb2, party_service_pb2_grpc
+from fateflow.v1 import (
+    data_service_pb2,
+    data_service_pb2_grpc,
+    job_service_pb2,
+    job_service_pb2_grpc,
+    model_service_pb2,
+    model_service_pb2_grpc,
+    table_service_pb2,
+    table_service_pb2_grpc,
+    tracking_service_pb2,
+    tracking_service_pb2_grpc,
+)
+from fateflow_grpc.interceptor import ErrorInterceptor
+from fateflow_grpc.node import Node
+from fateflow_grpc.servicers.data import DataServicer
+from fateflow_grpc.servicers.job import JobServicer
+from fateflow_grpc.servicers.model import ModelServicer
+from fateflow_grpc.servicers.party import PartyServicer
+from fateflow_grpc.servicers.table import TableServicer
+from fateflow_grpc.servicers.tracking import TrackingServicer
+
+SERVER_OPTIONS = [
+    # Room for large DSLs, confs and model buffers in one message.
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    # grpc shares ports by default (SO_REUSEPORT): a second node would silently split traffic.
+    ("grpc.so_reuseport", 0),
+]
+
+
+def add_health_and_reflection(server: grpc.Server, service_names: list[str]) -> None:
+    """Serve reflection for `service_names` and mark them (and the server) SERVING."""
+    checker = health.HealthServicer()
+    for name in ["", *service_names]:
+        checker.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(checker, server)
+    reflection.enable_server_reflection(
+        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+
+
+def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, int]:
+    """Build the core's server bound to `address` (default: the config's); returns it and its port."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=32),
+        interceptors=[ErrorInterceptor()],
+        options=SERVER_OPTIONS,
+    )
+    config, database = node.config, node.database
+    job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(node), server)
+    party_service_pb2_grpc.add_PartyServiceServicer_to_server(
+        PartyServicer(node.participant, node.scheduler), server
+    )
+    data_service_pb2_grpc.add_DataServiceServicer_to_server(DataServicer(config, database), server)
+    tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(
+        TrackingServicer(config, database), server
+    )
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+        ModelServicer(config, database), server
+    )
+    table_service_pb2_grpc.add_TableServiceServicer_to_server(
+        TableServicer(config, database), server
+    )
+    add_health_and_reflection(
+        server,
+        [
+            module.DESCRIPTOR.services_by_name[name].full_name
+            for module, name in (
+                (job_service_pb2, "JobService"),
+                (data_service_pb2, "DataService"),
+                (tracking_service_pb2, "TrackingService"),
+                (model_service_pb2, "ModelService"),
+                (table_service_pb2, "TableService"),
+                (party_service_pb2, "PartyService"),
+            )
+        ],
+    )
+    port = server.add_insecure_port(address or config.grpc_address)
+    return server, port

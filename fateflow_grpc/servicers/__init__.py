@@ -1,0 +1,1 @@
+"""gRPC servicers: proto in, proto out; the work is done by the domain and storage layers."""

@@ -1,0 +1,262 @@
+"""JobService: queries over the job and task rows of this node; scheduling arrives with issue #5."""
+
+from __future__ import annotations
+
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+import grpc
+
+from fateflow.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
+from fateflow_grpc.domain.status import JobStatus, TaskStatus
+from fateflow_grpc.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    NotImplementedYet,
+    RetCode,
+)
+from fateflow_grpc.node import Node
+from fateflow_grpc.party_client import struct_to_dict
+from fateflow_grpc.servicers.serde import row_to_proto, to_struct
+from fateflow_grpc.storage import jobs, tasks, tracking
+from fateflow_grpc.storage.models import Job
+
+SCHEDULING = "multi-party job scheduling (issue #5)"
+#: Archive pieces streamed to the client.
+CHUNK_SIZE = 1 << 20
+
+
+def party(request: Any, field: str = "party_id") -> str | None:
+    """A request's optional party id as FATE stores it: a string."""
+    return str(getattr(request, field)) if request.HasField(field) else None
+
+
+S = TypeVar("S", JobStatus, TaskStatus)
+
+
+def status_filter(kind: type[S], value: str) -> S | None:
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(s.value for s in kind)
+        raise InvalidArgument(f"unknown status {value!r}; one of {names}", status=value) from None
+
+
+def model_info(job: Job) -> job_pb2.ModelInfo:
+    """The model a job trains or uses, from its conf's job parameters (v2 keeps them in `common`)."""
+    parameters = job.f_runtime_conf.get("job_parameters", {})
+    parameters = parameters.get("common", parameters)
+    return job_pb2.ModelInfo(
+        model_id=str(parameters.get("model_id", "")),
+        model_version=str(parameters.get("model_version", "")),
+    )
+
+
+class JobServicer(job_service_pb2_grpc.JobServiceServicer):
+    def __init__(self, node: Node) -> None:
+        self._config = node.config
+        self._database = node.database
+        self._scheduler = node.scheduler
+
+    def _job_rows(self, job_id: str, role: str = "", party_id: str | None = None) -> list[Job]:
+        with self._database.session() as session:
+            return jobs.query_jobs(
+                session, jobs.JobFilter(job_id=job_id, role=role or None, party_id=party_id)
+            )
+
+    def SubmitJob(
+        self, request: job_service_pb2.SubmitJobRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.SubmitJobResponse:
+        submitted = self._scheduler.submit(
+            struct_to_dict(request.job_dsl), struct_to_dict(request.job_runtime_conf)
+        )
+        return job_service_pb2.SubmitJobResponse(
+            job_id=submitted.job_id,
+            data=job_service_pb2.SubmittedJob(
+                job_id=submitted.job_id,
+                model_info=job_pb2.ModelInfo(
+                    model_id=submitted.model_id, model_version=submitted.model_version
+                ),
+                board_url=submitted.board_url,
+                logs_directory=submitted.logs_directory,
+            ),
+            retmsg="success",
+        )
+
+    def StopJob(
+        self, request: job_service_pb2.StopJobRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.StopJobResponse:
+        rows = self._job_rows(request.job_id)
+        if not rows:
+            raise NotFound(
+                f"can not found job {request.job_id}",
+                retcode=RetCode.DATA_ERROR,
+                job_id=request.job_id,
+            )
+        if not any(row.f_is_initiator for row in rows):
+            raise FailedPrecondition(
+                f"stop job {request.job_id} at its initiator, party {rows[0].f_initiator_party_id}",
+                job_id=request.job_id,
+                initiator_party_id=rows[0].f_initiator_party_id,
+            )
+        self._scheduler.stop(
+            request.job_id, status_filter(JobStatus, request.stop_status) or JobStatus.CANCELED
+        )
+        return job_service_pb2.StopJobResponse(retmsg="success")
+
+    def QueryJob(
+        self, request: job_service_pb2.QueryJobRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.QueryJobResponse:
+        job_filter = jobs.JobFilter(
+            job_id=request.job_id or None,
+            role=request.role or None,
+            party_id=party(request),
+            status=status_filter(JobStatus, request.status),
+            initiator_role=request.initiator_role or None,
+            initiator_party_id=party(request, "initiator_party_id"),
+            is_initiator=request.is_initiator if request.HasField("is_initiator") else None,
+            tag=request.tag or None,
+            name=request.name or None,
+        )
+        if job_filter == jobs.JobFilter():
+            raise InvalidArgument(
+                "job query needs at least one filter, such as job_id; "
+                "/v1/job/list/job lists the newest jobs"
+            )
+        with self._database.session() as session:
+            rows = jobs.query_jobs(session, job_filter)
+        return job_service_pb2.QueryJobResponse(
+            data=[row_to_proto(row, job_pb2.JobRow) for row in rows],
+            retmsg="success" if rows else "no job could be found",
+        )
+
+    def UpdateJob(
+        self, request: job_service_pb2.UpdateJobRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.UpdateJobResponse:
+        key = jobs.JobKey(request.job_id, request.role, str(request.party_id))
+        with self._database.session() as session:
+            if not jobs.update_job_description(session, key, request.notes):
+                raise NotFound("find job failed", job_id=request.job_id, role=request.role)
+        return job_service_pb2.UpdateJobResponse(retmsg="success")
+
+    def GetJobConfig(
+        self, request: job_service_pb2.GetJobConfigRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.GetJobConfigResponse:
+        rows = self._job_rows(request.job_id, request.role, party(request))
+        if not rows:
+            raise NotFound("find job failed", job_id=request.job_id)
+        job = rows[0]
+        return job_service_pb2.GetJobConfigResponse(
+            data=job_service_pb2.JobConfig(
+                job_id=job.f_job_id,
+                dsl=to_struct(job.f_dsl),
+                runtime_conf=to_struct(job.f_runtime_conf),
+                train_runtime_conf=to_struct(job.f_train_runtime_conf),
+                model_info=model_info(job),
+            ),
+            retmsg="success",
+        )
+
+    def QueryTask(
+        self, request: job_service_pb2.QueryTaskRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.QueryTaskResponse:
+        task_filter = tasks.TaskFilter(
+            job_id=request.job_id or None,
+            role=request.role or None,
+            party_id=party(request),
+            component_name=request.component_name or None,
+            status=status_filter(TaskStatus, request.status),
+            task_id=request.task_id or None,
+        )
+        with self._database.session() as session:
+            rows = tasks.query_tasks(session, task_filter)
+        if not rows:
+            raise NotFound("find task failed", job_id=request.job_id)
+        return job_service_pb2.QueryTaskResponse(
+            data=[row_to_proto(row, job_pb2.TaskRow) for row in rows], retmsg="success"
+        )
+
+    def ListJobs(
+        self, request: job_service_pb2.ListJobsRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.ListJobsResponse:
+        with self._database.session() as session:
+            rows = jobs.list_jobs(session, limit_or_all(request.limit))
+        return job_service_pb2.ListJobsResponse(
+            data=[row_to_proto(row, job_pb2.JobRow) for row in rows], retmsg="success"
+        )
+
+    def ListTasks(
+        self, request: job_service_pb2.ListTasksRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.ListTasksResponse:
+        with self._database.session() as session:
+            rows = tasks.list_tasks(session, limit_or_all(request.limit))
+        return job_service_pb2.ListTasksResponse(
+            data=[row_to_proto(row, job_pb2.TaskRow) for row in rows], retmsg="success"
+        )
+
+    def CleanJob(
+        self, request: job_service_pb2.CleanJobRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.CleanJobResponse:
+        if not self._job_rows(request.job_id, request.role, party(request)):
+            raise NotFound(f"no found task of job {request.job_id}", job_id=request.job_id)
+        raise NotImplementedYet(
+            f"cleaning a job's tasks arrives with {SCHEDULING}", feature="clean"
+        )
+
+    def QueryDataView(
+        self, request: job_service_pb2.QueryDataViewRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.QueryDataViewResponse:
+        if not request.job_id:
+            raise InvalidArgument("the following arguments are required: job_id", fields="job_id")
+        with self._database.session() as session:
+            rows = tracking.list_output_data_info(
+                session,
+                request.job_id,
+                component_name=request.component_name or None,
+                role=request.role or None,
+                party_id=party(request),
+            )
+        if not rows:
+            raise NotFound("find data view failed", job_id=request.job_id)
+        return job_service_pb2.QueryDataViewResponse(
+            data=[row_to_proto(row, job_pb2.OutputDataRow) for row in rows], retmsg="success"
+        )
+
+    def GenerateDsl(
+        self, request: job_service_pb2.GenerateDslRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.GenerateDslResponse:
+        raise NotImplementedYet(f"predict DSL generation arrives with {SCHEDULING}", feature="dsl")
+
+    def DownloadJobLog(
+        self, request: job_service_pb2.DownloadJobLogRequest, context: grpc.ServicerContext
+    ) -> Iterator[job_service_pb2.DownloadJobLogResponse]:
+        if not self._job_rows(request.job_id):
+            raise NotFound(f"can not found job {request.job_id}", job_id=request.job_id)
+        log_dir = self._config.data_dir / "logs" / request.job_id
+        if not log_dir.is_dir():
+            raise NotFound(f"job {request.job_id} has no log directory yet", job_id=request.job_id)
+        with tempfile.TemporaryFile() as archive:
+            with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+                tar.add(log_dir, arcname=".")
+            archive.seek(0)
+            filename = f"job_{request.job_id}_log.tar.gz"
+            while chunk := archive.read(CHUNK_SIZE):
+                yield job_service_pb2.DownloadJobLogResponse(filename=filename, chunk=chunk)
+                filename = ""
+
+    def GetDagDependency(
+        self, request: job_service_pb2.GetDagDependencyRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.GetDagDependencyResponse:
+        if request.job_id and not self._job_rows(request.job_id):
+            raise NotFound(f"query job {request.job_id} failed", job_id=request.job_id)
+        raise NotImplementedYet(f"DAG dependencies arrive with {SCHEDULING}", feature="dag")
+
+
+def limit_or_all(limit: int) -> int | None:
+    """FATE's list limit: 0 or less means no limit."""
+    return limit if limit > 0 else None

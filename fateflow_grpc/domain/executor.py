@@ -1,0 +1,143 @@
+"""Runs tasks in worker processes taken from a warm pool, so a task starts in milliseconds.
+
+A task gets a process of its own (isolation: a crash or a leak ends with it; stop = terminate),
+but the process is forked before it is needed: `size` idle workers wait on a pipe, a started
+task is handed to one of them, and a fresh one is forked to take its place. Workers come from a
+forkserver (never a fork of the threaded node) and die with the node.
+
+When a task's process ends, `on_exit(key, outcome)` is called from a monitor thread with what
+the worker reported, or with a failure naming the exit code when it died without reporting;
+not when the executor is closing, as the node then leaves its tasks to its own recovery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Seconds a stopped worker gets to exit on SIGTERM before SIGKILL.
+STOP_GRACE_S = 3.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a task's process ended."""
+
+    ok: bool
+    message: str = ""
+
+
+@dataclass
+class _Running:
+    process: BaseProcess
+    connection: Connection
+    stopping: bool = False
+    outcome: Outcome | None = field(default=None)
+
+
+class Executor:
+    """A warm pool of worker processes; `target(run)` is what a worker does with a task."""
+
+    def __init__(
+        self,
+        target: Callable[[Any], None],
+        on_exit: Callable[[Any, Outcome], None],
+        size: int = 2,
+        preload: tuple[str, ...] = (),
+    ) -> None:
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["fateflow_grpc.domain.worker_process", *preload])
+        self._target = target
+        self._on_exit = on_exit
+        self._size = size
+        self._idle: list[tuple[BaseProcess, Connection]] = []
+        self._running: dict[Any, _Running] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def warm_up(self) -> None:
+        """Fork the idle workers now rather than at the first task."""
+        with self._lock:
+            while len(self._idle) < self._size:
+                self._idle.append(self._fork())
+
+    def _fork(self) -> tuple[BaseProcess, Connection]:
+        from fateflow_grpc.domain.worker_process import serve_one
+
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=serve_one, args=(child, self._target), daemon=True)
+        process.start()
+        child.close()
+        return process, parent
+
+    def start(self, key: Any, run: Any) -> int:
+        """Hand `run` to an idle worker; returns the worker's pid."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the executor is closed")
+            process, connection = self._idle.pop() if self._idle else self._fork()
+            connection.send(run)
+            self._running[key] = _Running(process, connection)
+        threading.Thread(target=self._monitor, args=(key,), daemon=True).start()
+        threading.Thread(target=self.warm_up, daemon=True).start()
+        assert process.pid is not None
+        return process.pid
+
+    def stop(self, key: Any) -> bool:
+        """Terminate the task's process; False when it is not running here."""
+        with self._lock:
+            running = self._running.get(key)
+            if running is None:
+                return False
+            running.stopping = True
+        running.process.terminate()
+        running.process.join(STOP_GRACE_S)
+        if running.process.is_alive():
+            running.process.kill()
+        return True
+
+    def running(self) -> list[Any]:
+        with self._lock:
+            return list(self._running)
+
+    def _monitor(self, key: Any) -> None:
+        running = self._running[key]
+        outcome: Outcome | None = None
+        with contextlib.suppress(EOFError, OSError):  # died without a word: the exit code tells
+            outcome = running.connection.recv()
+        running.process.join()
+        running.connection.close()
+        with self._lock:
+            del self._running[key]
+            if self._closed:
+                return  # the node is going down: its restart recovers the task, not this
+        if outcome is None:
+            reason = "stopped" if running.stopping else "died"
+            outcome = Outcome(False, f"worker {reason} with exit code {running.process.exitcode}")
+        try:
+            self._on_exit(key, outcome)
+        except Exception:
+            log.exception("handling the end of task %s failed", key)
+
+    def close(self) -> None:
+        """Stop every running task and the idle workers."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            keys = list(self._running)
+        for key in keys:
+            self.stop(key)
+        for process, connection in idle:
+            connection.close()  # an idle worker exits when its pipe closes
+            process.join(STOP_GRACE_S)
+            if process.is_alive():
+                process.kill()

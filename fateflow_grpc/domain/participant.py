@@ -1,0 +1,355 @@
+"""What every party does for the jobs it takes part in, whoever initiated them.
+
+A party stores the job it is asked to create (after checking it can run it), reserves one of
+its running-job slots when the initiator asks, runs its tasks in the executor's workers, stops
+them, and reports each task's end to the initiator. Every status change is a compare-and-set
+on the party's own rows, written before the side effect it announces.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from fateflow_grpc.domain.executor import Executor, Outcome
+from fateflow_grpc.domain.jobspec import Catalog, JobSpec, parse_job
+from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
+from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
+from fateflow_grpc.errors import FailedPrecondition, FederatedError, NotFound
+from fateflow_grpc.storage import jobs, tasks
+from fateflow_grpc.storage.database import Database
+from fateflow_grpc.storage.models import Job, Task
+
+log = logging.getLogger(__name__)
+
+#: Attempts and first pause of a task report whose initiator does not answer.
+REPORT_TRIES = 5
+REPORT_BACKOFF_S = 0.2
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """Everything a worker process needs to run one task (sent over a local pipe)."""
+
+    task: TaskRef
+    module: str
+    parameters: dict[str, Any]
+    job_parameters: dict[str, Any]
+    roles: dict[str, list[int]]
+    log_dir: Path
+
+
+@dataclass(frozen=True)
+class PartySettings:
+    party_id: int
+    max_running_jobs: int
+    logs_dir: Path
+    has_route: Callable[[int], bool]
+
+
+class Participant:
+    def __init__(
+        self,
+        settings: PartySettings,
+        database: Database,
+        catalog: Catalog,
+        parties: Parties,
+        executor_factory: Callable[[Callable[[Any, Outcome], None]], Executor],
+    ) -> None:
+        self._settings = settings
+        self._database = database
+        self._catalog = catalog
+        self._parties = parties
+        self._executor = executor_factory(self._task_ended)
+        # One slot check at a time, so two jobs cannot both take the last slot.
+        self._slots = threading.Lock()
+
+    @property
+    def executor(self) -> Executor:
+        return self._executor
+
+    def spec(self, job: Job) -> JobSpec:
+        return parse_job(job.f_dsl, job.f_runtime_conf, self._catalog, has_route=lambda _: True)
+
+    # --- creating ---------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        job_id: str,
+        dsl: dict[str, Any],
+        conf: dict[str, Any],
+        train_conf: dict[str, Any],
+        party: PartyRole,
+        *,
+        initiator_rows: bool = False,
+    ) -> None:
+        """Store the job's row for `party` and the rows of its tasks there.
+
+        The initiator passes `initiator_rows` for its own row: it then also keeps a row for
+        every task at every party, which the reports of the parties fill in.
+        """
+        spec = parse_job(dsl, conf, self._catalog, has_route=self._settings.has_route)
+        if party.party_id not in spec.roles.get(party.role, []):
+            raise FailedPrecondition(
+                f"party {party.party_id} is not a {party.role} of job {job_id}", job_id=job_id
+            )
+        with self._database.session() as session:
+            key = jobs.JobKey(job_id, party.role, str(party.party_id))
+            if jobs.get_job(session, key) is not None:
+                return  # a retried create
+            jobs.create_job(
+                session,
+                Job(
+                    f_job_id=job_id,
+                    f_role=party.role,
+                    f_party_id=str(party.party_id),
+                    f_dsl=dsl,
+                    f_runtime_conf=conf,
+                    f_runtime_conf_on_party=spec.job_parameters(party.role, party.party_id),
+                    f_train_runtime_conf=train_conf,
+                    f_roles=spec.roles,
+                    f_work_mode=int(
+                        spec.job_parameters(party.role, party.party_id).get("work_mode", 0) or 0
+                    ),
+                    f_initiator_role=spec.initiator.role,
+                    f_initiator_party_id=str(spec.initiator.party_id),
+                    f_is_initiator=initiator_rows,
+                    f_status=JobStatus.WAITING,
+                ),
+            )
+            owners = spec.parties() if initiator_rows else [party]
+            for owner in owners:
+                for component in spec.components:
+                    ref = TaskRef(job_id, component.name, 0, owner.role, owner.party_id)
+                    if not spec.runs_at(component.name, owner.role, owner.party_id):
+                        continue
+                    if tasks.get_task(session, _key(ref)) is not None:
+                        continue  # the initiator's row, when it plays this role too
+                    tasks.create_task(
+                        session,
+                        _task_row(
+                            ref,
+                            spec,
+                            here=owner.party_id == self._settings.party_id,
+                        ),
+                    )
+
+    # --- the job's status -------------------------------------------------------------------
+
+    def update_job(
+        self, party: PartyRole, job_id: str, status: JobStatus | None, progress: int
+    ) -> bool:
+        key = jobs.JobKey(job_id, party.role, str(party.party_id))
+        with self._slots, self._database.session() as session:
+            if jobs.get_job(session, key) is None:
+                raise NotFound(f"party {party.party_id} has no job {job_id}", job_id=job_id)
+            if (
+                status == JobStatus.READY
+                and self._busy_slots(session, job_id) >= self._settings.max_running_jobs
+            ):
+                return False
+            applied = status is None or jobs.transition_job_status(session, key, status)
+            jobs.update_job_progress(session, key, progress)
+        return applied
+
+    def _busy_slots(self, session: Any, job_id: str) -> int:
+        """Slots other jobs hold here (a party id playing two roles of a job holds one)."""
+        return int(
+            session.scalar(
+                select(func.count(func.distinct(Job.f_job_id))).where(
+                    Job.f_status.in_([JobStatus.READY, JobStatus.RUNNING]), Job.f_job_id != job_id
+                )
+            )
+        )
+
+    # --- tasks ------------------------------------------------------------------------------
+
+    def start_task(self, ref: TaskRef) -> None:
+        """Start version `ref.task_version` of a task here, ending any older version first."""
+        with self._database.session() as session:
+            job = jobs.get_job(session, jobs.JobKey(ref.job_id, ref.role, str(ref.party_id)))
+            if job is None:
+                raise NotFound(f"party {ref.party_id} has no job {ref.job_id}", job_id=ref.job_id)
+            if job.f_status in END_STATUSES:
+                raise FailedPrecondition(
+                    f"job {ref.job_id} has ended ({job.f_status}) at party {ref.party_id}",
+                    job_id=ref.job_id,
+                )
+            spec = self.spec(job)
+            older = [
+                row
+                for row in tasks.query_tasks(session, _filter(ref))
+                if row.f_task_version < ref.task_version
+            ]
+            if tasks.get_task(session, _key(ref)) is None:
+                tasks.create_task(session, _task_row(ref, spec, here=True))
+        for row in older:
+            self._end_task(_ref(row), TaskStatus.CANCELED)
+        with self._database.session() as session:
+            if not tasks.transition_task_party_status(session, _key(ref), TaskStatus.RUNNING):
+                raise FailedPrecondition(f"task {ref} is not waiting to run", job_id=ref.job_id)
+            tasks.transition_task_status(session, _key(ref), TaskStatus.RUNNING)
+        run = TaskRun(
+            task=ref,
+            module=spec.component(ref.component_name).module,
+            parameters=spec.component_parameters(ref.component_name, ref.role, ref.party_id),
+            job_parameters=spec.job_parameters(ref.role, ref.party_id),
+            roles=spec.roles,
+            log_dir=self._settings.logs_dir
+            / ref.job_id
+            / ref.role
+            / str(ref.party_id)
+            / ref.component_name,
+        )
+        pid = self._executor.start(ref, run)
+        with self._database.session() as session:
+            started = tasks.get_task(session, _key(ref))
+            if started is not None:
+                started.f_run_pid = pid
+                started.f_run_ip = "127.0.0.1"
+
+    def _task_ended(self, ref: TaskRef, outcome: Outcome) -> None:
+        """The executor's callback: record how the task ended, then tell the initiator."""
+        status = TaskStatus.SUCCESS if outcome.ok else TaskStatus.FAILED
+        with self._database.session() as session:
+            applied = tasks.transition_task_party_status(session, _key(ref), status)
+            if applied:
+                tasks.transition_task_status(session, _key(ref), status)
+            job = jobs.get_job(session, jobs.JobKey(ref.job_id, ref.role, str(ref.party_id)))
+        if not applied or job is None:
+            return  # stopped meanwhile: the stop already recorded the end
+        if not outcome.ok:
+            log.warning("task %s failed: %s", ref, outcome.message)
+        self.report(int(job.f_initiator_party_id), TaskState(ref, status, outcome.message))
+
+    def report(self, initiator_party_id: int, state: TaskState) -> None:
+        """Tell the initiator, retrying a while; its heartbeat collects what a report misses."""
+        delay = REPORT_BACKOFF_S
+        for attempt in range(REPORT_TRIES):
+            try:
+                self._parties.report_task(initiator_party_id, state)
+                return
+            except FederatedError as error:
+                if attempt == REPORT_TRIES - 1:
+                    log.warning(
+                        "could not report %s to party %s: %s", state.task, initiator_party_id, error
+                    )
+                    return
+                threading.Event().wait(delay)
+                delay *= 2
+
+    def _end_task(self, ref: TaskRef, status: TaskStatus) -> None:
+        """End a task here: the row first, then the process (its exit is then ignored)."""
+        with self._database.session() as session:
+            for transition in (tasks.transition_task_party_status, tasks.transition_task_status):
+                transition(session, _key(ref), status)
+        self._executor.stop(ref)
+
+    # --- stopping ---------------------------------------------------------------------------
+
+    def stop_job(self, party: PartyRole, job_id: str, status: JobStatus) -> None:
+        """End the job here with `status`; running tasks end the same way, waiting ones canceled."""
+        key = jobs.JobKey(job_id, party.role, str(party.party_id))
+        with self._database.session() as session:
+            job = jobs.get_job(session, key)
+            if job is None:
+                raise NotFound(f"party {party.party_id} has no job {job_id}", job_id=job_id)
+            jobs.transition_job_status(session, key, status)
+            rows = tasks.query_tasks(
+                session,
+                tasks.TaskFilter(job_id=job_id, role=party.role, party_id=str(party.party_id)),
+            )
+        for row in rows:
+            if row.f_party_status == TaskStatus.RUNNING:
+                self._end_task(_ref(row), TaskStatus(status.value))
+            elif row.f_party_status == TaskStatus.WAITING:
+                self._end_task(_ref(row), TaskStatus.CANCELED)
+
+    # --- views ------------------------------------------------------------------------------
+
+    def collect(self, party: PartyRole, job_id: str) -> tuple[JobStatus, list[TaskState]]:
+        with self._database.session() as session:
+            job = jobs.get_job(session, jobs.JobKey(job_id, party.role, str(party.party_id)))
+            if job is None:
+                raise NotFound(f"party {party.party_id} has no job {job_id}", job_id=job_id)
+            rows = tasks.query_tasks(
+                session,
+                tasks.TaskFilter(job_id=job_id, role=party.role, party_id=str(party.party_id)),
+            )
+        return job.f_status, [TaskState(_ref(row), row.f_party_status) for row in newest(rows)]
+
+    # --- recovery ---------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """After a restart: no task survived. Tasks of jobs this node initiates are rerun by its
+        scheduler; the others failed, and their initiators are told."""
+        with self._database.session() as session:
+            orphans = tasks.query_tasks(
+                session,
+                tasks.TaskFilter(party_id=str(self._settings.party_id), status=TaskStatus.RUNNING),
+            )
+            initiated = {
+                job.f_job_id
+                for job in jobs.query_jobs(
+                    session, jobs.JobFilter(is_initiator=True, status=JobStatus.RUNNING)
+                )
+            }
+        for row in orphans:
+            if not row.f_run_on_this_party or row.f_party_status != TaskStatus.RUNNING:
+                continue
+            ref = _ref(row)
+            if ref.job_id in initiated:
+                self._end_task(ref, TaskStatus.CANCELED)
+            else:
+                self._task_ended(ref, Outcome(False, "the node restarted while the task ran"))
+
+    def close(self) -> None:
+        self._executor.close()
+
+
+def newest(rows: list[Task]) -> list[Task]:
+    """The newest version of each task among `rows`."""
+    latest: dict[tuple[str, str, str], Task] = {}
+    for row in rows:
+        key = (row.f_task_id, row.f_role, row.f_party_id)
+        if key not in latest or row.f_task_version > latest[key].f_task_version:
+            latest[key] = row
+    return list(latest.values())
+
+
+def _task_row(ref: TaskRef, spec: JobSpec, *, here: bool) -> Task:
+    return Task(
+        f_job_id=ref.job_id,
+        f_task_id=ref.task_id,
+        f_task_version=ref.task_version,
+        f_role=ref.role,
+        f_party_id=str(ref.party_id),
+        f_component_name=ref.component_name,
+        f_initiator_role=spec.initiator.role,
+        f_initiator_party_id=str(spec.initiator.party_id),
+        f_status=TaskStatus.WAITING,
+        f_party_status=TaskStatus.WAITING,
+        f_run_on_this_party=here,
+    )
+
+
+def _key(ref: TaskRef) -> tasks.TaskKey:
+    return tasks.TaskKey(ref.job_id, ref.task_id, ref.task_version, ref.role, str(ref.party_id))
+
+
+def _filter(ref: TaskRef) -> tasks.TaskFilter:
+    return tasks.TaskFilter(
+        job_id=ref.job_id, task_id=ref.task_id, role=ref.role, party_id=str(ref.party_id)
+    )
+
+
+def _ref(row: Task) -> TaskRef:
+    return TaskRef(
+        row.f_job_id, row.f_component_name, row.f_task_version, row.f_role, int(row.f_party_id)
+    )

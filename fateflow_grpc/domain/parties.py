@@ -1,0 +1,75 @@
+"""What a node says to other parties' nodes, as the domain sees it: the `Parties` protocol.
+
+The scheduler and the participant logic call other parties only through this protocol; the node
+gives them an implementation that speaks `fateflow.party.v1` through the party proxies
+(`fateflow_grpc/party_client.py`). Every method raises `FederatedError` naming the party when
+it cannot be reached, and relays the remote party's own errors otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fateflow_grpc.domain.status import JobStatus, TaskStatus
+
+
+@dataclass(frozen=True, order=True)
+class PartyRole:
+    """A party in one of its roles of a job (one party id may play several roles)."""
+
+    role: str
+    party_id: int
+
+
+@dataclass(frozen=True, order=True)
+class TaskRef:
+    """One version of one component's task at one party."""
+
+    job_id: str
+    component_name: str
+    task_version: int
+    role: str
+    party_id: int
+
+    @property
+    def task_id(self) -> str:
+        return f"{self.job_id}_{self.component_name}"
+
+    @property
+    def party(self) -> PartyRole:
+        return PartyRole(self.role, self.party_id)
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A task's status at its party, and why it failed when it did."""
+
+    task: TaskRef
+    party_status: TaskStatus
+    message: str = ""
+
+
+class Parties(Protocol):
+    def create_job(
+        self,
+        party: PartyRole,
+        job_id: str,
+        dsl: dict[str, Any],
+        conf: dict[str, Any],
+        train_conf: dict[str, Any],
+    ) -> None: ...
+
+    def update_job(
+        self, party: PartyRole, job_id: str, status: JobStatus | None, progress: int
+    ) -> bool: ...
+
+    def start_task(self, task: TaskRef) -> None: ...
+
+    def stop_job(self, party: PartyRole, job_id: str, status: JobStatus) -> None: ...
+
+    def report_task(self, initiator_party_id: int, state: TaskState) -> None: ...
+
+    def collect_tasks(self, party: PartyRole, job_id: str) -> tuple[JobStatus, list[TaskState]]: ...
+
+    def get_job_status(self, initiator_party_id: int, job_id: str) -> tuple[JobStatus, int]: ...

@@ -1,0 +1,435 @@
+"""The initiator's scheduler: it creates a job at every party, starts it when every party has a
+free slot, walks its DAG, and ends it everywhere.
+
+The initiator keeps a row for every task at every party; parties report into those rows and
+the heartbeat (`CollectTasks`) refreshes them, so a lost report costs one heartbeat, not a job.
+A component's status over its parties, and the job's status and progress, are derived from the
+newest version of those rows (FATE 1.5's rules) and pushed to every party. After a restart the
+scheduler resumes each running job from its last finished component: the components that
+were running start again, as a new task version, at every party.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fateflow_grpc.domain.jobspec import Catalog, JobSpec, model_id, new_job_id, parse_job
+from fateflow_grpc.domain.participant import Participant, newest
+from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
+from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
+from fateflow_grpc.errors import FailedPrecondition, FateFlowError, InvalidArgument, NotFound
+from fateflow_grpc.storage import jobs, tasks
+from fateflow_grpc.storage.database import Database
+from fateflow_grpc.storage.models import Job, Task, now_ms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    party_id: int
+    board_url: str
+    logs_dir: Path
+    heartbeat_interval_s: float
+    heartbeat_timeout_s: float
+    has_route: Callable[[int], bool]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job_id: str
+    model_id: str
+    model_version: str
+    board_url: str
+    logs_directory: str
+
+
+def component_status(statuses: list[TaskStatus]) -> TaskStatus:
+    """A task's status over its parties (FATE 1.5): all equal -> that; else the worst
+    interruption; else running."""
+    if len(set(statuses)) == 1:
+        return statuses[0]
+    for interrupted in (TaskStatus.FAILED, TaskStatus.TIMEOUT, TaskStatus.CANCELED):
+        if interrupted in statuses:
+            return interrupted
+    return TaskStatus.RUNNING
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: SchedulerSettings,
+        database: Database,
+        catalog: Catalog,
+        parties: Parties,
+        participant: Participant,
+    ) -> None:
+        self._settings = settings
+        self._database = database
+        self._catalog = catalog
+        self._parties = parties
+        self._participant = participant
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        # One scheduling decision at a time: the loop, submit and stop take turns.
+        self._lock = threading.RLock()
+        self._last_seen: dict[tuple[str, PartyRole], float] = {}
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._resume()
+        self._thread.start()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- submit -----------------------------------------------------------------------------
+
+    def submit(self, dsl: dict[str, Any], conf: dict[str, Any]) -> Submitted:
+        spec = parse_job(dsl, conf, self._catalog, has_route=self._settings.has_route)
+        me = self._settings.party_id
+        if spec.initiator.party_id != me:
+            raise InvalidArgument(
+                f"this node is party {me}; submit the job at its initiator, party "
+                f"{spec.initiator.party_id}",
+                initiator=spec.initiator.party_id,
+            )
+        job_id = new_job_id()
+        conf, models = _with_model_info(conf, spec, job_id)
+        initiator = PartyRole(spec.initiator.role, spec.initiator.party_id)
+        created: list[PartyRole] = []
+        try:
+            self._participant.create_job(job_id, dsl, conf, {}, initiator, initiator_rows=True)
+            created.append(initiator)
+            for party in (p for p in spec.parties() if p != initiator):
+                if party.party_id == me:
+                    self._participant.create_job(job_id, dsl, conf, {}, party)
+                else:
+                    self._parties.create_job(party, job_id, dsl, conf, {})
+                created.append(party)
+        except FateFlowError as error:
+            for party in created:
+                self._end_at(party, job_id, JobStatus.FAILED)
+            raise type(error)(
+                f"job {job_id} was not created: {error.message}",
+                reason=error.reason,
+                retcode=error.retcode,
+                **error.metadata,
+            ) from error
+        self.wake()
+        logs = self._settings.logs_dir / job_id
+        return Submitted(
+            job_id=job_id,
+            model_id=models[0],
+            model_version=models[1],
+            board_url=(
+                f"{self._settings.board_url}/index.html#/dashboard?job_id={job_id}"
+                f"&role={initiator.role}&party_id={initiator.party_id}"
+            ),
+            logs_directory=str(logs),
+        )
+
+    # --- stop and reports -------------------------------------------------------------------
+
+    def stop(self, job_id: str, status: JobStatus) -> None:
+        if status not in (JobStatus.CANCELED, JobStatus.FAILED, JobStatus.TIMEOUT):
+            raise InvalidArgument(
+                f"a job can be stopped as canceled, failed or timeout, not {status.value}"
+            )
+        with self._lock:
+            job = self._initiator_row(job_id)
+            if job.f_status in END_STATUSES:
+                raise FailedPrecondition(
+                    f"job {job_id} has already ended: {job.f_status}", job_id=job_id
+                )
+            self._finish(job, self._spec(job), status)
+
+    def report(self, state: TaskState) -> None:
+        """Record a party's report of one of its tasks in the initiator's row for it."""
+        self._record(state)
+        self.wake()
+
+    def job_status(self, job_id: str) -> tuple[JobStatus, int]:
+        job = self._initiator_row(job_id)
+        return job.f_status, job.f_progress
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        last_heartbeat = 0.0
+        while not self._closed.is_set():
+            self._wake.wait(self._settings.heartbeat_interval_s)
+            self._wake.clear()
+            if self._closed.is_set():
+                return
+            heartbeat = time.monotonic() - last_heartbeat >= self._settings.heartbeat_interval_s
+            if heartbeat:
+                last_heartbeat = time.monotonic()
+            try:
+                with self._lock:
+                    self._start_waiting_job()
+                    for job in self._initiated(JobStatus.RUNNING):
+                        if heartbeat:
+                            self._heartbeat(job)
+                        self._drive(job)
+            except Exception:
+                log.exception("a scheduling round failed; the next round retries")
+
+    def _initiated(self, status: JobStatus) -> list[Job]:
+        with self._database.session() as session:
+            rows = jobs.query_jobs(session, jobs.JobFilter(is_initiator=True, status=status))
+        return sorted(rows, key=lambda job: (job.f_create_time, job.f_job_id))
+
+    def _start_waiting_job(self) -> None:
+        """Start the oldest waiting job if every party has a slot (FIFO: the rest wait)."""
+        waiting = self._initiated(JobStatus.WAITING)
+        if not waiting:
+            return
+        job = waiting[0]
+        spec = self._spec(job)
+        reserved: list[PartyRole] = []
+        for party in spec.parties():
+            if not self._update_at(party, job.f_job_id, JobStatus.READY, 0):
+                for holder in reserved:
+                    self._update_at(holder, job.f_job_id, JobStatus.WAITING, 0)
+                return
+            reserved.append(party)
+        for party in reserved:
+            self._update_at(party, job.f_job_id, JobStatus.RUNNING, 0)
+        self.wake()
+
+    def _drive(self, job: Job) -> None:
+        spec = self._spec(job)
+        rows = self._task_rows(job.f_job_id)
+        started = job.f_start_time or now_ms()
+        if now_ms() - started > spec.timeout * 1000:
+            self._finish(job, spec, JobStatus.TIMEOUT)
+            return
+        status = {
+            name: component_status([r.f_party_status for r in group])
+            for name, group in rows.items()
+        }
+        for name, group in rows.items():
+            self._set_federated(group, status[name])
+        for interrupted in (TaskStatus.FAILED, TaskStatus.TIMEOUT, TaskStatus.CANCELED):
+            if interrupted in status.values():
+                self._finish(job, spec, JobStatus.FAILED)
+                return
+        for component in spec.components:
+            waiting = rows.get(component.name)
+            if not waiting or status[component.name] != TaskStatus.WAITING:
+                continue
+            if all(
+                status.get(up) in (TaskStatus.SUCCESS, None)
+                for up, _ in spec.upstream(component.name)
+            ):
+                try:
+                    for row in waiting:
+                        self._start_at(_ref(row))
+                except FateFlowError as error:
+                    log.warning(
+                        "job %s: starting %s failed: %s", job.f_job_id, component.name, error
+                    )
+                    self._finish(job, spec, JobStatus.FAILED)
+                    return
+        all_rows = [row for group in rows.values() for row in group]
+        ended = sum(row.f_party_status in END_STATUSES for row in all_rows)
+        progress = ended * 100 // len(all_rows) if all_rows else 100
+        if all(s == TaskStatus.SUCCESS for s in status.values()):
+            self._finish(job, spec, JobStatus.SUCCESS)
+        elif progress > job.f_progress:
+            for party in spec.parties():
+                self._update_at(party, job.f_job_id, None, progress)
+
+    def _start_at(self, ref: TaskRef) -> None:
+        if ref.party_id == self._settings.party_id:
+            self._participant.start_task(ref)
+        else:
+            self._parties.start_task(ref)
+            self._record(TaskState(ref, TaskStatus.RUNNING))
+
+    def _finish(self, job: Job, spec: JobSpec, status: JobStatus) -> None:
+        """End the job at every party, the others first, so none is left running after us."""
+        parties = spec.parties()
+        mine = [p for p in parties if p.party_id == self._settings.party_id]
+        for party in [p for p in parties if p not in mine] + mine:
+            self._end_at(party, job.f_job_id, status)
+        if status == JobStatus.SUCCESS:
+            for party in parties:
+                self._update_at(party, job.f_job_id, None, 100)
+        log.info("job %s ended: %s", job.f_job_id, status.value)
+
+    def _end_at(self, party: PartyRole, job_id: str, status: JobStatus) -> None:
+        try:
+            if status == JobStatus.SUCCESS:
+                self._update_at(party, job_id, status, 100)
+            elif party.party_id == self._settings.party_id:
+                self._participant.stop_job(party, job_id, status)
+            else:
+                self._parties.stop_job(party, job_id, status)
+        except FateFlowError as error:
+            # A party that cannot hear it now learns the end when it asks, after it restarts.
+            log.warning("job %s: could not end it at %s: %s", job_id, party, error)
+
+    def _update_at(
+        self, party: PartyRole, job_id: str, status: JobStatus | None, progress: int
+    ) -> bool:
+        if party.party_id == self._settings.party_id:
+            return self._participant.update_job(party, job_id, status, progress)
+        return self._parties.update_job(party, job_id, status, progress)
+
+    # --- heartbeat and resume ---------------------------------------------------------------
+
+    def _heartbeat(self, job: Job) -> None:
+        """Collect the tasks of every other party; a party silent too long fails the job."""
+        spec = self._spec(job)
+        now = time.monotonic()
+        for party in spec.parties():
+            if party.party_id == self._settings.party_id:
+                continue
+            key = (job.f_job_id, party)
+            try:
+                _, states = self._parties.collect_tasks(party, job.f_job_id)
+            except FateFlowError as error:
+                silent = now - self._last_seen.setdefault(key, now)
+                if silent > self._settings.heartbeat_timeout_s:
+                    log.warning(
+                        "job %s: %s silent for %.0f s: %s", job.f_job_id, party, silent, error
+                    )
+                    self._finish(job, spec, JobStatus.FAILED)
+                    return
+                continue
+            self._last_seen[key] = now
+            for state in states:
+                self._record(state)
+
+    def _resume(self) -> None:
+        """Rerun, as a new version at every party, each component that was running when this
+        node stopped; the components before it keep their results."""
+        for job in self._initiated(JobStatus.READY):
+            for party in self._spec(job).parties():
+                self._update_quietly(party, job.f_job_id, JobStatus.WAITING)
+        for job in self._initiated(JobStatus.RUNNING):
+            for name, group in self._task_rows(job.f_job_id).items():
+                if component_status([r.f_party_status for r in group]) == TaskStatus.RUNNING:
+                    log.info("job %s: rerunning %s after a restart", job.f_job_id, name)
+                    self._new_version(group)
+
+    def _update_quietly(self, party: PartyRole, job_id: str, status: JobStatus) -> None:
+        try:
+            self._update_at(party, job_id, status, 0)
+        except FateFlowError as error:
+            log.warning("job %s: could not release %s: %s", job_id, party, error)
+
+    def _new_version(self, group: list[Task]) -> None:
+        with self._database.session() as session:
+            for row in group:
+                old = _ref(row)
+                key = tasks.TaskKey(
+                    old.job_id, old.task_id, old.task_version, old.role, str(old.party_id)
+                )
+                for transition in (
+                    tasks.transition_task_party_status,
+                    tasks.transition_task_status,
+                ):
+                    transition(session, key, TaskStatus.CANCELED)
+                tasks.create_task(
+                    session,
+                    Task(
+                        f_job_id=row.f_job_id,
+                        f_task_id=row.f_task_id,
+                        f_task_version=row.f_task_version + 1,
+                        f_role=row.f_role,
+                        f_party_id=row.f_party_id,
+                        f_component_name=row.f_component_name,
+                        f_initiator_role=row.f_initiator_role,
+                        f_initiator_party_id=row.f_initiator_party_id,
+                        f_status=TaskStatus.WAITING,
+                        f_party_status=TaskStatus.WAITING,
+                        f_run_on_this_party=row.f_run_on_this_party,
+                    ),
+                )
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def _initiator_row(self, job_id: str) -> Job:
+        with self._database.session() as session:
+            rows = jobs.query_jobs(session, jobs.JobFilter(job_id=job_id, is_initiator=True))
+        if not rows:
+            raise NotFound(
+                f"job {job_id} was not initiated at party {self._settings.party_id}", job_id=job_id
+            )
+        return rows[0]
+
+    def _spec(self, job: Job) -> JobSpec:
+        return parse_job(job.f_dsl, job.f_runtime_conf, self._catalog, has_route=lambda _: True)
+
+    def _task_rows(self, job_id: str) -> dict[str, list[Task]]:
+        """The newest version of every task of the job at every party, by component."""
+        with self._database.session() as session:
+            rows = newest(tasks.query_tasks(session, tasks.TaskFilter(job_id=job_id)))
+        by_component: dict[str, list[Task]] = {}
+        for row in rows:
+            by_component.setdefault(row.f_component_name, []).append(row)
+        return by_component
+
+    def _record(self, state: TaskState) -> None:
+        ref = state.task
+        key = tasks.TaskKey(ref.job_id, ref.task_id, ref.task_version, ref.role, str(ref.party_id))
+        with self._database.session() as session:
+            row = tasks.get_task(session, key)
+            if row is not None and row.f_party_status != state.party_status:
+                tasks.transition_task_party_status(session, key, state.party_status)
+
+    def _set_federated(self, group: list[Task], status: TaskStatus) -> None:
+        with self._database.session() as session:
+            for row in group:
+                if row.f_status != status:
+                    ref = _ref(row)
+                    tasks.transition_task_status(
+                        session,
+                        tasks.TaskKey(
+                            ref.job_id, ref.task_id, ref.task_version, ref.role, str(ref.party_id)
+                        ),
+                        status,
+                    )
+
+
+def _ref(row: Task) -> TaskRef:
+    return TaskRef(
+        row.f_job_id, row.f_component_name, row.f_task_version, row.f_role, int(row.f_party_id)
+    )
+
+
+def _with_model_info(
+    conf: dict[str, Any], spec: JobSpec, job_id: str
+) -> tuple[dict[str, Any], tuple[str, str]]:
+    """The conf with the model id and version filled in, as FATE stores it: generated for a
+    training job, given by the conf for a predict job."""
+    conf = {**conf}
+    parameters = dict(conf.get("job_parameters") or {})
+    target = dict(parameters.get("common") or {}) if spec.dsl_version == 2 else parameters
+    if spec.job_type == "predict":
+        if not (target.get("model_id") and target.get("model_version")):
+            raise InvalidArgument("a predict job needs job_parameters model_id and model_version")
+    else:
+        target["model_id"] = model_id(spec.roles)
+        target["model_version"] = job_id
+    if spec.dsl_version == 2:
+        parameters["common"] = target
+    else:
+        parameters = target
+    conf["job_parameters"] = parameters
+    return conf, (str(target["model_id"]), str(target["model_version"]))

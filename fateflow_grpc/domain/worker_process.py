@@ -1,0 +1,34 @@
+"""The body of a worker process of the executor's pool: wait for one task, run it, report, exit."""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import sys
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from fateflow_grpc.domain.executor import Outcome
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent (the node's forkserver) goes away."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def serve_one(connection: Connection, target: Callable[[Any], None]) -> None:
+    _die_with_parent()
+    try:
+        run = connection.recv()
+    except (EOFError, OSError):
+        return  # the pool closed before this worker got a task
+    try:
+        target(run)
+    except BaseException as error:  # whatever happened is the task's outcome
+        connection.send(Outcome(False, f"{type(error).__name__}: {error}"))
+        raise SystemExit(1) from None
+    connection.send(Outcome(True))

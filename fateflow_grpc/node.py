@@ -1,0 +1,61 @@
+"""The node's composition root: one place where the core's parts are built and wired."""
+
+from __future__ import annotations
+
+from fateflow_grpc import components
+from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.domain.executor import Executor
+from fateflow_grpc.domain.participant import Participant, PartySettings
+from fateflow_grpc.domain.scheduler import Scheduler, SchedulerSettings
+from fateflow_grpc.party_client import GrpcParties
+from fateflow_grpc.storage.database import Database
+from fateflow_grpc.worker import run_task
+
+
+class Node:
+    """A party's core: its database, the parties it talks to, its participant and scheduler."""
+
+    def __init__(self, config: NodeConfig, database: Database) -> None:
+        self.config = config
+        self.database = database
+        self.parties = GrpcParties(config.party_id, config.proxy_address)
+        self.catalog = components.catalog(with_testing=config.test_components)
+        logs_dir = config.data_dir / "logs"
+
+        def has_route(party_id: int) -> bool:
+            return party_id == config.party_id or config.route(party_id) is not None
+
+        self.participant = Participant(
+            PartySettings(config.party_id, config.max_running_jobs, logs_dir, has_route),
+            database,
+            self.catalog,
+            self.parties,
+            lambda on_exit: Executor(
+                run_task, on_exit, size=config.workers, preload=("fateflow_grpc.worker",)
+            ),
+        )
+        self.scheduler = Scheduler(
+            SchedulerSettings(
+                config.party_id,
+                config.board_url,
+                logs_dir,
+                config.heartbeat_interval_s,
+                config.heartbeat_timeout_s,
+                has_route,
+            ),
+            database,
+            self.catalog,
+            self.parties,
+            self.participant,
+        )
+
+    def start(self) -> None:
+        """Recover what a previous run left, then schedule."""
+        self.participant.executor.warm_up()
+        self.participant.recover()
+        self.scheduler.start()
+
+    def close(self) -> None:
+        self.scheduler.close()
+        self.participant.close()
+        self.parties.close()

@@ -1,0 +1,176 @@
+"""`Parties` over gRPC: `fateflow.party.v1` calls sent to this node's own proxy, which routes
+them by the destination party id in the metadata (see `party_proxy/routing.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import json_format, struct_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from fateflow.party.v1 import party_service_pb2 as pb
+from fateflow.party.v1 import party_service_pb2_grpc
+from fateflow_grpc.domain.parties import PartyRole, TaskRef, TaskState
+from fateflow_grpc.domain.status import JobStatus, TaskStatus
+from fateflow_grpc.errors import (
+    ERROR_BY_STATUS,
+    ERROR_DOMAIN,
+    FateFlowError,
+    FederatedError,
+    RetCode,
+)
+from party_proxy.routing import DST_PARTY, SRC_PARTY
+
+R = TypeVar("R")
+
+#: Seconds one control call may take end to end, every hop included.
+CALL_TIMEOUT_S = 30.0
+
+
+class GrpcParties:
+    def __init__(self, own_party_id: int, proxy_address: str) -> None:
+        self._own = own_party_id
+        self._channel = grpc.insecure_channel(proxy_address)
+        self._stub = party_service_pb2_grpc.PartyServiceStub(self._channel)  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, party_id: int, method: Callable[..., R], request: Any) -> R:
+        metadata = ((DST_PARTY, str(party_id)), (SRC_PARTY, str(self._own)))
+        try:
+            return method(request, timeout=CALL_TIMEOUT_S, metadata=metadata)
+        except grpc.RpcError as error:
+            raise _domain_error(party_id, error) from None
+
+    def create_job(
+        self,
+        party: PartyRole,
+        job_id: str,
+        dsl: dict[str, Any],
+        conf: dict[str, Any],
+        train_conf: dict[str, Any],
+    ) -> None:
+        self._call(
+            party.party_id,
+            self._stub.CreateJob,
+            pb.CreateJobRequest(
+                job_id=job_id,
+                dsl=_struct(dsl),
+                runtime_conf=_struct(conf),
+                train_runtime_conf=_struct(train_conf),
+                role=party.role,
+                party_id=party.party_id,
+            ),
+        )
+
+    def update_job(
+        self, party: PartyRole, job_id: str, status: JobStatus | None, progress: int
+    ) -> bool:
+        response = self._call(
+            party.party_id,
+            self._stub.UpdateJob,
+            pb.UpdateJobRequest(
+                job_id=job_id,
+                role=party.role,
+                party_id=party.party_id,
+                status=status.value if status else "",
+                progress=progress,
+            ),
+        )
+        return bool(response.applied)
+
+    def start_task(self, task: TaskRef) -> None:
+        self._call(
+            task.party_id, self._stub.StartTask, pb.StartTaskRequest(task=task_to_proto(task))
+        )
+
+    def stop_job(self, party: PartyRole, job_id: str, status: JobStatus) -> None:
+        self._call(
+            party.party_id,
+            self._stub.StopJob,
+            pb.StopJobRequest(
+                job_id=job_id, role=party.role, party_id=party.party_id, stop_status=status.value
+            ),
+        )
+
+    def report_task(self, initiator_party_id: int, state: TaskState) -> None:
+        self._call(
+            initiator_party_id,
+            self._stub.ReportTask,
+            pb.ReportTaskRequest(state=state_to_proto(state)),
+        )
+
+    def collect_tasks(self, party: PartyRole, job_id: str) -> tuple[JobStatus, list[TaskState]]:
+        response = self._call(
+            party.party_id,
+            self._stub.CollectTasks,
+            pb.CollectTasksRequest(job_id=job_id, role=party.role, party_id=party.party_id),
+        )
+        return JobStatus(response.job_status), [state_from_proto(s) for s in response.tasks]
+
+    def get_job_status(self, initiator_party_id: int, job_id: str) -> tuple[JobStatus, int]:
+        response = self._call(
+            initiator_party_id, self._stub.GetJobStatus, pb.GetJobStatusRequest(job_id=job_id)
+        )
+        return JobStatus(response.status), response.progress
+
+
+def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(value)
+    return struct
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    value: dict[str, Any] = json_format.MessageToDict(struct)
+    return value
+
+
+def task_to_proto(task: TaskRef) -> pb.TaskRef:
+    return pb.TaskRef(
+        job_id=task.job_id,
+        component_name=task.component_name,
+        task_version=task.task_version,
+        role=task.role,
+        party_id=task.party_id,
+    )
+
+
+def task_from_proto(task: pb.TaskRef) -> TaskRef:
+    return TaskRef(task.job_id, task.component_name, task.task_version, task.role, task.party_id)
+
+
+def state_to_proto(state: TaskState) -> pb.TaskState:
+    return pb.TaskState(
+        task=task_to_proto(state.task),
+        party_status=state.party_status.value,
+        message=state.message,
+    )
+
+
+def state_from_proto(state: pb.TaskState) -> TaskState:
+    return TaskState(task_from_proto(state.task), TaskStatus(state.party_status), state.message)
+
+
+def _domain_error(party_id: int, error: grpc.RpcError) -> FateFlowError:
+    """The remote party's own error, or a FederatedError naming the party that was not reached."""
+    assert isinstance(error, grpc.Call)
+    status = rpc_status.from_call(error)
+    if status is not None:
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info) and info.domain == ERROR_DOMAIN:
+                kind = ERROR_BY_STATUS.get(error.code().name, FateFlowError)
+                return kind(
+                    f"party {party_id}: {status.message}",
+                    reason=info.reason,
+                    retcode=RetCode(int(info.metadata.get("retcode", RetCode.EXCEPTION_ERROR))),
+                    **{k: v for k, v in info.metadata.items() if k != "retcode"},
+                )
+    return FederatedError(
+        f"party {party_id} could not be reached: {error.details()}", party_id=party_id
+    )

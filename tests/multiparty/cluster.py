@@ -1,0 +1,133 @@
+"""Parties as real `fateflow node` processes on loopback, each with its core, gateway and proxy."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from fateflow.v1 import job_service_pb2_grpc
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@dataclass
+class NodeProcess:
+    party_id: int
+    data_dir: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.http_port, self.grpc_port, self.proxy_port = free_ports(3)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def proxy_address(self) -> str:
+        return f"127.0.0.1:{self.proxy_port}"
+
+    def write_config(self, routes: dict[int, str]) -> Path:
+        path = self.data_dir / "node.yaml"
+        config = {
+            "party_id": self.party_id,
+            "http_port": self.http_port,
+            "grpc_port": self.grpc_port,
+            "proxy_port": self.proxy_port,
+            "data_dir": str(self.data_dir),
+            "routes": {party: {"address": address} for party, address in routes.items()},
+            "test_components": True,
+            "heartbeat_interval_s": 0.5,
+            "heartbeat_timeout_s": 5.0,
+            **self.settings,
+        }
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    def start(self) -> None:
+        log = open(self.data_dir / "node.log", "ab")  # noqa: SIM115 - the process owns it
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fateflow_grpc.cli",
+                "node",
+                "--config",
+                str(self.data_dir / "node.yaml"),
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        wait_for(self._serving, 30, f"party {self.party_id} to start ({self.data_dir}/node.log)")
+
+    def _serving(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"party {self.party_id} exited: see {self.data_dir}/node.log")
+        for port in (self.grpc_port, self.proxy_port):
+            try:
+                with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                    health_pb2_grpc.HealthStub(channel).Check(
+                        health_pb2.HealthCheckRequest(), timeout=1
+                    )
+            except grpc.RpcError:
+                return False
+        return True
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}")
+
+    def jobs(self) -> job_service_pb2_grpc.JobServiceStub:
+        return job_service_pb2_grpc.JobServiceStub(self.channel())
+
+
+def start_parties(
+    base: Path, party_ids: list[int], settings: dict[int, dict[str, Any]] | None = None
+) -> dict[int, NodeProcess]:
+    nodes = {p: NodeProcess(p, base / str(p), (settings or {}).get(p, {})) for p in party_ids}
+    for node in nodes.values():
+        node.write_config(
+            {p: other.proxy_address for p, other in nodes.items() if p != node.party_id}
+        )
+    for node in nodes.values():
+        node.start()
+    return nodes
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)

@@ -71,6 +71,8 @@ def to_status(error: FateFlowError) -> grpc.Status:
 
 
 def _abort(context: grpc.ServicerContext, error: Exception) -> None:
+    if not context.is_active():
+        return  # the client went away (cancelled or past its deadline): nobody to answer
     if isinstance(error, FateFlowError):
         context.abort_with_status(to_status(error))
     if context.code() is not None:  # type: ignore[attr-defined]  # grpc has it; its stubs do not

@@ -126,7 +126,19 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    value: dict[str, Any] = json_format.MessageToDict(struct)
+    """A Struct as a dict, whole numbers as ints: a Struct keeps every number as a double,
+    and a DSL's party ids and iteration counts are integers."""
+    value: dict[str, Any] = _whole_numbers(json_format.MessageToDict(struct))
+    return value
+
+
+def _whole_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
     return value
 
 

@@ -71,9 +71,7 @@ def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, 
         PartyServicer(node.participant, node.scheduler), server
     )
     data_service_pb2_grpc.add_DataServiceServicer_to_server(DataServicer(config, database), server)
-    tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(
-        TrackingServicer(config, database), server
-    )
+    tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(node), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
         ModelServicer(config, database), server
     )

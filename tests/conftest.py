@@ -16,7 +16,7 @@ from fateflow_grpc.storage.database import Database, create_database
 
 @pytest.fixture
 def node_config(tmp_path: Path) -> NodeConfig:
-    return NodeConfig(party_id=9999, data_dir=tmp_path / "node", grpc_port=0)
+    return NodeConfig(party_id=9999, data_dir=tmp_path / "node", grpc_port=0, test_components=True)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from typing import Any, TypeVar
 import grpc
 
 from fateflow.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
+from fateflow_grpc.domain.dsl import generate_predict_dsl
+from fateflow_grpc.domain.jobspec import parse_job
 from fateflow_grpc.domain.status import JobStatus, TaskStatus
 from fateflow_grpc.errors import (
     FailedPrecondition,
@@ -24,7 +27,6 @@ from fateflow_grpc.servicers.serde import row_to_proto, to_struct
 from fateflow_grpc.storage import jobs, tasks, tracking
 from fateflow_grpc.storage.models import Job
 
-SCHEDULING = "multi-party job scheduling (issue #5)"
 #: Archive pieces streamed to the client.
 CHUNK_SIZE = 1 << 20
 
@@ -62,6 +64,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         self._config = node.config
         self._database = node.database
         self._scheduler = node.scheduler
+        self._catalog = node.catalog
 
     def _job_rows(self, job_id: str, role: str = "", party_id: str | None = None) -> list[Job]:
         with self._database.session() as session:
@@ -205,7 +208,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         if not self._job_rows(request.job_id, request.role, party(request)):
             raise NotFound(f"no found task of job {request.job_id}", job_id=request.job_id)
         raise NotImplementedYet(
-            f"cleaning a job's tasks arrives with {SCHEDULING}", feature="clean"
+            "cleaning a job's output tables arrives with table storage (issue #3)", feature="clean"
         )
 
     def QueryDataView(
@@ -230,7 +233,26 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     def GenerateDsl(
         self, request: job_service_pb2.GenerateDslRequest, context: grpc.ServicerContext
     ) -> job_service_pb2.GenerateDslResponse:
-        raise NotImplementedYet(f"predict DSL generation arrives with {SCHEDULING}", feature="dsl")
+        try:
+            train_dsl = json.loads(request.train_dsl)
+        except ValueError as error:
+            raise InvalidArgument(f"train_dsl is not a JSON string of a DSL: {error}") from None
+        if not isinstance(train_dsl, dict):
+            raise InvalidArgument("train_dsl must be the JSON of a DSL object")
+        # FATE's CLI sends the component names as one comma-separated string, the pipeline
+        # SDK as a list.
+        names = request.cpn_str.WhichOneof("kind")
+        if names == "string_value":
+            components = [c.strip() for c in request.cpn_str.string_value.split(",") if c.strip()]
+        elif names == "list_value":
+            components = [str(v.string_value) for v in request.cpn_str.list_value.values]
+        else:
+            raise InvalidArgument("cpn_str must be a comma-separated string or a list of names")
+        version = request.version or "1"
+        if version not in ("1", "2"):
+            raise InvalidArgument(f"version must be 1 or 2, not {version!r}", version=version)
+        predict = generate_predict_dsl(train_dsl, components, int(version))
+        return job_service_pb2.GenerateDslResponse(data=to_struct(predict), retmsg="success")
 
     def DownloadJobLog(
         self, request: job_service_pb2.DownloadJobLogRequest, context: grpc.ServicerContext
@@ -252,9 +274,17 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     def GetDagDependency(
         self, request: job_service_pb2.GetDagDependencyRequest, context: grpc.ServicerContext
     ) -> job_service_pb2.GetDagDependencyResponse:
-        if request.job_id and not self._job_rows(request.job_id):
-            raise NotFound(f"query job {request.job_id} failed", job_id=request.job_id)
-        raise NotImplementedYet(f"DAG dependencies arrive with {SCHEDULING}", feature="dag")
+        if request.job_id:
+            rows = self._job_rows(request.job_id)
+            if not rows:
+                raise NotFound(f"query job {request.job_id} failed", job_id=request.job_id)
+            dsl, conf = rows[0].f_dsl, rows[0].f_runtime_conf
+        else:
+            dsl, conf = struct_to_dict(request.job_dsl), struct_to_dict(request.job_runtime_conf)
+        spec = parse_job(dsl, conf, self._catalog, has_route=lambda _: True)
+        return job_service_pb2.GetDagDependencyResponse(
+            data=to_struct(spec.dependency_view(request.role, request.party_id)), retmsg="success"
+        )
 
 
 def limit_or_all(limit: int) -> int | None:

@@ -14,21 +14,23 @@ from google.protobuf import struct_pb2
 
 from fateflow.v1 import tracking_service_pb2 as pb
 from fateflow.v1 import tracking_service_pb2_grpc
-from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.domain.jobspec import parse_job
+from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument, NotFound, NotImplementedYet
+from fateflow_grpc.node import Node
 from fateflow_grpc.servicers.job import party
 from fateflow_grpc.servicers.serde import to_struct
 from fateflow_grpc.storage import jobs, tracking
-from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job
 
 OUTPUTS = "component outputs (issues #6 and #7)"
 
 
 class TrackingServicer(tracking_service_pb2_grpc.TrackingServiceServicer):
-    def __init__(self, config: NodeConfig, database: Database) -> None:
-        self._config = config
-        self._database = database
+    def __init__(self, node: Node) -> None:
+        self._config = node.config
+        self._database = node.database
+        self._catalog = node.catalog
 
     def _job(self, job_id: str, role: str = "", party_id: str | None = None) -> Job:
         """The job row asked for; the initiator's when neither role nor party is given."""
@@ -56,8 +58,25 @@ class TrackingServicer(tracking_service_pb2_grpc.TrackingServiceServicer):
     def GetJobDataView(
         self, request: pb.GetJobDataViewRequest, context: grpc.ServicerContext
     ) -> pb.GetJobDataViewResponse:
-        self._job(request.job_id, request.role, party(request))
-        raise NotImplementedYet(f"job data views arrive with {OUTPUTS}", feature="data-view")
+        job = self._job(request.job_id, request.role, party(request))
+        spec = parse_job(job.f_dsl, job.f_runtime_conf, self._catalog, has_route=lambda _: True)
+        me = PartyRole(job.f_role, int(job.f_party_id))
+        # FATE: the initiator sees every party's data, the others only their own.
+        shown = spec.parties() if job.f_is_initiator else [me]
+        dataset: dict[str, dict[str, dict[str, str]]] = {}
+        for who in shown:
+            tables = {
+                key: f"{table.namespace}.{table.name}"
+                for component in spec.components
+                if spec.runs_at(component.name, who.role, who.party_id)
+                for key, table in spec.input_tables(component.name, who.role, who.party_id).items()
+            }
+            dataset.setdefault(who.role, {})[str(who.party_id)] = tables
+        partner = {
+            role: [p for p in parties if p != me.party_id] for role, parties in spec.roles.items()
+        }
+        view = {"partner": partner, "dataset": dataset, "roles": spec.roles, "model_summary": {}}
+        return pb.GetJobDataViewResponse(data=to_struct(view), retmsg="success")
 
     def ListComponents(
         self, request: pb.ListComponentsRequest, context: grpc.ServicerContext

@@ -9,7 +9,7 @@ from fateflow_grpc.storage.models import Job, Task
 
 JOB_ID = "202611270406450000001"
 ROLES = {"guest": [9999], "host": [10000], "arbiter": [10000]}
-DSL = {"components": {"reader_0": {"module": "Reader", "output": {"data": ["data"]}}}}
+DSL = {"components": {"noop_0": {"module": "Noop", "output": {"data": ["data"]}}}}
 CONF = {
     "dsl_version": 2,
     "initiator": {"role": "guest", "party_id": 9999},
@@ -49,11 +49,11 @@ def add_job(
             session,
             Task(
                 f_job_id=job_id,
-                f_task_id=f"{job_id}_reader_0",
+                f_task_id=f"{job_id}_noop_0",
                 f_task_version=0,
                 f_role=role,
                 f_party_id=party_id,
-                f_component_name="reader_0",
+                f_component_name="noop_0",
                 f_initiator_role="guest",
                 f_initiator_party_id="9999",
                 f_status=TaskStatus.SUCCESS,

@@ -33,7 +33,7 @@ def test_query_job_returns_fate_rows(stub: job_service_pb2_grpc.JobServiceStub) 
     assert guest.f_party_id == "9999"
     assert guest.f_progress == 40
     assert guest.f_is_initiator
-    assert guest.f_dsl["components"]["reader_0"]["module"] == "Reader"
+    assert guest.f_dsl["components"]["noop_0"]["module"] == "Noop"
     assert guest.f_runtime_conf["initiator"]["role"] == "guest"
     assert not guest.HasField("f_end_time")
 
@@ -95,7 +95,7 @@ def test_required_fields_are_named(stub: job_service_pb2_grpc.JobServiceStub) ->
 def test_config_carries_dsl_conf_and_model_info(stub: job_service_pb2_grpc.JobServiceStub) -> None:
     config = stub.GetJobConfig(pb.GetJobConfigRequest(job_id=JOB_ID)).data
     assert config.job_id == JOB_ID
-    assert "reader_0" in config.dsl["components"]
+    assert "noop_0" in config.dsl["components"]
     assert config.model_info.model_id == "arbiter-10000#guest-9999#host-10000#model"
     assert config.model_info.model_version == JOB_ID
     expect_error(
@@ -107,7 +107,7 @@ def test_config_carries_dsl_conf_and_model_info(stub: job_service_pb2_grpc.JobSe
 
 def test_task_query_and_lists(stub: job_service_pb2_grpc.JobServiceStub) -> None:
     (task,) = stub.QueryTask(pb.QueryTaskRequest(job_id=JOB_ID, role="host")).data
-    assert task.f_task_id == f"{JOB_ID}_reader_0"
+    assert task.f_task_id == f"{JOB_ID}_noop_0"
     assert task.f_party_status == "success"
     expect_error(
         grpc.StatusCode.NOT_FOUND, 101, lambda: stub.QueryTask(pb.QueryTaskRequest(job_id="404"))

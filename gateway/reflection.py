@@ -12,6 +12,10 @@ import logging
 import time
 
 import grpc
+
+# Registers the `google.api.http` extension before any FileDescriptorProto is parsed here, so
+# that the http rules in the MethodOptions parse as the extension, not as unknown fields.
+from google.api import annotations_pb2  # noqa: F401
 from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 

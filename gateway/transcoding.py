@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 import grpc
@@ -284,11 +284,26 @@ def _fix_map_values(fix_value: _Fix) -> _Fix:
 
 
 def _whole_numbers(value: Any) -> Any:
-    if type(value) is float:
-        return int(value) if value.is_integer() and abs(value) < _SAFE_INTEGER else value
+    """`value` with its whole-number floats made ints, in place (Structs can be large)."""
+    pairs: Iterable[tuple[Any, Any]]
     if type(value) is dict:
-        for key, item in value.items():
-            value[key] = _whole_numbers(item)
+        pairs = value.items()
     elif type(value) is list:
-        value[:] = [_whole_numbers(item) for item in value]
+        pairs = enumerate(value)
+    elif type(value) is float:
+        return _whole(value)
+    else:
+        return value
+    for key, item in pairs:
+        kind = type(item)
+        if kind is float:
+            value[key] = _whole(item)
+        elif kind is dict or kind is list:
+            _whole_numbers(item)
     return value
+
+
+def _whole(number: float) -> float | int:
+    return (
+        int(number) if number.is_integer() and -_SAFE_INTEGER < number < _SAFE_INTEGER else number
+    )

@@ -21,7 +21,7 @@ from fateflow_grpc.domain.executor import Executor, Outcome
 from fateflow_grpc.domain.jobspec import Catalog, JobSpec, parse_job
 from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
 from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
-from fateflow_grpc.errors import FailedPrecondition, FederatedError, NotFound
+from fateflow_grpc.errors import FailedPrecondition, FateFlowError, FederatedError, NotFound
 from fateflow_grpc.storage import jobs, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task
@@ -287,27 +287,39 @@ class Participant:
     # --- recovery ---------------------------------------------------------------------------
 
     def recover(self) -> None:
-        """After a restart: no task survived. Tasks of jobs this node initiates are rerun by its
-        scheduler; the others failed, and their initiators are told."""
+        """After a restart, no task of this node survived. Tasks of jobs this node initiates
+        are rerun by its scheduler; the others failed, and their initiators are told. Then
+        each unfinished job takes the end its initiator gave it while this node was down."""
         with self._database.session() as session:
             orphans = tasks.query_tasks(
                 session,
                 tasks.TaskFilter(party_id=str(self._settings.party_id), status=TaskStatus.RUNNING),
             )
-            initiated = {
-                job.f_job_id
-                for job in jobs.query_jobs(
-                    session, jobs.JobFilter(is_initiator=True, status=JobStatus.RUNNING)
-                )
-            }
+            unfinished = [
+                job
+                for status in (JobStatus.WAITING, JobStatus.READY, JobStatus.RUNNING)
+                for job in jobs.query_jobs(session, jobs.JobFilter(status=status))
+            ]
+        initiated = {job.f_job_id for job in unfinished if job.f_is_initiator}
         for row in orphans:
-            if not row.f_run_on_this_party or row.f_party_status != TaskStatus.RUNNING:
-                continue
-            ref = _ref(row)
-            if ref.job_id in initiated:
-                self._end_task(ref, TaskStatus.CANCELED)
-            else:
-                self._task_ended(ref, Outcome(False, "the node restarted while the task ran"))
+            if row.f_run_on_this_party and row.f_job_id not in initiated:
+                self._task_ended(_ref(row), Outcome(False, "the node restarted while the task ran"))
+        for job in unfinished:
+            if job.f_job_id not in initiated:
+                self._catch_up(job)
+
+    def _catch_up(self, job: Job) -> None:
+        try:
+            status, _ = self._parties.get_job_status(int(job.f_initiator_party_id), job.f_job_id)
+        except FateFlowError as error:
+            # Left as it is: the initiator's heartbeat ends it here if the job is still on.
+            log.warning("job %s: could not ask its initiator: %s", job.f_job_id, error)
+            return
+        party = PartyRole(job.f_role, int(job.f_party_id))
+        if status == JobStatus.SUCCESS:
+            self.update_job(party, job.f_job_id, status, 100)
+        elif status in END_STATUSES:
+            self.stop_job(party, job.f_job_id, status)
 
     def close(self) -> None:
         self._executor.close()

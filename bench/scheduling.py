@@ -29,11 +29,11 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fateflow.party.v1 import party_service_pb2, party_service_pb2_grpc  # noqa: E402
-from fateflow.v1 import job_service_pb2 as pb  # noqa: E402
-from party_proxy.routing import DST_PARTY, SRC_PARTY  # noqa: E402
-from tests.multiparty.cluster import start_parties, wait_for  # noqa: E402
-from tests.multiparty.test_scheduling import FINAL, GUEST, HOST, chain, conf_v2, statuses, submit  # noqa: E402
+from fateflow.party.v1 import party_service_pb2, party_service_pb2_grpc
+from fateflow.v1 import job_service_pb2 as pb
+from party_proxy.routing import DST_PARTY, SRC_PARTY
+from tests.multiparty.cluster import start_parties, wait_for
+from tests.multiparty.test_scheduling import FINAL, GUEST, HOST, chain, conf_v2, statuses, submit
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -46,7 +47,7 @@ class Watcher:
 
 def assert_no_forbidden_transition(seen: dict[tuple[int, str], list[str]]) -> None:
     for row, history in seen.items():
-        for before, after in zip(history, history[1:], strict=False):
+        for before, after in itertools.pairwise(history):
             assert before not in FINAL, f"{row} left the end status {before} for {after}: {history}"
             assert not (before == "running" and after in ("waiting", "ready")), f"{row}: {history}"
 
@@ -59,13 +60,17 @@ def parties(tmp_path: Path) -> Iterator[dict[int, NodeProcess]]:
         node.stop()
 
 
-def test_participant_killed_mid_job_ends_the_job_everywhere(parties: dict[int, NodeProcess]) -> None:
+def test_participant_killed_mid_job_ends_the_job_everywhere(
+    parties: dict[int, NodeProcess],
+) -> None:
     job_id = submit(parties[GUEST], chain(2), conf_v2(common={"noop_0": {"sleep_seconds": 30}}))
     watcher = Watcher(parties, job_id)
     wait_for(lambda: statuses(parties[HOST], job_id).get("host") == "running", 30, "the job to run")
     parties[HOST].kill()
     killed = time.monotonic()
-    wait_for(lambda: statuses(parties[GUEST], job_id)["guest"] in FINAL, 30, "the guest to end the job")
+    wait_for(
+        lambda: statuses(parties[GUEST], job_id)["guest"] in FINAL, 30, "the guest to end the job"
+    )
     # The heartbeat timeout is 5 s in these clusters; allow for a heartbeat round and slow CI.
     assert time.monotonic() - killed < 5 + 10
     assert statuses(parties[GUEST], job_id) == {"guest": "failed"}
@@ -96,7 +101,9 @@ def test_initiator_killed_mid_job_resumes_after_restart(parties: dict[int, NodeP
     assert statuses(parties[GUEST], job_id) == {"guest": "success"}
     assert statuses(parties[HOST], job_id) == {"host": "success", "arbiter": "success"}
     tasks = parties[HOST].jobs().QueryTask(pb.QueryTaskRequest(job_id=job_id)).data
-    versions = {(t.f_component_name, t.f_task_version) for t in tasks if t.f_party_status == "success"}
+    versions = {
+        (t.f_component_name, t.f_task_version) for t in tasks if t.f_party_status == "success"
+    }
     # noop_0 had finished: it kept its result. noop_1 ran again, as version 1.
     assert ("noop_0", 0) in versions and ("noop_1", 1) in versions and ("noop_2", 0) in versions
     assert_no_forbidden_transition(watcher.stop())

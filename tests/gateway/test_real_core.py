@@ -78,3 +78,36 @@ def test_query_a_stored_job(real_gateway: RunningGateway, node_database: Databas
 
     same = client.post("/v1/job/query", json={"job_id": JOB_ID, "party_id": 9999}).json()
     assert same["data"] == body["data"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "named"),
+    [
+        ("/v1/job/stop", {}, "job_id"),
+        ("/v1/job/update", {"notes": "x"}, "job_id, role, party_id"),
+        ("/v1/data/download", {"namespace": "n"}, "table_name, output_path"),
+        ("/v1/tracking/component/metric_data", {"job_id": "1"}, "component_name"),
+    ],
+)
+def test_missing_required_fields_are_named(
+    real_gateway: RunningGateway, path: str, body: dict[str, str], named: str
+) -> None:
+    reply = Client(real_gateway.url).post(path, json=body)
+    assert reply.status == 200
+    answer = reply.json()
+    assert answer["retcode"] == 100
+    assert answer["retmsg"].startswith("the following arguments are required: ")
+    assert named in answer["retmsg"]
+
+
+def test_unknown_job_is_fates_not_found_answer(real_gateway: RunningGateway) -> None:
+    client = Client(real_gateway.url)
+    assert client.post("/v1/job/query", json={"job_id": "404"}).json() == {
+        "retcode": 0,
+        "retmsg": "no job could be found",
+        "data": [],
+    }
+    config = client.post("/v1/job/config", json={"job_id": "404"}).json()
+    assert config == {"retcode": 101, "retmsg": "find job failed"}
+    stop = client.post("/v1/job/stop", json={"job_id": "404"}).json()
+    assert stop["retcode"] == 102

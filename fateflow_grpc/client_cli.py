@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,16 +33,25 @@ class Function:
     method: str = "POST"
     #: Keys removed from each row of `data` before printing, as FATE's client does.
     hidden: tuple[str, ...] = ()
+    #: What happens around the call: "json" (send, print), "submit" (send the conf and the
+    #: DSL of `-d`), "config" (write the job's config files into `-o`), "archive" (download
+    #: a tar.gz and extract it into `-o`).
+    kind: str = "json"
 
 
 _COMPONENT = ("job_id", "component_name", "role", "party_id")
 
 FUNCTIONS: dict[str, Function] = {
+    "submit_job": Function("/v1/job/submit", kind="submit"),
     "stop_job": Function("/v1/job/stop", ("job_id",)),
     "query_job": Function("/v1/job/query", hidden=("f_runtime_conf", "f_dsl")),
     "clean_job": Function("/v1/job/clean", ("job_id",)),
     "data_view_query": Function("/v1/job/data/view/query"),
     "query_task": Function("/v1/job/task/query"),
+    "job_config": Function(
+        "/v1/job/config", ("job_id", "role", "party_id", "output_path"), kind="config"
+    ),
+    "job_log": Function("/v1/job/log", ("job_id", "output_path"), "GET", kind="archive"),
     "component_parameters": Function("/v1/tracking/component/parameters", _COMPONENT),
     "component_metric_all": Function("/v1/tracking/component/metric/all", _COMPONENT),
     "component_metrics": Function("/v1/tracking/component/metrics", _COMPONENT),
@@ -90,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
         "-f", "--function", required=True, choices=sorted(FUNCTIONS), metavar="FUNCTION"
     )
     result.add_argument("-c", "--config", type=Path, help="a JSON file merged into the request")
+    result.add_argument("-d", "--dsl", type=Path, help="the job's DSL (submit_job)")
     for short, long in FLAGS:
         result.add_argument(short, f"--{long}", dest=long)
     result.add_argument(
@@ -117,27 +129,82 @@ def build_request(args: argparse.Namespace, cli: argparse.ArgumentParser) -> dic
         request["local"] = {"party_id": args.party_id, "role": args.role}
     function = FUNCTIONS[args.function]
     missing = [key for key in function.required if request.get(key) in (None, "")]
+    if function.kind == "submit":
+        if not args.config:
+            missing.append("config")
+        elif not args.dsl and _job_type(request) != "predict":
+            missing.append("dsl")
     if missing:
-        flags = dict((long, short) for short, long in FLAGS)
+        flags = {long: short for short, long in (*FLAGS, ("-c", "config"), ("-d", "dsl"))}
         cli.error(
             f"-f {args.function} requires " + ", ".join(f"{flags.get(k, k)} ({k})" for k in missing)
         )
     return request
 
 
-async def call(address: str, function: Function, request: dict[str, Any]) -> Any:
+def _job_type(conf: dict[str, Any]) -> str:
+    parameters = conf.get("job_parameters") or {}
+    return str((parameters.get("common") or parameters).get("job_type", "train"))
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+async def call(
+    address: str, function: Function, request: dict[str, Any], dsl: Path | None = None
+) -> Any:
+    body: dict[str, Any] = request
+    if function.kind == "submit":
+        body = {"job_dsl": _load_json(dsl) if dsl else {}, "job_runtime_conf": request}
     async with (
         aiohttp.ClientSession() as session,
         session.request(
-            function.method, address.rstrip("/") + function.path, json=request
+            function.method, address.rstrip("/") + function.path, json=body
         ) as response,
     ):
+        if function.kind == "archive" and response.status == 200:
+            return _extract(await response.read(), request)
         answer = await response.json(content_type=None)
     if function.hidden and isinstance(answer.get("data"), list):
         for row in answer["data"]:
             for key in function.hidden:
                 row.pop(key, None)
+    if function.kind == "config" and answer.get("retcode") == 0:
+        return _write_config(answer, request)
     return answer
+
+
+def _extract(archive: bytes, request: dict[str, Any]) -> dict[str, Any]:
+    """FATE's job_log: the job's logs, extracted into <output_path>/job_<id>_log/."""
+    directory = Path(request["output_path"]) / f"job_{request['job_id']}_log"
+    directory.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        tar.extractall(directory, filter="data")  # "data" refuses paths leaving the directory
+    return {
+        "retcode": 0,
+        "directory": str(directory),
+        "retmsg": f"download successfully, please check {directory} directory",
+    }
+
+
+def _write_config(answer: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """FATE's job_config: each key of the answer's data but job_id as a JSON file."""
+    data = answer["data"]
+    directory = Path(request["output_path"]) / f"job_{request['job_id']}_config"
+    directory.mkdir(parents=True, exist_ok=True)
+    for key, value in data.items():
+        if key != "job_id":
+            (directory / f"{key}.json").write_text(json.dumps(value, indent=4))
+    del data["dsl"], data["runtime_conf"]
+    return {
+        **answer,
+        "directory": str(directory),
+        "retmsg": f"download successfully, please check {directory} directory",
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -145,14 +212,16 @@ def main(argv: list[str] | None = None) -> None:
     args = cli.parse_args(argv)
     request = build_request(args, cli)
     try:
-        answer = asyncio.run(call(args.address, FUNCTIONS[args.function], request))
+        answer = asyncio.run(call(args.address, FUNCTIONS[args.function], request, args.dsl))
     except aiohttp.ClientConnectionError:
         answer = {
             "retcode": 100,
             "retmsg": "Connection refused, Please check if the fate flow service is started",
         }
-    except (aiohttp.ClientError, ValueError) as error:
+    except aiohttp.ClientError as error:
         answer = {"retcode": 100, "retmsg": f"bad answer from {args.address}: {error}"}
+    except (ValueError, OSError, tarfile.TarError) as error:
+        answer = {"retcode": 100, "retmsg": str(error)}
     print(json.dumps(answer, indent=4, ensure_ascii=False))
     print()
     sys.stdout.flush()

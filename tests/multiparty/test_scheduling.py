@@ -3,7 +3,10 @@ call through the parties' proxies."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,3 +220,99 @@ def test_party_that_refuses_fails_the_submission_cleanly(tmp_path: Path) -> None
     finally:
         for node in nodes.values():
             node.stop()
+
+
+def client(node: NodeProcess, *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fateflow_grpc.client_cli",
+            "--address",
+            f"http://127.0.0.1:{node.http_port}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def test_the_client_submits_follows_and_downloads_a_job(
+    parties: dict[int, NodeProcess], tmp_path: Path
+) -> None:
+    (tmp_path / "dsl.json").write_text(json.dumps(chain(2)))
+    (tmp_path / "conf.json").write_text(json.dumps(conf_v2()))
+    submitted = client(
+        parties[GUEST],
+        "-f",
+        "submit_job",
+        "-c",
+        str(tmp_path / "conf.json"),
+        "-d",
+        str(tmp_path / "dsl.json"),
+    )
+    assert submitted["retcode"] == 0, submitted
+    job_id = submitted["jobId"]
+    assert submitted["data"]["model_info"]["model_version"] == job_id
+    assert (
+        submitted["data"]["model_info"]["model_id"] == "arbiter-10000#guest-9999#host-10000#model"
+    )
+    assert f"job_id={job_id}" in submitted["data"]["board_url"]
+    wait_final(parties, job_id)
+
+    (row,) = client(parties[GUEST], "-f", "query_job", "-j", job_id)["data"]
+    assert row["f_status"] == "success" and "f_dsl" not in row and "f_runtime_conf" not in row
+    tasks = client(parties[GUEST], "-f", "query_task", "-j", job_id, "-r", "host")["data"]
+    assert {t["f_component_name"] for t in tasks} == {"noop_0", "noop_1"}
+
+    config = client(
+        parties[GUEST],
+        "-f",
+        "job_config",
+        "-j",
+        job_id,
+        "-r",
+        "guest",
+        "-p",
+        str(GUEST),
+        "-o",
+        str(tmp_path),
+    )
+    directory = tmp_path / f"job_{job_id}_config"
+    assert config["directory"] == str(directory)
+    assert json.loads((directory / "dsl.json").read_text()) == chain(2)
+    assert json.loads((directory / "model_info.json").read_text())["model_version"] == job_id
+
+    logs = client(parties[HOST], "-f", "job_log", "-j", job_id, "-o", str(tmp_path))
+    assert logs["retcode"] == 0, logs
+    assert (
+        "noop done"
+        in (Path(logs["directory"]) / "host" / str(HOST) / "noop_1" / "INFO.log").read_text()
+    )
+
+    stop = client(parties[GUEST], "-f", "stop_job", "-j", job_id)
+    assert stop["retcode"] == 103 and "already ended" in stop["retmsg"]
+
+
+def test_the_client_names_what_submit_needs(
+    parties: dict[int, NodeProcess], tmp_path: Path
+) -> None:
+    (tmp_path / "conf.json").write_text(json.dumps(conf_v2()))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fateflow_grpc.client_cli",
+            "-f",
+            "submit_job",
+            "-c",
+            str(tmp_path / "conf.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "-d (dsl)" in done.stderr

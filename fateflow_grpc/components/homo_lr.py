@@ -1,0 +1,691 @@
+"""HomoLR (FATE's `HomoLR`): logistic regression on rows split between parties, by FedAvg.
+
+    params = validate_parameters(component_parameters)
+    model, predictions = fit_guest(transport, X, y, params, participants, header=header)
+    model, predictions = fit_host(transport, X, y, params, participants, header=header)
+    loss_history = fit_arbiter(transport, params, participants)
+    predictions = predict(model, X, y)          # a predict job, at the guest or a host
+
+The guest and the hosts ("clients") each hold rows with every feature and the label. Training
+runs in rounds. In round r every client computes the loss of the global model w_r on its rows,
+trains it locally for `aggregate_iters` epochs (mini-batches of `batch_size`, the `optimizer`
+with its learning rate decayed per epoch as FATE does), and sends the arbiter its update
+u = [n * w', n * loss(w_r), n] (n = its row count) under a pairwise mask. The arbiter adds the
+masked updates, which leaves sum(u) alone, and sends back w_{r+1} = sum(n * w') / sum(n), the
+loss of w_r averaged by rows, and whether training has converged (`early_stop` with `tol`:
+`diff` of two successive losses, `abs` loss, or `weight_diff`, the L2 norm of w_{r+1} - w_r).
+Training stops when it has, or after `max_iter` epochs.
+
+Secure aggregation (Bonawitz et al., without dropouts). Each client makes an X25519 key pair and
+sends the public key to the arbiter, which relays all of them to every client (with the seed of
+the initial model, so all clients start from the same one). Clients i < j derive a shared key
+k_ij from their Diffie-Hellman secret (HKDF-SHA256); in round r, client i adds the ChaCha20
+keystream of (k_ij, r) to its update and client j subtracts it. Updates are fixed-point integers
+(`FIXED_POINT_BITS` fractional bits) in Z_2^64, where the keystream is uniform: each masked update
+the arbiter gets is uniformly random on its own, and their sum is exact. A client finds its own
+position by its public key in the relayed list. The arbiter learns the sums only: the averaged
+model, the averaged loss and the total row count. As in the textbook protocol, the arbiter must
+relay the keys faithfully (honest-but-curious); a client that drops out stops the job.
+
+Model: a JSON-able dict with FATE's `LRModelParam` fields (`weight` per feature of `header`,
+`intercept`, `iters` = epochs trained, `is_converged`, `loss_history`) and `meta` (the training
+parameters). Predictions carry FATE's columns: label, predict_result (1 when the score is above
+`predict_param.threshold`), predict_score (probability of label 1) and predict_detail.
+
+Departures from FATE, on purpose: the loss reported for round r is that of the global model
+the round starts from (it rides with the update instead of costing a round trip of its own);
+labels must be 0 or 1 (FATE's one-vs-rest multi-class is not here); Paillier `encrypt_param`
+is refused (secure aggregation replaces it); cross-validation and validation-set evaluation
+are accepted only switched off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from fateflow_grpc.components.parameters import ParamReader
+from fateflow_grpc.components.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.domain.parties import PartyRole
+from fateflow_grpc.errors import FailedPrecondition, InvalidArgument
+
+FloatArray = npt.NDArray[np.float64]
+UInt64Array = npt.NDArray[np.uint64]
+
+MODULE = "HomoLR"
+PENALTIES = ("L1", "L2", "none")
+OPTIMIZERS = ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd")
+EARLY_STOPS = ("diff", "weight_diff", "abs")
+INIT_METHODS = ("random_uniform", "random_normal", "ones", "zeros", "const")
+#: FATE refuses batches smaller than this (`consts.MIN_BATCH_SIZE`); -1 means all rows.
+MIN_BATCH_SIZE = 10
+#: Fractional bits of the fixed-point updates: resolution 6e-8 on n * w, and room for
+#: sum(n * |w|) up to 2^38 (about 2.7e11) before the 64-bit sum would wrap.
+FIXED_POINT_BITS = 24
+
+#: FATE's `HomoLogisticParam` names and defaults (see the docstring for what is refused).
+DEFAULTS: dict[str, Any] = {
+    "penalty": "L2",
+    "tol": 1e-4,
+    "alpha": 1.0,
+    "optimizer": "rmsprop",
+    "batch_size": -1,
+    "learning_rate": 0.01,
+    "init_param": {
+        "init_method": "random_uniform",
+        "init_const": 1,
+        "fit_intercept": True,
+        "random_seed": None,
+    },
+    "max_iter": 100,
+    "early_stop": "diff",
+    "decay": 1,
+    "decay_sqrt": True,
+    "aggregate_iters": 1,
+    "use_proximal": False,
+    "mu": 0.1,
+    "predict_param": {"threshold": 0.5},
+    "encrypt_param": {"method": None, "key_length": 1024},
+    "re_encrypt_batches": 2,
+    "cv_param": {
+        "n_splits": 5,
+        "mode": "homo",
+        "role": "guest",
+        "shuffle": True,
+        "random_seed": 1,
+        "need_cv": False,
+        "output_fold_history": True,
+        "history_value_type": "score",
+    },
+    "multi_class": "ovr",
+    "validation_freqs": None,
+    "early_stopping_rounds": None,
+    "metrics": ["auc", "ks"],
+    "use_first_metric_only": False,
+}
+
+# FATE-style transfer variables; tags are `fit` for the handshake and `fit.<round>` after it.
+_VARIABLES = "HomoLRTransferVariable"
+DH_PUBKEY = f"{_VARIABLES}.dh_pubkey"
+DH_PUBKEYS = f"{_VARIABLES}.dh_pubkeys"
+MASKED_UPDATE = f"{_VARIABLES}.masked_update"
+AGGREGATED_MODEL = f"{_VARIABLES}.aggregated_model"
+TAG = "fit"
+
+# The optimizers' constants, FATE's.
+_RMSPROP_RHO = 0.99
+_ADAM_BETA1, _ADAM_BETA2, _ADAM_EPSILON = 0.9, 0.999, 1e-8
+_NESTEROV_MOMENTUM = 0.9
+_HKDF_INFO = b"fateflow-grpc HomoLR pairwise mask"
+
+
+@dataclass(frozen=True)
+class InitParams:
+    init_method: str
+    init_const: float
+    fit_intercept: bool
+    random_seed: int | None
+
+
+@dataclass(frozen=True)
+class HomoLRParams:
+    penalty: str
+    tol: float
+    alpha: float
+    optimizer: str
+    batch_size: int
+    learning_rate: float
+    init_param: InitParams
+    max_iter: int
+    early_stop: str
+    decay: float
+    decay_sqrt: bool
+    aggregate_iters: int
+    use_proximal: bool
+    mu: float
+    threshold: float
+
+    @property
+    def rounds(self) -> int:
+        """Aggregations: one per `aggregate_iters` epochs, the last one after `max_iter`."""
+        return math.ceil(self.max_iter / self.aggregate_iters)
+
+    def meta(self) -> dict[str, Any]:
+        """FATE's `LRModelMeta` fields (what a predict job needs, and what the model shows)."""
+        return {
+            "penalty": self.penalty,
+            "tol": self.tol,
+            "alpha": self.alpha,
+            "optimizer": self.optimizer,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "max_iter": self.max_iter,
+            "early_stop": self.early_stop,
+            "fit_intercept": self.init_param.fit_intercept,
+            "aggregate_iters": self.aggregate_iters,
+            "threshold": self.threshold,
+            "need_one_vs_rest": False,
+            "module": MODULE,
+        }
+
+
+def validate_parameters(params: Mapping[str, Any] | None = None) -> HomoLRParams:
+    """FATE's defaults filled in; InvalidArgument naming the first parameter that is wrong."""
+    reader = ParamReader(MODULE, params, DEFAULTS)
+    init = reader.section("init_param")
+    batch_size = reader.integer("batch_size", minimum=-1)
+    if batch_size != -1 and batch_size < MIN_BATCH_SIZE:
+        raise reader.error(
+            "batch_size", batch_size, f"must be -1 (all rows) or at least {MIN_BATCH_SIZE}"
+        )
+    penalty = "none" if reader.raw("penalty") is None else reader.choice("penalty", PENALTIES)
+    encrypt = reader.section("encrypt_param")
+    encrypt.only("method", None, "HomoLR aggregates under pairwise masks, not Paillier")
+    encrypt.integer("key_length", minimum=1)
+    reader.integer("re_encrypt_batches", minimum=0)
+    cv = reader.section("cv_param")
+    cv.only("need_cv", False, "cross-validation is not implemented")
+    reader.only("multi_class", "ovr", "labels are binary")
+    reader.only("validation_freqs", None, "validation during training is not implemented")
+    reader.only("early_stopping_rounds", None, "validation during training is not implemented")
+    if not isinstance(reader.raw("metrics"), list):
+        raise reader.error("metrics", reader.raw("metrics"), "must be a list of metric names")
+    reader.boolean("use_first_metric_only")
+    seed = init.raw("random_seed")
+    return HomoLRParams(
+        penalty=penalty,
+        tol=reader.number("tol", minimum=0),
+        alpha=reader.number("alpha", minimum=0),
+        optimizer=reader.choice("optimizer", OPTIMIZERS),
+        batch_size=batch_size,
+        learning_rate=reader.number("learning_rate", above=0),
+        init_param=InitParams(
+            init_method=init.choice("init_method", INIT_METHODS),
+            init_const=init.number("init_const"),
+            fit_intercept=init.boolean("fit_intercept"),
+            random_seed=None if seed is None else init.integer("random_seed", minimum=0),
+        ),
+        max_iter=reader.integer("max_iter", minimum=1),
+        early_stop=reader.choice("early_stop", EARLY_STOPS),
+        decay=reader.number("decay", minimum=0),
+        decay_sqrt=reader.boolean("decay_sqrt"),
+        aggregate_iters=reader.integer("aggregate_iters", minimum=1),
+        use_proximal=reader.boolean("use_proximal"),
+        mu=reader.number("mu", minimum=0),
+        threshold=reader.section("predict_param").number("threshold", minimum=0, maximum=1),
+    )
+
+
+# --- role functions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """FATE's prediction columns, one row per input row."""
+
+    label: npt.NDArray[np.int64] | None
+    predict_result: npt.NDArray[np.int64]
+    predict_score: FloatArray
+
+    COLUMNS = ("label", "predict_result", "predict_score", "predict_detail")
+
+    def predict_detail(self) -> list[dict[str, float]]:
+        return [{"0": 1.0 - float(s), "1": float(s)} for s in self.predict_score]
+
+    def rows(self) -> list[list[Any]]:
+        """Rows of `COLUMNS`, JSON-able; label is None when predicting unlabelled rows."""
+        labels: list[int | None] = (
+            [int(v) for v in self.label] if self.label is not None else [None] * len(self)
+        )
+        return [
+            [label, int(result), float(score), detail]
+            for label, result, score, detail in zip(
+                labels, self.predict_result, self.predict_score, self.predict_detail(), strict=True
+            )
+        ]
+
+    def __len__(self) -> int:
+        return len(self.predict_score)
+
+
+def fit_guest(
+    transport: Transport,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    params: HomoLRParams,
+    parties: Participants,
+    *,
+    header: Sequence[str] | None = None,
+    timeout: float = GET_TIMEOUT_S,
+) -> tuple[dict[str, Any], Predictions]:
+    """Train with the hosts through the arbiter; the model and its predictions on `X`."""
+    return _fit_client(transport, X, y, params, parties, header, timeout)
+
+
+def fit_host(
+    transport: Transport,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    params: HomoLRParams,
+    parties: Participants,
+    *,
+    header: Sequence[str] | None = None,
+    timeout: float = GET_TIMEOUT_S,
+) -> tuple[dict[str, Any], Predictions]:
+    """A host trains exactly as the guest does: in HomoLR both are clients of the arbiter."""
+    return _fit_client(transport, X, y, params, parties, header, timeout)
+
+
+def fit_arbiter(
+    transport: Transport,
+    params: HomoLRParams,
+    parties: Participants,
+    *,
+    timeout: float = GET_TIMEOUT_S,
+) -> list[float]:
+    """Relay the clients' keys, then aggregate each round; the loss of each round's model."""
+    clients = _clients(parties)
+    hellos = transport.get(DH_PUBKEY, TAG, clients, timeout)
+    keys, features = _read_hellos(hellos, clients)
+    seed = (
+        params.init_param.random_seed
+        if params.init_param.random_seed is not None
+        else secrets.randbits(63)
+    )
+    transport.remote({"public_keys": keys, "init_seed": seed}, DH_PUBKEYS, TAG, clients)
+
+    weights = initial_weights(params.init_param, features, seed)
+    size = len(weights) + 2
+    history: list[float] = []
+    for round_ in range(params.rounds):
+        tag = f"{TAG}.{round_}"
+        total = np.zeros(size, np.uint64)
+        for update, client in zip(
+            transport.get(MASKED_UPDATE, tag, clients, timeout), clients, strict=True
+        ):
+            if not (
+                isinstance(update, np.ndarray)
+                and update.dtype == np.uint64
+                and update.shape == (size,)
+            ):
+                raise InvalidArgument(
+                    f"{client.role} {client.party_id} sent an update that is not {size} uint64"
+                )
+            total += update  # wraps modulo 2^64, where the masks cancel
+        summed = _from_fixed(total)
+        count = summed[-1]
+        if count <= 0:
+            raise FailedPrecondition("HomoLR clients have no rows to train on")
+        new_weights = summed[:-2] / count
+        history.append(float(summed[-2] / count))
+        converged = _converged(params, history, weights, new_weights)
+        weights = new_weights
+        transport.remote(
+            {"weights": weights.tolist(), "loss": history[-1], "converged": converged},
+            AGGREGATED_MODEL,
+            tag,
+            clients,
+        )
+        if converged:
+            break
+    return history
+
+
+def predict(
+    model: Mapping[str, Any],
+    X: npt.ArrayLike,
+    labels: npt.ArrayLike | None = None,
+    *,
+    header: Sequence[str] | None = None,
+    threshold: float | None = None,
+) -> Predictions:
+    """Score rows with a trained model; `header` (the data's columns) reorders them by name."""
+    features = _features(X)
+    model_header = list(model["header"])
+    if header is not None:
+        missing = [name for name in model_header if name not in header]
+        if missing:
+            raise InvalidArgument(f"HomoLR predict: the data has no feature {missing[0]}")
+        features = features[:, [list(header).index(name) for name in model_header]]
+    if features.shape[1] != len(model_header):
+        raise InvalidArgument(
+            f"HomoLR predict: the data has {features.shape[1]} features, "
+            f"the model {len(model_header)}"
+        )
+    coef = np.array([model["weight"][name] for name in model_header], np.float64)
+    scores = _sigmoid(features @ coef + float(model["intercept"]))
+    cut = float(model["meta"]["threshold"]) if threshold is None else threshold
+    return Predictions(
+        label=None if labels is None else _labels(labels, len(features)).astype(np.int64),
+        # Strictly above, as FATE's predict_result and our Evaluation count a positive.
+        predict_result=(scores > cut).astype(np.int64),
+        predict_score=scores,
+    )
+
+
+def initial_weights(init: InitParams, features: int, seed: int) -> FloatArray:
+    """The model every party starts from: FATE's initialisers, drawn from `seed`."""
+    size = features + int(init.fit_intercept)
+    rng = np.random.default_rng(seed)
+    if init.init_method == "random_uniform":
+        return rng.random(size)  # FATE's np.random.rand: uniform on [0, 1)
+    if init.init_method == "random_normal":
+        return rng.standard_normal(size)
+    if init.init_method == "ones":
+        return np.ones(size)
+    if init.init_method == "zeros":
+        return np.zeros(size)
+    return np.full(size, init.init_const)
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+def _fit_client(
+    transport: Transport,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    params: HomoLRParams,
+    parties: Participants,
+    header: Sequence[str] | None,
+    timeout: float,
+) -> tuple[dict[str, Any], Predictions]:
+    features = _features(X)
+    labels = _labels(y, len(features))
+    rows, width = features.shape
+    names = list(header) if header is not None else [f"x{k}" for k in range(width)]
+    if len(names) != width:
+        raise InvalidArgument(f"HomoLR: a header of {len(names)} names for {width} features")
+    arbiter = [parties.require_arbiter()]
+    clients = _clients(parties)
+
+    private = X25519PrivateKey.generate()
+    public = private.public_key().public_bytes_raw()
+    hello = {"public_key": public.hex(), "features": width, "header": _header_digest(names)}
+    transport.remote(hello, DH_PUBKEY, TAG, arbiter)
+    [relay] = transport.get(DH_PUBKEYS, TAG, arbiter, timeout)
+    keys, seed = _read_relay(relay, len(clients))
+    if keys.count(public) != 1:
+        raise InvalidArgument("the arbiter did not relay this client's HomoLR public key")
+    masks = _Masks(private, public, keys)
+
+    weights = initial_weights(params.init_param, width, seed)
+    optimizer = _Optimizer(params, len(weights))
+    batches = _batches(rows, params.batch_size, np.random.default_rng([seed, masks.position]))
+    update_limit = 2.0 ** (63 - FIXED_POINT_BITS) / len(clients)
+    history: list[float] = []
+    epoch = 0
+    converged = False
+    for round_ in range(params.rounds):
+        tag = f"{TAG}.{round_}"
+        start = weights
+        loss = _loss(start, features, labels, params)
+        local = start.copy()
+        for _ in range(min(params.aggregate_iters, params.max_iter - epoch)):
+            for batch in batches:
+                gradient = _gradient(local, features[batch], labels[batch], params, start)
+                local = optimizer.step(local, gradient, epoch)
+            epoch += 1
+        update = np.concatenate([rows * local, [rows * loss, rows]])
+        if not np.all(np.isfinite(update)) or np.max(np.abs(update)) >= update_limit:
+            raise FailedPrecondition(
+                "HomoLR diverged: the local model is too large to aggregate; "
+                "try a smaller learning_rate or a larger alpha"
+            )
+        transport.remote(masks.mask(_to_fixed(update), round_), MASKED_UPDATE, tag, arbiter)
+        [reply] = transport.get(AGGREGATED_MODEL, tag, arbiter, timeout)
+        weights, reply_loss, converged = _read_reply(reply, len(weights))
+        history.append(reply_loss)
+        if converged:
+            break
+
+    coef, intercept = _split(weights, params.init_param.fit_intercept)
+    model = {
+        "header": names,
+        "weight": {name: float(w) for name, w in zip(names, coef, strict=True)},
+        "intercept": intercept,
+        "iters": epoch,
+        "is_converged": converged,
+        "loss_history": history,
+        "need_one_vs_rest": False,
+        "meta": params.meta(),
+    }
+    return model, predict(model, features, labels)
+
+
+class _Masks:
+    """One client's pairwise masks: a ChaCha20 keystream per other client and round."""
+
+    def __init__(self, private: X25519PrivateKey, public: bytes, keys: Sequence[bytes]) -> None:
+        self.position = keys.index(public)
+        self._pairs: list[tuple[bool, bytes]] = []
+        for other, key in enumerate(keys):
+            if other == self.position:
+                continue
+            secret = private.exchange(X25519PublicKey.from_public_bytes(key))
+            shared = HKDF(hashes.SHA256(), 32, salt=None, info=_HKDF_INFO).derive(secret)
+            # The lower position adds the stream, the higher one subtracts it.
+            self._pairs.append((other > self.position, shared))
+
+    def mask(self, values: UInt64Array, round_: int) -> UInt64Array:
+        masked = values.copy()
+        for add, key in self._pairs:
+            # A nonce per round (ChaCha20's 16 bytes: 4 of block counter, 12 of nonce).
+            nonce = bytes(4) + round_.to_bytes(12, "little")
+            stream = Cipher(algorithms.ChaCha20(key, nonce), mode=None).encryptor()
+            noise = np.frombuffer(stream.update(bytes(8 * len(values))), "<u8").astype(np.uint64)
+            if add:
+                masked += noise
+            else:
+                masked -= noise
+        return masked
+
+
+class _Optimizer:
+    """FATE's optimizers: a step on the weights from a gradient, with per-epoch decayed rate."""
+
+    def __init__(self, params: HomoLRParams, size: int) -> None:
+        self._params = params
+        self._first = np.zeros(size)  # momentum, or the running mean of squared gradients
+        self._second = np.zeros(size)  # Adam's second moment
+        self._steps = 0
+
+    def rate(self, epoch: int) -> float:
+        p = self._params
+        scale = 1 + p.decay * epoch
+        return p.learning_rate / (math.sqrt(scale) if p.decay_sqrt else scale)
+
+    def step(self, weights: FloatArray, gradient: FloatArray, epoch: int) -> FloatArray:
+        p = self._params
+        rate = self.rate(epoch)
+        self._steps += 1
+        if p.optimizer == "sgd":
+            delta = rate * gradient
+        elif p.optimizer == "rmsprop":
+            self._first = _RMSPROP_RHO * self._first + (1 - _RMSPROP_RHO) * gradient**2
+            delta = rate * gradient / np.sqrt(self._first + 1e-6)
+        elif p.optimizer == "adagrad":
+            self._first = self._first + gradient**2
+            delta = rate * gradient / np.sqrt(self._first + 1e-7)
+        elif p.optimizer == "adam":
+            self._first = _ADAM_BETA1 * self._first + (1 - _ADAM_BETA1) * gradient
+            self._second = _ADAM_BETA2 * self._second + (1 - _ADAM_BETA2) * gradient**2
+            first = self._first / (1 - _ADAM_BETA1**self._steps)
+            second = self._second / (1 - _ADAM_BETA2**self._steps)
+            delta = rate * first / (np.sqrt(second) + _ADAM_EPSILON)
+        else:  # nesterov_momentum_sgd, in Sutskever's form
+            previous = self._first
+            self._first = _NESTEROV_MOMENTUM * previous - rate * gradient
+            delta = _NESTEROV_MOMENTUM * previous - (1 + _NESTEROV_MOMENTUM) * self._first
+        updated: FloatArray = weights - delta
+        if p.penalty == "L1":
+            # L1 by its proximal step (soft thresholding), never on the intercept.
+            coef = updated[: len(updated) - int(p.init_param.fit_intercept)]
+            coef[:] = np.sign(coef) * np.maximum(np.abs(coef) - p.alpha * rate, 0.0)
+        return updated
+
+
+def _gradient(
+    weights: FloatArray,
+    features: FloatArray,
+    labels: FloatArray,
+    params: HomoLRParams,
+    start: FloatArray,
+) -> FloatArray:
+    """The mean log-loss gradient, with L2 (on the coefficients) and FedProx's proximal term."""
+    fit_intercept = params.init_param.fit_intercept
+    coef, intercept = _split(weights, fit_intercept)
+    error = _sigmoid(features @ coef + intercept) - labels
+    gradient = features.T @ error / len(labels)
+    if params.penalty == "L2":
+        gradient = gradient + params.alpha * coef
+    if fit_intercept:
+        gradient = np.append(gradient, error.mean())
+    if params.use_proximal:
+        gradient = gradient + params.mu * (weights - start)
+    return gradient
+
+
+def _loss(
+    weights: FloatArray, features: FloatArray, labels: FloatArray, params: HomoLRParams
+) -> float:
+    """Mean log-loss plus FATE's penalty term (alpha/2 |w|^2 for L2, alpha |w|_1 for L1)."""
+    coef, intercept = _split(weights, params.init_param.fit_intercept)
+    z = features @ coef + intercept
+    # log(1 + e^-z) for label 1 and log(1 + e^z) for label 0, without overflow.
+    loss = float(np.mean(np.logaddexp(0.0, np.where(labels == 1, -z, z)))) if len(labels) else 0.0
+    if params.penalty == "L2":
+        loss += 0.5 * params.alpha * float(coef @ coef)
+    elif params.penalty == "L1":
+        loss += params.alpha * float(np.abs(coef).sum())
+    return loss
+
+
+def _converged(
+    params: HomoLRParams, history: Sequence[float], old: FloatArray, new: FloatArray
+) -> bool:
+    if params.early_stop == "diff":
+        return len(history) >= 2 and abs(history[-1] - history[-2]) < params.tol
+    if params.early_stop == "abs":
+        return history[-1] < params.tol
+    return float(np.linalg.norm(new - old)) < params.tol
+
+
+def _batches(rows: int, batch_size: int, rng: np.random.Generator) -> list[npt.NDArray[np.intp]]:
+    """Row indices of each mini-batch: all rows, or a random split made once, as FATE's MiniBatch."""
+    if batch_size == -1 or batch_size >= rows:
+        return [np.arange(rows)]
+    order = rng.permutation(rows)
+    return [order[start : start + batch_size] for start in range(0, rows, batch_size)]
+
+
+# --- values and the wire ----------------------------------------------------------------------
+
+
+def _clients(parties: Participants) -> list[PartyRole]:
+    return [parties.guest, *parties.hosts]
+
+
+def _split(weights: FloatArray, fit_intercept: bool) -> tuple[FloatArray, float]:
+    if fit_intercept:
+        return weights[:-1], float(weights[-1])
+    return weights, 0.0
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    result: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * z))  # no overflow for large |z|
+    return result
+
+
+def _features(X: npt.ArrayLike) -> FloatArray:
+    try:
+        features = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgument("HomoLR features must be numbers") from None
+    if features.ndim != 2:
+        raise InvalidArgument(f"HomoLR features must be a table, not of shape {features.shape}")
+    if not np.all(np.isfinite(features)):
+        raise InvalidArgument("HomoLR features must be finite: fill missing values first")
+    return features
+
+
+def _labels(y: npt.ArrayLike, rows: int) -> FloatArray:
+    labels = np.asarray(y, dtype=np.float64).reshape(-1)
+    if len(labels) != rows:
+        raise InvalidArgument(f"HomoLR: {len(labels)} labels for {rows} rows")
+    if not np.all((labels == 0) | (labels == 1)):
+        raise InvalidArgument("HomoLR labels must be 0 or 1 (binary classification)")
+    return labels
+
+
+def _header_digest(names: Sequence[str]) -> str:
+    """What the arbiter compares across clients: their columns must be the same, in order."""
+    return hashlib.sha256("\x1f".join(names).encode()).hexdigest()
+
+
+def _to_fixed(values: FloatArray) -> UInt64Array:
+    encoded: UInt64Array = np.round(values * 2.0**FIXED_POINT_BITS).astype(np.int64).view(np.uint64)
+    return encoded
+
+
+def _from_fixed(values: UInt64Array) -> FloatArray:
+    decoded: FloatArray = values.view(np.int64).astype(np.float64) / 2.0**FIXED_POINT_BITS
+    return decoded
+
+
+def _read_hellos(hellos: Sequence[object], clients: Sequence[PartyRole]) -> tuple[list[str], int]:
+    keys: list[str] = []
+    shapes: set[tuple[int, str]] = set()
+    for hello, client in zip(hellos, clients, strict=True):
+        try:
+            assert isinstance(hello, dict)
+            key, features, digest = hello["public_key"], hello["features"], hello["header"]
+            assert len(bytes.fromhex(key)) == 32 and isinstance(features, int)
+            assert isinstance(digest, str)
+        except (AssertionError, KeyError, TypeError, ValueError):
+            raise InvalidArgument(
+                f"{client.role} {client.party_id} sent no HomoLR public key"
+            ) from None
+        keys.append(key)
+        shapes.add((features, digest))
+    if len(shapes) != 1:
+        raise InvalidArgument(
+            "HomoLR clients must have the same feature columns in the same order; they have "
+            + ", ".join(f"{features} features" for features, _ in sorted(shapes))
+        )
+    if len(set(keys)) != len(keys):
+        raise InvalidArgument("two HomoLR clients sent the same public key")
+    return keys, shapes.pop()[0]
+
+
+def _read_relay(relay: object, clients: int) -> tuple[list[bytes], int]:
+    try:
+        assert isinstance(relay, dict)
+        keys = [bytes.fromhex(key) for key in relay["public_keys"]]
+        seed = relay["init_seed"]
+        assert isinstance(seed, int) and len(keys) == clients
+    except (AssertionError, KeyError, TypeError, ValueError):
+        raise InvalidArgument("the arbiter relayed no HomoLR public keys") from None
+    return keys, seed
+
+
+def _read_reply(reply: object, size: int) -> tuple[FloatArray, float, bool]:
+    try:
+        assert isinstance(reply, dict)
+        weights = np.asarray(reply["weights"], dtype=np.float64)
+        loss, converged = float(reply["loss"]), reply["converged"]
+        assert weights.shape == (size,) and isinstance(converged, bool)
+    except (AssertionError, KeyError, TypeError, ValueError):
+        raise InvalidArgument("the arbiter sent no HomoLR model") from None
+    return weights, loss, converged

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import subprocess
 import sys
@@ -66,14 +67,20 @@ def _core(config: NodeConfig) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _proxy(config: NodeConfig) -> Iterator[None]:
-    with _binding(f"{config.host}:{config.proxy_port}"):
-        server, port = create_proxy_server(config)
-    server.start()
-    log.info("party %s: proxy on %s:%s", config.party_id, config.host, port)
+    with _binding(f"{config.host}:{config.proxy_port} or {config.local_proxy_address}"):
+        proxy = create_proxy_server(config)
+    proxy.start()
+    log.info(
+        "party %s: proxy on %s:%s, local endpoint %s",
+        config.party_id,
+        config.host,
+        proxy.public_port,
+        config.local_proxy_address,
+    )
     try:
         yield
     finally:
-        server.stop(grace=5).wait()
+        proxy.stop(grace=5).wait()
 
 
 async def _serve_until_signal(config: NodeConfig, with_gateway: bool) -> None:
@@ -106,10 +113,14 @@ def run(config: NodeConfig, parts: set[str]) -> None:
 def standalone(base_dir: Path) -> None:
     """Run each party as its own `fateflow node` process, as separate machines would."""
     processes = []
+    # The two proxies prove their party to each other with a secret shared for this run.
+    secret = secrets.token_hex(32)
     for party in STANDALONE_PARTIES:
         party_dir = base_dir / str(party.party_id)
         party_dir.mkdir(parents=True, exist_ok=True)
         config_path = party_dir / "node.yaml"
+        config_path.touch(mode=0o600)  # it holds the shared secret
+        config_path.chmod(0o600)
         config_path.write_text(
             yaml.safe_dump(
                 {
@@ -122,6 +133,9 @@ def standalone(base_dir: Path) -> None:
                         other.party_id: {"address": other.proxy_address}
                         for other in STANDALONE_PARTIES
                         if other is not party
+                    },
+                    "party_secrets": {
+                        other.party_id: secret for other in STANDALONE_PARTIES if other is not party
                     },
                 }
             )

@@ -7,6 +7,7 @@ Unknown keys are refused, so a typo never passes silently.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,47 @@ import yaml
 from fateflow_grpc.errors import InvalidArgument
 
 
+class TlsMode(enum.StrEnum):
+    """How one proxy link is secured (see `party_proxy/security.py` for what each proves)."""
+
+    PLAINTEXT = "plaintext"
+    TLS = "tls"
+    #: Mutual TLS: both sides present a certificate, and the client's names its party.
+    MTLS = "mtls"
+
+
+@dataclass(frozen=True)
+class Tls:
+    """TLS settings of one side of a proxy link; PEM files.
+
+    A route (client side) uses `ca` to verify the server (none: the system's roots), presents
+    `cert`/`key` under mtls, and checks that the server's certificate carries `server_name`
+    (empty: the host of the route's address). The proxy's own port (server side) presents
+    `cert`/`key`, and under mtls requires a client certificate signed by `ca`.
+    """
+
+    mode: TlsMode = TlsMode.PLAINTEXT
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    server_name: str = ""
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Tls:
+        paths = {name: Path(values[name]) for name in ("ca", "cert", "key") if values.get(name)}
+        return cls(**{**values, "mode": TlsMode(values.get("mode", "plaintext")), **paths})
+
+
 @dataclass(frozen=True)
 class Route:
-    """How this node's proxy reaches another party: that party's proxy address."""
+    """How this node's proxy reaches another party: that party's proxy address, and how."""
 
     address: str
+    tls: Tls = field(default_factory=Tls)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Route:
+        return cls(values["address"], Tls.from_dict(values.get("tls") or {}))
 
 
 @dataclass(frozen=True)
@@ -54,12 +91,36 @@ class NodeConfig:
     #: Accept the test-only `Noop` module (for tests and benchmarks of the scheduler).
     test_components: bool = False
 
+    # --- The party proxy (`party_proxy/`): its two listeners, party proofs, mailboxes. ----------
+    #: TLS of the proxy's public port (`proxy_port`, the one other parties reach).
+    proxy_tls: Tls = field(default_factory=Tls)
+    #: Party id -> shared secret. Signs (HMAC-SHA256) what this proxy sends to that party and
+    #: proves what it receives from it, on links where no client certificate names the party.
+    party_secrets: dict[int, str] = field(default_factory=dict)
+    #: Where this node's own core and tasks reach the proxy (outgoing calls, Pull, CleanJob);
+    #: no other party can. Empty: the Unix socket `<data_dir>/proxy.sock`.
+    proxy_local_address: str = ""
+    #: Federation objects not yet read are held in memory up to this many bytes in total; all
+    #: are on disk in `mailbox_dir` (empty: `<data_dir>/mailbox`) before they are acknowledged.
+    mailbox_memory_bytes: int = 64 * 1024 * 1024
+    mailbox_dir: Path | None = None
+    #: Also serve the node's public API (`fateflow.v1`) on the proxy's public port.
+    proxy_public_api: bool = False
+
     def route(self, party_id: int) -> Route | None:
         return self.routes.get(party_id, self.default_route)
 
     @property
     def proxy_address(self) -> str:
         return f"{self.host}:{self.proxy_port}"
+
+    @property
+    def local_proxy_address(self) -> str:
+        return self.proxy_local_address or f"unix:{self.data_dir.resolve() / 'proxy.sock'}"
+
+    @property
+    def mailbox_path(self) -> Path:
+        return self.mailbox_dir or self.data_dir / "mailbox"
 
     @property
     def database(self) -> str:
@@ -77,16 +138,25 @@ class NodeConfig:
             raise InvalidArgument(f"unknown node config keys: {', '.join(unknown)}", keys=unknown)
         converted: dict[str, Any] = dict(values)
         try:
-            if "data_dir" in values:
-                converted["data_dir"] = Path(values["data_dir"])
+            for name in ("data_dir", "mailbox_dir"):
+                if values.get(name):
+                    converted[name] = Path(values[name])
             if "routes" in values:
                 converted["routes"] = {
-                    int(party): Route(**route) for party, route in (values["routes"] or {}).items()
+                    int(party): Route.from_dict(route)
+                    for party, route in (values["routes"] or {}).items()
                 }
             if values.get("default_route"):
-                converted["default_route"] = Route(**values["default_route"])
+                converted["default_route"] = Route.from_dict(values["default_route"])
+            if values.get("proxy_tls"):
+                converted["proxy_tls"] = Tls.from_dict(values["proxy_tls"])
+            if "party_secrets" in values:
+                converted["party_secrets"] = {
+                    int(party): str(secret)
+                    for party, secret in (values["party_secrets"] or {}).items()
+                }
             config = cls(**converted)
-        except (TypeError, ValueError, AttributeError) as error:
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
             raise InvalidArgument(f"bad node config: {error}") from error
         for name in (
             "party_id",
@@ -95,6 +165,7 @@ class NodeConfig:
             "proxy_port",
             "max_running_jobs",
             "workers",
+            "mailbox_memory_bytes",
         ):
             if not isinstance(getattr(config, name), int):
                 raise InvalidArgument(f"node config key {name} must be an integer", key=name)

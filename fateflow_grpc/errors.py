@@ -102,6 +102,13 @@ class FederatedError(FateFlowError):
     retcode = RetCode.FEDERATED_ERROR
 
 
+class DeadlineExceeded(FateFlowError):
+    """Waited for another party past a timeout, such as a federation `get`; says for what."""
+
+    status = "DEADLINE_EXCEEDED"
+    retcode = RetCode.FEDERATED_ERROR
+
+
 class NotImplementedYet(FateFlowError):
     """A public RPC whose feature has not landed; the message names the feature."""
 
@@ -121,6 +128,7 @@ ERROR_BY_STATUS: dict[str, type[FateFlowError]] = {
         PermissionDenied,
         Unauthenticated,
         FederatedError,
+        DeadlineExceeded,
         NotImplementedYet,
     )
 }
@@ -128,7 +136,7 @@ ERROR_BY_STATUS: dict[str, type[FateFlowError]] = {
 #: FATE retcode for a status without ErrorInfo (from grpc itself or a peer that is not ours).
 RETCODE_BY_STATUS: dict[str, RetCode] = {
     status: cls.retcode for status, cls in ERROR_BY_STATUS.items()
-} | {"DEADLINE_EXCEEDED": RetCode.FEDERATED_ERROR, "RESOURCE_EXHAUSTED": RetCode.OPERATING_ERROR}
+} | {"RESOURCE_EXHAUSTED": RetCode.OPERATING_ERROR}
 
 
 def _upper_snake(name: str) -> str:

@@ -7,6 +7,7 @@ from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.domain.executor import Executor
 from fateflow_grpc.domain.participant import Participant, PartySettings
 from fateflow_grpc.domain.scheduler import Scheduler, SchedulerSettings
+from fateflow_grpc.federation.mailboxes import ProxyMailboxes
 from fateflow_grpc.party_client import GrpcParties
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.worker import run_task
@@ -18,7 +19,9 @@ class Node:
     def __init__(self, config: NodeConfig, database: Database) -> None:
         self.config = config
         self.database = database
-        self.parties = GrpcParties(config.party_id, config.proxy_address)
+        # Both reach the proxy on its local endpoint, which only this node's processes can open.
+        self.parties = GrpcParties(config.party_id, config.local_proxy_address)
+        self.mailboxes = ProxyMailboxes(config.local_proxy_address)
         self.catalog = components.catalog(with_testing=config.test_components)
         logs_dir = config.data_dir / "logs"
 
@@ -33,6 +36,7 @@ class Node:
             lambda on_exit: Executor(
                 run_task, on_exit, size=config.workers, preload=("fateflow_grpc.worker",)
             ),
+            self.mailboxes,
         )
         self.scheduler = Scheduler(
             SchedulerSettings(
@@ -59,3 +63,4 @@ class Node:
         self.scheduler.close()
         self.participant.close()
         self.parties.close()
+        self.mailboxes.close()

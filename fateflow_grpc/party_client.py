@@ -22,7 +22,7 @@ from fateflow_grpc.errors import (
     FederatedError,
     RetCode,
 )
-from party_proxy.routing import DST_PARTY, SRC_PARTY
+from party_proxy.security import DST_PARTY, SRC_PARTY
 
 R = TypeVar("R")
 

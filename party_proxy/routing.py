@@ -1,31 +1,71 @@
 """Control-plane forwarding: a `fateflow.party.v1` call travels core -> proxy -> proxy -> core.
 
 A node calls another party with the ordinary `PartyService` stub on a channel to its *own*
-proxy, naming the destination in the metadata key `DST_PARTY`. Each proxy forwards the call's
-bytes unchanged: to its own core when the call is for its party, otherwise to the route of the
-destination party. The caller's deadline travels with the call, and cancelling the caller
-cancels every hop. A hop that fails is named in the error, with the party it was for.
+proxy's local endpoint, naming the destination in the metadata key `DST_PARTY`. Each proxy
+forwards the call's bytes unchanged: to its own core when the call is for its party, otherwise
+to the route of the destination party. The caller's deadline travels with the call, and
+cancelling the caller cancels every hop. A hop that fails is named in the error, with the party
+it was for.
+
+The source proxy signs what it sends (`security.Signer`) and the destination proxy accepts a
+call on its public port only from a proven party; a proxy in between (a default route) passes
+the call and its signature on unchanged. The public API (`fateflow.v1`) is forwarded from the
+public port to the core only when the config says so (`proxy_public_api`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import grpc
 from grpc_status import rpc_status
 
 from fateflow.party.v1 import party_service_pb2
+from fateflow.v1 import (
+    data_service_pb2,
+    job_service_pb2,
+    model_service_pb2,
+    table_service_pb2,
+    tracking_service_pb2,
+)
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.errors import FederatedError, InvalidArgument
+from party_proxy import security
+from party_proxy.security import DST_PARTY, SRC_PARTY, Signer
 
-#: Metadata keys of a forwarded call.
-DST_PARTY = "fateflow-dst-party-id"
-SRC_PARTY = "fateflow-src-party-id"
-#: Only the scheduling service crosses the proxy; the public API never does.
+#: The scheduling service, the one service every proxy forwards between parties.
 FORWARDED_PREFIX = (
     "/" + party_service_pb2.DESCRIPTOR.services_by_name["PartyService"].full_name + "/"
 )
+#: Room for large DSLs and confs in one control call, as the core allows.
+CHANNEL_OPTIONS: list[tuple[str, object]] = [
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+
+
+def _public_methods() -> dict[str, tuple[bool, bool]]:
+    """'/service/method' -> (client streaming, server streaming) of the public API.
+
+    The public API has no bidirectional stream, so each method is one of the other three kinds.
+    """
+    methods = {}
+    for module in (
+        job_service_pb2,
+        data_service_pb2,
+        tracking_service_pb2,
+        model_service_pb2,
+        table_service_pb2,
+    ):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                methods[f"/{service.full_name}/{method.name}"] = (
+                    method.client_streaming,
+                    method.server_streaming,
+                )
+    return methods
 
 
 class Router:
@@ -33,26 +73,39 @@ class Router:
 
     def __init__(self, config: NodeConfig) -> None:
         self._config = config
-        self._channels: dict[str, grpc.Channel] = {}
+        self._channels: dict[int, grpc.Channel] = {}
         self._lock = threading.Lock()
 
-    def next_hop(self, dst_party_id: int) -> tuple[str, str]:
-        """(address, description) of where a call for `dst_party_id` goes from this proxy."""
+    @property
+    def party_id(self) -> int:
+        return self._config.party_id
+
+    def next_hop(self, dst_party_id: int) -> tuple[grpc.Channel, str]:
+        """The channel a call for `dst_party_id` takes from this proxy, and the hop's name."""
         if dst_party_id == self._config.party_id:
-            return self._config.grpc_address, f"party {dst_party_id}'s core"
+            return self._channel(dst_party_id), (
+                f"party {dst_party_id}'s core at {self._config.grpc_address}"
+            )
         route = self._config.route(dst_party_id)
         if route is None:
             raise FederatedError(
                 f"party {self._config.party_id}'s proxy has no route to party {dst_party_id}",
                 party_id=dst_party_id,
             )
-        return route.address, f"party {dst_party_id}'s proxy"
+        return self._channel(dst_party_id), f"party {dst_party_id}'s proxy at {route.address}"
 
-    def channel(self, address: str) -> grpc.Channel:
+    def _channel(self, party_id: int) -> grpc.Channel:
         with self._lock:
-            if address not in self._channels:
-                self._channels[address] = grpc.insecure_channel(address)
-            return self._channels[address]
+            if party_id not in self._channels:
+                route = self._config.route(party_id)
+                if party_id == self._config.party_id or route is None:
+                    channel = grpc.insecure_channel(
+                        self._config.grpc_address, options=CHANNEL_OPTIONS
+                    )
+                else:
+                    channel = security.channel(route, CHANNEL_OPTIONS)
+                self._channels[party_id] = channel
+            return self._channels[party_id]
 
     def close(self) -> None:
         with self._lock:
@@ -62,44 +115,115 @@ class Router:
 
 
 class ForwardingHandler(grpc.GenericRpcHandler):
-    """Serves every PartyService method by forwarding its bytes one hop further."""
+    """Serves every PartyService method by forwarding its bytes one hop further.
 
-    def __init__(self, router: Router, own_party_id: int) -> None:
+    `local` handlers serve this node's own core (the local endpoint): they sign what leaves
+    for another party. The others serve the public port: a call for this party must prove its
+    source, a call for another party is passed on as it came.
+    """
+
+    def __init__(self, router: Router, signer: Signer, *, local: bool, public_api: bool) -> None:
         self._router = router
-        self._own = own_party_id
+        self._signer = signer
+        self._local = local
+        self._public_api = _public_methods() if public_api and not local else {}
 
     def service(
         self, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[bytes, bytes] | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         method: str = handler_call_details.method
-        if not method.startswith(FORWARDED_PREFIX):
-            return None
-        return grpc.unary_unary_rpc_method_handler(self._forwarder(method))
+        if method.startswith(FORWARDED_PREFIX):
+            return grpc.unary_unary_rpc_method_handler(self._forwarder(method))
+        if method in self._public_api:
+            return _core_forwarder(self._router, method, *self._public_api[method])
+        return None
 
     def _forwarder(self, method: str) -> Callable[[bytes, grpc.ServicerContext], bytes]:
+        own = self._router.party_id
+
         def forward(request: bytes, context: grpc.ServicerContext) -> bytes:
             metadata = _metadata(context.invocation_metadata())
             dst = _party(metadata, DST_PARTY)
-            address, hop = self._router.next_hop(dst)
-            call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = self._router.channel(
-                address
-            ).unary_unary(method)
-            future = call.future(
-                request, timeout=context.time_remaining(), metadata=tuple(metadata.items())
-            )
-
-            def cancel() -> None:  # the caller went away: so does every hop after this one
-                future.cancel()
-
-            context.add_callback(cancel)
+            fields = security.call_fields(method, request)
+            outgoing: tuple[tuple[str, str | bytes], ...]
+            if self._local:
+                # Whatever the local caller said, the call leaves as this party's, signed.
+                outgoing = self._signer.metadata(dst, fields)
+            else:
+                if dst == own:
+                    self._signer.prove(context, _party(metadata, SRC_PARTY), fields)
+                outgoing = tuple(metadata.items())
+            channel, hop = self._router.next_hop(dst)
+            call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
+            future = call.future(request, timeout=context.time_remaining(), metadata=outgoing)
+            cancel_with(context, future)
             try:
                 response: bytes = future.result()
                 return response
             except grpc.RpcError as error:
-                _relay(error, context, f"party {self._own}'s proxy -> {hop} at {address}")
-                raise  # _relay aborts; never reached
+                relay(error, context, f"party {own}'s proxy -> {hop}")
+                raise  # relay aborts; never reached
 
         return forward
+
+
+def _core_forwarder(
+    router: Router, method: str, client_streaming: bool, server_streaming: bool
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """Pass a public API call to this party's core, whatever its kind of streaming."""
+    channel, hop = router.next_hop(router.party_id)
+
+    def metadata(context: grpc.ServicerContext) -> tuple[tuple[str, str | bytes], ...]:
+        return tuple((k, v) for k, v in context.invocation_metadata() if not k.startswith("grpc-"))
+
+    if not client_streaming and not server_streaming:
+
+        def unary(request: bytes, context: grpc.ServicerContext) -> bytes:
+            try:
+                call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
+                response: bytes = call(
+                    request, timeout=context.time_remaining(), metadata=metadata(context)
+                )
+                return response
+            except grpc.RpcError as error:
+                relay(error, context, hop)
+                raise
+
+        return grpc.unary_unary_rpc_method_handler(unary)
+    if client_streaming:
+
+        def upload(requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
+            try:
+                call: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(method)
+                response: bytes = call(
+                    requests, timeout=context.time_remaining(), metadata=metadata(context)
+                )
+                return response
+            except grpc.RpcError as error:
+                relay(error, context, hop)
+                raise
+
+        return grpc.stream_unary_rpc_method_handler(upload)
+
+    def download(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
+        call: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(method)
+        responses = call(request, timeout=context.time_remaining(), metadata=metadata(context))
+        cancel_with(context, responses)
+        try:
+            yield from responses
+        except grpc.RpcError as error:
+            relay(error, context, hop)
+
+    return grpc.unary_stream_rpc_method_handler(download)
+
+
+def cancel_with(context: grpc.ServicerContext, call: grpc.RpcContext) -> None:
+    """The caller went away: so does every hop after this one."""
+
+    def cancel() -> None:
+        call.cancel()
+
+    context.add_callback(cancel)
 
 
 def _metadata(pairs: Sequence[tuple[str, str | bytes]]) -> dict[str, str]:
@@ -115,7 +239,7 @@ def _party(metadata: dict[str, str], key: str) -> int:
         raise InvalidArgument(f"a forwarded call needs the metadata {key} as a party id") from None
 
 
-def _relay(error: grpc.RpcError, context: grpc.ServicerContext, hop: str) -> None:
+def relay(error: grpc.RpcError, context: grpc.ServicerContext, hop: str) -> None:
     """Pass the next hop's error back unchanged, or name the hop when it could not be reached."""
     assert isinstance(error, grpc.Call)
     status = rpc_status.from_call(error)

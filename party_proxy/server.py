@@ -1,53 +1,106 @@
 """The party proxy's server factory.
 
-    server, port = create_proxy_server(config)   # binds the config's proxy port; port 0 picks one
+    proxy = create_proxy_server(config)   # binds the public port (port 0 picks one) and the
+    proxy.start()                          # local endpoint; proxy.public_port says which port
+    proxy.stop(grace=5).wait()
 
-It forwards `fateflow.party.v1` calls between parties (`routing.py`). Federation objects,
-mailboxes and party authentication arrive with the rest of the party proxy issue (#4); until
-then Push and Pull answer UNIMPLEMENTED saying so.
+A proxy listens twice, on two gRPC servers that share its mailbox and its routes:
+
+- the **public port** (`host:proxy_port`, TLS as `proxy_tls` says) is the one other parties
+  reach. It takes objects pushed for this party and the `fateflow.party.v1` calls for it (or,
+  as a relay, for a party it has a route to), each from a proven party only
+  (`security.py`); and the public API only when `proxy_public_api` is set.
+- the **local endpoint** (`proxy_local_address`, by default a Unix socket in the data
+  directory, so that only this node's own processes can open it) serves this node's core and
+  tasks: their calls and objects for other parties, which it signs and routes, their pulls
+  from the mailbox, and the cleaning of a job's mailbox. What comes in there is this party's,
+  which is why no other party can reach it: the public port never serves Pull or CleanJob.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
 from concurrent import futures
 
 import grpc
 
 from fateflow.proxy.v1 import proxy_service_pb2, proxy_service_pb2_grpc
 from fateflow_grpc.config import NodeConfig
-from fateflow_grpc.errors import NotImplementedYet
 from fateflow_grpc.interceptor import ErrorInterceptor
 from fateflow_grpc.server import SERVER_OPTIONS, add_health_and_reflection
+from party_proxy import security
+from party_proxy.mailbox import Mailbox
+from party_proxy.objects import LocalProxyServicer, PublicProxyServicer
 from party_proxy.routing import ForwardingHandler, Router
+from party_proxy.security import Signer
 
-_PENDING = "federation objects arrive with the party proxy (issue #4)"
-
-
-class ProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
-    def Push(
-        self,
-        request_iterator: Iterator[proxy_service_pb2.PushRequest],
-        context: grpc.ServicerContext,
-    ) -> proxy_service_pb2.PushResponse:
-        raise NotImplementedYet(f"Push: {_PENDING}", feature="federation")
-
-    def Pull(
-        self, request: proxy_service_pb2.PullRequest, context: grpc.ServicerContext
-    ) -> Iterator[proxy_service_pb2.PullResponse]:
-        raise NotImplementedYet(f"Pull: {_PENDING}", feature="federation")
+_SERVICE = proxy_service_pb2.DESCRIPTOR.services_by_name["ProxyService"].full_name
+#: Threads of each server. Pulls wait for their objects on a thread each, so the local
+#: endpoint has room for many tasks waiting at once.
+PUBLIC_THREADS = 32
+LOCAL_THREADS = 128
 
 
-def create_proxy_server(config: NodeConfig, address: str | None = None) -> tuple[grpc.Server, int]:
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=16),
+class ProxyServer:
+    """The proxy's two servers, started and stopped together."""
+
+    def __init__(self, public: grpc.Server, local: grpc.Server, public_port: int, router: Router):
+        self._servers = (public, local)
+        self.public_port = public_port
+        self._router = router
+
+    def start(self) -> None:
+        for server in self._servers:
+            server.start()
+
+    def stop(self, grace: float | None) -> threading.Event:
+        """Stop both servers; the event is set once both have."""
+        events = [server.stop(grace) for server in self._servers]
+        done = threading.Event()
+
+        def wait() -> None:
+            for event in events:
+                event.wait()
+            self._router.close()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
+        return done
+
+
+def _server(threads: int) -> grpc.Server:
+    return grpc.server(
+        futures.ThreadPoolExecutor(max_workers=threads),
         interceptors=[ErrorInterceptor()],
         options=SERVER_OPTIONS,
     )
-    proxy_service_pb2_grpc.add_ProxyServiceServicer_to_server(ProxyServicer(), server)
-    server.add_generic_rpc_handlers((ForwardingHandler(Router(config), config.party_id),))
-    add_health_and_reflection(
-        server, [proxy_service_pb2.DESCRIPTOR.services_by_name["ProxyService"].full_name]
+
+
+def create_proxy_server(config: NodeConfig, address: str | None = None) -> ProxyServer:
+    """Build the proxy; `address` overrides the public port's `host:proxy_port`."""
+    router = Router(config)
+    signer = Signer(config.party_id, config.party_secrets)
+    mailbox = Mailbox(config.mailbox_path, config.mailbox_memory_bytes)
+
+    public = _server(PUBLIC_THREADS)
+    proxy_service_pb2_grpc.add_ProxyServiceServicer_to_server(
+        PublicProxyServicer(config.party_id, mailbox, signer), public
     )
-    port = server.add_insecure_port(address or f"{config.host}:{config.proxy_port}")
-    return server, port
+    public.add_generic_rpc_handlers(
+        (ForwardingHandler(router, signer, local=False, public_api=config.proxy_public_api),)
+    )
+    add_health_and_reflection(public, [_SERVICE])
+    port = security.add_public_port(
+        public, address or f"{config.host}:{config.proxy_port}", config.proxy_tls
+    )
+
+    local = _server(LOCAL_THREADS)
+    proxy_service_pb2_grpc.add_ProxyServiceServicer_to_server(
+        LocalProxyServicer(router, mailbox, signer), local
+    )
+    local.add_generic_rpc_handlers(
+        (ForwardingHandler(router, signer, local=True, public_api=False),)
+    )
+    add_health_and_reflection(local, [_SERVICE])
+    local.add_insecure_port(config.local_proxy_address)
+    return ProxyServer(public, local, port, router)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from fateflow_grpc.domain.executor import Executor, Outcome
 from fateflow_grpc.domain.jobspec import Catalog, JobSpec, parse_job
+from fateflow_grpc.domain.mailboxes import Mailboxes
 from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
 from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
 from fateflow_grpc.errors import FailedPrecondition, FateFlowError, FederatedError, NotFound
@@ -61,8 +62,10 @@ class Participant:
         catalog: Catalog,
         parties: Parties,
         executor_factory: Callable[[Callable[[Any, Outcome], None]], Executor],
+        mailboxes: Mailboxes,
     ) -> None:
         self._settings = settings
+        self._mailboxes = mailboxes
         self._database = database
         self._catalog = catalog
         self._parties = parties
@@ -156,6 +159,8 @@ class Participant:
                 return False
             applied = status is None or jobs.transition_job_status(session, key, status)
             jobs.update_job_progress(session, key, progress)
+        if applied and status in END_STATUSES:
+            self._mailboxes.clean_job(job_id)  # what its tasks did not read goes with the job
         return applied
 
     def _busy_slots(self, session: Any, job_id: str) -> int:
@@ -270,6 +275,7 @@ class Participant:
                 self._end_task(_ref(row), TaskStatus(status.value))
             elif row.f_party_status == TaskStatus.WAITING:
                 self._end_task(_ref(row), TaskStatus.CANCELED)
+        self._mailboxes.clean_job(job_id)  # after its tasks: none of them reads any more
 
     # --- views ------------------------------------------------------------------------------
 

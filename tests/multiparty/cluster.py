@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import signal
 import socket
 import subprocess
@@ -44,7 +46,14 @@ class NodeProcess:
     def proxy_address(self) -> str:
         return f"127.0.0.1:{self.proxy_port}"
 
-    def write_config(self, routes: dict[int, str]) -> Path:
+    @property
+    def local_proxy_address(self) -> str:
+        """The proxy's local endpoint, where this party's tasks reach it."""
+        return f"unix:{self.data_dir.resolve() / 'proxy.sock'}"
+
+    def write_config(
+        self, routes: dict[int, str], party_secrets: dict[int, str] | None = None
+    ) -> Path:
         path = self.data_dir / "node.yaml"
         config = {
             "party_id": self.party_id,
@@ -53,6 +62,7 @@ class NodeProcess:
             "proxy_port": self.proxy_port,
             "data_dir": str(self.data_dir),
             "routes": {party: {"address": address} for party, address in routes.items()},
+            "party_secrets": party_secrets or {},
             "test_components": True,
             "heartbeat_interval_s": 0.5,
             "heartbeat_timeout_s": 5.0,
@@ -81,9 +91,10 @@ class NodeProcess:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"party {self.party_id} exited: see {self.data_dir}/node.log")
-        for port in (self.grpc_port, self.proxy_port):
+        # The proxy's local endpoint, not its public port: that one may require a certificate.
+        for address in (f"127.0.0.1:{self.grpc_port}", self.local_proxy_address):
             try:
-                with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                with grpc.insecure_channel(address) as channel:
                     health_pb2_grpc.HealthStub(channel).Check(
                         health_pb2.HealthCheckRequest(), timeout=1
                     )
@@ -116,9 +127,13 @@ def start_parties(
     base: Path, party_ids: list[int], settings: dict[int, dict[str, Any]] | None = None
 ) -> dict[int, NodeProcess]:
     nodes = {p: NodeProcess(p, base / str(p), (settings or {}).get(p, {})) for p in party_ids}
+    # One secret per pair of parties, known to both: their proxies prove their party with it.
+    shared = {frozenset(pair): secrets.token_hex(16) for pair in itertools.combinations(nodes, 2)}
     for node in nodes.values():
+        others = [p for p in nodes if p != node.party_id]
         node.write_config(
-            {p: other.proxy_address for p, other in nodes.items() if p != node.party_id}
+            {p: nodes[p].proxy_address for p in others},
+            {p: shared[frozenset((p, node.party_id))] for p in others},
         )
     for node in nodes.values():
         node.start()

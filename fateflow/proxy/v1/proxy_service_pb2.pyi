@@ -67,18 +67,22 @@ class PushRequest(_message.Message):
     def __init__(self, header: _Optional[_Union[ObjectHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
 class PushResponse(_message.Message):
-    __slots__ = ("message_id",)
+    __slots__ = ("message_id", "duplicate")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     message_id: str
-    def __init__(self, message_id: _Optional[str] = ...) -> None: ...
+    duplicate: bool
+    def __init__(self, message_id: _Optional[str] = ..., duplicate: _Optional[bool] = ...) -> None: ...
 
 class PullRequest(_message.Message):
-    __slots__ = ("key", "timeout_ms")
+    __slots__ = ("job_id", "key", "timeout_ms")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
     key: ObjectKey
     timeout_ms: int
-    def __init__(self, key: _Optional[_Union[ObjectKey, _Mapping]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., key: _Optional[_Union[ObjectKey, _Mapping]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
 
 class PullResponse(_message.Message):
     __slots__ = ("header", "chunk")
@@ -87,3 +91,15 @@ class PullResponse(_message.Message):
     header: ObjectHeader
     chunk: bytes
     def __init__(self, header: _Optional[_Union[ObjectHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class CleanJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class CleanJobResponse(_message.Message):
+    __slots__ = ("removed_objects",)
+    REMOVED_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    removed_objects: int
+    def __init__(self, removed_objects: _Optional[int] = ...) -> None: ...

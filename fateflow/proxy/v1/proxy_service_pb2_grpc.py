@@ -45,6 +45,11 @@ class ProxyServiceStub:
                 request_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PullRequest.SerializeToString,
                 response_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PullResponse.FromString,
                 _registered_method=True)
+        self.CleanJob = channel.unary_unary(
+                '/fateflow.proxy.v1.ProxyService/CleanJob',
+                request_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobRequest.SerializeToString,
+                response_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobResponse.FromString,
+                _registered_method=True)
 
 
 class ProxyServiceServicer:
@@ -52,14 +57,25 @@ class ProxyServiceServicer:
     """
 
     def Push(self, request_iterator, context):
-        """Push sends one federation object, header first, then its bytes in chunks.
+        """Push sends one federation object, header first, then its bytes in chunks. It answers once
+        the receiving proxy has the whole object on disk; a retry with the same message id is
+        acknowledged without being stored twice.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Pull(self, request, context):
-        """Pull receives one federation object from this party's mailbox, header first, then chunks.
+        """Pull receives one federation object from this party's mailbox, header first, then chunks,
+        waiting for it to arrive up to the request's timeout. Local callers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CleanJob(self, request, context):
+        """CleanJob removes the mailboxes of a job that ended here and refuses its later objects.
+        Local callers only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -77,6 +93,11 @@ def add_ProxyServiceServicer_to_server(servicer, server):
                     servicer.Pull,
                     request_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PullRequest.FromString,
                     response_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PullResponse.SerializeToString,
+            ),
+            'CleanJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CleanJob,
+                    request_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobRequest.FromString,
+                    response_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +155,33 @@ class ProxyService:
             '/fateflow.proxy.v1.ProxyService/Pull',
             fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PullRequest.SerializeToString,
             fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PullResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CleanJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.proxy.v1.ProxyService/CleanJob',
+            fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobRequest.SerializeToString,
+            fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

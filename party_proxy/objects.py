@@ -1,0 +1,141 @@
+"""ProxyService: federation objects, as the public port and the local endpoint serve them.
+
+The public port takes objects pushed by other parties' proxies for this party, from proven
+parties only, into the mailbox. The local endpoint serves this node's own tasks: a push for
+another party streams on to that party's proxy as it comes in (nothing is stored on the
+sending side: the task retries the whole push, with the same message id, when a hop fails),
+a push for this party (one of its roles to another, such as host to arbiter) goes straight to
+the mailbox; pulls read the mailbox; the core cleans a job's mailbox when the job ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from fateflow.proxy.v1 import proxy_service_pb2 as pb
+from fateflow.proxy.v1 import proxy_service_pb2_grpc
+from fateflow_grpc.errors import InvalidArgument, PermissionDenied
+from party_proxy import security
+from party_proxy.mailbox import Mailbox, check_header
+from party_proxy.routing import Router, relay
+from party_proxy.security import Signer
+
+
+def _header(requests: Iterator[pb.PushRequest]) -> pb.ObjectHeader:
+    first = next(requests, None)
+    if first is None or not first.HasField("header"):
+        raise InvalidArgument("a push starts with the object's header")
+    check_header(first.header)
+    return first.header
+
+
+def _chunks(requests: Iterator[pb.PushRequest]) -> Iterator[bytes]:
+    for request in requests:
+        if not request.HasField("chunk"):
+            raise InvalidArgument("a push has one header, then only chunks")
+        yield request.chunk
+
+
+class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
+    """The public port: objects other parties push to this one."""
+
+    def __init__(self, own_party_id: int, mailbox: Mailbox, signer: Signer) -> None:
+        self._own = own_party_id
+        self._mailbox = mailbox
+        self._signer = signer
+
+    def Push(
+        self, request_iterator: Iterator[pb.PushRequest], context: grpc.ServicerContext
+    ) -> pb.PushResponse:
+        header = _header(request_iterator)
+        # The object's own key names its sender; that is the party the caller must prove.
+        self._signer.prove(
+            context, header.key.src_party_id, ["push", *security.header_fields(header)]
+        )
+        if header.key.dst_party_id != self._own:
+            raise PermissionDenied(
+                f"party {self._own}'s proxy takes objects for party {self._own} only, "
+                f"not for party {header.key.dst_party_id}",
+                party_id=header.key.dst_party_id,
+            )
+        duplicate = self._mailbox.receive(header, _chunks(request_iterator))
+        return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
+
+    def Pull(
+        self, request: pb.PullRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.PullResponse]:
+        raise PermissionDenied("objects are pulled only by this party's own tasks")
+
+    def CleanJob(
+        self, request: pb.CleanJobRequest, context: grpc.ServicerContext
+    ) -> pb.CleanJobResponse:
+        raise PermissionDenied("only this party's own core cleans its mailboxes")
+
+
+class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
+    """The local endpoint: this node's own tasks and core."""
+
+    def __init__(self, router: Router, mailbox: Mailbox, signer: Signer) -> None:
+        self._router = router
+        self._own = router.party_id
+        self._mailbox = mailbox
+        self._signer = signer
+
+    def Push(
+        self, request_iterator: Iterator[pb.PushRequest], context: grpc.ServicerContext
+    ) -> pb.PushResponse:
+        header = _header(request_iterator)
+        if header.key.src_party_id != self._own:
+            raise PermissionDenied(
+                f"a task of party {self._own} sends as party {self._own}, "
+                f"not as party {header.key.src_party_id}",
+                party_id=header.key.src_party_id,
+            )
+        dst = header.key.dst_party_id
+        if dst == self._own:
+            duplicate = self._mailbox.receive(header, _chunks(request_iterator))
+            return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
+        channel, hop = self._router.next_hop(dst)
+        stub = proxy_service_pb2_grpc.ProxyServiceStub(channel)  # type: ignore[no-untyped-call]
+
+        def stream() -> Iterator[pb.PushRequest]:
+            yield pb.PushRequest(header=header)
+            yield from request_iterator
+
+        try:
+            # A blocking call (a future costs milliseconds more per object): if the task goes
+            # away, its stream ends in error, and so does this one, which reads from it.
+            response: pb.PushResponse = stub.Push(
+                stream(),
+                timeout=context.time_remaining(),
+                metadata=self._signer.metadata(dst, ["push", *security.header_fields(header)]),
+            )
+            return response
+        except grpc.RpcError as error:
+            relay(error, context, f"party {self._own}'s proxy -> {hop}")
+            raise  # relay aborts; never reached
+
+    def Pull(
+        self, request: pb.PullRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.PullResponse]:
+        if request.key.dst_party_id != self._own:
+            raise PermissionDenied(
+                f"party {self._own}'s tasks read party {self._own}'s mailbox only",
+                party_id=request.key.dst_party_id,
+            )
+        entry = self._mailbox.take(request.job_id, request.key, request.timeout_ms / 1000)
+        try:
+            yield pb.PullResponse(header=entry.header)
+            for chunk in self._mailbox.read(entry):
+                yield pb.PullResponse(chunk=chunk)
+        except BaseException:
+            self._mailbox.put_back(entry)  # the reader went away: the object waits for its retry
+            raise
+        self._mailbox.delivered(entry)
+
+    def CleanJob(
+        self, request: pb.CleanJobRequest, context: grpc.ServicerContext
+    ) -> pb.CleanJobResponse:
+        return pb.CleanJobResponse(removed_objects=self._mailbox.clean(request.job_id))

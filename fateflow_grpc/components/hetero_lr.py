@@ -58,8 +58,9 @@ from __future__ import annotations
 
 import math
 import secrets
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -451,6 +452,36 @@ class Timings:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+class _Prefetch:
+    """Fills a public key's obfuscator pool in a background thread while this party waits.
+
+    Obfuscators (r^n mod n^2) are the cost of encrypting; a party computes the next batch's
+    while it waits for the arbiter, when its core would be idle. gmpy2 releases the GIL while
+    it computes them, and the work is needed anyway: if the wait ends first, the encryption
+    that needs them waits for the pool's lock instead of computing them itself.
+    """
+
+    def __init__(self, key: paillier.PublicKey) -> None:
+        self._key = key
+        self._thread: threading.Thread | None = None
+
+    def fill(self, count: int) -> None:
+        missing = count - self._key.precomputed
+        if missing <= 0 or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._thread = threading.Thread(
+            target=self._key.precompute, args=(missing,), name="paillier-obfuscators", daemon=True
+        )
+        self._thread.start()
+
+
+def _next_batch_size(batches: Sequence[Sized], iteration: int, index: int, max_iter: int) -> int:
+    """Rows of the batch after (iteration, index); 0 after the last one."""
+    if index + 1 < len(batches):
+        return len(batches[index + 1])
+    return len(batches[0]) if iteration + 1 < max_iter else 0
 
 
 # --- the wire ---------------------------------------------------------------------------------
@@ -848,6 +879,7 @@ def fit_guest(
     coefficients = len(header)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
+    prefetch = _Prefetch(key)
     batches = _batches(len(ids), settings)
     channel.remote(
         {"batch_size": settings.batch_size, "batch_num": len(batches)},
@@ -904,6 +936,7 @@ def fit_guest(
                     timings,
                 )
                 channel.remote(_pack_numbers([loss], key, rerandomize=False), LOSS, tag, [arbiter])
+            prefetch.fill(_next_batch_size(batches, iteration, index, settings.max_iter))
             plain = _unmask(
                 channel.get_one(GUEST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )
@@ -1054,6 +1087,7 @@ def fit_host(
     optimizer = Optimizer(settings, len(header), has_intercept=False)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
+    prefetch = _Prefetch(key)
     info = channel.get_one(BATCH_INFO, "fit", guest)
     if not isinstance(info, Mapping) or not isinstance(info.get("batch_num"), int):
         raise FederatedError(f"{_sender(guest)} sent a batch_info without batch_num")
@@ -1105,6 +1139,8 @@ def fit_host(
                 gradient = paillier.matvec(x.T, residual, precision=x_precision)
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, HOST_GRADIENT, tag, [arbiter])
+            # The next forwards, and the loss's two numbers.
+            prefetch.fill(_next_batch_size(batches, iteration, index, settings.max_iter) + 2)
             plain = _unmask(
                 channel.get_one(HOST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )

@@ -180,6 +180,10 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 @pytest.fixture(scope="module")
 def breast() -> Breast:
+    return load_breast()
+
+
+def load_breast() -> Breast:
     guest_header, guest_rows = _read_csv(DATA / "breast_hetero_guest.csv")
     host_header, host_rows = _read_csv(DATA / "breast_hetero_host.csv")
     # The host's rows in another order than the guest's: rows are matched by id, not position.

@@ -4,6 +4,11 @@ The request is the `-c` JSON file overlaid with every flag given, under its long
 `-r` also set `local`. The answer is printed as FATE's client prints it: indented JSON, then an
 empty line. The node's HTTP address comes from `--address`, `$FATEFLOW_ADDRESS`, or
 http://127.0.0.1:9380.
+
+`upload` sends the file named by `file` (relative to the current directory) as FATE's client
+does: a multipart form with one `file` part and every setting in the query string. With
+`"use_local_data": 0` in the conf it sends the conf alone, and the node reads `file` from its
+own disk. `output_path` is made absolute here, as FATE's client does; the node writes it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class Function:
     hidden: tuple[str, ...] = ()
     #: What happens around the call: "json" (send, print), "submit" (send the conf and the
     #: DSL of `-d`), "config" (write the job's config files into `-o`), "archive" (download
-    #: a tar.gz and extract it into `-o`).
+    #: a tar.gz and extract it into `-o`), "upload" (send the file named by `file` along).
     kind: str = "json"
 
 
@@ -58,6 +63,7 @@ FUNCTIONS: dict[str, Function] = {
     "component_metric_delete": Function("/v1/tracking/component/metric/delete"),
     "component_output_model": Function("/v1/tracking/component/output/model", _COMPONENT),
     "component_output_data_table": Function("/v1/tracking/component/output/data/table", _COMPONENT),
+    "upload": Function("/v1/data/upload", ("file",), kind="upload"),
     "download": Function("/v1/data/download", ("namespace", "table_name", "output_path")),
     "upload_history": Function("/v1/data/upload/history"),
     "table_info": Function("/v1/table/table_info", ("namespace", "table_name")),
@@ -124,7 +130,9 @@ def build_request(args: argparse.Namespace, cli: argparse.ArgumentParser) -> dic
     for _, long in FLAGS:
         value = getattr(args, long)
         if value not in (None, ""):
-            request[long] = str(Path(value).absolute()) if long == "output_path" else value
+            request[long] = value
+    if request.get("output_path"):
+        request["output_path"] = str(Path(request["output_path"]).absolute())
     if args.party_id or args.role:
         request["local"] = {"party_id": args.party_id, "role": args.role}
     function = FUNCTIONS[args.function]
@@ -154,21 +162,25 @@ def _load_json(path: Path) -> Any:
         raise ValueError(f"{path}: {error}") from None
 
 
+def _sends_file(function: Function, request: dict[str, Any]) -> bool:
+    return function.kind == "upload" and str(request.get("use_local_data", 1)) != "0"
+
+
 async def call(
     address: str, function: Function, request: dict[str, Any], dsl: Path | None = None
 ) -> Any:
+    url = address.rstrip("/") + function.path
     body: dict[str, Any] = request
     if function.kind == "submit":
         body = {"job_dsl": _load_json(dsl) if dsl else {}, "job_runtime_conf": request}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(
-            function.method, address.rstrip("/") + function.path, json=body
-        ) as response,
-    ):
-        if function.kind == "archive" and response.status == 200:
-            return _extract(await response.read(), request)
-        answer = await response.json(content_type=None)
+    # No time limit: an upload or a download takes as long as its file needs, as with FATE's.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session:
+        if _sends_file(function, request):
+            return await _upload(session, url, request)
+        async with session.request(function.method, url, json=body) as response:
+            if function.kind == "archive" and response.status == 200:
+                return _extract(await response.read(), request)
+            answer = await response.json(content_type=None)
     if function.hidden and isinstance(answer.get("data"), list):
         for row in answer["data"]:
             for key in function.hidden:
@@ -176,6 +188,23 @@ async def call(
     if function.kind == "config" and answer.get("retcode") == 0:
         return _write_config(answer, request)
     return answer
+
+
+async def _upload(session: aiohttp.ClientSession, url: str, request: dict[str, Any]) -> Any:
+    """FATE's upload: the file as the form's one part, every setting in the query string."""
+    path = Path(request["file"]).absolute()
+    if not path.is_file():
+        raise ValueError(f"file {path} does not exist")
+    # Query strings carry text: strings as they are, numbers (and anything else) as JSON.
+    query = {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in {**request, "file": str(path)}.items()
+    }
+    with path.open("rb") as file:
+        form = aiohttp.FormData()
+        form.add_field("file", file, filename=path.name, content_type="application/octet-stream")
+        async with session.post(url, params=query, data=form) as response:
+            return await response.json(content_type=None)
 
 
 def _extract(archive: bytes, request: dict[str, Any]) -> dict[str, Any]:

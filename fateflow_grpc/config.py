@@ -76,6 +76,10 @@ class NodeConfig:
     database_url: str = ""
     #: FATE-Board's address, used to build the `board_url` of submitted jobs.
     board_url: str = "http://127.0.0.1:8080"
+    # --- Data jobs: files on the node's own disk (`/v1/data/upload` with use_local_data 0 reads
+    # one, `/v1/data/download` writes one). Paths must lie under one of these directories, after
+    # symlinks are resolved; a relative path is taken under the first. None: no such files.
+    server_file_dirs: tuple[Path, ...] = ()
     #: Party id -> the proxy of that party; the only addresses of other parties a node knows.
     routes: dict[int, Route] = field(default_factory=dict)
     #: Where calls for a party without a route of its own go (a gateway party, say).
@@ -138,6 +142,11 @@ class NodeConfig:
             raise InvalidArgument(f"unknown node config keys: {', '.join(unknown)}", keys=unknown)
         converted: dict[str, Any] = dict(values)
         try:
+            if "server_file_dirs" in values:
+                directories = values["server_file_dirs"] or ()
+                if isinstance(directories, str):
+                    raise TypeError("server_file_dirs must be a list of directories")
+                converted["server_file_dirs"] = tuple(map(Path, directories))
             for name in ("data_dir", "mailbox_dir"):
                 if values.get(name):
                     converted[name] = Path(values[name])

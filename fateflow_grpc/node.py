@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fateflow_grpc import components
 from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.domain.data_jobs import DataJobs, DataJobSettings
 from fateflow_grpc.domain.executor import Executor
 from fateflow_grpc.domain.participant import Participant, PartySettings
 from fateflow_grpc.domain.scheduler import Scheduler, SchedulerSettings
 from fateflow_grpc.federation.mailboxes import ProxyMailboxes
 from fateflow_grpc.party_client import GrpcParties
 from fateflow_grpc.storage.database import Database
+from fateflow_grpc.storage.table_store import TableStore
 from fateflow_grpc.worker import run_task
 
 
@@ -52,11 +54,18 @@ class Node:
             self.parties,
             self.participant,
         )
+        self.tables = TableStore(config.data_dir / "tables", database)
+        self.data_jobs = DataJobs(
+            DataJobSettings(config.board_url, logs_dir, config.server_file_dirs),
+            database,
+            self.tables,
+        )
 
     def start(self) -> None:
         """Recover what a previous run left, then schedule."""
         self.participant.executor.warm_up()
         self.participant.recover()
+        self.data_jobs.recover()
         self.scheduler.start()
 
     def close(self) -> None:

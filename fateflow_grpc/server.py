@@ -70,14 +70,12 @@ def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, 
     party_service_pb2_grpc.add_PartyServiceServicer_to_server(
         PartyServicer(node.participant, node.scheduler), server
     )
-    data_service_pb2_grpc.add_DataServiceServicer_to_server(DataServicer(config, database), server)
+    data_service_pb2_grpc.add_DataServiceServicer_to_server(DataServicer(node), server)
     tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(node), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
         ModelServicer(config, database), server
     )
-    table_service_pb2_grpc.add_TableServiceServicer_to_server(
-        TableServicer(config, database), server
-    )
+    table_service_pb2_grpc.add_TableServiceServicer_to_server(TableServicer(node), server)
     add_health_and_reflection(
         server,
         [

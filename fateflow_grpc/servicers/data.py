@@ -1,46 +1,90 @@
-"""DataService: the upload history of this node; upload and download arrive with issue #3."""
+"""DataService: upload and download as data jobs (`domain/data_jobs.py`), and the upload history."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 
 from fateflow.v1 import data_service_pb2, data_service_pb2_grpc
-from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.domain.data_jobs import LOCAL_PARTY, LOCAL_ROLE, DataJob, UploadConf
 from fateflow_grpc.domain.status import JobStatus
-from fateflow_grpc.errors import NotFound, NotImplementedYet
+from fateflow_grpc.errors import InvalidArgument
+from fateflow_grpc.node import Node
 from fateflow_grpc.servicers.serde import to_struct
 from fateflow_grpc.storage import jobs, tables, uploads
-from fateflow_grpc.storage.database import Database
 
-TABLES = "table storage (issue #3)"
+
+def _optional(message: Any, field: str) -> Any:
+    return getattr(message, field) if message.HasField(field) else None
+
+
+def _data_job(job: DataJob) -> data_service_pb2.DataJob:
+    return data_service_pb2.DataJob(
+        table_name=job.table_name,
+        namespace=job.namespace,
+        board_url=job.board_url,
+        logs_directory=job.logs_directory,
+    )
 
 
 class DataServicer(data_service_pb2_grpc.DataServiceServicer):
-    def __init__(self, config: NodeConfig, database: Database) -> None:
-        self._config = config
-        self._database = database
+    def __init__(self, node: Node) -> None:
+        self._database = node.database
+        self._data_jobs = node.data_jobs
 
     def UploadData(
         self,
         request_iterator: Iterator[data_service_pb2.UploadDataRequest],
         context: grpc.ServicerContext,
     ) -> data_service_pb2.UploadDataResponse:
-        raise NotImplementedYet(f"upload arrives with {TABLES}", feature="upload")
+        settings = next(request_iterator, None)
+        if settings is None:
+            raise InvalidArgument("an upload begins with a message of settings; none came")
+        conf = UploadConf(
+            file=settings.file,
+            namespace=settings.namespace,
+            table_name=settings.table_name,
+            head=_optional(settings, "head"),
+            partition=_optional(settings, "partition"),
+            id_delimiter=settings.id_delimiter,
+            drop=_optional(settings, "drop"),
+            work_mode=_optional(settings, "work_mode"),
+            use_local_data=_optional(settings, "use_local_data"),
+            count=_optional(settings, "count"),
+            backend=_optional(settings, "backend"),
+        )
+
+        def chunks() -> Iterator[bytes]:
+            if settings.chunk:
+                yield settings.chunk
+            for message in request_iterator:
+                if message.chunk:
+                    yield message.chunk
+            # grpc ends the stream quietly when the call stops being active: a truncated file
+            # must not pass for a whole one.
+            if not context.is_active():
+                raise InvalidArgument("the upload was cut off before the end of the file")
+
+        job = self._data_jobs.upload(conf, chunks())
+        return data_service_pb2.UploadDataResponse(
+            job_id=job.job_id, data=_data_job(job), retmsg="success"
+        )
 
     def DownloadData(
         self, request: data_service_pb2.DownloadDataRequest, context: grpc.ServicerContext
     ) -> data_service_pb2.DownloadDataResponse:
-        with self._database.session() as session:
-            meta = tables.get_table_meta(session, request.table_name, request.namespace)
-        if meta is None:
-            raise NotFound(
-                f"table {request.namespace}.{request.table_name} does not exist",
-                namespace=request.namespace,
-                table_name=request.table_name,
-            )
-        raise NotImplementedYet(f"download arrives with {TABLES}", feature="download")
+        job = self._data_jobs.download(
+            request.namespace,
+            request.table_name,
+            request.output_path,
+            request.delimiter,
+            _optional(request, "work_mode"),
+        )
+        return data_service_pb2.DownloadDataResponse(
+            job_id=job.job_id, data=_data_job(job), retmsg="success"
+        )
 
     def ListUploadHistory(
         self, request: data_service_pb2.ListUploadHistoryRequest, context: grpc.ServicerContext
@@ -56,7 +100,7 @@ class DataServicer(data_service_pb2_grpc.DataServiceServicer):
                 meta = tables.get_table_meta(session, row.f_table_name, row.f_namespace)
                 if meta is None:
                     continue
-                job = jobs.get_job(session, jobs.JobKey(row.f_job_id, "local", "0"))
+                job = jobs.get_job(session, jobs.JobKey(row.f_job_id, LOCAL_ROLE, LOCAL_PARTY))
                 upload_info = {
                     "table_name": row.f_table_name,
                     "namespace": row.f_namespace,

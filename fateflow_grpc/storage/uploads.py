@@ -12,8 +12,11 @@ def add_upload(session: Session, upload: UploadHistory) -> None:
     session.flush()
 
 
-def finish_upload(session: Session, job_id: str, status: JobStatus, upload_count: int) -> bool:
-    """Record how the upload ended and how many rows it stored; False if there is no such row."""
+def finish_upload(
+    session: Session, job_id: str, status: JobStatus, upload_count: int | None
+) -> bool:
+    """Record how the upload ended and how many rows it stored (None: it failed); False if
+    there is no such row."""
     upload = session.get(UploadHistory, job_id)
     if upload is None:
         return False

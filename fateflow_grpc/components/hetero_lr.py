@@ -48,10 +48,12 @@ Departures from FATE, on purpose:
   square root of an iteration count that is 0 in the first iteration).
 * Only binary labels (0 and 1): FATE's one-vs-rest for more classes is not implemented.
 
-Performance: the cost is Paillier's. Per batch of m rows, the guest and each host encrypt m
-values each (the obfuscators of the public key's pool), the hosts' and the guest's X^T [[d]]
-are multi-exponentiations (`paillier.matvec`) with exponents of `floating_point_precision`
-bits, and the arbiter decrypts one value per weight. Everything else is vectorised numpy.
+Performance: the cost is Paillier's, and mostly encryption. Per batch of m rows the guest and
+each host encrypt m values each, at the same time (an obfuscator r^n mod n^2 apiece, the bulk
+of the work; each party computes the next batch's while it waits for the arbiter); X^T [[d]]
+is a multi-exponentiation per weight (`paillier.matvec`) with exponents of
+`floating_point_precision` bits; the arbiter decrypts one value per weight. The rest is
+vectorised numpy. `Timings` measures the phases.
 """
 
 from __future__ import annotations

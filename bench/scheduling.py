@@ -87,7 +87,7 @@ def main() -> None:
                         min(r.f_start_time for r in group) - max(r.f_end_time for r in before)
                     )
             per_task = [g + statistics.median(runs) for g in gaps]
-            rtt = control_round_trip_ms(nodes[GUEST].proxy_address, job_id)
+            rtt = control_round_trip_ms(nodes[GUEST].local_proxy_address, job_id)
 
             started = time.perf_counter()
             with ThreadPoolExecutor(8) as pool:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fateflow_grpc import components
+from fateflow_grpc.components import registry
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.domain.data_jobs import DataJobs, DataJobSettings
 from fateflow_grpc.domain.executor import Executor
-from fateflow_grpc.domain.participant import Participant, PartySettings
+from fateflow_grpc.domain.participant import NodeAccess, Participant, PartySettings
 from fateflow_grpc.domain.scheduler import Scheduler, SchedulerSettings
 from fateflow_grpc.federation.mailboxes import ProxyMailboxes
 from fateflow_grpc.party_client import GrpcParties
@@ -24,14 +24,20 @@ class Node:
         # Both reach the proxy on its local endpoint, which only this node's processes can open.
         self.parties = GrpcParties(config.party_id, config.local_proxy_address)
         self.mailboxes = ProxyMailboxes(config.local_proxy_address)
-        self.catalog = components.catalog(with_testing=config.test_components)
+        self.catalog = registry.catalog(with_testing=config.test_components)
         logs_dir = config.data_dir / "logs"
 
         def has_route(party_id: int) -> bool:
             return party_id == config.party_id or config.route(party_id) is not None
 
         self.participant = Participant(
-            PartySettings(config.party_id, config.max_running_jobs, logs_dir, has_route),
+            PartySettings(
+                config.party_id,
+                config.max_running_jobs,
+                logs_dir,
+                has_route,
+                NodeAccess(config.data_dir, config.database, config.local_proxy_address),
+            ),
             database,
             self.catalog,
             self.parties,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from fateflow_grpc.components import TaskContext, component
+from fateflow_grpc.components.context import task_context
+from fateflow_grpc.components.registry import component
 from fateflow_grpc.domain.participant import TaskRun
 
 
@@ -19,9 +20,10 @@ def run_task(run: TaskRun) -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        component(run.module).run(
-            TaskContext(run.task, run.parameters, run.job_parameters, run.roles, log)
-        )
+        with task_context(
+            run.task, run.parameters, run.job_parameters, run.roles, run.wiring, run.node, log
+        ) as context:
+            component(run.module).run(context)
     except BaseException:
         log.exception("task failed")
         raise

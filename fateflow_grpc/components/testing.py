@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from fateflow_grpc.components import TaskContext
+from fateflow_grpc.components.context import TaskContext
 from fateflow_grpc.domain.catalog import ModuleInfo
 
 

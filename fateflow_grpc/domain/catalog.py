@@ -6,10 +6,10 @@ Components arrive later and describe themselves with a `ModuleInfo`; job parsing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class ModuleInfo:
     input_kinds: frozenset[str] = frozenset()
     #: Whether a component of this module goes into a predict DSL when the DSL does not say.
     need_deploy: bool = True
+    #: Checks a party's resolved parameters before the job is created (raising
+    #: InvalidArgument naming the parameter) and returns them, normalised.
+    validate: Callable[[dict[str, Any]], dict[str, Any]] | None = field(
+        default=None, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         # Defaults are shared by every job that uses the module; nobody may change them.

@@ -182,6 +182,18 @@ def parse_job(
             if party.role not in module.roles:
                 continue  # FATE: a role the module does not list gets no task
             resolved = _merged(module.parameters, *conf.overlays(component.name, party, index))
+            if module.validate is not None and _need_run(resolved, component.name, party):
+                try:
+                    resolved = module.validate(resolved)
+                except InvalidArgument as error:
+                    named = InvalidArgument(
+                        f"{component.name} ({module.name}) at {party.role} {party.party_id}: "
+                        f"{error.message}",
+                        reason=error.reason,
+                        component=component.name,
+                    )
+                    named.metadata.update(error.metadata)
+                    raise named from None
             parameters[(component.name, party)] = resolved
             if _need_run(resolved, component.name, party) and all(
                 (up, party) in runs for up, kind in component.upstream() if kind == "model"

@@ -35,6 +35,47 @@ REPORT_BACKOFF_S = 0.2
 
 
 @dataclass(frozen=True)
+class Wiring:
+    """How a component is connected in its job, as the DSL and conf say, for one party."""
+
+    #: Input kind (`data`, `train_data`...) -> [(source component or `args`, output name)].
+    data_inputs: dict[str, list[tuple[str, str]]]
+    #: [(source component, model alias)], or [("pipeline", "<component>.<alias>")] to predict.
+    model_inputs: list[tuple[str, str]]
+    data_outputs: list[str]
+    model_outputs: list[str]
+    #: Tables the conf names for this party, as (name, namespace): the Reader's `table`, v1's
+    #: `args` data.
+    tables: dict[str, tuple[str, str]]
+
+    @classmethod
+    def of(cls, spec: JobSpec, component: str, role: str, party_id: int) -> Wiring:
+        found = spec.component(component)
+        return cls(
+            data_inputs={
+                kind: [(ref.source, ref.name) for ref in refs]
+                for kind, refs in found.data_inputs.items()
+            },
+            model_inputs=[(ref.source, ref.name) for ref in found.model_inputs],
+            data_outputs=list(found.data_outputs),
+            model_outputs=list(found.model_outputs),
+            tables={
+                key: (table.name, table.namespace)
+                for key, table in spec.input_tables(component, role, party_id).items()
+            },
+        )
+
+
+@dataclass(frozen=True)
+class NodeAccess:
+    """Where a task finds what its node keeps: tables, models, the database, the proxy."""
+
+    data_dir: Path
+    database_url: str
+    proxy_address: str
+
+
+@dataclass(frozen=True)
 class TaskRun:
     """Everything a worker process needs to run one task (sent over a local pipe)."""
 
@@ -43,6 +84,8 @@ class TaskRun:
     parameters: dict[str, Any]
     job_parameters: dict[str, Any]
     roles: dict[str, list[int]]
+    wiring: Wiring
+    node: NodeAccess
     log_dir: Path
 
 
@@ -52,6 +95,7 @@ class PartySettings:
     max_running_jobs: int
     logs_dir: Path
     has_route: Callable[[int], bool]
+    node: NodeAccess
 
 
 class Participant:
@@ -206,6 +250,8 @@ class Participant:
             parameters=spec.component_parameters(ref.component_name, ref.role, ref.party_id),
             job_parameters=spec.job_parameters(ref.role, ref.party_id),
             roles=spec.roles,
+            wiring=Wiring.of(spec, ref.component_name, ref.role, ref.party_id),
+            node=self._settings.node,
             log_dir=self._settings.logs_dir
             / ref.job_id
             / ref.role

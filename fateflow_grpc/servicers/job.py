@@ -18,7 +18,6 @@ from fateflow_grpc.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
-    NotImplementedYet,
     RetCode,
 )
 from fateflow_grpc.node import Node
@@ -65,6 +64,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         self._database = node.database
         self._scheduler = node.scheduler
         self._catalog = node.catalog
+        self._tables = node.tables
 
     def _job_rows(self, job_id: str, role: str = "", party_id: str | None = None) -> list[Job]:
         with self._database.session() as session:
@@ -205,11 +205,41 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     def CleanJob(
         self, request: job_service_pb2.CleanJobRequest, context: grpc.ServicerContext
     ) -> job_service_pb2.CleanJobResponse:
-        if not self._job_rows(request.job_id, request.role, party(request)):
-            raise NotFound(f"no found task of job {request.job_id}", job_id=request.job_id)
-        raise NotImplementedYet(
-            "cleaning a job's output tables arrives with table storage (issue #3)", feature="clean"
-        )
+        """Delete what the matching tasks left: their output tables, and the job's metrics
+        when the whole job is cleaned. A job still on is left alone."""
+        party_id = party(request)
+        with self._database.session() as session:
+            rows = tasks.query_tasks(
+                session,
+                tasks.TaskFilter(
+                    job_id=request.job_id,
+                    role=request.role or None,
+                    party_id=party_id,
+                    component_name=request.component_name or None,
+                ),
+            )
+            if not rows:
+                raise NotFound(f"no found task of job {request.job_id}", job_id=request.job_id)
+            running = [r.f_task_id for r in rows if r.f_party_status in ("waiting", "running")]
+            if running:
+                raise FailedPrecondition(
+                    f"job {request.job_id} still has tasks to run ({', '.join(running)}): "
+                    "stop it before cleaning it",
+                    job_id=request.job_id,
+                )
+            outputs = tracking.list_output_data_info(
+                session,
+                request.job_id,
+                component_name=request.component_name or None,
+                role=request.role or None,
+                party_id=party_id,
+            )
+            tracking.delete_output_data_info(session, outputs)
+            if not (request.role or party_id or request.component_name):
+                tracking.delete_job_metrics(session, request.job_id)
+        for output in outputs:
+            self._tables.delete_table(output.f_table_namespace, output.f_table_name)
+        return job_service_pb2.CleanJobResponse(retmsg="success")
 
     def QueryDataView(
         self, request: job_service_pb2.QueryDataViewRequest, context: grpc.ServicerContext

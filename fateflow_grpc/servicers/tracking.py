@@ -1,29 +1,55 @@
-"""TrackingService: what components recorded at this node, read from the tracking tables.
-
-Parameters, models and output data of components arrive with the components (issue #6) and
-the tracking issue (#7); their RPCs answer UNIMPLEMENTED saying so.
-"""
+"""TrackingService: what components recorded at this node: metrics, parameters, models and
+output tables, each read from this party's own storage."""
 
 from __future__ import annotations
 
+import io
+import json
+import tarfile
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from google.protobuf import struct_pb2
 
 from fateflow.v1 import tracking_service_pb2 as pb
 from fateflow.v1 import tracking_service_pb2_grpc
-from fateflow_grpc.domain.jobspec import parse_job
+from fateflow_grpc.domain.jobspec import JobSpec, parse_job
 from fateflow_grpc.domain.parties import PartyRole
-from fateflow_grpc.errors import InvalidArgument, NotFound, NotImplementedYet
+from fateflow_grpc.errors import InvalidArgument, NotFound
 from fateflow_grpc.node import Node
 from fateflow_grpc.servicers.job import party
 from fateflow_grpc.servicers.serde import to_struct
-from fateflow_grpc.storage import jobs, tracking
+from fateflow_grpc.storage import jobs, model_files, tracking
 from fateflow_grpc.storage.models import Job
 
-OUTPUTS = "component outputs (issues #6 and #7)"
+#: Archive pieces streamed to the client.
+CHUNK_SIZE = 1 << 20
+#: FATE's parameter class of each module, the key `/v1/tracking/component/parameters` answers.
+PARAM_CLASSES = {
+    "Reader": "ReaderParam",
+    "DataIO": "DataIOParam",
+    "DataTransform": "DataTransformParam",
+    "Intersection": "IntersectParam",
+    "HeteroLR": "HeteroLogisticParam",
+    "HomoLR": "HomoLogisticParam",
+    "Evaluation": "EvaluateParam",
+}
+
+
+def _csv(table: pa.Table, head: bool) -> bytes:
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=head))
+    return bytes(sink.getvalue())
+
+
+def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(payload)
+    tar.addfile(info, io.BytesIO(payload))
 
 
 class TrackingServicer(tracking_service_pb2_grpc.TrackingServiceServicer):
@@ -31,6 +57,7 @@ class TrackingServicer(tracking_service_pb2_grpc.TrackingServiceServicer):
         self._config = node.config
         self._database = node.database
         self._catalog = node.catalog
+        self._tables = node.tables
 
     def _job(self, job_id: str, role: str = "", party_id: str | None = None) -> Job:
         """The job row asked for; the initiator's when neither role nor party is given."""
@@ -42,6 +69,37 @@ class TrackingServicer(tracking_service_pb2_grpc.TrackingServiceServicer):
         if not rows:
             raise NotFound(f"can not found this job: {job_id}", job_id=job_id)
         return rows[0]
+
+    def _spec(self, job: Job) -> JobSpec:
+        return parse_job(job.f_dsl, job.f_runtime_conf, self._catalog, has_route=lambda _: True)
+
+    def _outputs(self, request: Any) -> list[tuple[str, pa.Table]]:
+        """The component's output tables at the asked party: (output name, table)."""
+        ref = self._component(request)
+        with self._database.session() as session:
+            rows = tracking.list_output_data_info(
+                session,
+                ref.job_id,
+                component_name=ref.component_name,
+                role=ref.role,
+                party_id=ref.party_id,
+            )
+        if not rows:
+            raise NotFound(
+                f"component {ref.component_name} of job {ref.job_id} has no output data at "
+                f"{ref.role} {ref.party_id}",
+                job_id=ref.job_id,
+                component_name=ref.component_name,
+            )
+        newest = {row.f_data_name: row for row in sorted(rows, key=lambda r: r.f_task_version)}
+        return [
+            (name, self._tables.read_table(row.f_table_namespace, row.f_table_name))
+            for name, row in newest.items()
+        ]
+
+    def _job_and_component(self, request: Any) -> tuple[Job, tracking.ComponentRef]:
+        ref = self._component(request)
+        return self._job(ref.job_id, ref.role, ref.party_id), ref
 
     def _component(self, request: Any) -> tracking.ComponentRef:
         job = self._job(request.job_id, request.role, party(request))
@@ -151,22 +209,60 @@ class TrackingServicer(tracking_service_pb2_grpc.TrackingServiceServicer):
     def GetComponentParameters(
         self, request: pb.GetComponentParametersRequest, context: grpc.ServicerContext
     ) -> pb.GetComponentParametersResponse:
-        self._component(request)
-        raise NotImplementedYet(f"component parameters arrive with {OUTPUTS}", feature="parameters")
+        job, ref = self._job_and_component(request)
+        spec = self._spec(job)
+        component = spec.component(ref.component_name)
+        parameters = spec.component_parameters(ref.component_name, job.f_role, int(job.f_party_id))
+        name = PARAM_CLASSES.get(component.dsl_module, f"{component.dsl_module}Param")
+        return pb.GetComponentParametersResponse(
+            data=to_struct({"module": component.dsl_module, name: parameters}), retmsg="success"
+        )
 
     def GetComponentOutputModel(
         self, request: pb.GetComponentOutputModelRequest, context: grpc.ServicerContext
     ) -> pb.GetComponentOutputModelResponse:
-        self._component(request)
-        raise NotImplementedYet(f"component models arrive with {OUTPUTS}", feature="output-model")
+        job, ref = self._job_and_component(request)
+        component = self._spec(job).component(ref.component_name)
+        parameters = job.f_runtime_conf.get("job_parameters", {})
+        model_id = str(parameters.get("common", parameters).get("model_id", ""))
+        for alias in component.model_outputs:
+            model = model_files.read_model(
+                model_files.model_path(
+                    self._config.data_dir,
+                    job.f_role,
+                    int(job.f_party_id),
+                    model_id,
+                    job.f_job_id,
+                    ref.component_name,
+                    alias,
+                )
+            )
+            if model is not None:
+                meta = {"meta_data": model.get("meta", {}), "module_name": component.dsl_module}
+                return pb.GetComponentOutputModelResponse(
+                    data=to_struct(model.get("param", model)),
+                    meta=to_struct(meta),
+                    retmsg="success",
+                )
+        return pb.GetComponentOutputModelResponse(retmsg="no data")
 
     def GetComponentOutputData(
         self, request: pb.GetComponentOutputDataRequest, context: grpc.ServicerContext
     ) -> pb.GetComponentOutputDataResponse:
-        self._component(request)
-        raise NotImplementedYet(
-            f"component output data arrives with {OUTPUTS}", feature="output-data"
-        )
+        outputs = self._outputs(request)
+        limit = request.limit if request.HasField("limit") and request.limit >= 0 else 100
+        data = struct_pb2.ListValue()
+        headers, totals, names = [], [], []
+        for name, table in outputs:
+            rows = table.slice(0, limit).to_pylist()
+            output = data.add_list()
+            for row in rows:
+                output.add_list().extend(list(row.values()))
+            headers.append(table.column_names)
+            totals.append(table.num_rows)
+            names.append(name)
+        meta = {"header": headers, "total": totals, "names": names}
+        return pb.GetComponentOutputDataResponse(data=data, meta=to_struct(meta), retmsg="success")
 
     def GetComponentOutputDataTable(
         self, request: pb.GetComponentOutputDataTableRequest, context: grpc.ServicerContext
@@ -201,10 +297,25 @@ class TrackingServicer(tracking_service_pb2_grpc.TrackingServiceServicer):
     def DownloadComponentOutputData(
         self, request: pb.DownloadComponentOutputDataRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.DownloadComponentOutputDataResponse]:
-        self._component(request)
-        raise NotImplementedYet(
-            f"component output data arrives with {OUTPUTS}", feature="output-data-download"
+        """FATE's tar.gz of `<name>.csv` (header line first) and `<name>.meta` ({"header"})."""
+        outputs = self._outputs(request)
+        limit = request.limit if request.HasField("limit") and request.limit >= 0 else None
+        head = request.head if request.HasField("head") else True
+        filename = (
+            f"job_{request.job_id}_{request.component_name}_{request.role}_{request.party_id}"
+            "_output_data.tar.gz"
         )
+        with tempfile.TemporaryFile() as archive:
+            with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+                for name, table in outputs:
+                    if limit is not None:
+                        table = table.slice(0, limit)
+                    _add(tar, f"{name}.csv", _csv(table, head))
+                    _add(tar, f"{name}.meta", json.dumps({"header": table.column_names}).encode())
+            archive.seek(0)
+            while chunk := archive.read(CHUNK_SIZE):
+                yield pb.DownloadComponentOutputDataResponse(filename=filename, chunk=chunk)
+                filename = ""
 
     def GetComponentSummary(
         self, request: pb.GetComponentSummaryRequest, context: grpc.ServicerContext

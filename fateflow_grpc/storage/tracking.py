@@ -210,6 +210,12 @@ def list_output_data_info(
     return list(session.scalars(statement))
 
 
+def delete_output_data_info(session: Session, rows: Iterable[OutputDataInfo]) -> None:
+    """Forget the output tables `rows` name (their tables are the caller's to delete)."""
+    for row in rows:
+        session.delete(session.merge(row))
+
+
 # --- component summary -------------------------------------------------------------------------
 
 

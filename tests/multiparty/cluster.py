@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import secrets
 import signal
@@ -14,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from fateflow.v1 import job_service_pb2 as pb
 from fateflow.v1 import job_service_pb2_grpc
 
 
@@ -146,3 +149,51 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: FATE's end statuses.
+FINAL = frozenset({"success", "failed", "canceled", "timeout"})
+
+
+async def _upload(node: NodeProcess, table: str, csv: Path | None) -> dict[str, Any]:
+    path = EXAMPLES / "data" / f"{table}.csv" if csv is None else csv
+    query = {
+        "file": path.name,
+        "head": "1",
+        "partition": "4",
+        "work_mode": "1",
+        "namespace": "experiment",
+        "table_name": table,
+        "drop": "1",
+    }
+    form = aiohttp.FormData()
+    form.add_field(
+        "file", path.open("rb"), filename=path.name, content_type="application/octet-stream"
+    )
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"http://127.0.0.1:{node.http_port}/v1/data/upload", params=query, data=form
+        ) as response,
+    ):
+        answer: dict[str, Any] = await response.json()
+        return answer
+
+
+def upload(node: NodeProcess, table: str, csv: Path | None = None) -> None:
+    """Upload a CSV (an example table by default) into experiment.<table> through the gateway,
+    as FATE's client does, and wait for the upload job to succeed."""
+    answer = asyncio.run(_upload(node, table, csv))
+    assert answer["retcode"] == 0, answer
+    job_id = answer["jobId"]
+
+    def done() -> bool:
+        rows = (
+            node.jobs().QueryJob(pb.QueryJobRequest(job_id=job_id, role="local", party_id=0)).data
+        )
+        return bool(rows) and rows[0].f_status in FINAL
+
+    wait_for(done, 60, f"the upload of {table}")
+    (row,) = node.jobs().QueryJob(pb.QueryJobRequest(job_id=job_id, role="local", party_id=0)).data
+    assert row.f_status == "success"

@@ -16,11 +16,10 @@ import pytest
 from google.protobuf import struct_pb2
 
 from fateflow.v1 import job_service_pb2 as pb
-from tests.multiparty.cluster import NodeProcess, start_parties, wait_for
+from tests.multiparty.cluster import FINAL, NodeProcess, start_parties, wait_for
 
 GUEST, HOST = 9999, 10000
 ROLES = {"guest": [GUEST], "host": [HOST], "arbiter": [HOST]}
-FINAL = {"success", "failed", "canceled", "timeout"}
 
 
 def chain(length: int, version: int = 2) -> dict[str, Any]:

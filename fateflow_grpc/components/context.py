@@ -1,0 +1,323 @@
+"""What a running component gets from its node: its parameters, the federation with the other
+parties' tasks, its input tables and models, and where to put its outputs and metrics.
+
+A component never opens a file, a table or a connection itself: it asks its `TaskContext`.
+Data between components are Arrow tables whose first column is the id (FATE's key); a dataset
+(what DataTransform makes) adds the label column, if any, and float64 feature columns, and
+records which is which in the schema's metadata (`Dataset`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from fateflow_grpc.domain.participant import NodeAccess, Wiring
+from fateflow_grpc.domain.parties import PartyRole, TaskRef
+from fateflow_grpc.errors import InvalidArgument, NotFound
+from fateflow_grpc.federation.client import Federation
+from fateflow_grpc.storage import model_files, model_info, tracking
+from fateflow_grpc.storage.database import Database
+from fateflow_grpc.storage.models import ModelInfo, OutputDataInfo
+from fateflow_grpc.storage.table_store import TableDescription, TableStore
+
+#: Schema metadata keys of a dataset.
+_SID, _LABEL, _HEADER = b"sid", b"label_name", b"header"
+#: Partitions of a component's output table; they are small next to uploads.
+OUTPUT_PARTITIONS = 4
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset as numpy: ids, features (n x d), labels (or None) and the feature names."""
+
+    ids: np.ndarray[Any, Any]
+    features: np.ndarray[Any, np.dtype[np.float64]]
+    labels: np.ndarray[Any, np.dtype[np.float64]] | None
+    header: list[str]
+    sid: str = "id"
+    label_name: str = "y"
+
+    def to_table(self) -> pa.Table:
+        columns: dict[str, Any] = {self.sid: pa.array(self.ids, pa.string())}
+        if self.labels is not None:
+            columns[self.label_name] = pa.array(self.labels, pa.float64())
+        for index, name in enumerate(self.header):
+            columns[name] = pa.array(self.features[:, index], pa.float64())
+        table = pa.table(columns)
+        metadata = {_SID: self.sid, _HEADER: json.dumps(self.header)}
+        if self.labels is not None:
+            metadata[_LABEL] = self.label_name
+        return table.replace_schema_metadata(metadata)
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> Dataset:
+        metadata = table.schema.metadata or {}
+        if _HEADER not in metadata:
+            raise InvalidArgument(
+                "this input is not a dataset: feed it through DataTransform (DataIO) first"
+            )
+        header = json.loads(metadata[_HEADER])
+        sid = metadata.get(_SID, b"id").decode()
+        label = metadata.get(_LABEL)
+        features = (
+            np.column_stack([table.column(name).to_numpy() for name in header])
+            if header
+            else np.zeros((table.num_rows, 0))
+        )
+        return cls(
+            ids=np.asarray(table.column(sid).to_pylist(), dtype=object),
+            features=features.astype(np.float64, copy=False),
+            labels=table.column(label.decode()).to_numpy() if label else None,
+            header=header,
+            sid=sid,
+            label_name=label.decode() if label else "y",
+        )
+
+    def take(self, rows: np.ndarray[Any, Any]) -> Dataset:
+        return Dataset(
+            self.ids[rows],
+            self.features[rows],
+            None if self.labels is None else self.labels[rows],
+            self.header,
+            self.sid,
+            self.label_name,
+        )
+
+
+class TaskContext:
+    def __init__(
+        self,
+        task: TaskRef,
+        parameters: dict[str, Any],
+        job_parameters: dict[str, Any],
+        roles: dict[str, list[int]],
+        wiring: Wiring,
+        node: NodeAccess,
+        log: logging.Logger,
+    ) -> None:
+        self.task = task
+        self.parameters = parameters
+        self.job_parameters = job_parameters
+        self.roles = roles
+        self.wiring = wiring
+        self.log = log
+        self._node = node
+        self._database = Database(node.database_url)
+        self.tables = TableStore(node.data_dir / "tables", self._database)
+        self.federation = Federation(
+            task.job_id,
+            f"{task.task_id}_{task.task_version}",
+            PartyRole(task.role, task.party_id),
+            roles,
+            node.proxy_address,
+        )
+
+    def close(self) -> None:
+        self.federation.close()
+        self._database.dispose()
+
+    @property
+    def local(self) -> PartyRole:
+        return PartyRole(self.task.role, self.task.party_id)
+
+    def parties(self, role: str) -> list[PartyRole]:
+        return [PartyRole(role, party_id) for party_id in self.roles.get(role, [])]
+
+    @property
+    def _ref(self) -> tracking.ComponentRef:
+        return tracking.ComponentRef(
+            self.task.job_id, self.task.component_name, self.task.role, str(self.task.party_id)
+        )
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def input_tables(self, kind: str = "data") -> list[pa.Table]:
+        """The tables feeding input `kind`, in the DSL's order."""
+        return [
+            self._source_table(source, name)
+            for source, name in self.wiring.data_inputs.get(kind, [])
+        ]
+
+    def input_kinds(self) -> list[str]:
+        return list(self.wiring.data_inputs)
+
+    def conf_table(self, key: str) -> pa.Table:
+        """A table the conf names for this party (the Reader's `table`, v1's `args`)."""
+        if key not in self.wiring.tables:
+            raise InvalidArgument(
+                f"{self.task.component_name}: the conf names no {key} table for "
+                f"{self.task.role} {self.task.party_id}"
+            )
+        name, namespace = self.wiring.tables[key]
+        return self.tables.read_table(namespace, name)
+
+    def _source_table(self, source: str, name: str) -> pa.Table:
+        if source == "args":
+            return self.conf_table(name)
+        with self._database.session() as session:
+            rows = tracking.list_output_data_info(
+                session,
+                self.task.job_id,
+                component_name=source,
+                role=self.task.role,
+                party_id=str(self.task.party_id),
+            )
+        found = [row for row in rows if row.f_data_name == name]
+        if not found:
+            raise NotFound(
+                f"{self.task.component_name}: {source} left no output {name!r} at "
+                f"{self.task.role} {self.task.party_id}",
+                component_name=source,
+            )
+        latest = max(found, key=lambda row: row.f_task_version)
+        return self.tables.read_table(latest.f_table_namespace, latest.f_table_name)
+
+    def input_models(self) -> dict[str, dict[str, Any]]:
+        """Models feeding this component, by `<component>.<alias>`: an upstream component's
+        of this job, or, in a predict job, the training job's (`pipeline.<component>.<alias>`)."""
+        models = {}
+        for source, alias in self.wiring.model_inputs:
+            if source == "pipeline":
+                component, alias = alias.split(".", 1)
+                version = str(self.job_parameters["model_version"])
+            else:
+                component, version = source, self.task.job_id
+            models[f"{component}.{alias}"] = self._read_model(version, component, alias)
+        return models
+
+    # --- outputs ----------------------------------------------------------------------------
+
+    def save_output_data(self, table: pa.Table, name: str | None = None) -> None:
+        """Write the component's data output `name` (the DSL's first by default)."""
+        name = name or (self.wiring.data_outputs[0] if self.wiring.data_outputs else "data")
+        task = self.task
+        namespace = f"output_data_{task.task_id}_{task.task_version}"
+        table_name = f"{task.role}_{task.party_id}_{name}"
+        self.tables.write_table(
+            TableDescription(
+                namespace=namespace,
+                name=table_name,
+                schema={"sid": table.column_names[0], "header": ",".join(table.column_names[1:])},
+                partitions=OUTPUT_PARTITIONS,
+            ),
+            table,
+            replace=True,
+        )
+        with self._database.session() as session:
+            tracking.save_output_data_info(
+                session,
+                OutputDataInfo(
+                    f_job_id=task.job_id,
+                    f_component_name=task.component_name,
+                    f_task_id=task.task_id,
+                    f_task_version=task.task_version,
+                    f_data_name=name,
+                    f_role=task.role,
+                    f_party_id=str(task.party_id),
+                    f_table_name=table_name,
+                    f_table_namespace=namespace,
+                ),
+            )
+
+    def save_model(self, model: dict[str, Any], alias: str | None = None) -> None:
+        """Keep the component's model output under (model id, model version) for this party."""
+        alias = alias or (self.wiring.model_outputs[0] if self.wiring.model_outputs else "model")
+        model_files.write_model(
+            self._model_path(self.task.job_id, self.task.component_name, alias), model
+        )
+        with self._database.session() as session:
+            model_info.save_model_info(
+                session,
+                ModelInfo(
+                    f_model_id=str(self.job_parameters.get("model_id", "")),
+                    f_model_version=self.task.job_id,
+                    f_role=self.task.role,
+                    f_party_id=str(self.task.party_id),
+                    f_job_id=self.task.job_id,
+                    f_roles=self.roles,
+                    f_initiator_role="",
+                    f_initiator_party_id="",
+                ),
+            )
+
+    def _read_model(self, version: str, component: str, alias: str) -> dict[str, Any]:
+        model = model_files.read_model(self._model_path(version, component, alias))
+        if model is None:
+            raise NotFound(
+                f"{self.task.component_name}: no model {component}.{alias} of version {version} "
+                f"at {self.task.role} {self.task.party_id}",
+                model_version=version,
+            )
+        return model
+
+    def _model_path(self, version: str, component: str, alias: str) -> Path:
+        return model_files.model_path(
+            self._node.data_dir,
+            self.task.role,
+            self.task.party_id,
+            str(self.job_parameters.get("model_id", "")),
+            version,
+            component,
+            alias,
+        )
+
+    # --- tracking ---------------------------------------------------------------------------
+
+    def log_metric(
+        self, namespace: str, name: str, points: Sequence[tuple[Any, Any]], meta: dict[str, Any]
+    ) -> None:
+        with self._database.session() as session:
+            tracking.save_metric_data(
+                session,
+                self._ref,
+                task_id=self.task.task_id,
+                task_version=self.task.task_version,
+                namespace=namespace,
+                name=name,
+                points=points,
+            )
+            tracking.save_metric_meta(
+                session,
+                self._ref,
+                task_id=self.task.task_id,
+                task_version=self.task.task_version,
+                namespace=namespace,
+                name=name,
+                meta=meta,
+            )
+
+    def save_summary(self, summary: dict[str, Any]) -> None:
+        with self._database.session() as session:
+            tracking.save_component_summary(
+                session,
+                self._ref,
+                task_id=self.task.task_id,
+                task_version=self.task.task_version,
+                summary=summary,
+            )
+
+
+@contextmanager
+def task_context(
+    task: TaskRef,
+    parameters: dict[str, Any],
+    job_parameters: dict[str, Any],
+    roles: dict[str, list[int]],
+    wiring: Wiring,
+    node: NodeAccess,
+    log: logging.Logger,
+) -> Iterator[TaskContext]:
+    context = TaskContext(task, parameters, job_parameters, roles, wiring, node, log)
+    try:
+        yield context
+    finally:
+        context.close()

@@ -1,0 +1,39 @@
+"""FATE's prediction table, what a learner outputs and Evaluation reads: after the id, `label`,
+`predict_result`, `predict_score`, `predict_detail` (JSON of the class scores) and `type`
+(train, validate or predict)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+#: FATE's column names after the id, in FATE's order.
+COLUMNS = ("label", "predict_result", "predict_score", "predict_detail", "type")
+
+
+def prediction_table(
+    ids: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any] | None,
+    scores: np.ndarray[Any, Any],
+    threshold: float,
+    kind: str,
+    sid: str = "id",
+) -> pa.Table:
+    """Binary predictions: the positive class when the score is above `threshold`."""
+    scores = np.asarray(scores, dtype=np.float64)
+    details = [json.dumps({"0": round(1.0 - s, 6), "1": round(s, 6)}) for s in scores.tolist()]
+    return pa.table(
+        {
+            sid: pa.array(ids.tolist(), pa.string()),
+            "label": pa.nulls(len(scores), pa.float64())
+            if labels is None
+            else pa.array(np.asarray(labels, dtype=np.float64)),
+            "predict_result": pa.array((scores > threshold).astype(np.int64)),
+            "predict_score": pa.array(scores),
+            "predict_detail": pa.array(details, pa.string()),
+            "type": pa.array([kind] * len(scores), pa.string()),
+        }
+    )

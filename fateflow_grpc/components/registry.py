@@ -1,0 +1,47 @@
+"""Every component a node can run. Imported once by the node's forkserver, so a task's worker
+process starts with all of them loaded."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from fateflow_grpc.components.context import TaskContext
+from fateflow_grpc.components.data_transform import DataTransform
+from fateflow_grpc.components.evaluation import Evaluation
+from fateflow_grpc.components.hetero_lr_component import HeteroLR
+from fateflow_grpc.components.homo_lr_component import HomoLR
+from fateflow_grpc.components.intersection_component import Intersection
+from fateflow_grpc.components.reader import Reader
+from fateflow_grpc.components.testing import Noop
+from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
+
+
+class Component(Protocol):
+    info: ModuleInfo
+
+    def run(self, context: TaskContext) -> None: ...
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Reader(),
+    DataTransform(),
+    Intersection(),
+    HeteroLR(),
+    HomoLR(),
+    Evaluation(),
+    Noop(),
+)
+
+#: Modules only nodes configured with `test_components: true` accept.
+TESTING = frozenset({"Noop"})
+
+
+def catalog(*, with_testing: bool) -> Catalog:
+    return Catalog(c.info for c in COMPONENTS if with_testing or c.info.name not in TESTING)
+
+
+def component(module: str) -> Component:
+    for candidate in COMPONENTS:
+        if module == candidate.info.name or module in candidate.info.aliases:
+            return candidate
+    raise KeyError(f"no component implements module {module!r}")

@@ -50,6 +50,7 @@ class DataTransform:
         },
         input_kinds=frozenset({"data"}),
         validate=lambda params: validate_parameters(params),
+        required_columns=lambda params: [params["label_name"]] if params["with_label"] else [],
     )
 
     def run(self, context: TaskContext) -> None:

@@ -33,6 +33,11 @@ class ModuleInfo:
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = field(
         default=None, compare=False, hash=False
     )
+    #: The columns a party's resolved parameters need in the tables the component reads from
+    #: the conf (through a Reader, or v1 `args`), checked where the job is created.
+    required_columns: Callable[[dict[str, Any]], list[str]] | None = field(
+        default=None, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         # Defaults are shared by every job that uses the module; nobody may change them.

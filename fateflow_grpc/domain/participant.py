@@ -22,8 +22,14 @@ from fateflow_grpc.domain.jobspec import Catalog, JobSpec, parse_job
 from fateflow_grpc.domain.mailboxes import Mailboxes
 from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
 from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
-from fateflow_grpc.errors import FailedPrecondition, FateFlowError, FederatedError, NotFound
-from fateflow_grpc.storage import jobs, tasks
+from fateflow_grpc.errors import (
+    FailedPrecondition,
+    FateFlowError,
+    FederatedError,
+    InvalidArgument,
+    NotFound,
+)
+from fateflow_grpc.storage import jobs, tables, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task
 
@@ -150,6 +156,7 @@ class Participant:
             key = jobs.JobKey(job_id, party.role, str(party.party_id))
             if jobs.get_job(session, key) is not None:
                 return  # a retried create
+            _check_tables(session, spec, party, self._catalog)
             jobs.create_job(
                 session,
                 Job(
@@ -375,6 +382,39 @@ class Participant:
 
     def close(self) -> None:
         self._executor.close()
+
+
+def _check_tables(session: Any, spec: JobSpec, party: PartyRole, catalog: Catalog) -> None:
+    """Refuse a job whose tables at this party are missing, or lack a column a component needs
+    (a DataTransform's label): the job fails at submission rather than mid-run."""
+    for component in spec.components:
+        if not spec.runs_at(component.name, party.role, party.party_id):
+            continue
+        for refs in component.data_inputs.values():
+            for ref in refs:
+                source = ref.source if ref.source != "args" else component.name
+                for table in spec.input_tables(source, party.role, party.party_id).values():
+                    meta = tables.get_table_meta(session, table.name, table.namespace)
+                    if meta is None:
+                        raise NotFound(
+                            f"{component.name} at {party.role} {party.party_id} reads table "
+                            f"{table.namespace}.{table.name}, which this party does not have",
+                            namespace=table.namespace,
+                            table_name=table.name,
+                        )
+                    module = catalog.get(component.module)
+                    if module is None or module.required_columns is None:
+                        continue
+                    params = spec.component_parameters(component.name, party.role, party.party_id)
+                    header = str(meta.f_schema.get("header", "")).split(meta.f_id_delimiter)
+                    for column in module.required_columns(params):
+                        if column not in header:
+                            raise InvalidArgument(
+                                f"{component.name} at {party.role} {party.party_id}: column "
+                                f"{column!r} is not in table {table.namespace}.{table.name} "
+                                f"(its columns: {', '.join(header)})",
+                                column=column,
+                            )
 
 
 def newest(rows: list[Task]) -> list[Task]:

@@ -196,3 +196,42 @@ def test_predict_job_gives_the_training_scores(
     trained, predicted = scores(hetero_job), scores(job_id)
     assert len(predicted) == 569 and predicted.keys() == trained.keys()
     assert max(abs(predicted[k] - trained[k]) for k in trained) < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("component", "settings", "words"),
+    [
+        ("hetero_lr_0", {"optimizer": "nope"}, "optimizer"),
+        ("hetero_lr_0", {"alpha": -1}, "alpha"),
+        ("hetero_lr_0", {"encrypt_param": {"key_length": 100}}, "key_length"),
+        ("intersection_0", {"intersect_method": "magic"}, "intersect_method"),
+        ("evaluation_0", {"eval_type": "ranking"}, "eval_type"),
+    ],
+)
+def test_bad_parameters_are_refused_at_submission(
+    parties: dict[int, NodeProcess], component: str, settings: dict[str, Any], words: str
+) -> None:
+    conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v2.json").read_text())
+    conf["component_parameters"]["common"][component].update(settings)
+    dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
+    with pytest.raises(grpc.RpcError) as caught:
+        parties[GUEST].jobs().SubmitJob(
+            pb.SubmitJobRequest(job_dsl=struct(dsl), job_runtime_conf=struct(conf))
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert component in caught.value.details() and words in caught.value.details()
+
+
+def test_a_label_column_that_does_not_exist_is_refused_at_submission(
+    parties: dict[int, NodeProcess],
+) -> None:
+    conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v2.json").read_text())
+    conf["component_parameters"]["role"]["guest"]["0"]["data_transform_0"]["label_name"] = "z"
+    dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
+    before = len(parties[GUEST].jobs().ListJobs(pb.ListJobsRequest()).data)
+    with pytest.raises(grpc.RpcError) as caught:
+        parties[GUEST].jobs().SubmitJob(
+            pb.SubmitJobRequest(job_dsl=struct(dsl), job_runtime_conf=struct(conf))
+        )
+    assert "column 'z' is not in table experiment.breast_hetero_guest" in caught.value.details()
+    assert len(parties[GUEST].jobs().ListJobs(pb.ListJobsRequest()).data) == before

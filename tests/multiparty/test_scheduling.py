@@ -22,14 +22,12 @@ GUEST, HOST = 9999, 10000
 ROLES = {"guest": [GUEST], "host": [HOST], "arbiter": [HOST]}
 
 
-def chain(length: int, version: int = 2) -> dict[str, Any]:
+def chain(length: int) -> dict[str, Any]:
     components: dict[str, Any] = {}
     for index in range(length):
         component: dict[str, Any] = {"module": "Noop", "output": {"data": ["data"]}}
         if index:
             component["input"] = {"data": {"data": [f"noop_{index - 1}.data"]}}
-        elif version == 1:
-            component["input"] = {"data": {"data": ["args.train_data"]}}
         components[f"noop_{index}"] = component
     return {"components": components}
 
@@ -117,7 +115,7 @@ def test_v1_job_runs_to_success_everywhere(parties: dict[int, NodeProcess]) -> N
         },
         "algorithm_parameters": {"noop_1": {"sleep_seconds": 0.1}},
     }
-    job_id = submit(parties[GUEST], chain(2, version=1), conf)
+    job_id = submit(parties[GUEST], chain(2), conf)
     assert wait_final(parties, job_id) == {
         GUEST: {"guest": "success"},
         HOST: {"host": "success", "arbiter": "success"},

@@ -42,7 +42,7 @@ from fateflow_grpc.errors import (
 log = logging.getLogger(__name__)
 
 #: Bytes of one chunk read back from disk.
-READ_CHUNK = 1024 * 1024
+READ_CHUNK = 256 * 1024
 #: Job and message ids become file names: nothing else may.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
@@ -257,7 +257,10 @@ class Mailbox:
     @staticmethod
     def read(entry: Entry) -> Iterator[bytes]:
         if entry.data is not None:
-            yield from entry.data
+            # Chunks come as the sender cut them; readers get them no larger than READ_CHUNK.
+            for chunk in entry.data:
+                for start in range(0, len(chunk), READ_CHUNK):
+                    yield chunk[start : start + READ_CHUNK] if len(chunk) > READ_CHUNK else chunk
             return
         with entry.path.open("rb") as file:
             while chunk := file.read(READ_CHUNK):

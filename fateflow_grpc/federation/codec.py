@@ -36,7 +36,7 @@ from fateflow.proxy.v1 import proxy_service_pb2 as pb
 from fateflow_grpc.errors import InvalidArgument
 
 #: Bytes of one chunk on the wire.
-CHUNK_SIZE = 1024 * 1024
+CHUNK_SIZE = 256 * 1024
 #: numpy dtype kinds that may cross: bool, signed and unsigned ints, floats, complex.
 ARRAY_KINDS = frozenset("biufc")
 _DTYPE = re.compile(r"[<>|=][biufc][0-9]{1,2}")

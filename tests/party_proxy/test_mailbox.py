@@ -16,7 +16,7 @@ from fateflow_grpc.errors import (
     FailedPrecondition,
     InvalidArgument,
 )
-from party_proxy.mailbox import PIPELINE_FROM, Mailbox
+from party_proxy.mailbox import PIPELINE_FROM, READ_CHUNK, Mailbox
 
 KEY = pb.ObjectKey(
     session_id="s",
@@ -151,3 +151,14 @@ def test_large_objects_are_written_while_they_arrive(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="digest"):
         mailbox.receive(header("m2", payload, tag="1"), [*chunks[:-1], b"\xff" * len(chunks[-1])])
     assert sorted(p.name for p in (tmp_path / "jobs" / "job").iterdir()) == ["m1.done"]
+
+
+def test_readers_get_chunks_no_larger_than_read_chunk(tmp_path: Path) -> None:
+    """A sender may cut larger chunks than a reader accepts in one message."""
+    for memory in (1 << 30, 0):  # kept in memory, and read from disk
+        mailbox = Mailbox(tmp_path / str(memory), memory_bytes=memory)
+        payload = bytes(range(256)) * (READ_CHUNK * 5 // 2 // 256)
+        mailbox.receive(header("m1", payload), [payload])
+        entry = mailbox.take("job", KEY, 1)
+        chunks = list(mailbox.read(entry))
+        assert max(map(len, chunks)) == READ_CHUNK and b"".join(chunks) == payload

@@ -105,7 +105,7 @@ class Mailbox:
         self._changed = threading.Condition()
         self._waiting: dict[KeyTuple, Entry] = {}
         self._known: dict[str, set[str]] = {}  # job id -> message ids stored or read
-        self._receiving: set[str] = set()
+        self._receiving: dict[str, KeyTuple] = {}  # message id -> key, while streaming in
         self._ended = {path.name for path in self._ended_dir.iterdir()}
         self._load()
 
@@ -117,8 +117,10 @@ class Mailbox:
                 continue
             known = self._known.setdefault(job_dir.name, set())
             for path in job_dir.iterdir():
-                if path.name.startswith("."):
-                    path.unlink()
+                if path.name.startswith(".") or (
+                    path.suffix == ".bin" and not path.with_suffix(".hdr").exists()
+                ):
+                    path.unlink()  # half received, or stored but never committed
                 elif path.suffix == ".done":
                     known.add(path.stem)
                 elif path.suffix == ".hdr":
@@ -150,36 +152,39 @@ class Mailbox:
                     f"object {header.message_id} is being received; retry",
                     message_id=header.message_id,
                 )
-            if key in self._waiting:
+            if key in self._waiting or key in self._receiving.values():
                 raise AlreadyExists(
                     f"an object {describe(header.key)} is already waiting to be read",
                     message_id=header.message_id,
                 )
-            self._receiving.add(header.message_id)
+            self._receiving[header.message_id] = key
             in_memory = header.size <= self._memory_left
             if in_memory:
                 self._memory_left -= header.size
         job_dir = self._jobs / header.job_id
         part = job_dir / f".{header.message_id}.part"
+        final = job_dir / f"{header.message_id}.bin"
         try:
             job_dir.mkdir(exist_ok=True)
             data = self._write(header, chunks, part, in_memory)
-            final = job_dir / f"{header.message_id}.bin"
             part.rename(final)
             header_part = job_dir / f".{header.message_id}.hdr"
             header_part.write_bytes(header.SerializeToString())
             header_part.rename(final.with_suffix(".hdr"))  # the commit
         except BaseException:
             with self._changed:
-                self._receiving.discard(header.message_id)
+                self._receiving.pop(header.message_id)
                 if in_memory:
                     self._memory_left += header.size
-            with contextlib.suppress(OSError):
-                part.unlink()
+            for leftover in (part, final):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
             raise
         with self._changed:
-            self._receiving.discard(header.message_id)
+            self._receiving.pop(header.message_id)
             if header.job_id in self._ended:  # the job ended while the object streamed in
+                if in_memory:
+                    self._memory_left += header.size
                 shutil.rmtree(job_dir, ignore_errors=True)
                 raise FailedPrecondition(
                     f"job {header.job_id} ended while object {header.message_id} arrived",

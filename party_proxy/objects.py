@@ -19,7 +19,7 @@ from fateflow.proxy.v1 import proxy_service_pb2_grpc
 from fateflow_grpc.errors import InvalidArgument, PermissionDenied
 from party_proxy import security
 from party_proxy.mailbox import Mailbox, check_header
-from party_proxy.routing import Router, relay
+from party_proxy.routing import Router, relay, timeout_of
 from party_proxy.security import Signer
 
 
@@ -109,7 +109,7 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
             # away, its stream ends in error, and so does this one, which reads from it.
             response: pb.PushResponse = stub.Push(
                 stream(),
-                timeout=context.time_remaining(),
+                timeout=timeout_of(context),
                 metadata=self._signer.metadata(dst, ["push", *security.header_fields(header)]),
             )
             return response

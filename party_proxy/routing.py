@@ -155,7 +155,7 @@ class ForwardingHandler(grpc.GenericRpcHandler):
                 outgoing = tuple(metadata.items())
             channel, hop = self._router.next_hop(dst)
             call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
-            future = call.future(request, timeout=context.time_remaining(), metadata=outgoing)
+            future = call.future(request, timeout=timeout_of(context), metadata=outgoing)
             cancel_with(context, future)
             try:
                 response: bytes = future.result()
@@ -182,7 +182,7 @@ def _core_forwarder(
             try:
                 call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
                 response: bytes = call(
-                    request, timeout=context.time_remaining(), metadata=metadata(context)
+                    request, timeout=timeout_of(context), metadata=metadata(context)
                 )
                 return response
             except grpc.RpcError as error:
@@ -196,7 +196,7 @@ def _core_forwarder(
             try:
                 call: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(method)
                 response: bytes = call(
-                    requests, timeout=context.time_remaining(), metadata=metadata(context)
+                    requests, timeout=timeout_of(context), metadata=metadata(context)
                 )
                 return response
             except grpc.RpcError as error:
@@ -207,7 +207,7 @@ def _core_forwarder(
 
     def download(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
         call: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(method)
-        responses = call(request, timeout=context.time_remaining(), metadata=metadata(context))
+        responses = call(request, timeout=timeout_of(context), metadata=metadata(context))
         cancel_with(context, responses)
         try:
             yield from responses
@@ -215,6 +215,16 @@ def _core_forwarder(
             relay(error, context, hop)
 
     return grpc.unary_stream_rpc_method_handler(download)
+
+
+#: grpc reports "no deadline" as a remaining time of about 9e18 s, which a call cannot take.
+_NO_DEADLINE_S = 1e9
+
+
+def timeout_of(context: grpc.ServicerContext) -> float | None:
+    """The caller's remaining time, for the next hop's call; None when the caller set none."""
+    remaining = context.time_remaining()
+    return None if remaining is None or remaining > _NO_DEADLINE_S else remaining
 
 
 def cancel_with(context: grpc.ServicerContext, call: grpc.RpcContext) -> None:

@@ -276,13 +276,20 @@ def test_the_public_api_is_served_on_the_proxy_port_only_when_configured(
         proxy_local_address=f"unix:{tmp_path / 'proxy.sock'}",
         proxy_public_api=True,
     )
+    job_id = submit(parties[GUEST], chain(1), conf_v2())
+    wait_for(lambda: statuses(parties[GUEST], job_id)["guest"] in FINAL, 60, "the job to end")
     proxy = create_proxy_server(config, "127.0.0.1:0")
     proxy.start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{proxy.public_port}") as channel:
-            jobs = job_service_pb2_grpc.JobServiceStub(channel).ListJobs(
-                job_service_pb2.ListJobsRequest(), timeout=10
-            )
-        assert isinstance(jobs, job_service_pb2.ListJobsResponse)
+            stub = job_service_pb2_grpc.JobServiceStub(channel)
+            jobs = stub.ListJobs(job_service_pb2.ListJobsRequest(), timeout=10)
+            assert job_id in {row.f_job_id for row in jobs.data}
+            # A server stream is forwarded too, and so are the core's errors.
+            log = list(stub.DownloadJobLog(job_service_pb2.DownloadJobLogRequest(job_id=job_id)))
+            assert log[0].filename == f"job_{job_id}_log.tar.gz" and log[0].chunk
+            with pytest.raises(grpc.RpcError) as caught:
+                list(stub.DownloadJobLog(job_service_pb2.DownloadJobLogRequest(job_id="nope")))
+            assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
         proxy.stop(None).wait()

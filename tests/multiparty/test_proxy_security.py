@@ -238,6 +238,15 @@ def test_a_correctly_signed_push_is_accepted(signed: dict[int, NodeProcess]) -> 
     ).duplicate
 
 
+def test_a_push_for_another_party_is_refused(signed: dict[int, NodeProcess]) -> None:
+    requests = push_request("j2", GUEST, OTHER, b"not for the host")
+    error = refused(
+        signed[HOST], requests, signature(Signer(GUEST, {HOST: "guest-and-host"}), requests)
+    )
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert f"not for party {OTHER}" in error.details()
+
+
 def test_an_unsigned_push_is_refused(signed: dict[int, NodeProcess]) -> None:
     requests = push_request("j2", GUEST, HOST, b"unsigned")
     error = refused(signed[HOST], requests, ((SRC_PARTY, str(GUEST)),))
@@ -356,3 +365,43 @@ def test_a_smuggled_pickle_is_never_unpickled(
             stub.Push(iter(push_request(job_id, GUEST, HOST, exploit, kind=99)), timeout=10)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert not marker.exists()
+
+
+# --- TLS without client certificates ------------------------------------------------------------
+
+
+def test_tls_links_prove_parties_by_signature(
+    tmp_path: Path, authority: CertificateAuthority
+) -> None:
+    """Server-authenticated TLS encrypts the link; the shared secret proves the party."""
+    nodes = {p: NodeProcess(p, tmp_path / str(p)) for p in (GUEST, HOST)}
+    for party, node in nodes.items():
+        other = HOST if party == GUEST else GUEST
+        mine, theirs = authority.party(party), authority.party(other)
+        node.settings.update(
+            proxy_tls={"mode": "tls", "cert": str(mine.cert), "key": str(mine.key)},
+            routes={
+                other: {
+                    "address": nodes[other].proxy_address,
+                    "tls": {"mode": "tls", "ca": str(authority.cert), "server_name": theirs.name},
+                }
+            },
+            party_secrets={other: "guest-and-host"},
+        )
+    start(nodes)
+    try:
+        with (
+            Federation("tls", "s", AT_GUEST, ROLES, nodes[GUEST].local_proxy_address) as guest,
+            Federation("tls", "s", AT_HOST, ROLES, nodes[HOST].local_proxy_address) as host,
+        ):
+            guest.remote({"over": "tls"}, "Var.t", "0", [AT_HOST])
+            assert host.get("Var.t", "0", [AT_GUEST], 10) == [{"over": "tls"}]
+        # Without a signature, TLS alone proves nothing.
+        channel = secure_channel(nodes[HOST], authority.cert, None, f"party-{HOST}.fateflow")
+        with channel, pytest.raises(grpc.RpcError) as caught:
+            proxy_service_pb2_grpc.ProxyServiceStub(channel).Push(
+                iter(push_request("tls", GUEST, HOST, b"x")), timeout=10
+            )
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        stop(nodes)

@@ -75,6 +75,7 @@ def test_a_half_received_object_is_dropped_at_restart(tmp_path: Path) -> None:
     with pytest.raises(ConnectionError):
         mailbox.receive(header("m1", b"whole"), broken())
     (tmp_path / "jobs" / "job" / ".m2.part").write_bytes(b"left by a killed process")
+    (tmp_path / "jobs" / "job" / "m3.bin").write_bytes(b"stored, killed before its header")
     mailbox = Mailbox(tmp_path, memory_bytes=0)
     assert list((tmp_path / "jobs" / "job").iterdir()) == []
     assert mailbox.receive(header("m1", b"whole"), [b"whole"]) is False
@@ -97,6 +98,14 @@ def test_a_second_object_under_the_same_key_is_refused(tmp_path: Path) -> None:
     mailbox.receive(header("m1", b"a"), [b"a"])
     with pytest.raises(AlreadyExists):
         mailbox.receive(header("m2", b"b"), [b"b"])
+
+    def second_while_first_streams() -> Iterator[bytes]:
+        with pytest.raises(AlreadyExists):
+            mailbox.receive(header("m4", b"d", tag="1"), [b"d"])
+        yield b"c"
+
+    mailbox.receive(header("m3", b"c", tag="1"), second_while_first_streams())
+    assert read(mailbox, tag="1") == b"c"
 
 
 def test_objects_beyond_the_memory_budget_are_read_from_disk(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Layout under the mailbox directory:
     jobs/<job id>/<message id>.hdr    its ObjectHeader; written last, so its presence commits it
     jobs/<job id>/<message id>.done   an object already read (its message id stays known)
     jobs/<job id>/.<message id>.part  a payload being received (removed at start if left over)
+    jobs/<job id>/.<id>.<x>.handoff   a payload handed to a local reader as a file
     ended/<job id>                    a job that ended here: its objects are refused
 
 Every object is on disk before it is acknowledged, so a proxy restarted loses nothing it
@@ -21,11 +22,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import queue
 import re
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,6 +273,15 @@ class Mailbox:
         with entry.path.open("rb") as file:
             while chunk := file.read(READ_CHUNK):
                 yield chunk
+
+    @staticmethod
+    def hand_off(entry: Entry) -> Path:
+        """A new name (a hard link) of the object's payload file, for a reader on this node to
+        read and remove: the object's own files may then go whenever they go. Its leading dot
+        makes it a leftover that a restart or the job's end removes, if the reader does not."""
+        link = entry.path.with_name(f".{entry.header.message_id}.{uuid.uuid4().hex}.handoff")
+        os.link(entry.path, link)
+        return link
 
     def delivered(self, entry: Entry) -> None:
         """The object was read: free it, keep its message id."""

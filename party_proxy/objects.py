@@ -5,7 +5,8 @@ parties only, into the mailbox. The local endpoint serves this node's own tasks:
 another party streams on to that party's proxy as it comes in (nothing is stored on the
 sending side: the task retries the whole push, with the same message id, when a hop fails),
 a push for this party (one of its roles to another, such as host to arbiter) goes straight to
-the mailbox; pulls read the mailbox; the core cleans a job's mailbox when the job ends.
+the mailbox; pulls read the mailbox (a large payload is handed over as a file to read: the
+reader is on this node); the core cleans a job's mailbox when the job ends.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from party_proxy import security
 from party_proxy.mailbox import Mailbox, check_header
 from party_proxy.routing import Router, relay, timeout_of
 from party_proxy.security import Signer
+
+#: Payloads from this size on go to a local reader that accepts files as a file.
+HAND_OFF_FROM = 1024 * 1024
 
 
 def _header(requests: Iterator[pb.PushRequest]) -> pb.ObjectHeader:
@@ -128,8 +132,12 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         entry = self._mailbox.take(request.job_id, request.key, request.timeout_ms / 1000)
         try:
             yield pb.PullResponse(header=entry.header)
-            for chunk in self._mailbox.read(entry):
-                yield pb.PullResponse(chunk=chunk)
+            if request.accept_file and entry.header.size >= HAND_OFF_FROM:
+                # Reading a file is several times faster than a stream of chunks in Python.
+                yield pb.PullResponse(payload_file=str(self._mailbox.hand_off(entry)))
+            else:
+                for chunk in self._mailbox.read(entry):
+                    yield pb.PullResponse(chunk=chunk)
         except BaseException:
             self._mailbox.put_back(entry)  # the reader went away: the object waits for its retry
             raise

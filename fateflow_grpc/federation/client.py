@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import grpc
 
@@ -46,6 +47,8 @@ RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 #: A pull's gRPC deadline is this much longer than the wait it asks of the proxy, so that the
 #: proxy's answer (which names the object) arrives before the deadline cuts the call.
 PULL_MARGIN_S = 5.0
+#: Bytes read at once from a payload file the proxy hands over.
+FILE_CHUNK = 8 * 1024 * 1024
 
 
 def _describe(parties: Sequence[PartyRole]) -> str:
@@ -195,17 +198,14 @@ class Federation:
         pause = RETRY_FIRST_S
         while True:
             left = max(deadline - time.monotonic(), 0.0)
-            request = pb.PullRequest(job_id=self._job_id, key=key, timeout_ms=int(left * 1000))
+            request = pb.PullRequest(
+                job_id=self._job_id, key=key, timeout_ms=int(left * 1000), accept_file=True
+            )
             try:
                 responses = self._stub.Pull(request, timeout=left + PULL_MARGIN_S)
-                first = next(responses)
-                header = first.header
+                header = next(responses).header
                 return codec.decode(
-                    header.kind,
-                    header.dtype,
-                    header.shape,
-                    header.size,
-                    (response.chunk for response in responses),
+                    header.kind, header.dtype, header.shape, header.size, _payload(responses)
                 )
             except grpc.RpcError as error:
                 assert isinstance(error, grpc.Call)
@@ -213,6 +213,19 @@ class Federation:
                     raise _error(error, f"could not get {key.name} tag {key.tag!r}") from None
             time.sleep(pause)
             pause = min(pause * 2, RETRY_MAX_S)
+
+
+def _payload(responses: Iterator[pb.PullResponse]) -> Iterator[bytes]:
+    """The payload's chunks, from the stream or from the file the proxy hands over."""
+    for response in responses:
+        if response.HasField("payload_file"):
+            path = Path(response.payload_file)
+            with path.open("rb") as file:
+                path.unlink()  # ours now: nobody else reads it
+                while chunk := file.read(FILE_CHUNK):
+                    yield chunk
+        else:
+            yield response.chunk
 
 
 def _error(error: grpc.Call, what: str) -> FateFlowError:

@@ -293,3 +293,51 @@ def test_the_public_api_is_served_on_the_proxy_port_only_when_configured(
             assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
         proxy.stop(None).wait()
+
+
+def test_large_payloads_reach_local_readers_as_files_and_small_ones_as_chunks(
+    parties: dict[int, NodeProcess],
+) -> None:
+    job_id = new_job()
+    mailbox = parties[HOST].data_dir / "mailbox" / "jobs" / job_id
+    payloads = {
+        "small": b"s" * 1024,
+        "large": b"l" * (3 * 1024 * 1024),
+        "filed": b"f" * 2**21,
+        "streamed": b"t" * 2**21,
+    }
+    with federation(parties, AT_GUEST, job_id) as guest:
+        for tag, payload in payloads.items():
+            guest.remote(payload, "Var.f", tag, [AT_HOST])
+    with federation(parties, AT_HOST, job_id) as host:
+        assert host.get("Var.f", "small", [AT_GUEST], 10) == [payloads["small"]]
+        assert host.get("Var.f", "large", [AT_GUEST], 10) == [payloads["large"]]
+    # The reader removed the file it was handed; the mailbox keeps only the read markers.
+    assert (
+        sorted(p.suffix for p in mailbox.iterdir())
+        == [".bin", ".bin", ".done", ".done"] + [".hdr"] * 2
+    )
+    key = proxy_pb.ObjectKey(
+        session_id=f"{job_id}_lr_0_0",
+        name="Var.f",
+        tag="filed",
+        src_role="guest",
+        src_party_id=GUEST,
+        dst_role="host",
+        dst_party_id=HOST,
+    )
+    with grpc.insecure_channel(parties[HOST].local_proxy_address) as channel:
+        stub = proxy_service_pb2_grpc.ProxyServiceStub(channel)
+        request = proxy_pb.PullRequest(job_id=job_id, key=key, timeout_ms=5000, accept_file=True)
+        header, handed = stub.Pull(request, timeout=10)
+        assert header.HasField("header") and handed.HasField("payload_file")
+        assert Path(handed.payload_file).parent == mailbox
+        assert Path(handed.payload_file).read_bytes() == payloads["filed"]
+        # A reader that does not read files gets chunks, whatever the size.
+        key.tag = "streamed"
+        responses = list(
+            stub.Pull(proxy_pb.PullRequest(job_id=job_id, key=key, timeout_ms=5000), timeout=10)
+        )
+    assert responses[0].HasField("header")
+    assert all(r.HasField("chunk") for r in responses[1:])
+    assert b"".join(r.chunk for r in responses[1:]) == payloads["streamed"]

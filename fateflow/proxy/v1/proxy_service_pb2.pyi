@@ -75,22 +75,26 @@ class PushResponse(_message.Message):
     def __init__(self, message_id: _Optional[str] = ..., duplicate: _Optional[bool] = ...) -> None: ...
 
 class PullRequest(_message.Message):
-    __slots__ = ("job_id", "key", "timeout_ms")
+    __slots__ = ("job_id", "key", "timeout_ms", "accept_file")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_FILE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     key: ObjectKey
     timeout_ms: int
-    def __init__(self, job_id: _Optional[str] = ..., key: _Optional[_Union[ObjectKey, _Mapping]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+    accept_file: bool
+    def __init__(self, job_id: _Optional[str] = ..., key: _Optional[_Union[ObjectKey, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., accept_file: _Optional[bool] = ...) -> None: ...
 
 class PullResponse(_message.Message):
-    __slots__ = ("header", "chunk")
+    __slots__ = ("header", "chunk", "payload_file")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FILE_FIELD_NUMBER: _ClassVar[int]
     header: ObjectHeader
     chunk: bytes
-    def __init__(self, header: _Optional[_Union[ObjectHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+    payload_file: str
+    def __init__(self, header: _Optional[_Union[ObjectHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ..., payload_file: _Optional[str] = ...) -> None: ...
 
 class CleanJobRequest(_message.Message):
     __slots__ = ("job_id",)

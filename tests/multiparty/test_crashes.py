@@ -112,9 +112,10 @@ def test_initiator_killed_mid_job_resumes_after_restart(parties: dict[int, NodeP
 def test_jobs_over_the_limit_wait_in_fifo_order(tmp_path: Path) -> None:
     nodes = start_parties(tmp_path, [GUEST, HOST], {HOST: {"max_running_jobs": 1}})
     try:
-        slow = conf_v2(common={"noop_0": {"sleep_seconds": 2}})
+        slow = conf_v2(common={"noop_0": {"sleep_seconds": 3}})
         first, second, third = (submit(nodes[GUEST], chain(1), slow) for _ in range(3))
-        wait_for(lambda: statuses(nodes[GUEST], first)["guest"] == "running", 30, "the first job")
+        # Generous: on a loaded 2-core machine the first start can take a while.
+        wait_for(lambda: statuses(nodes[GUEST], first)["guest"] == "running", 90, "the first job")
         assert statuses(nodes[GUEST], second)["guest"] == "waiting"
         assert statuses(nodes[GUEST], third)["guest"] == "waiting"
         wait_for(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +30,50 @@ def _data_job(job: DataJob) -> data_service_pb2.DataJob:
         board_url=job.board_url,
         logs_directory=job.logs_directory,
     )
+
+
+class _FileStream:
+    """The file's chunks from an upload's messages, to be read by one thread at a time.
+
+    An upload refused before its end still reads the rest of its messages (`drain`): a
+    client whose stream the server stops taking may see a transport error instead of the
+    refusal (the HTTP gateway's async gRPC client does), and a refusal must say what is wrong.
+    pyarrow may be reading ahead in a thread of its own meanwhile, hence the lock.
+    """
+
+    def __init__(
+        self,
+        first: data_service_pb2.UploadDataRequest,
+        rest: Iterator[data_service_pb2.UploadDataRequest],
+        context: grpc.ServicerContext,
+    ) -> None:
+        self._messages = itertools.chain((first,), rest)
+        self._context = context
+        self._lock = threading.Lock()
+        self._drained = False
+
+    def chunks(self) -> Iterator[bytes]:
+        while True:
+            with self._lock:
+                if self._drained:
+                    return
+                message = next(self._messages, None)
+            if message is None:
+                break
+            # Each read of a bytes field copies it: read it once.
+            if chunk := message.chunk:
+                yield chunk
+        # grpc ends the stream quietly when the call stops being active: a truncated file
+        # must not pass for a whole one.
+        if not self._context.is_active():
+            raise InvalidArgument("the upload was cut off before the end of the file")
+
+    def drain(self) -> None:
+        with self._lock:
+            self._drained = True
+            with contextlib.suppress(grpc.RpcError):  # the client went away: nothing to drain
+                for _ in self._messages:
+                    pass
 
 
 class DataServicer(data_service_pb2_grpc.DataServiceServicer):
@@ -56,18 +103,12 @@ class DataServicer(data_service_pb2_grpc.DataServiceServicer):
             backend=_optional(settings, "backend"),
         )
 
-        def chunks() -> Iterator[bytes]:
-            if settings.chunk:
-                yield settings.chunk
-            for message in request_iterator:
-                if message.chunk:
-                    yield message.chunk
-            # grpc ends the stream quietly when the call stops being active: a truncated file
-            # must not pass for a whole one.
-            if not context.is_active():
-                raise InvalidArgument("the upload was cut off before the end of the file")
-
-        job = self._data_jobs.upload(conf, chunks())
+        stream = _FileStream(settings, request_iterator, context)
+        try:
+            job = self._data_jobs.upload(conf, stream.chunks())
+        except Exception:
+            stream.drain()
+            raise
         return data_service_pb2.UploadDataResponse(
             job_id=job.job_id, data=_data_job(job), retmsg="success"
         )

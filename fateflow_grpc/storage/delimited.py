@@ -5,16 +5,18 @@ Fields are split on one delimiter character and kept as text, byte for byte: no 
 escaping, no type conversion. FATE does the same (DataTransform turns text into numbers
 later), and it is what makes a download give back the uploaded bytes.
 
-Reading streams: pyarrow's CSV reader parses blocks of about `MAX_LINE_BYTES`, and the bytes
-pass a check on their way to it (UTF-8, line length) that also counts lines, so every error
-names the line at fault. Memory stays bounded by the block size whatever the file's size.
+Reading streams. The bytes pass a check on their way to pyarrow's CSV reader (UTF-8, line
+length); a bad line ends the stream just before it, so the rows pyarrow parsed count the lines
+before it and the error names its line, as pyarrow's own do (field counts). pyarrow reads
+short blocks that end at line ends and queues a fixed number ahead: memory stays bounded
+whatever the file's size.
 """
 
 from __future__ import annotations
 
 import codecs
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -24,9 +26,9 @@ import pyarrow.csv as pa_csv
 
 from fateflow_grpc.errors import InvalidArgument
 
-#: The longest line accepted, newline excluded. pyarrow needs every row inside one parse block,
-#: and the blocks are what an upload holds in memory at once.
+#: The longest line accepted, newline excluded.
 MAX_LINE_BYTES = 1 << 20
+#: What pyarrow may ask for at once: a row must fit in one block.
 _BLOCK_SIZE = MAX_LINE_BYTES + (64 << 10)
 #: What one read gives pyarrow, about: see `_CheckedStream.read`.
 _READ_SIZE = 256 << 10
@@ -65,6 +67,8 @@ class DelimitedReader:
         self._head = head
         self._stream = _CheckedStream(iter(chunks))
         first = self._stream.readline()
+        if self._stream.problem is not None and not first.endswith(b"\n"):
+            raise self._stream.problem(1)  # the first line is the bad one
         if not first:
             raise InvalidArgument("the file is empty")
         if first.startswith(_UTF8_BOM):  # spreadsheet exports begin with one
@@ -127,8 +131,11 @@ class DelimitedReader:
         except pa.ArrowInvalid as error:
             if invalid:
                 raise self._field_count_error(invalid[0]) from None
-            if self.rows or "Empty CSV file" not in str(error):
+            empty = not self.rows and "Empty CSV file" in str(error)
+            if not (empty or self._stream.problem):
                 raise InvalidArgument(f"the file cannot be read: {error}") from None
+        if self._stream.problem is not None:  # the stream ended before a bad line
+            raise self._stream.problem(self._line(self.rows))
         if self.rows == 0:
             raise InvalidArgument("the file has a header line but no rows")
 
@@ -183,23 +190,26 @@ class _CheckedStream:
     """A file's bytes on their way to pyarrow, checked as they pass.
 
     Every byte must belong to UTF-8 text and every line must be at most `MAX_LINE_BYTES`
-    long; the checks run once per chunk at C speed (`isascii`, `count`, `find`), so a file
-    of plain ASCII costs almost nothing. Counting newlines lets an error name its line.
-    pyarrow reads it through `pyarrow.PythonFile`, which needs `read` and `closed`.
+    long; the checks run once per chunk at C speed (`isascii`, `find`), so a file of plain
+    ASCII costs almost nothing. A bad line is not passed on: the stream ends just before it,
+    pyarrow reads every row up to it, and the reader, which counts them, names the line with
+    `problem`. pyarrow reads through `pyarrow.PythonFile`, which needs `read` and `closed`.
     """
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
-        self._pieces: deque[bytes] = deque()  # checked, not yet read
+        # Checked bytes not yet read; views, so that taking part of one copies nothing.
+        self._pieces: deque[memoryview] = deque()
         self._buffered = 0
-        self._lines = 0  # newlines checked so far
         self._line_length = 0  # bytes checked since the last newline
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._inside_character = False  # the last piece ended inside a UTF-8 sequence
         self._exhausted = False
+        #: What is wrong with the line the stream stopped before, given its number.
+        self.problem: Callable[[int], InvalidArgument] | None = None
         self.closed = False
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1) -> bytes | memoryview:
         """About `_READ_SIZE` bytes ending at a line's end (fewer at the file's end).
 
         pyarrow asks for `_BLOCK_SIZE` bytes and queues 32 reads ahead of its parser; short
@@ -213,15 +223,18 @@ class _CheckedStream:
         while True:
             end = data.rfind(b"\n")
             if end >= 0:
-                self.unread(data[end + 1 :])
-                return data[: end + 1]
+                view = memoryview(data)
+                self.unread(view[end + 1 :])
+                return view[: end + 1]
             if len(data) >= limit or not (self._buffered or self._fill()):
-                return data  # the file's end, or a read short of a whole line (readline's)
+                # The file's end (its last line may lack a newline), or a read short of a
+                # whole line (readline's); a line cut short by a problem is the bad one.
+                return b"" if self.problem else data
             data += self._take(min(limit - len(data), self._buffered))
 
     def _take(self, size: int) -> bytes:
         """The first `size` buffered bytes, removed from the buffer."""
-        taken: list[bytes] = []
+        taken: list[memoryview] = []
         wanted = size
         while wanted:
             piece = self._pieces.popleft()
@@ -232,6 +245,17 @@ class _CheckedStream:
             wanted -= len(piece)
         self._buffered -= size
         return b"".join(taken)
+
+    def _drop_last(self, size: int) -> None:
+        """Forget the last `size` buffered bytes (fewer if fewer are buffered)."""
+        size = min(size, self._buffered)
+        self._buffered -= size
+        while size:
+            piece = self._pieces.pop()
+            if len(piece) > size:
+                self._pieces.append(piece[: len(piece) - size])
+                return
+            size -= len(piece)
 
     def readline(self) -> bytes:
         """The first line, newline included (the line-length check bounds what it holds)."""
@@ -244,68 +268,78 @@ class _CheckedStream:
             more = self.read(64 << 10)
             if not more:
                 return data
-            data += more
+            data += bytes(more)
 
-    def unread(self, data: bytes) -> None:
+    def unread(self, data: bytes | memoryview) -> None:
         if data:
-            self._pieces.appendleft(data)
+            self._pieces.appendleft(memoryview(data))
             self._buffered += len(data)
 
     def _fill(self) -> bool:
-        """Check the next chunk of the source into the buffer; False at its end."""
+        """Check the next chunk of the source into the buffer; False at its end (or at a bad
+        line, whose beginning is then dropped from the buffer)."""
         if self._exhausted:
             return False
         chunk = next(self._chunks, None)
         if chunk is None:
             self._exhausted = True
-            self._end()
+            if self._inside_character:
+                self._drop_last(self._line_length)
+                self.problem = _ends_inside_a_character
             return False
         # Pieces no longer than a line may be: a line inside one piece is short enough.
         for start in range(0, len(chunk), MAX_LINE_BYTES):
             piece = chunk[start : start + MAX_LINE_BYTES] if len(chunk) > MAX_LINE_BYTES else chunk
-            self._check(piece)
-            self._pieces.append(piece)
-            self._buffered += len(piece)
+            good = self._check(piece)
+            if good is not None:
+                # The lines before the bad one go on; the bad one's start, buffered, does not.
+                if good:
+                    piece = piece[:good]
+                else:
+                    self._drop_last(self._line_length)
+                    piece = b""
+                self._exhausted = True
+            if piece:
+                self._pieces.append(memoryview(piece))
+                self._buffered += len(piece)
+            if self._exhausted:
+                break
         return True
 
-    def _check(self, piece: bytes) -> None:
-        if self._inside_character or not piece.isascii():
-            self._check_utf8(piece)
+    def _check(self, piece: bytes) -> int | None:
+        """None if `piece` is good; else how many of its bytes precede the first bad line,
+        which `problem` then describes."""
         first = piece.find(b"\n")
-        if first < 0:
+        if self._line_length + (first if first >= 0 else len(piece)) > MAX_LINE_BYTES:
+            self.problem = _too_long
+            return 0  # the line under way when the piece began
+        if self._inside_character or not piece.isascii():
+            carried = len(self._decoder.getstate()[0])
+            try:
+                self._decoder.decode(piece)
+            except UnicodeDecodeError as error:
+                bad = error.object[error.start]
+                self.problem = lambda line: InvalidArgument(
+                    f"line {line} is not UTF-8 text (byte 0x{bad:02x})", line=line
+                )
+                return piece.rfind(b"\n", 0, max(error.start - carried, 0)) + 1
+            self._inside_character = bool(self._decoder.getstate()[0])
+        if first >= 0:
+            self._line_length = len(piece) - piece.rfind(b"\n") - 1
+        else:
             self._line_length += len(piece)
-            if self._line_length > MAX_LINE_BYTES:
-                raise self._too_long()
-            return
-        if self._line_length + first > MAX_LINE_BYTES:
-            raise self._too_long()
-        self._lines += piece.count(b"\n")
-        self._line_length = len(piece) - piece.rfind(b"\n") - 1
+        return None
 
-    def _check_utf8(self, piece: bytes) -> None:
-        carried = len(self._decoder.getstate()[0])
-        try:
-            self._decoder.decode(piece)
-        except UnicodeDecodeError as error:
-            at = max(error.start - carried, 0)
-            line = self._lines + piece.count(b"\n", 0, at) + 1
-            bad = error.object[error.start]
-            raise InvalidArgument(
-                f"line {line} is not UTF-8 text (byte 0x{bad:02x})", line=line
-            ) from None
-        self._inside_character = bool(self._decoder.getstate()[0])
 
-    def _end(self) -> None:
-        if self._inside_character:
-            line = self._lines + 1
-            raise InvalidArgument(f"line {line} ends inside a UTF-8 character", line=line)
+def _too_long(line: int) -> InvalidArgument:
+    return InvalidArgument(
+        f"line {line} is longer than {MAX_LINE_BYTES} bytes, the longest line accepted",
+        line=line,
+    )
 
-    def _too_long(self) -> InvalidArgument:
-        line = self._lines + 1
-        return InvalidArgument(
-            f"line {line} is longer than {MAX_LINE_BYTES} bytes, the longest line accepted",
-            line=line,
-        )
+
+def _ends_inside_a_character(line: int) -> InvalidArgument:
+    return InvalidArgument(f"line {line} ends inside a UTF-8 character", line=line)
 
 
 def write_delimited(

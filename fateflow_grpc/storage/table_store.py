@@ -452,27 +452,43 @@ class _IdIndex:
 
 
 def _buckets(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """The bucket of each id: a polynomial hash of its bytes, computed for all ids at once."""
+    """The bucket of each id, from a hash of the id computed for all ids at once."""
+    try:
+        # Ids are integers as a rule (FATE's examples': row numbers): their value is a
+        # hash, at a fraction of the cost of hashing bytes. "08" and "8" share a bucket,
+        # which only means they are compared.
+        hashes: np.ndarray[Any, np.dtype[np.uint64]] = (
+            pc.cast(ids, pa.int64()).to_numpy().astype(np.uint64)
+        )
+    except pa.ArrowInvalid:
+        hashes = _byte_hashes(ids)
+    # Fibonacci hashing: the top bits of a multiple by 2**64/phi spread close hashes apart.
+    spread = (hashes * _FIBONACCI) >> np.uint64(64 - _BUCKET_BITS)
+    buckets: np.ndarray[Any, np.dtype[np.int64]] = spread.astype(np.int64)
+    return buckets
+
+
+def _byte_hashes(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """A polynomial hash of each id's bytes (mod 2**64)."""
     offsets = np.frombuffer(ids.buffers()[1], np.int32, len(ids) + 1, ids.offset * 4).astype(
         np.int64
     )
     start, end = int(offsets[0]), int(offsets[-1])
     if start == end:  # only empty ids (or none): no bytes to hash
-        return np.zeros(len(ids), np.int64)
+        return np.zeros(len(ids), np.uint64)
     data = np.frombuffer(ids.buffers()[2], np.uint8, end - start, start).astype(np.uint64)
     lengths = np.diff(offsets)
     # Each byte weighs a power of a large odd number by its position in its id ...
     position = np.arange(end - start, dtype=np.int64) - np.repeat(offsets[:-1] - start, lengths)
-    longest = int(lengths.max()) if len(lengths) else 0
-    powers = np.cumprod(np.full(max(longest, 1), _HASH_BASE, dtype=np.uint64), dtype=np.uint64)
+    powers = np.cumprod(np.full(int(lengths.max()), _HASH_BASE, dtype=np.uint64), dtype=np.uint64)
     powers = np.concatenate((np.ones(1, np.uint64), powers[:-1]))
     weighted = data * powers[position]
-    # ... and an id's hash is the sum over its bytes: a difference of running sums (mod 2**64).
+    # ... and an id's hash is the sum over its bytes: a difference of running sums.
     sums = np.concatenate((np.zeros(1, np.uint64), np.cumsum(weighted, dtype=np.uint64)))
-    hashes = sums[offsets[1:] - start] - sums[offsets[:-1] - start]
-    # Fibonacci hashing: the top bits of a multiple by 2**64/phi spread close hashes apart.
-    spread = (hashes * _FIBONACCI) >> np.uint64(64 - _BUCKET_BITS)
-    return spread.astype(np.int64)
+    hashes: np.ndarray[Any, np.dtype[np.uint64]] = (
+        sums[offsets[1:] - start] - sums[offsets[:-1] - start]
+    )
+    return hashes
 
 
 _HASH_BASE = np.uint64(1099511628211)  # FNV's 64-bit prime

@@ -111,6 +111,9 @@ def test_key_values_are_fates_view_of_rows() -> None:
         (b"id,y,x0\n1,0,5\n2,1,\xc3", "line 3 ends inside a UTF-8 character"),
         (b"id,y,y\n1,0,5\n", "the header names column 'y' twice"),
         (b"id,,x0\n1,0,5\n", "the header's field 2 is empty"),
+        (b"id,\xffy\n1,0\n", "line 1 is not UTF-8 text (byte 0xff)"),
+        (b"id,y" + b"x" * MAX_LINE_BYTES + b"\n1,0\n", "line 1 is longer than"),
+        (b"id,y\n1,0\n2," + b"x" * MAX_LINE_BYTES, "line 3 is longer than"),
     ],
 )
 def test_bad_files_are_refused_naming_the_line(data: bytes, message: str) -> None:

@@ -87,14 +87,22 @@ def test_repeats_are_found_among_many_ids(store: TableStore) -> None:
     assert table.column("y").to_pylist().count("yid-0!") == 1
 
 
-def test_id_buckets_spread_ids_and_are_stable() -> None:
-    ids = pa.array([f"{i}" for i in range(100_000)] + [""])
+@pytest.mark.parametrize("prefix", ["", "user-"])  # integer ids, and ids hashed byte by byte
+def test_id_buckets_spread_ids_and_are_stable(prefix: str) -> None:
+    ids = pa.array([f"{prefix}{i}" for i in range(100_000)])
     buckets = table_store._buckets(ids)
     assert buckets.min() >= 0 and buckets.max() < table_store.ID_BUCKETS
     counts = np.bincount(buckets, minlength=table_store.ID_BUCKETS)
     assert counts.min() > 100_000 / table_store.ID_BUCKETS / 2
     sliced = table_store._buckets(ids.slice(5, 10))
     assert sliced.tolist() == buckets[5:15].tolist()
+
+
+def test_repeated_ids_that_are_not_numbers(store: TableStore) -> None:
+    ids = ["b", "", "a", "é", "a", "", "10", "010"]
+    assert store.write_table(describe(), [batch(ids[:4]), batch(ids[4:], "!")], schema=SCHEMA) == 6
+    table = store.read_table("ns", "t")
+    assert table.column("id").to_pylist() == ["b", "é", "a", "", "10", "010"]
 
 
 def test_an_existing_table_is_replaced_only_when_asked(store: TableStore) -> None:

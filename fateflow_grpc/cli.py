@@ -137,6 +137,9 @@ def standalone(base_dir: Path) -> None:
                     "party_secrets": {
                         other.party_id: secret for other in STANDALONE_PARTIES if other is not party
                     },
+                    # FATE's confs name server-side files relative to where it runs
+                    # (`examples/data/...` with use_local_data 0): allow the current directory.
+                    "server_file_dirs": [str(Path.cwd())],
                 }
             )
         )

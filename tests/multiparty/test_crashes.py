@@ -65,18 +65,18 @@ def test_participant_killed_mid_job_ends_the_job_everywhere(
 ) -> None:
     job_id = submit(parties[GUEST], chain(2), conf_v2(common={"noop_0": {"sleep_seconds": 30}}))
     watcher = Watcher(parties, job_id)
-    wait_for(lambda: statuses(parties[HOST], job_id).get("host") == "running", 30, "the job to run")
+    wait_for(lambda: statuses(parties[HOST], job_id).get("host") == "running", 90, "the job to run")
     parties[HOST].kill()
     killed = time.monotonic()
     wait_for(
-        lambda: statuses(parties[GUEST], job_id)["guest"] in FINAL, 30, "the guest to end the job"
+        lambda: statuses(parties[GUEST], job_id)["guest"] in FINAL, 60, "the guest to end the job"
     )
     # The heartbeat timeout is 5 s in these clusters; allow for a heartbeat round and slow CI.
     assert time.monotonic() - killed < 5 + 10
     assert statuses(parties[GUEST], job_id) == {"guest": "failed"}
     parties[HOST].start()
     wait_for(
-        lambda: set(statuses(parties[HOST], job_id).values()) <= FINAL, 30, "the host to catch up"
+        lambda: set(statuses(parties[HOST], job_id).values()) <= FINAL, 90, "the host to catch up"
     )
     assert statuses(parties[HOST], job_id) == {"host": "failed", "arbiter": "failed"}
     assert_no_forbidden_transition(watcher.stop())

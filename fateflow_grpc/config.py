@@ -94,6 +94,12 @@ class NodeConfig:
     workers: int = 2
     #: Accept the test-only `Noop` module (for tests and benchmarks of the scheduler).
     test_components: bool = False
+    #: Where `/v1/model/store` keeps models and `restore` finds them: a directory, or a
+    #: SQLAlchemy URL (a table of archive slices). Empty: the directory `<data_dir>/model_store`.
+    model_store_address: str = ""
+    #: FATE-Serving addresses (host:port) that `/v1/model/load` and `bind` publish to, unless
+    #: the request names its own.
+    servings: tuple[str, ...] = ()
 
     # --- The party proxy (`party_proxy/`): its two listeners, party proofs, mailboxes. ----------
     #: TLS of the proxy's public port (`proxy_port`, the one other parties reach).
@@ -131,6 +137,10 @@ class NodeConfig:
         return self.database_url or f"sqlite:///{self.data_dir / 'fateflow.db'}"
 
     @property
+    def model_store(self) -> str:
+        return self.model_store_address or str(self.data_dir / "model_store")
+
+    @property
     def grpc_address(self) -> str:
         return f"{self.host}:{self.grpc_port}"
 
@@ -147,6 +157,11 @@ class NodeConfig:
                 if isinstance(directories, str):
                     raise TypeError("server_file_dirs must be a list of directories")
                 converted["server_file_dirs"] = tuple(map(Path, directories))
+            if "servings" in values:
+                servings = values["servings"] or ()
+                if isinstance(servings, str):
+                    raise TypeError("servings must be a list of host:port addresses")
+                converted["servings"] = tuple(map(str, servings))
             for name in ("data_dir", "mailbox_dir"):
                 if values.get(name):
                     converted[name] = Path(values[name])

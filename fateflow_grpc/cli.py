@@ -2,7 +2,7 @@
 
 fateflow node --config node.yaml      core + gateway + proxy of one party, in one process
 fateflow core|gateway|proxy --config node.yaml
-fateflow standalone                   parties 9999 and 10000 on DESIGN §5's ports
+fateflow standalone [--port-offset N] parties 9999 and 10000 on DESIGN §5's ports (+ N)
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import signal
@@ -110,12 +111,26 @@ def run(config: NodeConfig, parts: set[str]) -> None:
         asyncio.run(_serve_until_signal(config, with_gateway="gateway" in parts))
 
 
-def standalone(base_dir: Path) -> None:
+def standalone_parties(port_offset: int = 0) -> tuple[NodeConfig, ...]:
+    """The two standalone parties, every port moved by `port_offset` (to run beside others)."""
+    return tuple(
+        dataclasses.replace(
+            party,
+            http_port=party.http_port + port_offset,
+            grpc_port=party.grpc_port + port_offset,
+            proxy_port=party.proxy_port + port_offset,
+        )
+        for party in STANDALONE_PARTIES
+    )
+
+
+def standalone(base_dir: Path, port_offset: int = 0) -> None:
     """Run each party as its own `fateflow node` process, as separate machines would."""
     processes = []
+    parties = standalone_parties(port_offset)
     # The two proxies prove their party to each other with a secret shared for this run.
     secret = secrets.token_hex(32)
-    for party in STANDALONE_PARTIES:
+    for party in parties:
         party_dir = base_dir / str(party.party_id)
         party_dir.mkdir(parents=True, exist_ok=True)
         config_path = party_dir / "node.yaml"
@@ -131,11 +146,11 @@ def standalone(base_dir: Path) -> None:
                     "data_dir": str(party_dir),
                     "routes": {
                         other.party_id: {"address": other.proxy_address}
-                        for other in STANDALONE_PARTIES
+                        for other in parties
                         if other is not party
                     },
                     "party_secrets": {
-                        other.party_id: secret for other in STANDALONE_PARTIES if other is not party
+                        other.party_id: secret for other in parties if other is not party
                     },
                     # FATE's confs name server-side files relative to where it runs
                     # (`examples/data/...` with use_local_data 0): allow the current directory.
@@ -180,13 +195,14 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--config", type=Path, help="node config YAML (default: party 9999)")
     sub = commands.add_parser("standalone", help="run parties 9999 and 10000 on this machine")
     sub.add_argument("--data-dir", type=Path, default=Path("var"), help="default: ./var")
+    sub.add_argument("--port-offset", type=int, default=0, help="add N to every port (default: 0)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         if args.command == "standalone":
-            standalone(args.data_dir)
+            standalone(args.data_dir, args.port_offset)
             return
         config = NodeConfig.load(args.config) if args.config else NodeConfig()
         parts = {"core", "gateway", "proxy"} if args.command == "node" else {args.command}

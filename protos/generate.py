@@ -3,8 +3,9 @@
     python protos/generate.py          # regenerate
     python protos/generate.py --check  # fail if the committed code is stale (CI)
 
-The output tree mirrors the proto packages (`fateflow.v1` -> `fateflow/v1/`), so generated
-imports work unchanged. `google.api` comes from googleapis-common-protos at run time.
+The output tree mirrors the proto directories (`fateflow/v1/` -> `fateflow.v1`), so generated
+imports work unchanged; FATE-Serving's protocol (`fateflow/serving/`) keeps FATE-Serving's
+package name inside. `google.api` comes from googleapis-common-protos at run time.
 """
 
 from __future__ import annotations

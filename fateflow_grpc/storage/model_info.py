@@ -1,11 +1,18 @@
 """Model info (``t_machine_learning_model_info``): one row per party's copy of a model."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.storage.models import ModelInfo
+
+_COLUMNS = tuple(ModelInfo.__table__.columns.keys())
+#: The columns a row can not be written without.
+_REQUIRED = tuple(
+    c.key for c in ModelInfo.__table__.columns if not c.nullable and c.default is None
+)
 
 
 class ModelKey(NamedTuple):
@@ -60,3 +67,32 @@ def delete_model_info(session: Session, key: ModelKey) -> bool:
     session.delete(info)
     session.flush()
     return True
+
+
+def key_of(info: ModelInfo) -> ModelKey:
+    return ModelKey(info.f_model_id, info.f_model_version, info.f_role, info.f_party_id)
+
+
+def info_to_dict(info: ModelInfo) -> dict[str, Any]:
+    """The row as JSON-able columns, as a model archive carries it."""
+    return {column: getattr(info, column) for column in _COLUMNS}
+
+
+def info_from_dict(values: dict[str, Any]) -> ModelInfo:
+    """The row a model archive carries, checked: every column known and of its type."""
+    missing = [column for column in _REQUIRED if column not in values]
+    if missing:
+        raise InvalidArgument(f"the model info lacks {', '.join(missing)}", columns=missing)
+    unknown = sorted(set(values) - set(_COLUMNS))
+    if unknown:
+        raise InvalidArgument(f"the model info has unknown columns {', '.join(unknown)}")
+    for name, value in values.items():
+        column = ModelInfo.__table__.columns[name]
+        if not (value is None and column.nullable) and not isinstance(
+            value, column.type.python_type
+        ):
+            raise InvalidArgument(
+                f"the model info's {name} is {value!r}, not a {column.type.python_type.__name__}",
+                column=name,
+            )
+    return ModelInfo(**values)

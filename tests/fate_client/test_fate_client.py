@@ -52,8 +52,8 @@ IP = "127.1"
 JOB_TIMEOUT = 300
 
 
-def _run(command: list[str], cwd: Path | None = None, timeout: float = 120) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+def _run(command: list[str], timeout: float = 120) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{command} exited {done.returncode}:\n{done.stderr}"
     return done.stdout
 
@@ -138,8 +138,9 @@ def wait_for_job(
         time.sleep(0.5)
 
 
+@pytest.mark.usefixtures("tables")
 def test_flow_cli_runs_the_hetero_lr_job(
-    fate_bin: Path, standalone: Standalone, tables: None, tmp_path: Path
+    fate_bin: Path, standalone: Standalone, tmp_path: Path
 ) -> None:
     guest, host = standalone.guest.http_port, standalone.host.http_port
     conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v1.json").read_text())
@@ -222,7 +223,8 @@ def test_flow_cli_runs_the_hetero_lr_job(
     assert right / 569 > 0.9
 
 
-def test_pipeline_sdk_fits_hetero_lr(fate_bin: Path, standalone: Standalone, tables: None) -> None:
+@pytest.mark.usefixtures("tables")
+def test_pipeline_sdk_fits_hetero_lr(fate_bin: Path, standalone: Standalone) -> None:
     _run(
         [str(fate_bin / "pipeline"), "init", "--ip", IP, "--port", str(standalone.guest.http_port)]
     )

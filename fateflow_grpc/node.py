@@ -7,9 +7,11 @@ from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.domain.data_jobs import DataJobs, DataJobSettings
 from fateflow_grpc.domain.executor import Executor
 from fateflow_grpc.domain.participant import NodeAccess, Participant, PartySettings
+from fateflow_grpc.domain.publishing import Publishing
 from fateflow_grpc.domain.scheduler import Scheduler, SchedulerSettings
 from fateflow_grpc.federation.mailboxes import ProxyMailboxes
 from fateflow_grpc.party_client import GrpcParties
+from fateflow_grpc.serving_client import GrpcServing
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.table_store import TableStore
 from fateflow_grpc.worker import run_task
@@ -65,6 +67,9 @@ class Node:
             DataJobSettings(config.board_url, logs_dir, config.server_file_dirs),
             database,
             self.tables,
+        )
+        self.publishing = Publishing(
+            config.party_id, config.servings, database, self.parties, GrpcServing()
         )
 
     def start(self) -> None:

@@ -14,6 +14,7 @@ from grpc_status import rpc_status
 from fateflow.party.v1 import party_service_pb2 as pb
 from fateflow.party.v1 import party_service_pb2_grpc
 from fateflow_grpc.domain.parties import PartyRole, TaskRef, TaskState
+from fateflow_grpc.domain.publishing import LoadOrder, Model, Outcome
 from fateflow_grpc.domain.status import JobStatus, TaskStatus
 from fateflow_grpc.errors import (
     ERROR_BY_STATUS,
@@ -118,6 +119,12 @@ class GrpcParties:
         )
         return JobStatus(response.status), response.progress
 
+    def load_model(self, order: LoadOrder) -> Outcome:
+        response = self._call(
+            order.party.party_id, self._stub.LoadModel, load_order_to_proto(order)
+        )
+        return Outcome(order.party, response.retcode, response.retmsg)
+
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
@@ -185,4 +192,29 @@ def _domain_error(party_id: int, error: grpc.RpcError) -> FateFlowError:
                 )
     return FederatedError(
         f"party {party_id} could not be reached: {error.details()}", party_id=party_id
+    )
+
+
+def load_order_to_proto(order: LoadOrder) -> pb.LoadModelRequest:
+    model = order.model
+    return pb.LoadModelRequest(
+        role=order.party.role,
+        party_id=order.party.party_id,
+        model_id=model.model_id,
+        model_version=model.model_version,
+        roles={role: pb.PartyIds(party_ids=ids) for role, ids in model.roles.items()},
+        servings=order.servings,
+        load_type=order.load_type,
+        file_path=order.file_path,
+    )
+
+
+def load_order_from_proto(request: pb.LoadModelRequest) -> LoadOrder:
+    roles = {role: tuple(parties.party_ids) for role, parties in request.roles.items()}
+    return LoadOrder(
+        PartyRole(request.role, request.party_id),
+        Model(request.model_id, request.model_version, roles),
+        tuple(request.servings),
+        request.load_type,
+        request.file_path,
     )

@@ -68,12 +68,12 @@ def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, 
     config, database = node.config, node.database
     job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(node), server)
     party_service_pb2_grpc.add_PartyServiceServicer_to_server(
-        PartyServicer(node.participant, node.scheduler), server
+        PartyServicer(node.participant, node.scheduler, node.publishing), server
     )
     data_service_pb2_grpc.add_DataServiceServicer_to_server(DataServicer(node), server)
     tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(node), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-        ModelServicer(config, database), server
+        ModelServicer(config, database, node.publishing), server
     )
     table_service_pb2_grpc.add_TableServiceServicer_to_server(TableServicer(node), server)
     add_health_and_reflection(

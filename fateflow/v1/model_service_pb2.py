@@ -27,15 +27,13 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x66\x61teflow/v1/model_service.proto\x12\x0b\x66\x61teflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xb8\x01\n\x10LoadModelRequest\x12*\n\tinitiator\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12%\n\x04role\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x0ejob_parameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x10\n\x08servings\x18\x05 \x03(\t\"Z\n\x11LoadModelResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"\xd2\x01\n\x10\x42indModelRequest\x12*\n\tinitiator\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12%\n\x04role\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x0ejob_parameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x10\n\x08servings\x18\x05 \x03(\t\x12\x18\n\nservice_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\"J\n\x11\x42indModelResponse\x12%\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x02 \x01(\t\"C\n\x14TransferModelRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tnamespace\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x90\x01\n\x15TransferModelResponse\x12:\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32,.fateflow.v1.TransferModelResponse.DataEntry\x12\x0e\n\x06retmsg\x18\x02 \x01(\t\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"\x9c\x01\n\x11StoreModelRequest\x12\x16\n\x08model_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rmodel_version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04role\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x08party_id\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x12\x14\n\x0c\x66orce_update\x18\x05 \x01(\x08\x42\x0b\n\t_party_id\"[\n\x12StoreModelResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"\x88\x01\n\x13RestoreModelRequest\x12\x16\n\x08model_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rmodel_version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04role\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x08party_id\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x42\x0b\n\t_party_id\"]\n\x14RestoreModelResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"\x87\x01\n\x12\x45xportModelRequest\x12\x16\n\x08model_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rmodel_version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04role\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x08party_id\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x42\x0b\n\t_party_id\"6\n\x13\x45xportModelResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\"\x8d\x01\n\x12ImportModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x15\n\x08party_id\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x66orce\x18\x05 \x01(\x08\x12\r\n\x05\x63hunk\x18\x06 \x01(\x0c\x42\x0b\n\t_party_id\"L\n\x13ImportModelResponse\x12%\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x02 \x01(\t2\x9e\x06\n\x0cModelService\x12\x65\n\tLoadModel\x12\x1d.fateflow.v1.LoadModelRequest\x1a\x1e.fateflow.v1.LoadModelResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/model/load:\x01*\x12\x65\n\tBindModel\x12\x1d.fateflow.v1.BindModelRequest\x1a\x1e.fateflow.v1.BindModelResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/model/bind:\x01*\x12u\n\rTransferModel\x12!.fateflow.v1.TransferModelRequest\x1a\".fateflow.v1.TransferModelResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/model/transfer:\x01*\x12i\n\nStoreModel\x12\x1e.fateflow.v1.StoreModelRequest\x1a\x1f.fateflow.v1.StoreModelResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/model/store:\x01*\x12q\n\x0cRestoreModel\x12 .fateflow.v1.RestoreModelRequest\x1a!.fateflow.v1.RestoreModelResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/model/restore:\x01*\x12v\n\x0b\x45xportModel\x12\x1f.fateflow.v1.ExportModelRequest\x1a .fateflow.v1.ExportModelResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x10/v1/model/export:\x01*b\x05\x63hunk0\x01\x12s\n\x0bImportModel\x12\x1f.fateflow.v1.ImportModelRequest\x1a .fateflow.v1.ImportModelResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x10/v1/model/import:\x05\x63hunk(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x66\x61teflow/v1/model_service.proto\x12\x0b\x66\x61teflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xb8\x01\n\x10LoadModelRequest\x12*\n\tinitiator\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12%\n\x04role\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x0ejob_parameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x10\n\x08servings\x18\x05 \x03(\t\"Z\n\x11LoadModelResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"\xcc\x01\n\x10\x42indModelRequest\x12*\n\tinitiator\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12%\n\x04role\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x0ejob_parameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x10\n\x08servings\x18\x05 \x03(\t\x12\x12\n\nservice_id\x18\x06 \x01(\t\"J\n\x11\x42indModelResponse\x12%\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x02 \x01(\t\"C\n\x14TransferModelRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tnamespace\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x90\x01\n\x15TransferModelResponse\x12:\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32,.fateflow.v1.TransferModelResponse.DataEntry\x12\x0e\n\x06retmsg\x18\x02 \x01(\t\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"\x9c\x01\n\x11StoreModelRequest\x12\x16\n\x08model_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rmodel_version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04role\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x08party_id\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x12\x14\n\x0c\x66orce_update\x18\x05 \x01(\x08\x42\x0b\n\t_party_id\"[\n\x12StoreModelResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"\x88\x01\n\x13RestoreModelRequest\x12\x16\n\x08model_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rmodel_version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04role\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x08party_id\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x42\x0b\n\t_party_id\"]\n\x14RestoreModelResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"\x87\x01\n\x12\x45xportModelRequest\x12\x16\n\x08model_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rmodel_version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04role\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x08party_id\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x42\x0b\n\t_party_id\"6\n\x13\x45xportModelResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\"\x8d\x01\n\x12ImportModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x15\n\x08party_id\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05\x66orce\x18\x05 \x01(\x08\x12\r\n\x05\x63hunk\x18\x06 \x01(\x0c\x42\x0b\n\t_party_id\"L\n\x13ImportModelResponse\x12%\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x02 \x01(\t2\x9e\x06\n\x0cModelService\x12\x65\n\tLoadModel\x12\x1d.fateflow.v1.LoadModelRequest\x1a\x1e.fateflow.v1.LoadModelResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/model/load:\x01*\x12\x65\n\tBindModel\x12\x1d.fateflow.v1.BindModelRequest\x1a\x1e.fateflow.v1.BindModelResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/model/bind:\x01*\x12u\n\rTransferModel\x12!.fateflow.v1.TransferModelRequest\x1a\".fateflow.v1.TransferModelResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/model/transfer:\x01*\x12i\n\nStoreModel\x12\x1e.fateflow.v1.StoreModelRequest\x1a\x1f.fateflow.v1.StoreModelResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/model/store:\x01*\x12q\n\x0cRestoreModel\x12 .fateflow.v1.RestoreModelRequest\x1a!.fateflow.v1.RestoreModelResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/model/restore:\x01*\x12v\n\x0b\x45xportModel\x12\x1f.fateflow.v1.ExportModelRequest\x1a .fateflow.v1.ExportModelResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x10/v1/model/export:\x01*b\x05\x63hunk0\x01\x12s\n\x0bImportModel\x12\x1f.fateflow.v1.ImportModelRequest\x1a .fateflow.v1.ImportModelResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x10/v1/model/import:\x05\x63hunk(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fateflow.v1.model_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BINDMODELREQUEST'].fields_by_name['service_id']._loaded_options = None
-  _globals['_BINDMODELREQUEST'].fields_by_name['service_id']._serialized_options = b'\342A\001\002'
   _globals['_TRANSFERMODELREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_TRANSFERMODELREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_TRANSFERMODELREQUEST'].fields_by_name['namespace']._loaded_options = None
@@ -85,31 +83,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOADMODELRESPONSE']._serialized_start=328
   _globals['_LOADMODELRESPONSE']._serialized_end=418
   _globals['_BINDMODELREQUEST']._serialized_start=421
-  _globals['_BINDMODELREQUEST']._serialized_end=631
-  _globals['_BINDMODELRESPONSE']._serialized_start=633
-  _globals['_BINDMODELRESPONSE']._serialized_end=707
-  _globals['_TRANSFERMODELREQUEST']._serialized_start=709
-  _globals['_TRANSFERMODELREQUEST']._serialized_end=776
-  _globals['_TRANSFERMODELRESPONSE']._serialized_start=779
-  _globals['_TRANSFERMODELRESPONSE']._serialized_end=923
-  _globals['_TRANSFERMODELRESPONSE_DATAENTRY']._serialized_start=880
-  _globals['_TRANSFERMODELRESPONSE_DATAENTRY']._serialized_end=923
-  _globals['_STOREMODELREQUEST']._serialized_start=926
-  _globals['_STOREMODELREQUEST']._serialized_end=1082
-  _globals['_STOREMODELRESPONSE']._serialized_start=1084
-  _globals['_STOREMODELRESPONSE']._serialized_end=1175
-  _globals['_RESTOREMODELREQUEST']._serialized_start=1178
-  _globals['_RESTOREMODELREQUEST']._serialized_end=1314
-  _globals['_RESTOREMODELRESPONSE']._serialized_start=1316
-  _globals['_RESTOREMODELRESPONSE']._serialized_end=1409
-  _globals['_EXPORTMODELREQUEST']._serialized_start=1412
-  _globals['_EXPORTMODELREQUEST']._serialized_end=1547
-  _globals['_EXPORTMODELRESPONSE']._serialized_start=1549
-  _globals['_EXPORTMODELRESPONSE']._serialized_end=1603
-  _globals['_IMPORTMODELREQUEST']._serialized_start=1606
-  _globals['_IMPORTMODELREQUEST']._serialized_end=1747
-  _globals['_IMPORTMODELRESPONSE']._serialized_start=1749
-  _globals['_IMPORTMODELRESPONSE']._serialized_end=1825
-  _globals['_MODELSERVICE']._serialized_start=1828
-  _globals['_MODELSERVICE']._serialized_end=2626
+  _globals['_BINDMODELREQUEST']._serialized_end=625
+  _globals['_BINDMODELRESPONSE']._serialized_start=627
+  _globals['_BINDMODELRESPONSE']._serialized_end=701
+  _globals['_TRANSFERMODELREQUEST']._serialized_start=703
+  _globals['_TRANSFERMODELREQUEST']._serialized_end=770
+  _globals['_TRANSFERMODELRESPONSE']._serialized_start=773
+  _globals['_TRANSFERMODELRESPONSE']._serialized_end=917
+  _globals['_TRANSFERMODELRESPONSE_DATAENTRY']._serialized_start=874
+  _globals['_TRANSFERMODELRESPONSE_DATAENTRY']._serialized_end=917
+  _globals['_STOREMODELREQUEST']._serialized_start=920
+  _globals['_STOREMODELREQUEST']._serialized_end=1076
+  _globals['_STOREMODELRESPONSE']._serialized_start=1078
+  _globals['_STOREMODELRESPONSE']._serialized_end=1169
+  _globals['_RESTOREMODELREQUEST']._serialized_start=1172
+  _globals['_RESTOREMODELREQUEST']._serialized_end=1308
+  _globals['_RESTOREMODELRESPONSE']._serialized_start=1310
+  _globals['_RESTOREMODELRESPONSE']._serialized_end=1403
+  _globals['_EXPORTMODELREQUEST']._serialized_start=1406
+  _globals['_EXPORTMODELREQUEST']._serialized_end=1541
+  _globals['_EXPORTMODELRESPONSE']._serialized_start=1543
+  _globals['_EXPORTMODELRESPONSE']._serialized_end=1597
+  _globals['_IMPORTMODELREQUEST']._serialized_start=1600
+  _globals['_IMPORTMODELREQUEST']._serialized_end=1741
+  _globals['_IMPORTMODELRESPONSE']._serialized_start=1743
+  _globals['_IMPORTMODELRESPONSE']._serialized_end=1819
+  _globals['_MODELSERVICE']._serialized_start=1822
+  _globals['_MODELSERVICE']._serialized_end=2620
 # @@protoc_insertion_point(module_scope)

@@ -9,10 +9,12 @@ from fateflow.party.v1 import party_service_pb2 as pb
 from fateflow.party.v1 import party_service_pb2_grpc
 from fateflow_grpc.domain.participant import Participant
 from fateflow_grpc.domain.parties import PartyRole
+from fateflow_grpc.domain.publishing import Publishing
 from fateflow_grpc.domain.scheduler import Scheduler
 from fateflow_grpc.domain.status import JobStatus
 from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.party_client import (
+    load_order_from_proto,
     state_from_proto,
     state_to_proto,
     struct_to_dict,
@@ -28,9 +30,12 @@ def _status(value: str) -> JobStatus:
 
 
 class PartyServicer(party_service_pb2_grpc.PartyServiceServicer):
-    def __init__(self, participant: Participant, scheduler: Scheduler) -> None:
+    def __init__(
+        self, participant: Participant, scheduler: Scheduler, publishing: Publishing
+    ) -> None:
         self._participant = participant
         self._scheduler = scheduler
+        self._publishing = publishing
 
     def CreateJob(
         self, request: pb.CreateJobRequest, context: grpc.ServicerContext
@@ -90,3 +95,9 @@ class PartyServicer(party_service_pb2_grpc.PartyServiceServicer):
     ) -> pb.GetJobStatusResponse:
         status, progress = self._scheduler.job_status(request.job_id)
         return pb.GetJobStatusResponse(status=status.value, progress=progress)
+
+    def LoadModel(
+        self, request: pb.LoadModelRequest, context: grpc.ServicerContext
+    ) -> pb.LoadModelResponse:
+        outcome = self._publishing.load_here(load_order_from_proto(request))
+        return pb.LoadModelResponse(retcode=outcome.retcode, retmsg=outcome.message)

@@ -138,3 +138,44 @@ class GetJobStatusResponse(_message.Message):
     status: str
     progress: int
     def __init__(self, status: _Optional[str] = ..., progress: _Optional[int] = ...) -> None: ...
+
+class PartyIds(_message.Message):
+    __slots__ = ("party_ids",)
+    PARTY_IDS_FIELD_NUMBER: _ClassVar[int]
+    party_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, party_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class LoadModelRequest(_message.Message):
+    __slots__ = ("role", "party_id", "model_id", "model_version", "roles", "servings", "load_type", "file_path")
+    class RolesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: PartyIds
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[PartyIds, _Mapping]] = ...) -> None: ...
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PARTY_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    SERVINGS_FIELD_NUMBER: _ClassVar[int]
+    LOAD_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FILE_PATH_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    party_id: int
+    model_id: str
+    model_version: str
+    roles: _containers.MessageMap[str, PartyIds]
+    servings: _containers.RepeatedScalarFieldContainer[str]
+    load_type: str
+    file_path: str
+    def __init__(self, role: _Optional[str] = ..., party_id: _Optional[int] = ..., model_id: _Optional[str] = ..., model_version: _Optional[str] = ..., roles: _Optional[_Mapping[str, PartyIds]] = ..., servings: _Optional[_Iterable[str]] = ..., load_type: _Optional[str] = ..., file_path: _Optional[str] = ...) -> None: ...
+
+class LoadModelResponse(_message.Message):
+    __slots__ = ("retcode", "retmsg")
+    RETCODE_FIELD_NUMBER: _ClassVar[int]
+    RETMSG_FIELD_NUMBER: _ClassVar[int]
+    retcode: int
+    retmsg: str
+    def __init__(self, retcode: _Optional[int] = ..., retmsg: _Optional[str] = ...) -> None: ...

@@ -71,6 +71,11 @@ class PartyServiceStub:
                 request_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetJobStatusRequest.SerializeToString,
                 response_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetJobStatusResponse.FromString,
                 _registered_method=True)
+        self.LoadModel = channel.unary_unary(
+                '/fateflow.party.v1.PartyService/LoadModel',
+                request_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.SerializeToString,
+                response_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.FromString,
+                _registered_method=True)
 
 
 class PartyServiceServicer:
@@ -128,6 +133,14 @@ class PartyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LoadModel(self, request, context):
+        """LoadModel loads this party's part of a model into its FATE-Serving instances; the
+        initiator of `/v1/model/load` asks every party of the model but arbiters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PartyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +178,11 @@ def add_PartyServiceServicer_to_server(servicer, server):
                     servicer.GetJobStatus,
                     request_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetJobStatusRequest.FromString,
                     response_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetJobStatusResponse.SerializeToString,
+            ),
+            'LoadModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadModel,
+                    request_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.FromString,
+                    response_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -358,6 +376,33 @@ class PartyService:
             '/fateflow.party.v1.PartyService/GetJobStatus',
             fateflow_dot_party_dot_v1_dot_party__service__pb2.GetJobStatusRequest.SerializeToString,
             fateflow_dot_party_dot_v1_dot_party__service__pb2.GetJobStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoadModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.party.v1.PartyService/LoadModel',
+            fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.SerializeToString,
+            fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

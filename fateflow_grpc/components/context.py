@@ -24,7 +24,7 @@ from fateflow_grpc.domain.participant import NodeAccess, Wiring
 from fateflow_grpc.domain.parties import PartyRole, TaskRef
 from fateflow_grpc.errors import InvalidArgument, NotFound
 from fateflow_grpc.federation.client import Federation
-from fateflow_grpc.storage import model_files, model_info, tracking
+from fateflow_grpc.storage import jobs, model_files, model_info, tracking
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import ModelInfo, OutputDataInfo
 from fateflow_grpc.storage.table_store import TableDescription, TableStore
@@ -234,18 +234,24 @@ class TaskContext:
         model_files.write_model(
             self._model_path(self.task.job_id, self.task.component_name, alias), model
         )
+        task = self.task
         with self._database.session() as session:
+            # The job's DSL and conf go with the model (into its archive), as FATE's Pipeline.
+            job = jobs.get_job(session, jobs.JobKey(task.job_id, task.role, str(task.party_id)))
             model_info.save_model_info(
                 session,
                 ModelInfo(
                     f_model_id=str(self.job_parameters.get("model_id", "")),
-                    f_model_version=self.task.job_id,
-                    f_role=self.task.role,
-                    f_party_id=str(self.task.party_id),
-                    f_job_id=self.task.job_id,
+                    f_model_version=task.job_id,
+                    f_role=task.role,
+                    f_party_id=str(task.party_id),
+                    f_job_id=task.job_id,
                     f_roles=self.roles,
-                    f_initiator_role="",
-                    f_initiator_party_id="",
+                    f_initiator_role=job.f_initiator_role if job else "",
+                    f_initiator_party_id=job.f_initiator_party_id if job else "",
+                    f_dsl=job.f_dsl if job else {},
+                    f_runtime_conf=job.f_runtime_conf if job else {},
+                    f_train_runtime_conf=job.f_train_runtime_conf if job else {},
                 ),
             )
 

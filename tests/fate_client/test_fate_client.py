@@ -125,7 +125,11 @@ def tables(
 def wait_for_job(
     fate_bin: Path, port: int, job_id: str, role: str, party_id: str
 ) -> dict[str, Any]:
-    """`flow job query` until the job ends; its last row."""
+    """`flow job query` until the job ends; its last row.
+
+    The CLI deletes each row's `f_runtime_conf` and `f_dsl` before printing, and crashes (no
+    JSON) when a row lacks them.
+    """
     deadline = time.monotonic() + JOB_TIMEOUT
     while True:
         answer = flow(fate_bin, port, "job", "query", "-j", job_id, "-r", role, "-p", party_id)

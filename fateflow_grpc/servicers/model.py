@@ -2,7 +2,7 @@
 and the `t_machine_learning_model_info` row), moved as one zip archive to and from the model
 store (store, restore), a client (export, import) and FATE-Serving (transfer, as buffers).
 
-Load and bind (publishing to FATE-Serving) arrive with the serving part of issue #7.
+Load and bind publish to FATE-Serving (`domain/publishing.py`).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import grpc
 from fateflow.v1 import model_service_pb2 as pb
 from fateflow.v1 import model_service_pb2_grpc
 from fateflow_grpc.config import NodeConfig
-from fateflow_grpc.errors import AlreadyExists, InvalidArgument, NotFound, NotImplementedYet
+from fateflow_grpc.domain.publishing import Publishing
+from fateflow_grpc.errors import AlreadyExists, InvalidArgument, NotFound
+from fateflow_grpc.party_client import struct_to_dict
 from fateflow_grpc.servicers.serde import to_struct
 from fateflow_grpc.storage import model_files, model_info
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.model_store import StoredModel, open_model_store
 
-MODELS = "the model registry (issue #7)"
 #: Archive pieces streamed to the client.
 CHUNK_SIZE = 1 << 20
 #: Archives up to this size stay in memory while they are built or received.
@@ -60,24 +61,36 @@ class _PartyModel:
         return f"{self.party_model_id} version {self.key.model_version}"
 
 
+def _publish_fields(request: pb.LoadModelRequest | pb.BindModelRequest) -> dict[str, Any]:
+    return {
+        name: struct_to_dict(getattr(request, name))
+        for name in ("initiator", "role", "job_parameters")
+    }
+
+
 def _spool() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(SPOOL_BYTES)
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
-    def __init__(self, config: NodeConfig, database: Database) -> None:
+    def __init__(self, config: NodeConfig, database: Database, publishing: Publishing) -> None:
         self._config = config
         self._database = database
+        self._publishing = publishing
 
     def LoadModel(
         self, request: pb.LoadModelRequest, context: grpc.ServicerContext
     ) -> pb.LoadModelResponse:
-        raise NotImplementedYet(f"model load arrives with {MODELS}", feature="model-load")
+        publication = self._publishing.publication(_publish_fields(request), request.job_id)
+        job_id, data = self._publishing.load(publication, tuple(request.servings))
+        return pb.LoadModelResponse(job_id=job_id, data=to_struct(data), retmsg="success")
 
     def BindModel(
         self, request: pb.BindModelRequest, context: grpc.ServicerContext
     ) -> pb.BindModelResponse:
-        raise NotImplementedYet(f"model bind arrives with {MODELS}", feature="model-bind")
+        publication = self._publishing.publication(_publish_fields(request), request.job_id)
+        message = self._publishing.bind(publication, tuple(request.servings), request.service_id)
+        return pb.BindModelResponse(retmsg=message)
 
     # --- the local copy ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 fateflow node --config node.yaml      core + gateway + proxy of one party, in one process
 fateflow core|gateway|proxy --config node.yaml
 fateflow standalone [--port-offset N] parties 9999 and 10000 on DESIGN §5's ports (+ N)
+fateflow demo [--port-offset N]       the hetero LR example on those parties, from upload to AUC
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import dataclasses
 import logging
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -124,59 +126,119 @@ def standalone_parties(port_offset: int = 0) -> tuple[NodeConfig, ...]:
     )
 
 
-def standalone(base_dir: Path, port_offset: int = 0) -> None:
-    """Run each party as its own `fateflow node` process, as separate machines would."""
-    processes = []
-    parties = standalone_parties(port_offset)
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _check_ports_free(parties: tuple[NodeConfig, ...]) -> None:
+    """Say which port is taken before any node starts, rather than after one fails to."""
+    for party in parties:
+        for kind, port in (
+            ("HTTP", party.http_port),
+            ("gRPC", party.grpc_port),
+            ("proxy", party.proxy_port),
+        ):
+            if not _port_free(party.host, port):
+                raise OSError(
+                    f"port {port} (party {party.party_id}'s {kind} port) is in use by another "
+                    "program: stop it, or move every port with --port-offset N"
+                )
+
+
+def _write_node_config(party: NodeConfig, parties: tuple[NodeConfig, ...], secret: str) -> Path:
+    party_dir = party.data_dir
+    party_dir.mkdir(parents=True, exist_ok=True)
+    config_path = party_dir / "node.yaml"
+    config_path.touch(mode=0o600)  # it holds the shared secret
+    config_path.chmod(0o600)
+    others = [other for other in parties if other is not party]
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "party_id": party.party_id,
+                "http_port": party.http_port,
+                "grpc_port": party.grpc_port,
+                "proxy_port": party.proxy_port,
+                "data_dir": str(party_dir),
+                "routes": {other.party_id: {"address": other.proxy_address} for other in others},
+                "party_secrets": {other.party_id: secret for other in others},
+                # FATE's confs name server-side files relative to where it runs
+                # (`examples/data/...` with use_local_data 0): allow the current directory.
+                "server_file_dirs": [str(Path.cwd())],
+            }
+        )
+    )
+    return config_path
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def standalone_nodes(
+    base_dir: Path, port_offset: int = 0, log_to_files: bool = False
+) -> Iterator[list[tuple[NodeConfig, subprocess.Popen[bytes]]]]:
+    """Start each standalone party as its own `fateflow node` process, as separate machines
+    would, and stop them when the block ends. Each party keeps its files in
+    `<base_dir>/<party id>`; with `log_to_files` a node logs to `node.log` there instead of
+    this terminal."""
+    parties = tuple(
+        dataclasses.replace(party, data_dir=base_dir.absolute() / str(party.party_id))
+        for party in standalone_parties(port_offset)
+    )
+    _check_ports_free(parties)
     # The two proxies prove their party to each other with a secret shared for this run.
     secret = secrets.token_hex(32)
-    for party in parties:
-        party_dir = base_dir / str(party.party_id)
-        party_dir.mkdir(parents=True, exist_ok=True)
-        config_path = party_dir / "node.yaml"
-        config_path.touch(mode=0o600)  # it holds the shared secret
-        config_path.chmod(0o600)
-        config_path.write_text(
-            yaml.safe_dump(
-                {
-                    "party_id": party.party_id,
-                    "http_port": party.http_port,
-                    "grpc_port": party.grpc_port,
-                    "proxy_port": party.proxy_port,
-                    "data_dir": str(party_dir),
-                    "routes": {
-                        other.party_id: {"address": other.proxy_address}
-                        for other in parties
-                        if other is not party
-                    },
-                    "party_secrets": {
-                        other.party_id: secret for other in parties if other is not party
-                    },
-                    # FATE's confs name server-side files relative to where it runs
-                    # (`examples/data/...` with use_local_data 0): allow the current directory.
-                    "server_file_dirs": [str(Path.cwd())],
-                }
-            )
-        )
-        command = [sys.executable, "-m", "fateflow_grpc.cli", "node", "--config", str(config_path)]
-        processes.append(subprocess.Popen(command))
-        print(
-            f"party {party.party_id}: http://{party.host}:{party.http_port}/v1 "
-            f"gRPC {party.host}:{party.grpc_port} proxy {party.host}:{party.proxy_port} "
-            f"data {party_dir}",
-            flush=True,
-        )
+    nodes: list[tuple[NodeConfig, subprocess.Popen[bytes]]] = []
+    # A SIGTERM stops the nodes as Ctrl-C does, rather than leaving them running.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        for party in parties:
+            config_path = _write_node_config(party, parties, secret)
+            command = [
+                sys.executable,
+                "-m",
+                "fateflow_grpc.cli",
+                "node",
+                "--config",
+                str(config_path),
+            ]
+            with contextlib.ExitStack() as files:
+                output = None
+                if log_to_files:
+                    output = files.enter_context((party.data_dir / "node.log").open("ab"))
+                nodes.append((party, subprocess.Popen(command, stdout=output, stderr=output)))
+            print(
+                f"party {party.party_id}: http://{party.host}:{party.http_port}/v1 "
+                f"gRPC {party.host}:{party.grpc_port} proxy {party.host}:{party.proxy_port} "
+                f"data {party.data_dir}",
+                flush=True,
+            )
+        yield nodes
     finally:
-        for process in processes:
+        for _, process in nodes:
             if process.poll() is None:
                 process.terminate()
-        for process in processes:
+        for _, process in nodes:
             process.wait()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def standalone(base_dir: Path, port_offset: int = 0) -> None:
+    """Run the two standalone parties until Ctrl-C or until one of them exits."""
+    with standalone_nodes(base_dir, port_offset) as nodes:
+        processes = [process for _, process in nodes]
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
     failed = [p.args for p in processes if p.returncode not in (0, -signal.SIGTERM)]
     if failed:
         sys.exit(f"a party's node exited with an error: {failed}")
@@ -193,9 +255,15 @@ def main(argv: list[str] | None = None) -> None:
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--config", type=Path, help="node config YAML (default: party 9999)")
-    sub = commands.add_parser("standalone", help="run parties 9999 and 10000 on this machine")
-    sub.add_argument("--data-dir", type=Path, default=Path("var"), help="default: ./var")
-    sub.add_argument("--port-offset", type=int, default=0, help="add N to every port (default: 0)")
+    for name, help_text in (
+        ("standalone", "run parties 9999 and 10000 on this machine"),
+        ("demo", "run the hetero LR example on parties 9999 and 10000, started if need be"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--data-dir", type=Path, default=Path("var"), help="default: ./var")
+        sub.add_argument(
+            "--port-offset", type=int, default=0, help="add N to every port (default: 0)"
+        )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -203,6 +271,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.command == "standalone":
             standalone(args.data_dir, args.port_offset)
+            return
+        if args.command == "demo":
+            from fateflow_grpc import demo  # it imports this module
+
+            demo.demo(args.data_dir, args.port_offset)
             return
         config = NodeConfig.load(args.config) if args.config else NodeConfig()
         parts = {"core", "gateway", "proxy"} if args.command == "node" else {args.command}

@@ -13,6 +13,9 @@ from fateflow_grpc.components.transport import Participants
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.errors import InvalidArgument
 
+#: FATE's meta of the arbiter's `train`/`loss` metric: one point (iteration, loss) per iteration.
+LOSS_META = {"name": "loss", "metric_type": "LOSS", "unit_name": "iters", "curve_name": "loss"}
+
 
 class HeteroLR:
     info = ModuleInfo(
@@ -33,15 +36,15 @@ class HeteroLR:
         if role == "arbiter":
             if model is not None:
                 return  # scoring needs no key
-            losses: list[tuple[int, float]] = []
+            # Each loss is recorded as it comes, as FATE does: watchers see the training advance.
             model = hetero_lr.fit_arbiter(
                 context.federation,
                 params,
                 parties,
-                on_loss=lambda i, loss: losses.append((i, loss)),
+                on_loss=lambda i, loss: context.log_metric("train", "loss", [(i, loss)], LOSS_META),
                 timings=timings,
             )
-            self._save(context, model, losses, timings)
+            self._save(context, model, timings)
             return
         data, kind = learner_input(context)
         ids = data.ids.tolist()
@@ -60,7 +63,7 @@ class HeteroLR:
                     header=data.header,
                     timings=timings,
                 )
-                self._save(context, model, [], timings)
+                self._save(context, model, timings)
             return
         if data.labels is None:
             raise InvalidArgument("HeteroLR needs the labels at the guest: set with_label there")
@@ -85,7 +88,7 @@ class HeteroLR:
                 header=data.header,
                 timings=timings,
             )
-            self._save(context, model, [], timings)
+            self._save(context, model, timings)
         context.save_output_data(
             prediction_table(
                 data.ids,
@@ -98,19 +101,7 @@ class HeteroLR:
         )
 
     @staticmethod
-    def _save(
-        context: TaskContext,
-        model: dict[str, Any],
-        losses: list[tuple[int, float]],
-        timings: hetero_lr.Timings,
-    ) -> None:
-        if losses:
-            context.log_metric(
-                "train",
-                "loss",
-                losses,
-                {"name": "loss", "metric_type": "LOSS", "unit_name": "iters", "curve_name": "loss"},
-            )
+    def _save(context: TaskContext, model: dict[str, Any], timings: hetero_lr.Timings) -> None:
         context.save_model(model)
         param = model.get("param", model)
         context.save_summary(

@@ -1,0 +1,392 @@
+"""`fateflow demo`: the hetero LR example from upload to evaluation, on the standalone parties.
+
+It starts parties 9999 (guest) and 10000 (host and arbiter) as `fateflow standalone` does, or
+uses them when both already answer on their ports; uploads the breast cancer tables at each,
+runs examples/hetero_lr (Reader, DataTransform, Intersection, HeteroLR, Evaluation) while
+showing each component and each training iteration, prints the evaluation and where the
+model, metrics and logs are, then stops what it started. It talks to the nodes over gRPC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import json_format, struct_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+from fateflow.v1 import (
+    data_service_pb2,
+    data_service_pb2_grpc,
+    job_service_pb2,
+    job_service_pb2_grpc,
+    tracking_service_pb2,
+    tracking_service_pb2_grpc,
+)
+from fateflow_grpc.cli import standalone_nodes, standalone_parties
+from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.storage.model_files import model_path
+
+#: The source tree's examples; an editable install (the README's) runs from there.
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+#: The upload conf of each party, in the order of `standalone_parties` (guest, host).
+UPLOAD_CONFS = ("upload/breast_hetero_guest.json", "upload/breast_hetero_host.json")
+DSL = "hetero_lr/dsl_v2.json"
+CONF = "hetero_lr/conf_v2.json"
+#: Where the job's numbers come from: the guest trains and evaluates, the arbiter sums losses.
+LEARNER, EVALUATION = "hetero_lr_0", "evaluation_0"
+GUEST, HOST, ARBITER = ("guest", 9999), ("host", 10000), ("arbiter", 10000)
+ENDED = {"success", "failed", "canceled", "timeout"}
+POLL_S = 0.5
+START_TIMEOUT_S = 120
+UPLOAD_CHUNK = 256 * 1024
+
+
+class DemoError(Exception):
+    """Something the user can act on; printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class Example:
+    dsl: dict[str, Any]
+    conf: dict[str, Any]
+    #: Per party (guest, host): the upload conf and the file it names.
+    uploads: tuple[tuple[dict[str, Any], Path], ...]
+
+    @property
+    def max_iter(self) -> int:
+        return int(self.conf["component_parameters"]["common"][LEARNER]["max_iter"])
+
+
+def load_example(examples: Path = EXAMPLES) -> Example:
+    """The example's confs and data, or a DemoError naming each file that is missing."""
+    needed = [examples / name for name in (*UPLOAD_CONFS, DSL, CONF)]
+    missing = [path for path in needed if not path.is_file()]
+    uploads = []
+    if not missing:
+        for name in UPLOAD_CONFS:
+            conf = _read_json(examples / name)
+            # Upload confs name their file from the source tree's root, as FATE's do.
+            data = examples.parent / conf["file"]
+            if not data.is_file():
+                missing.append(data)
+            uploads.append((conf, data))
+    if missing:
+        raise DemoError(
+            "the example files are missing: "
+            + ", ".join(str(path) for path in missing)
+            + "; run the demo from an editable install of the source tree (pip install -e .)"
+        )
+    return Example(_read_json(examples / DSL), _read_json(examples / CONF), tuple(uploads))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise DemoError(f"cannot read {path}: {error}") from None
+    return loaded
+
+
+def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    return json_format.ParseDict(value, struct_pb2.Struct())
+
+
+def _answers(party: NodeConfig) -> bool:
+    """Whether a fateflow node serves on the party's gRPC port."""
+    with grpc.insecure_channel(party.grpc_address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+@contextlib.contextmanager
+def _parties(base_dir: Path, port_offset: int) -> Iterator[tuple[tuple[NodeConfig, ...], bool]]:
+    """The running parties if both answer, else parties started here and stopped after; and
+    whether they were started here."""
+    parties = standalone_parties(port_offset)
+    if all(_answers(party) for party in parties):
+        print("using the parties already running on " + ", ".join(p.grpc_address for p in parties))
+        yield parties, False
+        return
+    with standalone_nodes(base_dir, port_offset, log_to_files=True) as nodes:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        for party, process in nodes:
+            while not _answers(party):
+                if process.poll() is not None:
+                    raise DemoError(
+                        f"party {party.party_id}'s node exited while starting: "
+                        f"see {party.data_dir / 'node.log'}"
+                    )
+                if time.monotonic() > deadline:
+                    raise DemoError(
+                        f"party {party.party_id}'s node did not answer in {START_TIMEOUT_S} s: "
+                        f"see {party.data_dir / 'node.log'}"
+                    )
+                time.sleep(POLL_S)
+        yield tuple(party for party, _ in nodes), True
+
+
+def _upload_messages(
+    conf: dict[str, Any], path: Path
+) -> Iterator[data_service_pb2.UploadDataRequest]:
+    # drop 1: running the demo again replaces its tables.
+    settings = {**conf, "file": path.name, "drop": 1}
+    yield json_format.ParseDict(settings, data_service_pb2.UploadDataRequest())
+    with path.open("rb") as file:
+        while chunk := file.read(UPLOAD_CHUNK):
+            yield data_service_pb2.UploadDataRequest(chunk=chunk)
+
+
+@dataclass
+class Run:
+    """What the demo learned from the nodes, for its report."""
+
+    job_id: str
+    model_id: str
+    model_version: str
+    #: Each party's data directory, as its node reported it through its logs directory.
+    data_dirs: tuple[Path, ...]
+    auc: float = 0.0
+    ks: float = 0.0
+    accuracy: float = 0.0
+    threshold: float = 0.0
+    elapsed_s: float = 0.0
+
+
+def run_example(example: Example, parties: tuple[NodeConfig, ...]) -> Run:
+    with contextlib.ExitStack() as stack:
+        channels = [stack.enter_context(grpc.insecure_channel(p.grpc_address)) for p in parties]
+        data_dirs = []
+        for party, channel, (conf, path) in zip(parties, channels, example.uploads, strict=True):
+            data = data_service_pb2_grpc.DataServiceStub(channel)  # type: ignore[no-untyped-call]
+            uploaded = data.UploadData(_upload_messages(conf, path), timeout=600)
+            # A node keeps its logs in <data_dir>/logs/<job id> (node.py).
+            data_dirs.append(Path(uploaded.data.logs_directory).parent.parent)
+            print(
+                f"party {party.party_id}: uploaded {path.name} as "
+                f"{conf['namespace']}.{conf['table_name']} (job {uploaded.job_id})"
+            )
+        jobs = job_service_pb2_grpc.JobServiceStub(channels[0])  # type: ignore[no-untyped-call]
+        submitted = jobs.SubmitJob(
+            job_service_pb2.SubmitJobRequest(
+                job_dsl=_struct(example.dsl), job_runtime_conf=_struct(example.conf)
+            ),
+            timeout=60,
+        )
+        run = Run(
+            submitted.job_id,
+            submitted.data.model_info.model_id,
+            submitted.data.model_info.model_version,
+            tuple(data_dirs),
+        )
+        print(f"job {run.job_id} submitted at party {parties[0].party_id}")
+        trackers = [
+            tracking_service_pb2_grpc.TrackingServiceStub(c)  # type: ignore[no-untyped-call]
+            for c in channels
+        ]
+        started = time.monotonic()
+        try:
+            status = _watch(example, run.job_id, jobs, trackers[1])
+        except KeyboardInterrupt:
+            with contextlib.suppress(grpc.RpcError):  # a node already stopped by the ^C
+                jobs.StopJob(job_service_pb2.StopJobRequest(job_id=run.job_id), timeout=10)
+            raise DemoError(f"interrupted: job {run.job_id} stopped") from None
+        run.elapsed_s = time.monotonic() - started
+        if status != "success":
+            raise DemoError(
+                f"job {run.job_id} ended {status}; its logs are in {data_dirs[0] / 'logs'}"
+                f" and {data_dirs[1] / 'logs'}"
+            )
+        _read_evaluation(run, trackers[0])
+        return run
+
+
+def _watch(
+    example: Example,
+    job_id: str,
+    jobs: job_service_pb2_grpc.JobServiceStub,
+    host_tracker: tracking_service_pb2_grpc.TrackingServiceStub,
+) -> str:
+    """Show each component's status and the learner's iterations until the job ends."""
+    role, party_id = GUEST
+    components = list(example.dsl["components"])
+    with Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+    ) as progress:
+        bars: dict[str, TaskID] = {
+            name: progress.add_task(
+                name, total=example.max_iter if name == LEARNER else 1, note="waiting"
+            )
+            for name in components
+        }
+        reported: set[str] = set()
+        while True:
+            [job] = jobs.QueryJob(
+                job_service_pb2.QueryJobRequest(job_id=job_id, role=role, party_id=party_id),
+                timeout=30,
+            ).data
+            tasks = {
+                task.f_component_name: task
+                for task in jobs.QueryTask(
+                    job_service_pb2.QueryTaskRequest(job_id=job_id, role=role, party_id=party_id),
+                    timeout=30,
+                ).data
+            }
+            losses = _losses(job_id, host_tracker)
+            for name in components:
+                task = tasks.get(name)
+                status = task.f_status if task else "waiting"
+                done = 1 if status == "success" else 0
+                note = status
+                if name == LEARNER:
+                    done = len(losses)
+                    if losses:
+                        note = f"{status}, loss {losses[-1]:.4f}"
+                    if status == "success":  # converged before max_iter
+                        progress.update(bars[name], total=done)
+                progress.update(bars[name], completed=done, note=note)
+                if task and status in ENDED and name not in reported:
+                    reported.add(name)
+                    progress.console.print(
+                        f"{name}: {status} in {task.f_elapsed / 1000:.1f} s"
+                        + (f", {len(losses)} iterations" if name == LEARNER else "")
+                    )
+            if job.f_status in ENDED:
+                return str(job.f_status)
+            time.sleep(POLL_S)
+
+
+def _losses(
+    job_id: str, host_tracker: tracking_service_pb2_grpc.TrackingServiceStub
+) -> list[float]:
+    """The arbiter's loss of each iteration so far, as HeteroLR records them."""
+    role, party_id = ARBITER
+    reply = host_tracker.GetComponentMetricData(
+        tracking_service_pb2.GetComponentMetricDataRequest(
+            job_id=job_id,
+            role=role,
+            party_id=party_id,
+            component_name=LEARNER,
+            metric_namespace="train",
+            metric_name="loss",
+        ),
+        timeout=30,
+    )
+    return [point.list_value.values[1].number_value for point in reply.data.values]
+
+
+def _read_evaluation(
+    run: Run, guest_tracker: tracking_service_pb2_grpc.TrackingServiceStub
+) -> None:
+    role, party_id = GUEST
+    reply = guest_tracker.GetComponentMetricAll(
+        tracking_service_pb2.GetComponentMetricAllRequest(
+            job_id=run.job_id, role=role, party_id=party_id, component_name=EVALUATION
+        ),
+        timeout=30,
+    )
+    metrics = json_format.MessageToDict(reply.data).get("train", {})
+    if LEARNER not in metrics or f"{LEARNER}_accuracy" not in metrics:
+        raise DemoError(f"job {run.job_id}: {EVALUATION} recorded no evaluation of {LEARNER}")
+    summary = dict(metrics[LEARNER]["data"])
+    run.auc, run.ks = float(summary["auc"]), float(summary["ks"])
+    # Binary accuracy is a curve over thresholds (FATE's); report it where the learner
+    # draws its line, at 0.5.
+    curve = metrics[f"{LEARNER}_accuracy"]
+    thresholds = curve["meta"]["thresholds"]
+    nearest = min(range(len(thresholds)), key=lambda i: abs(thresholds[i] - 0.5))
+    run.accuracy = float(curve["data"][nearest][1])
+    run.threshold = float(thresholds[nearest])
+
+
+def _method(service: str, method: str) -> str:
+    descriptor = tracking_service_pb2.DESCRIPTOR.services_by_name[service]
+    return f"{descriptor.full_name}/{descriptor.methods_by_name[method].name}"
+
+
+def report(run: Run, parties: tuple[NodeConfig, ...], restart: str | None) -> None:
+    guest, host = parties
+    job = run.job_id
+    models = [
+        model_path(data_dir, role, party_id, run.model_id, run.model_version, LEARNER, "model")
+        for data_dir, (role, party_id) in zip(run.data_dirs, (GUEST, HOST), strict=True)
+    ]
+    client = f"fateflow-client --address http://{guest.host}:{guest.http_port}"
+    host_client = f"fateflow-client --address http://{host.host}:{host.http_port}"
+    evaluation = json.dumps(
+        {"job_id": job, "role": GUEST[0], "party_id": GUEST[1], "component_name": EVALUATION}
+    )
+    loss = json.dumps(
+        {
+            "job_id": job,
+            "role": ARBITER[0],
+            "party_id": ARBITER[1],
+            "component_name": LEARNER,
+            "metric_namespace": "train",
+            "metric_name": "loss",
+        }
+    )
+    lines = [
+        "",
+        f"Evaluation of {LEARNER} on its training data (guest 9999):",
+        f"  AUC       {run.auc:.4f}",
+        f"  KS        {run.ks:.4f}",
+        f"  accuracy  {run.accuracy:.4f} (threshold {run.threshold:.4f})",
+        "",
+        f"job {job}: success in {run.elapsed_s:.1f} s",
+        f"  model     id {run.model_id}, version {run.model_version}",
+        f"            guest 9999:  {models[0]}",
+        f"            host 10000:  {models[1]}",
+        "  metrics   in each party's database, through the tracking API (commands below)",
+        f"  logs      guest 9999:  {run.data_dirs[0] / 'logs' / job}",
+        f"            host 10000:  {run.data_dirs[1] / 'logs' / job}",
+        "",
+        "Look at them" + (f" (start the parties again first: {restart}):" if restart else ":"),
+        f"  {client} -f query_job -j {job}",
+        f"  {client} -f component_metric_all -j {job} -r guest -p 9999 -cpn {EVALUATION}",
+        f"  {host_client} -f component_metric_all -j {job} -r arbiter -p 10000 -cpn {LEARNER}",
+        f"  {client} -f component_output_model -j {job} -r guest -p 9999 -cpn {LEARNER}",
+        f"  {client} -f job_log -j {job} -o .",
+        f"  grpcurl -plaintext {guest.grpc_address} list",
+        f"  grpcurl -plaintext -d '{evaluation}' {guest.grpc_address} "
+        + _method("TrackingService", "GetComponentMetricAll"),
+        f"  grpcurl -plaintext -d '{loss}' {host.grpc_address} "
+        + _method("TrackingService", "GetComponentMetricData"),
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def demo(base_dir: Path, port_offset: int = 0) -> None:
+    """Run the demo; exit with a message, not a traceback, when it cannot finish."""
+    try:
+        example = load_example()
+        with _parties(base_dir, port_offset) as (parties, started_here):
+            run = run_example(example, parties)
+    except grpc.RpcError as error:
+        details = error.details() if isinstance(error, grpc.Call) else str(error)
+        sys.exit(f"fateflow demo: a node refused: {details}")
+    except DemoError as error:
+        sys.exit(f"fateflow demo: {error}")
+    except KeyboardInterrupt:
+        sys.exit("fateflow demo: interrupted")
+    restart = None
+    if started_here:
+        offset = f" --port-offset {port_offset}" if port_offset else ""
+        restart = f"fateflow standalone --data-dir {base_dir}{offset}"
+    report(run, parties, restart)

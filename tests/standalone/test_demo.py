@@ -1,0 +1,96 @@
+"""`fateflow demo` as a user runs it: the hetero LR example from upload to AUC, then nothing
+left running; and a clear refusal when one of its ports is taken."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from pathlib import Path
+
+from fateflow_grpc.cli import standalone_parties
+from tests.standalone.process import free_port_offset
+
+FATEFLOW = str(Path(sys.executable).with_name("fateflow"))
+
+
+def _demo(tmp_path: Path, offset: int) -> list[str]:
+    return [FATEFLOW, "demo", "--data-dir", str(tmp_path / "var"), "--port-offset", str(offset)]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _processes_of(directory: Path) -> list[str]:
+    """Command lines naming `directory`: the nodes (their config) and their workers (sys.path)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with suppress(OSError):
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if str(directory) in command:
+                found.append(command)
+    return found
+
+
+def test_demo_trains_the_hetero_example_and_stops_its_nodes(tmp_path: Path) -> None:
+    offset = free_port_offset()
+    # Its own session: if the test fails, everything the demo started can be killed at once.
+    process = subprocess.Popen(
+        _demo(tmp_path, offset),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=900)
+        assert process.returncode == 0, output
+        auc = re.search(r"^\s*AUC\s+([0-9.]+)$", output, re.MULTILINE)
+        assert auc and float(auc.group(1)) >= 0.98, output
+        assert re.search(r"^\s*KS\s+0\.\d+$", output, re.MULTILINE), output
+        assert re.search(r"^\s*accuracy\s+0\.\d+ \(threshold", output, re.MULTILINE), output
+        assert "hetero_lr_0: success" in output and "30 iterations" in output, output
+        paths = re.findall(r"(?:guest 9999|host 10000):\s+(\S+)$", output, re.MULTILINE)
+        assert len(paths) == 4, output  # each party's model file and logs directory
+        for path in map(Path, paths):
+            assert path.exists() and path.is_relative_to(tmp_path), path
+        job_id = re.search(r"^job (\d+): success", output, re.MULTILINE)
+        assert job_id and f"-f query_job -j {job_id.group(1)}" in output
+        ports = [
+            port
+            for party in standalone_parties(offset)
+            for port in (party.http_port, party.grpc_port, party.proxy_port)
+        ]
+        assert f"127.0.0.1:{ports[1]} fateflow.v1.TrackingService/GetComponentMetricAll" in output
+        assert not [port for port in ports if _listening(port)]
+        assert not _processes_of(tmp_path)
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_demo_refuses_a_port_another_program_holds(tmp_path: Path) -> None:
+    offset = free_port_offset()
+    guest = standalone_parties(offset)[0]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", guest.grpc_port))
+        taken.listen()
+        started = time.monotonic()
+        result = subprocess.run(
+            _demo(tmp_path, offset), cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert f"port {guest.grpc_port} (party 9999's gRPC port) is in use" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert elapsed < 60  # refused before anything starts
+    assert not (tmp_path / "var").exists()

@@ -3,13 +3,15 @@
     app = await create_app("127.0.0.1:9360")   # reads the routes from the core's reflection
     web.run_app(app, port=9380)
 
-One catch-all aiohttp route hands every request to `Gateway.dispatch`, which finds the
-endpoint by path and verb in a dict built at start-up and turns every failure into FATE's
-envelope: a client never sees a stack trace or an HTML error page.
+Besides `/v1/openapi.json` (the routes' OpenAPI description, see `openapi`), one catch-all
+aiohttp route hands every request to `Gateway.dispatch`, which finds the endpoint by path and
+verb in a dict built at start-up and turns every failure into FATE's envelope: a client never
+sees a stack trace or an HTML error page.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -19,6 +21,7 @@ from urllib.parse import quote
 import grpc
 from aiohttp import BodyPartReader, web
 
+from gateway import openapi
 from gateway.reflection import fetch_files
 from gateway.routes import PACKAGE, Route, build_routes
 from gateway.transcoding import (
@@ -294,6 +297,12 @@ async def create_app(
         raise
     app = web.Application(client_max_size=max_body_size)
     app[GATEWAY] = gateway
+    document = json.dumps(openapi.openapi_document(routes)).encode()
+
+    async def serve_openapi(_: web.Request) -> web.Response:
+        return web.Response(body=document, content_type="application/json")
+
+    app.router.add_get(openapi.PATH, serve_openapi, allow_head=False)
     app.router.add_route("*", "/{path:.*}", gateway.dispatch)
 
     async def close_channel(_: web.Application) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import grpc
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway import openapi
 from gateway.reflection import fetch_files
@@ -220,7 +221,16 @@ class _Upload:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self._codec.upload_field is not None and request.content_type.startswith("multipart/"):
-            response = await self._multipart(request)
+            # What aiohttp's multipart reader raises on a body that breaks the format, and
+            # what decoding a form field in an unknown or wrong charset raises.
+            try:
+                response = await self._multipart(request)
+            except HttpProcessingError as error:
+                raise RequestFailed(
+                    EXCEPTION_ERROR, f"bad multipart body: {error.message}"
+                ) from None
+            except (ValueError, LookupError) as error:
+                raise RequestFailed(EXCEPTION_ERROR, f"bad multipart body: {error}") from None
         else:
             # A JSON body (FATE's `use_local_data: 0`: the file is on the node): one message.
             fields = await _request_fields(self._route, self._codec, request)

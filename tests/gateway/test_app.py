@@ -473,3 +473,33 @@ def test_a_download_broken_after_the_first_chunk(client: Client, core: FakeCore)
     # The status line went out with the first chunk: the client must see a broken transfer.
     with pytest.raises(aiohttp.ClientPayloadError):
         client.get("/v1/job/log", json={"job_id": "j"})
+
+
+@pytest.mark.parametrize(
+    ("part", "error"),
+    [
+        (b"", "starting boundary"),
+        (b"--B\r\nno colon in this header\r\n\r\nx\r\n--B--\r\n", "Invalid HTTP header"),
+        (
+            b'--B\r\nContent-Disposition: form-data; name="table_name"\r\n\r\n\xff\r\n--B--\r\n',
+            "utf-8",
+        ),
+        (
+            b'--B\r\nContent-Disposition: form-data; name="table_name"\r\n'
+            b"Content-Type: text/plain; charset=nope\r\n\r\nx\r\n--B--\r\n",
+            "nope",
+        ),
+        (b'--B\r\nContent-Disposition: form-data; name="table_name"\r\n\r\nx', "EOF"),
+    ],
+)
+def test_a_malformed_multipart_body_is_refused(client: Client, part: bytes, error: str) -> None:
+    # Found by the schemathesis run (tests/fuzz): these were internal errors with a traceback.
+    reply = client.post(
+        "/v1/data/upload",
+        params=UPLOAD_QUERY,
+        data=part,
+        headers={"Content-Type": "multipart/form-data; boundary=B"},
+    )
+    body = envelope(reply)
+    assert body["retcode"] == 100
+    assert body["retmsg"].startswith("bad multipart body: ") and error in body["retmsg"], body

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,14 @@ from typing import Any
 
 import pytest
 
+from tests.serving.endpoint import ServingEndpoint
 from tests.standalone.process import Standalone, run_standalone
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 GUEST, HOST = "9999", "10000"
 COMPONENTS = ("dataio_0", "intersection_0", "hetero_lr_0", "evaluation_0")
+MODEL_ID = "arbiter-10000#guest-9999#host-10000#model"
 
 
 def run(address: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -138,7 +141,7 @@ def test_job_queries(trained: Trained) -> None:
     directory = out / f"job_{job_id}_config"
     assert config["directory"] == str(directory)
     assert config["data"]["model_info"] == {
-        "model_id": "arbiter-10000#guest-9999#host-10000#model",
+        "model_id": MODEL_ID,
         "model_version": job_id,
     }
     dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v1.json").read_text())
@@ -280,6 +283,68 @@ def test_stop_and_clean_a_second_job(trained: Trained) -> None:
     assert cleaned["retcode"] == 101 and cleaned["retmsg"] == "find data view failed"
     deleted = ok(guest, "-f", "component_metric_delete", "-j", job_id)
     assert isinstance(deleted["data"], int)
+
+
+def write_json(path: Path, value: Any) -> str:
+    path.write_text(json.dumps(value))
+    return str(path)
+
+
+def test_model_commands(trained: Trained) -> None:
+    guest, host, job_id, work = trained.guest, trained.host, trained.job_id, trained.work
+    model = {"model_id": MODEL_ID, "model_version": job_id}
+    at_guest = ("-c", write_json(work / "model.json", model), "-r", "guest", "-p", GUEST)
+    names = {**model, "role": "guest", "party_id": int(GUEST)}
+
+    stored = ok(guest, "-f", "store", *at_guest)
+    assert stored["data"] == {**names, "party_model_id": f"guest#{GUEST}#{MODEL_ID}"}
+    again = printed(run(guest, "-f", "store", *at_guest))
+    assert again["retcode"] != 0 and "force_update" in again["retmsg"]
+    restored = ok(guest, "-f", "restore", *at_guest)
+    assert restored["data"] == stored["data"]
+
+    exported = ok(guest, "-f", "export", *at_guest, "-o", str(work / "models"))
+    archive = work / "models" / f"guest#{GUEST}#{MODEL_ID}_{job_id}.zip"
+    assert exported["file"] == str(archive)
+    assert exported["retmsg"] == f"download successfully, please check {archive}"
+    with zipfile.ZipFile(archive) as files:
+        exported_files = {name: files.read(name) for name in files.namelist()}
+    assert any(name.startswith("hetero_lr_0/") for name in exported_files)
+    elsewhere = ("-c", str(work / "model.json"), "-r", "guest", "-p", "9998", "-o", str(work))
+    assert printed(run(guest, "-f", "export", *elsewhere))["retcode"] != 0
+
+    # The guest has the model; the host's node has not, and takes it.
+    refused = printed(run(guest, "-f", "import", *at_guest, "-i", str(archive)))
+    assert refused["retcode"] != 0 and "exists" in refused["retmsg"]
+    imported = ok(host, "-f", "import", *at_guest, "-i", str(archive))
+    assert imported["data"]["party_model_id"] == f"guest#{GUEST}#{MODEL_ID}"
+    back = ok(host, "-f", "export", *at_guest, "-o", str(work / "imported"))
+    with zipfile.ZipFile(back["file"]) as files:
+        round_trip = {name: files.read(name) for name in files.namelist()}
+    info = json.loads(round_trip.pop("model_info.json"))
+    assert (info["f_model_version"], info["f_imported"]) == (job_id, True)
+    del exported_files["model_info.json"]
+    assert round_trip == exported_files  # the model itself, byte for byte
+    missing = printed(run(host, "-f", "import", *at_guest, "-i", str(work / "none.zip")))
+    assert missing["retcode"] == 100 and "does not exist" in missing["retmsg"]
+
+    with ServingEndpoint() as serving:
+        publish = {"job_id": job_id, "servings": [serving.address]}
+        loaded = ok(guest, "-f", "load", "-c", write_json(work / "load.json", publish))
+        assert loaded["data"]["guest"] == {GUEST: 0} and loaded["data"]["host"] == {HOST: 0}
+        bind = {**publish, "service_id": "breast_lr"}
+        bound = ok(guest, "-f", "bind", "-c", write_json(work / "bind.json", bind))
+        assert bound["retmsg"] == "service id is breast_lr"
+    calls = sorted((method, request.local.role) for method, request in serving.requests)
+    assert calls == [("publishBind", "guest"), ("publishLoad", "guest"), ("publishLoad", "host")]
+    (bind_request,) = [r for method, r in serving.requests if method == "publishBind"]
+    assert bind_request.serviceId == "breast_lr"
+    (guest_part,) = bind_request.model["guest"].roleModelInfo.values()
+    assert (guest_part.tableName, guest_part.namespace) == (job_id, f"guest#{GUEST}#{MODEL_ID}")
+
+    unreachable = {"job_id": job_id, "servings": ["127.0.0.1:9"]}
+    failed = printed(run(guest, "-f", "load", "-c", write_json(work / "nowhere.json", unreachable)))
+    assert failed["retcode"] != 0 and "127.0.0.1:9 could not be reached" in failed["retmsg"]
 
 
 @pytest.mark.parametrize(

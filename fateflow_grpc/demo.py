@@ -206,10 +206,8 @@ def run_example(example: Example, parties: tuple[NodeConfig, ...]) -> Run:
             raise DemoError(f"interrupted: job {run.job_id} stopped") from None
         run.elapsed_s = time.monotonic() - started
         if status != "success":
-            raise DemoError(
-                f"job {run.job_id} ended {status}; its logs are in {data_dirs[0] / 'logs'}"
-                f" and {data_dirs[1] / 'logs'}"
-            )
+            logs = " and ".join(str(data_dir / "logs" / run.job_id) for data_dir in data_dirs)
+            raise DemoError(f"job {run.job_id} ended {status}; its logs are in {logs}")
         _read_evaluation(run, trackers[0])
         return run
 
@@ -263,10 +261,11 @@ def _watch(
                 progress.update(bars[name], completed=done, note=note)
                 if task and status in ENDED and name not in reported:
                     reported.add(name)
-                    progress.console.print(
-                        f"{name}: {status} in {task.f_elapsed / 1000:.1f} s"
-                        + (f", {len(losses)} iterations" if name == LEARNER else "")
+                    took = (
+                        f" in {task.f_elapsed / 1000:.1f} s" if task.HasField("f_elapsed") else ""
                     )
+                    iterations = f", {len(losses)} iterations" if name == LEARNER else ""
+                    progress.console.print(f"{name}: {status}{took}{iterations}")
             if job.f_status in ENDED:
                 return str(job.f_status)
             time.sleep(POLL_S)

@@ -297,6 +297,9 @@ def render() -> str:
         "JSON object. A field marked required is checked by the core, which refuses the call "
         "with a message naming it.",
         "",
+        "A running gateway also describes these routes as OpenAPI 3.1, without the "
+        "descriptions: `curl http://127.0.0.1:9380/v1/openapi.json`.",
+        "",
         f"{len(routes)} routes.",
         "",
     ]

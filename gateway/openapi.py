@@ -58,6 +58,7 @@ _ENVELOPE = {
     "retmsg": {"type": "string"},
 }
 _ERROR = "#/components/schemas/Error"
+_NOT_EMPTY = {"string": {"minLength": 1}, "array": {"minItems": 1}}
 
 
 def openapi_document(routes: list[Route]) -> dict[str, Any]:
@@ -186,11 +187,12 @@ class _Schemas:
         return {"$ref": f"#/components/schemas/{message.full_name}"}
 
     def fields(self, fields: Sequence[FieldDescriptor]) -> Schema:
-        schema: Schema = {
-            "type": "object",
-            "properties": {f.name: self.field(f) for f in fields},
-        }
+        properties = {f.name: self.field(f) for f in fields}
         required = [f.name for f in fields if _is_required(f)]
+        for name in required:
+            # The core takes an empty string or list for a missing one (`check_required`).
+            properties[name] |= _NOT_EMPTY.get(properties[name].get("type", ""), {})
+        schema: Schema = {"type": "object", "properties": properties}
         if required:
             schema["required"] = required
         return schema

@@ -62,6 +62,7 @@ def test_every_route_of_the_openapi_document(
             "PYTHONPATH": str(ROOT),
             "SCHEMATHESIS_HOOKS": "tests.fuzz.envelope_check",
         },
+        cwd=tmp_path,  # where it keeps its cache
         capture_output=True,
         text=True,
         timeout=600,

@@ -47,8 +47,11 @@ def test_it_lists_exactly_the_routes_of_the_descriptors(
 
 def test_request_fields_by_type(client: Client) -> None:
     schemas = served(client)["components"]["schemas"]
+    stop = schemas["fateflow.v1.StopJobRequest"]
+    assert stop["required"] == ["job_id"]  # REQUIRED field_behavior
+    assert stop["properties"]["job_id"] == {"type": "string", "minLength": 1}
     submit = schemas["fateflow.v1.SubmitJobRequest"]
-    assert submit["required"] == ["job_runtime_conf"]  # REQUIRED field_behavior
+    assert submit["required"] == ["job_runtime_conf"]
     assert submit["properties"]["job_dsl"] == {"type": "object"}  # google.protobuf.Struct
     query = schemas["fateflow.v1.QueryJobRequest"]["properties"]
     assert query["party_id"]["type"] == "integer"  # int64: a JSON number, as FATE sends it
@@ -160,7 +163,7 @@ def test_enums_required_fields_and_recursive_messages() -> None:
                 "type": "array",
                 "items": {"$ref": "#/components/schemas/fateflow.v1.Node"},
             },
-            "name": {"type": "string"},
+            "name": {"type": "string", "minLength": 1},  # the core takes "" for missing
         },
         "required": ["name"],
     }

@@ -91,8 +91,8 @@ def openapi_document(routes: list[Route]) -> dict[str, Any]:
 def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     service, method = route.rpc.strip("/").split("/")
     request = _descriptor(route.request_class)
+    # No operationId: it must be unique, and an RPC with additional bindings has several routes.
     operation: dict[str, Any] = {
-        "operationId": method,
         "tags": [service.rpartition(".")[2]],
         "summary": f"{service}.{method}",
     }

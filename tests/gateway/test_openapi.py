@@ -129,7 +129,7 @@ def test_uploads_are_multipart_with_settings_in_the_query(client: Client) -> Non
     assert set(settings["properties"]) == set(query)
 
 
-def test_enums_required_fields_and_recursive_messages() -> None:
+def test_enums_required_fields_recursion_and_additional_bindings() -> None:
     file = descriptor_pb2.FileDescriptorProto(name="fateflow/v1/extra.proto", package="fateflow.v1")
     file.enum_type.add(name="Color").value.add(name="COLOR_UNSPECIFIED", number=0)
     file.enum_type[0].value.add(name="COLOR_RED", number=1)
@@ -150,11 +150,12 @@ def test_enums_required_fields_and_recursive_messages() -> None:
     method = file.service.add(name="ExtraService").method.add(
         name="Ping", input_type=".fateflow.v1.Node", output_type=".fateflow.v1.PingResponse"
     )
-    method.options.Extensions[annotations_pb2.http].post = "/v1/extra/ping"
-    method.options.Extensions[annotations_pb2.http].body = "*"
+    rule = method.options.Extensions[annotations_pb2.http]
+    rule.post, rule.body = "/v1/extra/ping", "*"
+    rule.additional_bindings.add(get="/v1/extra/ping", body="*")
     document = openapi_document(build_routes([file]))
     validate(document, cls=OpenAPIV31SpecValidator)
-    assert operations(document) == {("POST", "/v1/extra/ping")}
+    assert operations(document) == {("POST", "/v1/extra/ping"), ("GET", "/v1/extra/ping")}
     assert document["components"]["schemas"]["fateflow.v1.Node"] == {
         "type": "object",
         "properties": {

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,8 @@ from tests.multiparty.cluster import NodeProcess, start_parties
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Generated requests per route and phase: enough to reach every field, few enough that the
-#: run stays within a couple of minutes on two loaded cores.
+#: Fuzzed requests per route and mode (fitting the schema, breaking it): enough to reach every
+#: field, few enough that the run stays within a couple of minutes on two loaded cores.
 MAX_EXAMPLES = 25
 CHECKS = (
     "not_a_server_error",
@@ -46,10 +47,11 @@ def node(tmp_path: Path) -> Iterator[NodeProcess]:
 def test_every_route_of_the_openapi_document(
     node: NodeProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    url = f"http://127.0.0.1:{node.http_port}/v1/openapi.json"
     report = tmp_path / "schemathesis.json"
     # Deterministic: a run finds the same things every time, so CI does not fail by chance.
     command = [
-        *("run", f"http://127.0.0.1:{node.http_port}/v1/openapi.json"),
+        *("run", url),
         *("--checks", ",".join(CHECKS), "--phases", "examples,coverage,fuzzing"),
         *("--max-examples", str(MAX_EXAMPLES), "--generation-deterministic"),
         *("--workers", "1", "--request-timeout", "30", "--wait-for-schema", "30"),
@@ -80,3 +82,5 @@ def test_every_route_of_the_openapi_document(
     assert cases["unique_failures"] == 0 and not figures["errors"]
     assert node.process is not None and node.process.poll() is None, "the node exited"
     assert node._serving(), "the node's core or proxy is not healthy"
+    with urllib.request.urlopen(url, timeout=30) as gateway:
+        assert gateway.status == 200, "the node's gateway is not serving"

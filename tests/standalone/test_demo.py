@@ -14,6 +14,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from fateflow_grpc.cli import standalone_parties
+from tests.multiparty.cluster import wait_for
 from tests.standalone.process import free_port_offset
 
 FATEFLOW = str(Path(sys.executable).with_name("fateflow"))
@@ -71,7 +72,8 @@ def test_demo_trains_the_hetero_example_and_stops_its_nodes(tmp_path: Path) -> N
         ]
         assert f"127.0.0.1:{ports[1]} fateflow.v1.TrackingService/GetComponentMetricAll" in output
         assert not [port for port in ports if _listening(port)]
-        assert not _processes_of(tmp_path)
+        # A node's worker processes end just after it (they read its end on a pipe).
+        wait_for(lambda: not _processes_of(tmp_path), 10, "the nodes' processes to end")
     finally:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

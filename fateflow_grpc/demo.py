@@ -33,6 +33,7 @@ from fateflow.v1 import (
 )
 from fateflow_grpc.cli import standalone_nodes, standalone_parties
 from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.domain.status import END_STATUSES
 from fateflow_grpc.storage.model_files import model_path
 
 #: The source tree's examples; an editable install (the README's) runs from there.
@@ -44,7 +45,6 @@ CONF = "hetero_lr/conf_v2.json"
 #: Where the job's numbers come from: the guest trains and evaluates, the arbiter sums losses.
 LEARNER, EVALUATION = "hetero_lr_0", "evaluation_0"
 GUEST, HOST, ARBITER = ("guest", 9999), ("host", 10000), ("arbiter", 10000)
-ENDED = {"success", "failed", "canceled", "timeout"}
 POLL_S = 0.5
 START_TIMEOUT_S = 120
 UPLOAD_CHUNK = 256 * 1024
@@ -259,14 +259,14 @@ def _watch(
                     if status == "success":  # converged before max_iter
                         progress.update(bars[name], total=done)
                 progress.update(bars[name], completed=done, note=note)
-                if task and status in ENDED and name not in reported:
+                if task and status in END_STATUSES and name not in reported:
                     reported.add(name)
                     took = (
                         f" in {task.f_elapsed / 1000:.1f} s" if task.HasField("f_elapsed") else ""
                     )
                     iterations = f", {len(losses)} iterations" if name == LEARNER else ""
                     progress.console.print(f"{name}: {status}{took}{iterations}")
-            if job.f_status in ENDED:
+            if job.f_status in END_STATUSES:
                 return str(job.f_status)
             time.sleep(POLL_S)
 

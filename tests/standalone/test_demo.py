@@ -13,7 +13,10 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+import pytest
+
 from fateflow_grpc.cli import standalone_parties
+from fateflow_grpc.demo import DemoError, load_example
 from tests.multiparty.cluster import wait_for
 from tests.standalone.process import free_port_offset
 
@@ -96,3 +99,14 @@ def test_demo_refuses_a_port_another_program_holds(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr + result.stdout
     assert elapsed < 60  # refused before anything starts
     assert not (tmp_path / "var").exists()
+
+
+def test_missing_example_files_are_named(tmp_path: Path) -> None:
+    (tmp_path / "upload").mkdir()
+    (tmp_path / "upload" / "breast_hetero_guest.json").write_text('{"file": "data/guest.csv"}')
+    with pytest.raises(DemoError) as refused:
+        load_example(tmp_path)
+    message = str(refused.value)
+    assert str(tmp_path / "upload" / "breast_hetero_host.json") in message
+    assert str(tmp_path / "hetero_lr" / "dsl_v2.json") in message
+    assert str(tmp_path / "upload" / "breast_hetero_guest.json") not in message

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.multiparty.cluster import NodeProcess, start_parties
+from tests.multiparty.cluster import NodeProcess, start_parties, upload
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +40,9 @@ CHECKS = (
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[NodeProcess]:
     nodes = start_parties(tmp_path, [9999])
+    # A table and its upload job: list and table routes answer real rows, whose answers the
+    # document must describe too.
+    upload(nodes[9999], "breast_hetero_guest")
     yield nodes[9999]
     nodes[9999].stop()
 

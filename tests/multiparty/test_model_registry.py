@@ -5,6 +5,7 @@ scores."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from collections.abc import Iterator
@@ -206,6 +207,18 @@ def test_export_import_into_fresh_nodes_then_predict(
             assert row == old_row
         again = import_over_http(fresh[GUEST], trained.names("guest", GUEST), exported["guest"])
         assert again["retcode"] == 100 and "exists at this node already" in again["retmsg"]
+
+        # What FATE-Serving pulls: every buffer, base64 in JSON.
+        transfer = requests.post(
+            f"{gateway(fresh[GUEST])}/model/transfer",
+            json={"name": trained.job_id, "namespace": f"guest#{GUEST}#{trained.model_id}"},
+            timeout=60,
+        ).json()
+        assert transfer["retcode"] == 0, transfer
+        param = json.loads(base64.b64decode(transfer["data"]["hetero_lr_0.hetero_lr:param"]))
+        guest_model = local_copy(trained.nodes[GUEST], trained, "guest", GUEST)[1]
+        assert param == guest_model[("hetero_lr_0", "hetero_lr")]["param"]
+        assert "dataio_0.dataio:header" in transfer["data"]
 
         train_dsl = (EXAMPLES / "hetero_lr" / "dsl_v1.json").read_text()
         request = pb.GenerateDslRequest(train_dsl=train_dsl, version="1")

@@ -1,4 +1,5 @@
-"""The reference pages that must follow the code: docs/configuration.md and docs/api.md."""
+"""The pages that must follow the code: docs/configuration.md and docs/api.md complete and
+current, the node configs shown in README.md and docs/ valid, and their links to files alive."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 
 from fateflow_grpc.config import NodeConfig, Route, Tls
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 
 
 @functools.cache
@@ -67,3 +71,16 @@ def test_api_reference_lists_every_route() -> None:
     assert routes
     for route in routes:
         assert f"\n### {route.verb} {route.path}\n" in text
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_node_configs_shown_are_valid(page: Path) -> None:
+    """Every YAML block of a page is a node config that loads, as a reader would copy it."""
+    for block in re.findall(r"```yaml\n(.*?)```", page.read_text(), flags=re.DOTALL):
+        NodeConfig.from_dict(yaml.safe_load(block))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_links_to_files_lead_somewhere(page: Path) -> None:
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+        assert (page.parent / target).exists(), f"{page.name} links to {target}, which is not there"

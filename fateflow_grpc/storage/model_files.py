@@ -27,6 +27,8 @@ INFO_MEMBER = "model_info.json"
 _NAME = re.compile(r"[^/\\\x00]+")
 #: Where imports and restores are unpacked before they replace a model, under `models/`.
 _STAGING = ".staging"
+#: Largest unpacked archive: its members are read into memory, and a zip bomb must not be.
+MAX_UNPACKED_BYTES = 256 << 20
 
 
 def _checked(name: str, what: str) -> str:
@@ -113,6 +115,13 @@ def _unpack(archive: IO[bytes], staging: Path) -> dict[str, Any]:
         raise InvalidArgument(f"the model archive is not a zip file: {error}") from None
     info: dict[str, Any] | None = None
     with zipped:
+        # zipfile stops reading a member at its declared size, so the sum bounds the memory.
+        unpacked = sum(member.file_size for member in zipped.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise InvalidArgument(
+                f"the model archive unpacks to {unpacked} bytes, more than the "
+                f"{MAX_UNPACKED_BYTES} a model may have"
+            )
         for member in zipped.infolist():
             name = member.filename
             if member.is_dir():  # zip tools add them; the files' paths make them again

@@ -243,6 +243,18 @@ def test_a_bad_archive_is_refused_and_leaves_nothing(
         assert model_info.get_model_info(session, KEY) is None
 
 
+def test_an_archive_that_unpacks_too_large_is_refused(
+    stub: model_service_pb2_grpc.ModelServiceStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit lowered, so that a small archive stands for a zip bomb.
+    monkeypatch.setattr(model_files, "MAX_UNPACKED_BYTES", 100)
+    archive = zipped({"model_info.json": INFO, "hetero_lr_0/hetero_lr.json": LR_MODEL})
+    message, _ = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT, 100, lambda: import_model(stub, archive)
+    )
+    assert "unpacks to" in message and "more than the 100 a model may have" in message
+
+
 @pytest.mark.parametrize(
     ("names", "words"),
     [

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import grpc
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+from multidict import MultiDict
 
 from gateway import openapi
 from gateway.reflection import fetch_files
@@ -241,7 +242,7 @@ class _Upload:
 
     async def _multipart(self, request: web.Request) -> Any:
         reader = await request.multipart()
-        fields: dict[str, Any] = {}
+        form: MultiDict[str] = MultiDict()
         call = None
         try:
             while (part := await reader.next()) is not None:
@@ -256,15 +257,15 @@ class _Upload:
                             f"form field {part.name!r} comes after the file; send it before",
                         )
                     if part.name:
-                        fields[part.name] = await _form_field(part)
+                        form.add(part.name, await _form_field(part))
                     continue
                 if call is not None:
                     raise RequestFailed(EXCEPTION_ERROR, "send one file per request")
-                call = await self._start(fields, request)
+                call = await self._start(form, request)
                 while chunk := await part.read_chunk(CHUNK_SIZE):
                     await call.write(self._codec.upload_chunk(chunk))
             if call is None:  # no file part: the settings alone
-                call = await self._start(fields, request)
+                call = await self._start(form, request)
             await call.done_writing()
             return await call
         except BaseException:
@@ -272,9 +273,11 @@ class _Upload:
                 call.cancel()
             raise
 
-    async def _start(self, fields: dict[str, Any], request: web.Request) -> Any:
-        # The first message: the query string and the form fields seen so far.
-        first = self._codec.request(self._codec.with_query(fields, request.query))
+    async def _start(self, form: MultiDict[str], request: web.Request) -> Any:
+        # The first message: the form fields seen so far and the query string, both strings
+        # read by their field's type (`force=true` is a boolean); the form's win.
+        fields = self._codec.with_query(self._codec.with_query({}, form), request.query)
+        first = self._codec.request(fields)
         call = self._rpc()
         await call.write(first)
         return call

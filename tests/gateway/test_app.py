@@ -361,6 +361,7 @@ def test_multipart_form_fields_are_settings(client: Client, core: FakeCore) -> N
             model_version="202401010000000000001",
             role="guest",
             party_id="9999",
+            force="true",
         ),
     )
     assert envelope(reply)["retcode"] == 0
@@ -370,6 +371,7 @@ def test_multipart_form_fields_are_settings(client: Client, core: FakeCore) -> N
         model_version="202401010000000000001",
         role="guest",
         party_id=9999,
+        force=True,
     )
     assert b"".join(m.chunk for m in chunks) == b"PK-archive"
 

@@ -31,8 +31,12 @@ _STAGING = ".staging"
 MAX_UNPACKED_BYTES = 256 << 20
 
 
+def _is_name(name: str) -> bool:
+    return bool(_NAME.fullmatch(name)) and name not in (".", "..")
+
+
 def _checked(name: str, what: str) -> str:
-    if not _NAME.fullmatch(name) or name in (".", ".."):
+    if not _is_name(name):
         raise InvalidArgument(
             f"{what} {name!r} can not name a model directory", field=what, value=name
         )
@@ -126,6 +130,14 @@ def _unpack(archive: IO[bytes], staging: Path) -> dict[str, Any]:
             name = member.filename
             if member.is_dir():  # zip tools add them; the files' paths make them again
                 continue
+            parts = name.split("/")
+            if name != INFO_MEMBER and not (
+                len(parts) == 2 and parts[1].endswith(".json") and all(map(_is_name, parts))
+            ):
+                raise InvalidArgument(
+                    f"the model archive holds {name!r}, which is not <component>/<alias>.json",
+                    member=name,
+                )
             try:
                 content = json.loads(zipped.read(member))
             except (zipfile.BadZipFile, ValueError, EOFError) as error:
@@ -138,18 +150,8 @@ def _unpack(archive: IO[bytes], staging: Path) -> dict[str, Any]:
                 )
             if name == INFO_MEMBER:
                 info = content
-                continue
-            parts = name.split("/")
-            if (
-                len(parts) != 2
-                or not parts[1].endswith(".json")
-                or not all(_NAME.fullmatch(p) and p not in (".", "..") for p in parts)
-            ):
-                raise InvalidArgument(
-                    f"the model archive holds {name!r}, which is not <component>/<alias>.json",
-                    member=name,
-                )
-            write_model(staging / parts[0] / parts[1], content)
+            else:
+                write_model(staging / parts[0] / parts[1], content)
     if info is None:
         raise InvalidArgument(f"the model archive has no {INFO_MEMBER}", member=INFO_MEMBER)
     return info

@@ -40,13 +40,15 @@ CHECKS = (
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[NodeProcess]:
     node = start_parties(tmp_path, [9999])[9999]
-    # `start_parties` waits for the core and the proxy; the gateway may come up a little later.
-    wait_for(lambda: gateway_serves(node), 30, "the gateway")
-    # A table and its upload job: list and table routes answer real rows, whose answers the
-    # document must describe too.
-    upload(node, "breast_hetero_guest")
-    yield node
-    node.stop()
+    try:
+        # `start_parties` waits for the core and the proxy; the gateway may come a little later.
+        wait_for(lambda: gateway_serves(node), 30, "the gateway")
+        # A table and its upload job: list and table routes answer real rows, whose answers
+        # the document must describe too.
+        upload(node, "breast_hetero_guest")
+        yield node
+    finally:
+        node.stop()
 
 
 def openapi_url(node: NodeProcess) -> str:

@@ -266,6 +266,8 @@ class Scheduler:
         mine = [p for p in parties if p.party_id == self._settings.party_id]
         for party in [p for p in parties if p not in mine] + mine:
             self._end_at(party, job.f_job_id, status)
+        for group in self._task_rows(job.f_job_id).values():
+            self._set_federated(group, component_status([r.f_party_status for r in group]))
         if status == JobStatus.SUCCESS:
             for party in parties:
                 self._update_at(party, job.f_job_id, None, 100)
@@ -279,6 +281,10 @@ class Scheduler:
                 self._participant.stop_job(party, job_id, status)
             else:
                 self._parties.stop_job(party, job_id, status)
+                # Its tasks have ended there: our rows of them must not stay running.
+                _, states = self._parties.collect_tasks(party, job_id)
+                for state in states:
+                    self._record(state)
         except FateFlowError as error:
             # A party that cannot hear it now learns the end when it asks, after it restarts.
             log.warning("job %s: could not end it at %s: %s", job_id, party, error)

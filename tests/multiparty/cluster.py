@@ -103,6 +103,11 @@ class NodeProcess:
                     )
             except grpc.RpcError:
                 return False
+        # The gateway starts last; tests upload through it right away.
+        try:
+            socket.create_connection(("127.0.0.1", self.http_port), timeout=1).close()
+        except OSError:
+            return False
         return True
 
     def kill(self) -> None:

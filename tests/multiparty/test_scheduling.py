@@ -159,6 +159,13 @@ def test_stop_cancels_everywhere_and_ends_task_processes(parties: dict[int, Node
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+    # The initiator's rows of every party's tasks end too, so the whole job can be cleaned.
+    rows = parties[GUEST].jobs().QueryTask(pb.QueryTaskRequest(job_id=job_id)).data
+    assert {(row.f_party_status, row.f_status) for row in rows} <= {
+        ("canceled", "canceled"),
+        ("success", "success"),
+    }, rows
+    parties[GUEST].jobs().CleanJob(pb.CleanJobRequest(job_id=job_id))
 
 
 def test_timeout_ends_the_job_as_timeout(parties: dict[int, NodeProcess]) -> None:

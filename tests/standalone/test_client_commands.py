@@ -278,7 +278,7 @@ def test_stop_and_clean_a_second_job(trained: Trained) -> None:
 
     at_guest = ("-j", job_id, "-r", "guest", "-p", GUEST)
     assert ok(guest, "-f", "data_view_query", *at_guest)["data"]
-    assert ok(guest, "-f", "clean_job", *at_guest)["retmsg"] == "success"
+    assert ok(guest, "-f", "clean_job", "-j", job_id)["retmsg"] == "success"
     cleaned = printed(run(guest, "-f", "data_view_query", *at_guest))
     assert cleaned["retcode"] == 101 and cleaned["retmsg"] == "find data view failed"
     deleted = ok(guest, "-f", "component_metric_delete", "-j", job_id)

@@ -109,13 +109,6 @@ class DeadlineExceeded(FateFlowError):
     retcode = RetCode.FEDERATED_ERROR
 
 
-class NotImplementedYet(FateFlowError):
-    """A public RPC whose feature has not landed; the message names the feature."""
-
-    status = "UNIMPLEMENTED"
-    retcode = RetCode.EXCEPTION_ERROR
-
-
 #: Our error class for each status, to rebuild a relayed error (from another party) as ours.
 ERROR_BY_STATUS: dict[str, type[FateFlowError]] = {
     cls.status: cls
@@ -129,7 +122,6 @@ ERROR_BY_STATUS: dict[str, type[FateFlowError]] = {
         Unauthenticated,
         FederatedError,
         DeadlineExceeded,
-        NotImplementedYet,
     )
 }
 

@@ -110,6 +110,7 @@ class Mailbox:
         self._known: dict[str, set[str]] = {}  # job id -> message ids stored or read
         self._receiving: dict[str, KeyTuple] = {}  # message id -> key, while streaming in
         self._ended = {path.name for path in self._ended_dir.iterdir()}
+        self._closed = False
         self._load()
 
     def _load(self) -> None:
@@ -246,6 +247,8 @@ class Mailbox:
         deadline = time.monotonic() + timeout_s
         with self._changed:
             while wanted not in self._waiting:
+                if self._closed:
+                    raise FederatedError(f"the proxy is stopping; {describe(key)} not read")
                 if job_id in self._ended:
                     raise FailedPrecondition(
                         f"job {job_id} ended here before {describe(key)} arrived", job_id=job_id
@@ -261,6 +264,12 @@ class Mailbox:
                     )
                 self._changed.wait(left)
             return self._waiting.pop(wanted)
+
+    def close(self) -> None:
+        """Wake every waiting `take`: a stopping server waits for its handlers to return."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
 
     @staticmethod
     def read(entry: Entry) -> Iterator[bytes]:

@@ -44,10 +44,18 @@ LOCAL_THREADS = 128
 class ProxyServer:
     """The proxy's two servers, started and stopped together."""
 
-    def __init__(self, public: grpc.Server, local: grpc.Server, public_port: int, router: Router):
+    def __init__(
+        self,
+        public: grpc.Server,
+        local: grpc.Server,
+        public_port: int,
+        router: Router,
+        mailbox: Mailbox,
+    ):
         self._servers = (public, local)
         self.public_port = public_port
         self._router = router
+        self._mailbox = mailbox
 
     def start(self) -> None:
         for server in self._servers:
@@ -55,6 +63,7 @@ class ProxyServer:
 
     def stop(self, grace: float | None) -> threading.Event:
         """Stop both servers; the event is set once both have."""
+        self._mailbox.close()
         events = [server.stop(grace) for server in self._servers]
         done = threading.Event()
 
@@ -103,4 +112,4 @@ def create_proxy_server(config: NodeConfig, address: str | None = None) -> Proxy
     )
     add_health_and_reflection(local, [_SERVICE])
     local.add_insecure_port(config.local_proxy_address)
-    return ProxyServer(public, local, port, router)
+    return ProxyServer(public, local, port, router, mailbox)

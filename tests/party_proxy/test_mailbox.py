@@ -14,6 +14,7 @@ from fateflow_grpc.errors import (
     AlreadyExists,
     DeadlineExceeded,
     FailedPrecondition,
+    FederatedError,
     InvalidArgument,
 )
 from party_proxy.mailbox import PIPELINE_FROM, READ_CHUNK, Mailbox
@@ -148,6 +149,25 @@ def test_cleaning_a_job_removes_its_objects_and_wakes_its_readers(tmp_path: Path
     assert read(Mailbox(tmp_path, 1024), job_id="other") == b"a"  # other jobs keep theirs
     with pytest.raises(FailedPrecondition):  # the end is remembered across restarts
         Mailbox(tmp_path, 1024).receive(header("m3", b"c", job_id="ended"), [b"c"])
+
+
+def test_closing_wakes_its_waiting_readers(tmp_path: Path) -> None:
+    """A stopping proxy must not wait for its pulls' timeouts (the node would hang on exit)."""
+    mailbox = Mailbox(tmp_path, memory_bytes=1024)
+    errors: list[Exception] = []
+
+    def wait() -> None:
+        try:
+            mailbox.take("job", KEY, 60)
+        except FederatedError as error:
+            errors.append(error)
+
+    reader = threading.Thread(target=wait)
+    reader.start()
+    mailbox.close()
+    reader.join(5)
+    assert not reader.is_alive()
+    assert len(errors) == 1 and "stopping" in str(errors[0])
 
 
 def test_large_objects_are_written_while_they_arrive(tmp_path: Path) -> None:

@@ -187,7 +187,7 @@ def main() -> None:
         config.write_text(f"grpc_port: 0\ndata_dir: {data_dir}\nworkers: 1\n")
         core_ready, _ = start(
             stack,
-            ["-m", "fateflow_grpc.cli", "core", "--config", str(config)],
+            ["-m", "fateflow_grpc", "core", "--config", str(config)],
             r"gRPC core on \S+:(\d+)",
             "stderr",
         )

@@ -101,7 +101,7 @@ class Node:
         )
         self.log = (directory / "node.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fateflow_grpc.cli", "node", "--config", str(config)],
+            [sys.executable, "-m", "fateflow_grpc", "node", "--config", str(config)],
             cwd=ROOT,
             stdout=self.log,
             stderr=self.log,

@@ -204,7 +204,7 @@ def standalone_nodes(
             command = [
                 sys.executable,
                 "-m",
-                "fateflow_grpc.cli",
+                "fateflow_grpc",
                 "node",
                 "--config",
                 str(config_path),
@@ -284,7 +284,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"fateflow: {error.message}")
     except OSError as error:
         sys.exit(f"fateflow: {error}")
-
-
-if __name__ == "__main__":
-    main()

@@ -24,6 +24,8 @@ def _die_with_parent() -> None:
 
 def serve_one(connection: Connection, target: Callable[[Any], None]) -> None:
     _die_with_parent()
+    # ^C at a terminal reaches the whole process group; the node stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         run = connection.recv()
     except (EOFError, OSError):

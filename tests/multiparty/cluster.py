@@ -80,7 +80,7 @@ class NodeProcess:
             [
                 sys.executable,
                 "-m",
-                "fateflow_grpc.cli",
+                "fateflow_grpc",
                 "node",
                 "--config",
                 str(self.data_dir / "node.yaml"),

@@ -55,7 +55,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
         )
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "fateflow_grpc.cli", "node", "--config", str(config)],
+        [sys.executable, "-m", "fateflow_grpc", "node", "--config", str(config)],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -135,7 +135,7 @@ def test_second_node_on_taken_ports_fails_clearly(node: dict[str, int], tmp_path
     config = tmp_path / "node.yaml"
     config.write_text(yaml.safe_dump({"grpc_port": node["grpc"], "data_dir": str(tmp_path)}))
     done = subprocess.run(
-        [sys.executable, "-m", "fateflow_grpc.cli", "core", "--config", str(config)],
+        [sys.executable, "-m", "fateflow_grpc", "core", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=30,

@@ -92,7 +92,7 @@ def run_standalone(cwd: Path) -> Iterator[Standalone]:
             [
                 sys.executable,
                 "-m",
-                "fateflow_grpc.cli",
+                "fateflow_grpc",
                 "standalone",
                 "--data-dir",
                 "var",

@@ -48,6 +48,16 @@ def status_filter(kind: type[S], value: str) -> S | None:
         raise InvalidArgument(f"unknown status {value!r}; one of {names}", status=value) from None
 
 
+def job_row(job: Job) -> job_pb2.JobRow:
+    """A job as clients see it. `ready` (the job holds a slot at every party and starts now)
+    is shown as `waiting`: FATE's clients know only waiting, running and the end statuses,
+    and fate-client's pipeline fails on any other."""
+    row = row_to_proto(job, job_pb2.JobRow)
+    if row.f_status == JobStatus.READY:
+        row.f_status = JobStatus.WAITING
+    return row
+
+
 def model_info(job: Job) -> job_pb2.ModelInfo:
     """The model a job trains or uses, from its conf's job parameters (v2 keeps them in `common`)."""
     parameters = job.f_runtime_conf.get("job_parameters", {})
@@ -134,7 +144,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         with self._database.session() as session:
             rows = jobs.query_jobs(session, job_filter)
         return job_service_pb2.QueryJobResponse(
-            data=[row_to_proto(row, job_pb2.JobRow) for row in rows],
+            data=[job_row(row) for row in rows],
             retmsg="success" if rows else "no job could be found",
         )
 
@@ -190,7 +200,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         with self._database.session() as session:
             rows = jobs.list_jobs(session, limit_or_all(request.limit))
         return job_service_pb2.ListJobsResponse(
-            data=[row_to_proto(row, job_pb2.JobRow) for row in rows], retmsg="success"
+            data=[job_row(row) for row in rows], retmsg="success"
         )
 
     def ListTasks(

@@ -11,6 +11,7 @@ import pytest
 from fateflow.v1 import job_service_pb2 as pb
 from fateflow.v1 import job_service_pb2_grpc
 from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.domain.status import JobStatus
 from fateflow_grpc.storage.database import Database
 from tests.services.errors import expect_error
 from tests.services.rows import JOB_ID, add_job
@@ -42,6 +43,19 @@ def test_query_job_filters_by_party_and_status(stub: job_service_pb2_grpc.JobSer
     (row,) = stub.QueryJob(pb.QueryJobRequest(job_id=JOB_ID, party_id=10000)).data
     assert row.f_role == "host"
     assert not stub.QueryJob(pb.QueryJobRequest(job_id=JOB_ID, status="success")).data
+
+
+def test_a_ready_job_is_shown_as_waiting(
+    stub: job_service_pb2_grpc.JobServiceStub, node_database: Database
+) -> None:
+    """fate-client's pipeline knows no `ready` (it raises "Unknown status")."""
+    add_job(node_database, job_id="202611270406450000002", status=JobStatus.READY)
+    for rows in (
+        stub.QueryJob(pb.QueryJobRequest(job_id="202611270406450000002")).data,
+        stub.ListJobs(pb.ListJobsRequest()).data,
+    ):
+        assert "ready" not in {row.f_status for row in rows}
+        assert "waiting" in {row.f_status for row in rows}
 
 
 def test_query_unknown_job_is_empty_as_in_fate(stub: job_service_pb2_grpc.JobServiceStub) -> None:

@@ -231,9 +231,10 @@ class TaskContext:
     def save_model(self, model: dict[str, Any], alias: str | None = None) -> None:
         """Keep the component's model output under (model id, model version) for this party."""
         alias = alias or (self.wiring.model_outputs[0] if self.wiring.model_outputs else "model")
-        model_files.write_model(
-            self._model_path(self.task.job_id, self.task.component_name, alias), model
-        )
+        path = self._model_path(self.task.job_id, self.task.component_name, alias)
+        model_files.write_model(path, model)
+        # The whole version, every component's part so far: FATE's f_size.
+        size = sum(file.stat().st_size for file in path.parent.parent.rglob("*.json"))
         task = self.task
         with self._database.session() as session:
             # The job's DSL and conf go with the model (into its archive), as FATE's Pipeline.
@@ -252,6 +253,7 @@ class TaskContext:
                     f_dsl=job.f_dsl if job else {},
                     f_runtime_conf=job.f_runtime_conf if job else {},
                     f_train_runtime_conf=job.f_train_runtime_conf if job else {},
+                    f_size=size,
                 ),
             )
 

@@ -140,6 +140,8 @@ def test_store_delete_restore_gives_the_same_model(trained: Trained) -> None:
         and "hetero_lr_0" in guest_row["f_dsl"]["components"]
     )
     assert set(guest_files) == {("dataio_0", "dataio"), ("hetero_lr_0", "hetero_lr")}
+    files = model_dir(trained.nodes[GUEST], trained, "guest", GUEST).rglob("*.json")
+    assert guest_row["f_size"] == sum(file.stat().st_size for file in files) > 0
 
 
 def gateway(node: NodeProcess) -> str:

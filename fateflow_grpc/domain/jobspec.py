@@ -229,6 +229,75 @@ def parse_job(
     )
 
 
+class PredictedModel(NamedTuple):
+    """The model a predict job uses, and the party whose copy holds the training conf."""
+
+    model_id: str
+    model_version: str
+    initiator: PartyRole
+
+
+def predicted_model(runtime_conf: Mapping[str, Any]) -> PredictedModel | None:
+    """The model of a predict job's conf; None for a training job. Raises as `parse_job`
+    does on a conf it cannot read."""
+    if not isinstance(runtime_conf, Mapping):
+        raise InvalidArgument("the runtime conf must be a JSON object")
+    version = _dsl_version(runtime_conf)
+    roles = _roles(runtime_conf)
+    conf: _Conf = _ConfV1(runtime_conf, roles) if version == 1 else _ConfV2(runtime_conf, roles)
+    common = conf.common_job_parameters()
+    if _job_type(common) != "predict":
+        return None
+    return PredictedModel(
+        str(common.get("model_id", "")),
+        str(common.get("model_version", "")),
+        _initiator(runtime_conf, roles),
+    )
+
+
+def with_training_conf(
+    conf: Mapping[str, Any], train_conf: Mapping[str, Any], dsl: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A predict job's conf on top of its training job's component parameters, as FATE
+    resolves a predict job: what the predict conf leaves out, the training conf gives (the
+    deployed components' parameters, the training tables of the Readers kept). Only the
+    predict DSL's components and the predict conf's roles are taken; confs of different DSL
+    versions do not mix."""
+    listed = dsl.get("components") if isinstance(dsl, Mapping) else None
+    components = set(listed) if isinstance(listed, Mapping) else set()
+    version = _dsl_version(conf)
+    if _dsl_version(train_conf) != version:
+        return dict(conf)
+    roles = set(conf.get("role") or {})
+
+    def kept(by_component: Any) -> dict[str, Any]:
+        return {k: v for k, v in dict(by_component or {}).items() if k in components}
+
+    def by_role(section: Any, keep: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        return {role: keep(value) for role, value in dict(section or {}).items() if role in roles}
+
+    if version == 1:
+        base = {
+            "algorithm_parameters": kept(train_conf.get("algorithm_parameters")),
+            "role_parameters": by_role(train_conf.get("role_parameters"), kept),
+        }
+    else:
+        section = dict(train_conf.get(_V2_SECTION) or {})
+        base = {
+            _V2_SECTION: {
+                "common": kept(section.get("common")),
+                "role": by_role(
+                    section.get("role"),
+                    lambda by_index: {i: kept(v) for i, v in dict(by_index or {}).items()},
+                ),
+            }
+        }
+    merged = dict(conf)
+    for name, parameters in base.items():
+        merged[name] = _merged(parameters, conf.get(name) or {})
+    return merged
+
+
 # --- the conf's top level ------------------------------------------------------------------
 
 

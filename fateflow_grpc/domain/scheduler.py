@@ -19,12 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fateflow_grpc.domain.jobspec import Catalog, JobSpec, model_id, new_job_id, parse_job
+from fateflow_grpc.domain.jobspec import (
+    Catalog,
+    JobSpec,
+    PredictedModel,
+    model_id,
+    new_job_id,
+    parse_job,
+    predicted_model,
+    with_training_conf,
+)
 from fateflow_grpc.domain.participant import Participant, newest
 from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
 from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
 from fateflow_grpc.errors import FailedPrecondition, FateFlowError, InvalidArgument, NotFound
-from fateflow_grpc.storage import jobs, tasks
+from fateflow_grpc.storage import jobs, model_info, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task, now_ms
 
@@ -98,8 +107,13 @@ class Scheduler:
     # --- submit -----------------------------------------------------------------------------
 
     def submit(self, dsl: dict[str, Any], conf: dict[str, Any]) -> Submitted:
-        spec = parse_job(dsl, conf, self._catalog, has_route=self._settings.has_route)
         me = self._settings.party_id
+        train_conf: dict[str, Any] = {}
+        predicted = predicted_model(conf)
+        if predicted is not None and predicted.initiator.party_id == me:
+            train_conf = self._training_conf(predicted)
+            conf = with_training_conf(conf, train_conf, dsl)
+        spec = parse_job(dsl, conf, self._catalog, has_route=self._settings.has_route)
         if spec.initiator.party_id != me:
             raise InvalidArgument(
                 f"this node is party {me}; submit the job at its initiator, party "
@@ -111,13 +125,15 @@ class Scheduler:
         initiator = PartyRole(spec.initiator.role, spec.initiator.party_id)
         created: list[PartyRole] = []
         try:
-            self._participant.create_job(job_id, dsl, conf, {}, initiator, initiator_rows=True)
+            self._participant.create_job(
+                job_id, dsl, conf, train_conf, initiator, initiator_rows=True
+            )
             created.append(initiator)
             for party in (p for p in spec.parties() if p != initiator):
                 if party.party_id == me:
-                    self._participant.create_job(job_id, dsl, conf, {}, party)
+                    self._participant.create_job(job_id, dsl, conf, train_conf, party)
                 else:
-                    self._parties.create_job(party, job_id, dsl, conf, {})
+                    self._parties.create_job(party, job_id, dsl, conf, train_conf)
                 created.append(party)
         except FateFlowError as error:
             for party in created:
@@ -140,6 +156,26 @@ class Scheduler:
             ),
             logs_directory=str(logs),
         )
+
+    def _training_conf(self, model: PredictedModel) -> dict[str, Any]:
+        """The conf of the job that trained a predict job's model, kept with the initiator's
+        part of the model."""
+        key = model_info.ModelKey(
+            model.model_id,
+            model.model_version,
+            model.initiator.role,
+            str(model.initiator.party_id),
+        )
+        with self._database.session() as session:
+            info = model_info.get_model_info(session, key)
+            if info is None:
+                raise NotFound(
+                    f"no model {key.model_id} version {key.model_version} at {key.role} "
+                    f"{key.party_id}: train it, or import it, before predicting with it",
+                    model_id=key.model_id,
+                    model_version=key.model_version,
+                )
+            return dict(info.f_runtime_conf)
 
     # --- stop and reports -------------------------------------------------------------------
 

@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 
 from fateflow_grpc.domain.dsl import Ref
-from fateflow_grpc.domain.jobspec import DEFAULT_TIMEOUT, JobSpec, PartyRole, TableRef, parse_job
+from fateflow_grpc.domain.jobspec import (
+    DEFAULT_TIMEOUT,
+    JobSpec,
+    PartyRole,
+    TableRef,
+    parse_job,
+    predicted_model,
+    with_training_conf,
+)
 from fateflow_grpc.errors import NotFound
 from tests.domain.fate_examples import CATALOG, any_route, conf_v1, conf_v2, dsl_v1, dsl_v2
 
@@ -352,3 +360,58 @@ def test_predict_job_with_pipeline_models() -> None:
     assert spec.input_tables("dataio_0", "guest", 9999) == {
         "eval_data": TableRef("breast_hetero_guest", "experiment")
     }
+
+
+def test_a_predict_conf_takes_what_it_leaves_out_from_the_training_conf() -> None:
+    """As fate-client's pipeline predicts: its conf names only its own Reader's tables; the
+    deployed components and the Reader the predict DSL keeps read the training conf's."""
+    dsl = {
+        "components": {
+            "reader_0": {"module": "Reader", "output": {"data": ["data"]}},
+            "reader_1": {"module": "Reader", "output": {"data": ["data"]}},
+            "data_transform_0": {
+                "module": "DataTransform",
+                "input": {"data": {"data": ["reader_1.data"]}, "model": ["pipeline.dt.model"]},
+                "output": {"data": ["data"]},
+            },
+        }
+    }
+    train = conf_v2()
+    predict = {
+        "dsl_version": 2,
+        "initiator": {"role": "guest", "party_id": 9999},
+        "role": {"guest": [9999], "host": [10000, 10001]},
+        "job_parameters": {
+            "common": {"job_type": "predict", "model_id": "m", "model_version": "v"}
+        },
+        "component_parameters": {
+            "role": {
+                "guest": {"0": {"reader_1": {"table": {"name": "new", "namespace": "x"}}}},
+                "host": {
+                    "0|1": {"data_transform_0": {"with_label": True}},
+                    "0": {"reader_1": {"table": {"name": "new_h", "namespace": "x"}}},
+                    "1": {"reader_1": {"table": {"name": "new_h1", "namespace": "x"}}},
+                },
+            }
+        },
+    }
+    merged = with_training_conf(predict, train, dsl)
+    parameters = merged["component_parameters"]
+    # Only the predict DSL's components, only the predict conf's roles.
+    assert set(parameters["common"]) == set()
+    assert set(parameters["role"]) == {"guest", "host"}
+    guest = parameters["role"]["guest"]["0"]
+    assert guest["reader_1"]["table"]["name"] == "new"
+    assert guest["reader_0"]["table"]["name"] == "breast_hetero_guest"
+    assert guest["data_transform_0"]["label_name"] == "y"
+    # The predict conf wins where both say something.
+    assert parameters["role"]["host"]["0|1"]["data_transform_0"]["with_label"] is True
+    spec = parse(dsl, merged)
+    assert spec.input_tables("reader_0", "guest", 9999) == {
+        "table": TableRef("breast_hetero_guest", "experiment")
+    }
+    assert spec.component_parameters("data_transform_0", "guest", 9999)["label_name"] == "y"
+    # A v1 training conf does not mix into a v2 predict conf.
+    assert with_training_conf(predict, conf_v1(), dsl) == predict
+    assert predicted_model(predict) == ("m", "v", PartyRole("guest", 9999))
+    assert predicted_model(train) is None

@@ -1,4 +1,5 @@
-"""Run by the fate-client 1.5.0 venv's python: FATE's pipeline SDK trains hetero LR through us.
+"""Run by the fate-client 1.5.0 venv's python: FATE's pipeline SDK trains hetero LR through us,
+then deploys it and predicts with it.
 
 `pipeline init` has already pointed the SDK at the guest's gateway, and both tables are
 uploaded. Prints one JSON object for the test to check.
@@ -61,6 +62,23 @@ pipeline.compile()
 pipeline.fit(JobParameters(work_mode=1, backend=0))
 
 predictions = pipeline.get_component("hetero_lr_0").get_output_data(limits=10)
+
+# Deploy, then predict the same tables with the trained model, as FATE's examples do.
+pipeline.deploy_component([dataio_0, intersection_0, hetero_lr_0])
+reader_1 = Reader(name="reader_1")
+reader_1.get_party_instance(role="guest", party_id=GUEST).component_param(
+    table={"name": "breast_hetero_guest", "namespace": "experiment"}
+)
+reader_1.get_party_instance(role="host", party_id=HOST).component_param(
+    table={"name": "breast_hetero_host", "namespace": "experiment"}
+)
+predict_pipeline = PipeLine()
+predict_pipeline.add_component(reader_1)
+predict_pipeline.add_component(
+    pipeline, data=Data(predict_input={pipeline.dataio_0.input.data: reader_1.output.data})
+)
+predict_pipeline.predict(JobParameters(work_mode=1, backend=0))
+
 print(
     json.dumps(
         {
@@ -68,6 +86,8 @@ print(
             "lr_summary": pipeline.get_component("hetero_lr_0").get_summary(),
             "model": pipeline.get_component("hetero_lr_0").get_model_param(),
             "predictions": predictions,
+            # The SDK 1.5.0 cannot name a deployed component of a predict pipeline.
+            "predict_job_id": predict_pipeline._predict_job_id,
         },
         default=str,
     )

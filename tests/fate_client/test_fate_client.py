@@ -228,7 +228,9 @@ def test_flow_cli_runs_the_hetero_lr_job(
 
 
 @pytest.mark.usefixtures("tables")
-def test_pipeline_sdk_fits_hetero_lr(fate_bin: Path, standalone: Standalone) -> None:
+def test_pipeline_sdk_fits_hetero_lr_and_predicts(
+    fate_bin: Path, standalone: Standalone, tmp_path: Path
+) -> None:
     _run(
         [str(fate_bin / "pipeline"), "init", "--ip", IP, "--port", str(standalone.guest.http_port)]
     )
@@ -254,3 +256,18 @@ def test_pipeline_sdk_fits_hetero_lr(fate_bin: Path, standalone: Standalone) -> 
     # `limits` counts the header line, which the SDK returns first.
     header, *rows = csv.reader(predictions["data"])
     assert header == predictions["meta"] and len(rows) == 9
+    # The predict job, from the deployed model, gives the training's scores for the same rows.
+    downloaded = flow(
+        fate_bin,
+        standalone.guest.http_port,
+        *("component", "output-data", "-j", result["predict_job_id"], "-r", "guest"),
+        *("-p", str(standalone.guest.party_id), "-cpn", "hetero_lr_0", "-o", str(tmp_path)),
+    )
+    assert downloaded["retcode"] == 0, downloaded
+    (predicted_csv,) = Path(downloaded["directory"]).glob("*.csv")
+    with predicted_csv.open(newline="") as f:
+        predicted_header, *predicted_rows = csv.reader(f)
+    assert predicted_header == predictions["meta"] and len(predicted_rows) == 569
+    predicted_score = {row[0]: float(row[3]) for row in predicted_rows}
+    for row in rows:
+        assert abs(predicted_score[row[0]] - float(row[3])) < 1e-9

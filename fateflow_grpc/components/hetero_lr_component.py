@@ -36,13 +36,14 @@ class HeteroLR:
         if role == "arbiter":
             if model is not None:
                 return  # scoring needs no key
-            # Each loss is recorded as it comes, as FATE does: watchers see the training advance.
+
+            def on_loss(iteration: int, loss: float) -> None:
+                # Recorded as it comes, as FATE does: watchers see the training advance.
+                context.log_metric("train", "loss", [(iteration, loss)], LOSS_META)
+                context.log.info("iteration %s: loss %.6f", iteration, loss)
+
             model = hetero_lr.fit_arbiter(
-                context.federation,
-                params,
-                parties,
-                on_loss=lambda i, loss: context.log_metric("train", "loss", [(i, loss)], LOSS_META),
-                timings=timings,
+                context.federation, params, parties, on_loss=on_loss, timings=timings
             )
             self._save(context, model, timings)
             return
@@ -89,6 +90,7 @@ class HeteroLR:
                 timings=timings,
             )
             self._save(context, model, timings)
+        context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)
         context.save_output_data(
             prediction_table(
                 data.ids,
@@ -104,6 +106,9 @@ class HeteroLR:
     def _save(context: TaskContext, model: dict[str, Any], timings: hetero_lr.Timings) -> None:
         context.save_model(model)
         param = model.get("param", model)
+        context.log.info(
+            "trained: %s iterations, converged: %s", param.get("iters"), param.get("is_converged")
+        )
         context.save_summary(
             {
                 "iters": param.get("iters"),

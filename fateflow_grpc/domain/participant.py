@@ -201,8 +201,11 @@ class Participant:
     ) -> bool:
         key = jobs.JobKey(job_id, party.role, str(party.party_id))
         with self._slots, self._database.session() as session:
-            if jobs.get_job(session, key) is None:
+            job = jobs.get_job(session, key)
+            if job is None:
                 raise NotFound(f"party {party.party_id} has no job {job_id}", job_id=job_id)
+            if status == JobStatus.READY and job.f_status == JobStatus.READY:
+                return True  # a reservation asked again: this job holds the slot already
             if (
                 status == JobStatus.READY
                 and self._busy_slots(session, job_id) >= self._settings.max_running_jobs

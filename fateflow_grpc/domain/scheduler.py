@@ -123,27 +123,30 @@ class Scheduler:
         job_id = new_job_id()
         conf, models = _with_model_info(conf, spec, job_id)
         initiator = PartyRole(spec.initiator.role, spec.initiator.party_id)
-        created: list[PartyRole] = []
-        try:
-            self._participant.create_job(
-                job_id, dsl, conf, train_conf, initiator, initiator_rows=True
-            )
-            created.append(initiator)
-            for party in (p for p in spec.parties() if p != initiator):
-                if party.party_id == me:
-                    self._participant.create_job(job_id, dsl, conf, train_conf, party)
-                else:
-                    self._parties.create_job(party, job_id, dsl, conf, train_conf)
-                created.append(party)
-        except FateFlowError as error:
-            for party in created:
-                self._end_at(party, job_id, JobStatus.FAILED)
-            raise type(error)(
-                f"job {job_id} was not created: {error.message}",
-                reason=error.reason,
-                retcode=error.retcode,
-                **error.metadata,
-            ) from error
+        # Under the lock: the loop must not reserve slots for a job that some party does not
+        # have yet.
+        with self._lock:
+            created: list[PartyRole] = []
+            try:
+                self._participant.create_job(
+                    job_id, dsl, conf, train_conf, initiator, initiator_rows=True
+                )
+                created.append(initiator)
+                for party in (p for p in spec.parties() if p != initiator):
+                    if party.party_id == me:
+                        self._participant.create_job(job_id, dsl, conf, train_conf, party)
+                    else:
+                        self._parties.create_job(party, job_id, dsl, conf, train_conf)
+                    created.append(party)
+            except FateFlowError as error:
+                for party in created:
+                    self._end_at(party, job_id, JobStatus.FAILED)
+                raise type(error)(
+                    f"job {job_id} was not created: {error.message}",
+                    reason=error.reason,
+                    retcode=error.retcode,
+                    **error.metadata,
+                ) from error
         self.wake()
         logs = self._settings.logs_dir / job_id
         return Submitted(
@@ -236,15 +239,22 @@ class Scheduler:
         job = waiting[0]
         spec = self._spec(job)
         reserved: list[PartyRole] = []
-        for party in spec.parties():
-            if not self._update_at(party, job.f_job_id, JobStatus.READY, 0):
-                for holder in reserved:
-                    self._update_at(holder, job.f_job_id, JobStatus.WAITING, 0)
+        try:
+            for party in spec.parties():
+                if not self._update_at(party, job.f_job_id, JobStatus.READY, 0):
+                    break
+                reserved.append(party)
+            else:
+                for party in reserved:
+                    self._update_at(party, job.f_job_id, JobStatus.RUNNING, 0)
+                self.wake()
                 return
-            reserved.append(party)
-        for party in reserved:
-            self._update_at(party, job.f_job_id, JobStatus.RUNNING, 0)
-        self.wake()
+        except FateFlowError as error:
+            log.warning("job %s: reserving its slots failed, will retry: %s", job.f_job_id, error)
+        # Some party has no slot now, or did not answer: free the slots held, so that neither
+        # this job nor the ones after it wait for a slot that nobody will give back.
+        for holder in reserved:
+            self._update_quietly(holder, job.f_job_id, JobStatus.WAITING)
 
     def _drive(self, job: Job) -> None:
         spec = self._spec(job)

@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -128,6 +129,24 @@ def test_jobs_over_the_limit_wait_in_fifo_order(tmp_path: Path) -> None:
         assert all(row.f_status == "success" for row in rows.values())
         assert rows[first].f_end_time <= rows[second].f_start_time
         assert rows[second].f_end_time <= rows[third].f_start_time
+    finally:
+        for node in nodes.values():
+            node.stop()
+
+
+def test_jobs_submitted_at_once_all_run(tmp_path: Path) -> None:
+    """Submitted from many threads, a job's slots used to be reserved before every party had
+    the job: the reservation broke off holding a slot, and the queue stopped for good."""
+    nodes = start_parties(tmp_path, [GUEST, HOST])
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            many = list(pool.map(lambda _: submit(nodes[GUEST], chain(1), conf_v2()), range(50)))
+        wait_for(
+            lambda: all(statuses(nodes[GUEST], job)["guest"] in FINAL for job in many),
+            180,
+            "every job to end",
+        )
+        assert {statuses(nodes[GUEST], job)["guest"] for job in many} == {"success"}
     finally:
         for node in nodes.values():
             node.stop()

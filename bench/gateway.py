@@ -2,7 +2,7 @@
 
     python bench/gateway.py [--requests 2000] [--concurrency 16]
 
-Starts the real core (`python -m fateflow_grpc.cli core`, on a free port, over a fresh SQLite
+Starts the real core (`python -m fateflow_grpc core`, on a free port, over a fresh SQLite
 database holding some job rows) and the gateway (`python -m gateway --port 0`) as subprocesses,
 then measures from this process:
 

@@ -263,12 +263,7 @@ class Scheduler:
         if now_ms() - started > spec.timeout * 1000:
             self._finish(job, spec, JobStatus.TIMEOUT)
             return
-        status = {
-            name: component_status([r.f_party_status for r in group])
-            for name, group in rows.items()
-        }
-        for name, group in rows.items():
-            self._set_federated(group, status[name])
+        status = self._federate(rows)
         for interrupted in (TaskStatus.FAILED, TaskStatus.TIMEOUT, TaskStatus.CANCELED):
             if interrupted in status.values():
                 self._finish(job, spec, JobStatus.FAILED)
@@ -312,8 +307,7 @@ class Scheduler:
         mine = [p for p in parties if p.party_id == self._settings.party_id]
         for party in [p for p in parties if p not in mine] + mine:
             self._end_at(party, job.f_job_id, status)
-        for group in self._task_rows(job.f_job_id).values():
-            self._set_federated(group, component_status([r.f_party_status for r in group]))
+        self._federate(self._task_rows(job.f_job_id))
         if status == JobStatus.SUCCESS:
             for party in parties:
                 self._update_at(party, job.f_job_id, None, 100)
@@ -444,6 +438,16 @@ class Scheduler:
             row = tasks.get_task(session, key)
             if row is not None and row.f_party_status != state.party_status:
                 tasks.transition_task_party_status(session, key, state.party_status)
+
+    def _federate(self, rows: dict[str, list[Task]]) -> dict[str, TaskStatus]:
+        """Each component's status over its parties, also written into its tasks' rows."""
+        status = {
+            name: component_status([r.f_party_status for r in group])
+            for name, group in rows.items()
+        }
+        for name, group in rows.items():
+            self._set_federated(group, status[name])
+        return status
 
     def _set_federated(self, group: list[Task], status: TaskStatus) -> None:
         with self._database.session() as session:

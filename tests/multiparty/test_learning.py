@@ -7,7 +7,6 @@ import io
 import json
 import tarfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -17,10 +16,8 @@ from google.protobuf import json_format
 from fateflow.v1 import job_service_pb2 as pb
 from fateflow.v1 import table_service_pb2, table_service_pb2_grpc, tracking_service_pb2_grpc
 from fateflow.v1 import tracking_service_pb2 as tpb
-from tests.multiparty.cluster import NodeProcess, start_parties, upload, wait_for
-from tests.multiparty.test_scheduling import FINAL, GUEST, HOST, statuses, struct
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, upload
+from tests.multiparty.test_scheduling import GUEST, HOST, statuses, submit, wait_final
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +34,8 @@ def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Node
 def run_example(parties: dict[int, NodeProcess], name: str, version: int) -> str:
     dsl = json.loads((EXAMPLES / name / f"dsl_v{version}.json").read_text())
     conf = json.loads((EXAMPLES / name / f"conf_v{version}.json").read_text())
-    job_id = str(
-        parties[GUEST]
-        .jobs()
-        .SubmitJob(pb.SubmitJobRequest(job_dsl=struct(dsl), job_runtime_conf=struct(conf)))
-        .job_id
-    )
-    wait_for(
-        lambda: all(set(statuses(n, job_id).values()) <= FINAL for n in parties.values()),
-        300,
-        f"{name} v{version} to end",
-    )
+    job_id = submit(parties[GUEST], dsl, conf)
+    wait_final(parties, job_id, timeout=300)
     return job_id
 
 
@@ -170,18 +158,8 @@ def test_predict_job_gives_the_training_scores(
     conf["component_parameters"] = {
         "role": {role: {"0": {"reader_0": tables[role]}} for role in ("guest", "host")}
     }
-    job_id = str(
-        parties[GUEST]
-        .jobs()
-        .SubmitJob(pb.SubmitJobRequest(job_dsl=struct(predict_dsl), job_runtime_conf=struct(conf)))
-        .job_id
-    )
-    wait_for(
-        lambda: all(set(statuses(n, job_id).values()) <= FINAL for n in parties.values()),
-        300,
-        "the predict job to end",
-    )
-    assert statuses(parties[GUEST], job_id) == {"guest": "success"}
+    job_id = submit(parties[GUEST], predict_dsl, conf)
+    assert wait_final(parties, job_id, timeout=300)[GUEST] == {"guest": "success"}
 
     def scores(job: str) -> dict[str, float]:
         stub = tracking_service_pb2_grpc.TrackingServiceStub(parties[GUEST].channel())
@@ -215,9 +193,7 @@ def test_bad_parameters_are_refused_at_submission(
     conf["component_parameters"]["common"][component].update(settings)
     dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
     with pytest.raises(grpc.RpcError) as caught:
-        parties[GUEST].jobs().SubmitJob(
-            pb.SubmitJobRequest(job_dsl=struct(dsl), job_runtime_conf=struct(conf))
-        )
+        submit(parties[GUEST], dsl, conf)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert component in caught.value.details() and words in caught.value.details()
 
@@ -230,8 +206,6 @@ def test_a_label_column_that_does_not_exist_is_refused_at_submission(
     dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
     before = len(parties[GUEST].jobs().ListJobs(pb.ListJobsRequest()).data)
     with pytest.raises(grpc.RpcError) as caught:
-        parties[GUEST].jobs().SubmitJob(
-            pb.SubmitJobRequest(job_dsl=struct(dsl), job_runtime_conf=struct(conf))
-        )
+        submit(parties[GUEST], dsl, conf)
     assert "column 'z' is not in table experiment.breast_hetero_guest" in caught.value.details()
     assert len(parties[GUEST].jobs().ListJobs(pb.ListJobsRequest()).data) == before

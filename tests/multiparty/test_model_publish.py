@@ -7,18 +7,16 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fateflow.serving import model_service_pb2 as spb
 from fateflow.v1 import job_service_pb2 as pb
-from tests.multiparty.cluster import NodeProcess, free_ports, start_parties, upload, wait_for
-from tests.multiparty.test_scheduling import FINAL, GUEST, HOST, statuses, struct
+from tests.multiparty.cluster import EXAMPLES, NodeProcess, free_ports, start_parties, upload
+from tests.multiparty.test_scheduling import GUEST, HOST, submit, wait_final
 from tests.serving.endpoint import ServingEndpoint
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ROLES = {"guest": [GUEST], "host": [HOST], "arbiter": [HOST]}
 
 
@@ -72,21 +70,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v1.json").read_text())
         conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v1.json").read_text())
         conf["algorithm_parameters"]["hetero_lr_0"]["max_iter"] = 2  # a model is all we need
-        submitted = (
-            parties[GUEST]
-            .jobs()
-            .SubmitJob(pb.SubmitJobRequest(job_dsl=struct(dsl), job_runtime_conf=struct(conf)))
-        )
-        job_id = submitted.job_id
-        wait_for(
-            lambda: all(set(statuses(n, job_id).values()) <= FINAL for n in parties.values()),
-            300,
-            "the hetero LR job to end",
-        )
-        assert statuses(parties[GUEST], job_id) == {"guest": "success"}
+        job_id = submit(parties[GUEST], dsl, conf)
+        assert wait_final(parties, job_id, timeout=300)[GUEST] == {"guest": "success"}
+        config = parties[GUEST].jobs().GetJobConfig(pb.GetJobConfigRequest(job_id=job_id)).data
         cluster = Cluster(parties, servings)
-        cluster.model_id = submitted.data.model_info.model_id
-        cluster.model_version = submitted.data.model_info.model_version
+        cluster.model_id = config.model_info.model_id
+        cluster.model_version = config.model_info.model_version
         yield cluster
     finally:
         for node in parties.values():

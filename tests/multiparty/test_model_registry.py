@@ -23,8 +23,8 @@ from fateflow.v1 import model_service_pb2_grpc, tracking_service_pb2_grpc
 from fateflow.v1 import tracking_service_pb2 as tpb
 from fateflow_grpc.storage import model_files, model_info
 from fateflow_grpc.storage.database import Database
-from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, upload, wait_for
-from tests.multiparty.test_scheduling import FINAL, GUEST, HOST, statuses, struct
+from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, upload
+from tests.multiparty.test_scheduling import GUEST, HOST, submit, wait_final
 
 #: Every party's model of the job: (role, party id).
 PARTY_MODELS = [("guest", GUEST), ("host", HOST), ("arbiter", HOST)]
@@ -39,19 +39,11 @@ def start_with_data(base: Path) -> dict[int, NodeProcess]:
 
 
 def run(nodes: dict[int, NodeProcess], dsl: dict[str, Any], conf: dict[str, Any]) -> str:
-    job_id = str(
-        nodes[GUEST]
-        .jobs()
-        .SubmitJob(pb.SubmitJobRequest(job_dsl=struct(dsl), job_runtime_conf=struct(conf)))
-        .job_id
-    )
-    wait_for(
-        lambda: all(set(statuses(n, job_id).values()) <= FINAL for n in nodes.values()),
-        300,
-        f"job {job_id} to end",
-    )
-    assert statuses(nodes[GUEST], job_id) == {"guest": "success"}
-    assert statuses(nodes[HOST], job_id) == {"host": "success", "arbiter": "success"}
+    job_id = submit(nodes[GUEST], dsl, conf)
+    assert wait_final(nodes, job_id, timeout=300) == {
+        GUEST: {"guest": "success"},
+        HOST: {"host": "success", "arbiter": "success"},
+    }
     return job_id
 
 

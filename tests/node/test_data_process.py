@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +15,7 @@ from fateflow_grpc.domain.status import JobStatus
 from fateflow_grpc.storage import uploads
 from fateflow_grpc.storage.database import Database
 from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, wait_for
+from tests.multiparty.test_scheduling import client
 
 DATA = EXAMPLES / "data"
 TABLES = {9999: "breast_hetero_guest", 10000: "breast_hetero_host"}
@@ -28,19 +25,6 @@ HEADERS = {
 }
 
 pytestmark = pytest.mark.slow
-
-
-def client(node: NodeProcess, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "fateflow_grpc.client_cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "FATEFLOW_ADDRESS": f"http://127.0.0.1:{node.http_port}"},
-    )
-    assert done.returncode == 0, done.stderr
-    answer: dict[str, Any] = json.loads(done.stdout)
-    return answer
 
 
 def http_ready(node: NodeProcess) -> bool:

@@ -42,7 +42,7 @@ import phe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fateflow_grpc.components import paillier
+from fateflow_grpc.components.crypto import paillier
 
 SAMPLES, FEATURES = 569, 30
 

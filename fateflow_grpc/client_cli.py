@@ -35,7 +35,7 @@ import aiohttp
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
+from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
 
 DEFAULT_ADDRESS = "http://127.0.0.1:9380"
 #: Bytes read from a download at a time: what a download holds in memory.

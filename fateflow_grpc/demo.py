@@ -31,9 +31,9 @@ from fateflow.v1 import (
     tracking_service_pb2,
     tracking_service_pb2_grpc,
 )
-from fateflow_grpc.cli import standalone_nodes, standalone_parties
 from fateflow_grpc.config import NodeConfig
-from fateflow_grpc.domain.status import END_STATUSES
+from fateflow_grpc.standalone import standalone_nodes, standalone_parties
+from fateflow_grpc.status import END_STATUSES
 from fateflow_grpc.storage.model_files import model_path
 
 #: The source tree's examples; an editable install (the README's) runs from there.

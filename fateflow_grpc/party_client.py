@@ -15,7 +15,6 @@ from fateflow.party.v1 import party_service_pb2 as pb
 from fateflow.party.v1 import party_service_pb2_grpc
 from fateflow_grpc.domain.parties import PartyRole, TaskRef, TaskState
 from fateflow_grpc.domain.publishing import LoadOrder, Model, Outcome
-from fateflow_grpc.domain.status import JobStatus, TaskStatus
 from fateflow_grpc.errors import (
     ERROR_BY_STATUS,
     ERROR_DOMAIN,
@@ -23,6 +22,7 @@ from fateflow_grpc.errors import (
     FederatedError,
     RetCode,
 )
+from fateflow_grpc.status import JobStatus, TaskStatus
 from party_proxy.security import DST_PARTY, SRC_PARTY
 
 R = TypeVar("R")

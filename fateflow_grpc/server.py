@@ -13,8 +13,6 @@ from __future__ import annotations
 from concurrent import futures
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from fateflow.party.v1 import party_service_pb2, party_service_pb2_grpc
 from fateflow.v1 import (
@@ -31,31 +29,13 @@ from fateflow.v1 import (
 )
 from fateflow_grpc.interceptor import ErrorInterceptor
 from fateflow_grpc.node import Node
+from fateflow_grpc.server_base import SERVER_OPTIONS, add_health_and_reflection
 from fateflow_grpc.servicers.data import DataServicer
 from fateflow_grpc.servicers.job import JobServicer
 from fateflow_grpc.servicers.model import ModelServicer
 from fateflow_grpc.servicers.party import PartyServicer
 from fateflow_grpc.servicers.table import TableServicer
 from fateflow_grpc.servicers.tracking import TrackingServicer
-
-SERVER_OPTIONS = [
-    # Room for large DSLs, confs and model buffers in one message.
-    ("grpc.max_send_message_length", 64 * 1024 * 1024),
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-    # grpc shares ports by default (SO_REUSEPORT): a second node would silently split traffic.
-    ("grpc.so_reuseport", 0),
-]
-
-
-def add_health_and_reflection(server: grpc.Server, service_names: list[str]) -> None:
-    """Serve reflection for `service_names` and mark them (and the server) SERVING."""
-    checker = health.HealthServicer()
-    for name in ["", *service_names]:
-        checker.set(name, health_pb2.HealthCheckResponse.SERVING)
-    health_pb2_grpc.add_HealthServicer_to_server(checker, server)
-    reflection.enable_server_reflection(
-        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-    )
 
 
 def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, int]:

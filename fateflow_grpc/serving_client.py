@@ -9,9 +9,9 @@ import grpc
 
 from fateflow.serving import model_service_pb2 as pb
 from fateflow.serving import model_service_pb2_grpc
-from fateflow_grpc.domain.ids import party_model_id
 from fateflow_grpc.domain.publishing import ServingAnswer, ServingRequest
 from fateflow_grpc.errors import FederatedError
+from fateflow_grpc.ids import party_model_id
 
 #: Seconds a serving instance has to answer: a dead address must not hold up the other parties.
 SERVING_TIMEOUT_S = 10.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from fateflow_grpc.components.context import task_context
 from fateflow_grpc.components.registry import component
+from fateflow_grpc.components.sdk.context import task_context
 from fateflow_grpc.domain.participant import TaskRun
 
 

@@ -5,12 +5,7 @@ rules of the descriptors the core serves through gRPC reflection (`routes`), req
 responses are transcoded with `json_format` and wrapped in FATE's envelope (`transcoding`),
 and `app` serves them with aiohttp.
 
-    app = await gateway.create_app("127.0.0.1:9360")    # an aiohttp Application
-    await gateway.serve("127.0.0.1:9360", "127.0.0.1", 9380)
+    app = await gateway.app.create_app("127.0.0.1:9360")    # an aiohttp Application
+    await gateway.server.serve("127.0.0.1:9360", "127.0.0.1", 9380)
     python -m gateway --core 127.0.0.1:9360 --host 127.0.0.1 --port 9380
 """
-
-from gateway.app import create_app
-from gateway.server import serve
-
-__all__ = ["create_app", "serve"]

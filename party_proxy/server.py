@@ -27,7 +27,7 @@ import grpc
 from fateflow.proxy.v1 import proxy_service_pb2, proxy_service_pb2_grpc
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.interceptor import ErrorInterceptor
-from fateflow_grpc.server import SERVER_OPTIONS, add_health_and_reflection
+from fateflow_grpc.server_base import SERVER_OPTIONS, add_health_and_reflection
 from party_proxy import security
 from party_proxy.mailbox import Mailbox
 from party_proxy.objects import LocalProxyServicer, PublicProxyServicer

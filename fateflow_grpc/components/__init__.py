@@ -1,7 +1,16 @@
-"""The components a job's DSL can name (`registry.py` lists them).
+"""The component library: every module a job's DSL can name, laid out as scikit-learn lays out
+its estimators.
 
-A component is a class with `info` (a `ModuleInfo`: name, roles, parameters with FATE's
-defaults, a validator run before the job is created) and `run(context)`, which does the work
-of one party's task through its `TaskContext` (context.py). Adding one is adding a module and
-a line in the registry.
+- `sdk/`: what every component is written against: its `TaskContext` (parameters, inputs,
+  outputs, metrics, the federation), `ParamReader` (FATE's parameter checks), `Transport`
+  and `Participants` (who plays which role), learner helpers, and `testing` (an in-memory
+  federation to run a protocol's roles side by side in one test).
+- `crypto/`: the cryptography the protocols share: Paillier, secure aggregation, and the
+  primitives of the intersections.
+- one package per family: `io/` (Reader, DataTransform), `intersect/`, `linear/`,
+  `evaluation/`. Each module is one component, its protocol's roles side by side, and ends
+  with the class the registry lists: `info` (a `ModuleInfo`: name, roles, FATE's parameter
+  defaults, a validator run before the job is created) and `run(context)`, one party's task.
+
+A new model is one module in the family it belongs to, plus one line in `registry.py`.
 """

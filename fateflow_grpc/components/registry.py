@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from fateflow_grpc.components.context import TaskContext
-from fateflow_grpc.components.data_transform import DataTransform
-from fateflow_grpc.components.evaluation import Evaluation
-from fateflow_grpc.components.hetero_lr_component import HeteroLR
-from fateflow_grpc.components.homo_lr_component import HomoLR
-from fateflow_grpc.components.intersection_component import Intersection
-from fateflow_grpc.components.reader import Reader
-from fateflow_grpc.components.testing import Noop
+from fateflow_grpc.components.evaluation.evaluation import Evaluation
+from fateflow_grpc.components.intersect.intersection import Intersection
+from fateflow_grpc.components.io.data_transform import DataTransform
+from fateflow_grpc.components.io.reader import Reader
+from fateflow_grpc.components.linear.hetero_lr import HeteroLR
+from fateflow_grpc.components.linear.homo_lr import HomoLR
+from fateflow_grpc.components.sdk.context import TaskContext
+from fateflow_grpc.components.sdk.testing import Noop
 from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
 
 

@@ -29,8 +29,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fateflow_grpc.domain.ids import new_job_id
-from fateflow_grpc.domain.status import JobStatus, TaskStatus
 from fateflow_grpc.errors import (
     AlreadyExists,
     FateFlowError,
@@ -39,6 +37,8 @@ from fateflow_grpc.errors import (
     PermissionDenied,
     RetCode,
 )
+from fateflow_grpc.ids import new_job_id
+from fateflow_grpc.status import JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, tasks, tracking, uploads
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.delimited import (

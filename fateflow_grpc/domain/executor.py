@@ -23,18 +23,12 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from fateflow_grpc.domain.worker_process import Outcome, serve_one
+
 log = logging.getLogger(__name__)
 
 #: Seconds a stopped worker gets to exit on SIGTERM before SIGKILL.
 STOP_GRACE_S = 3.0
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a task's process ended."""
-
-    ok: bool
-    message: str = ""
 
 
 @dataclass
@@ -84,8 +78,6 @@ class Executor:
                 self._idle.append(self._fork())
 
     def _fork(self) -> tuple[BaseProcess, Connection]:
-        from fateflow_grpc.domain.worker_process import serve_one
-
         parent, child = self._context.Pipe()
         process = self._context.Process(target=serve_one, args=(child, self._target), daemon=True)
         process.start()

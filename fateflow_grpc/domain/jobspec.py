@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 
 from fateflow_grpc.domain.catalog import Catalog, ModuleCatalog, ModuleInfo
 from fateflow_grpc.domain.dsl import ARGS, READER, ComponentSpec, EdgeType, parse_dsl
-from fateflow_grpc.domain.ids import model_id, new_job_id
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument, NotFound
+from fateflow_grpc.ids import model_id, new_job_id
 
 # What a job's users need, in one import (catalog and ids live in their own modules).
 __all__ = [

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fateflow_grpc.domain.executor import Executor, Outcome
+from fateflow_grpc.domain.executor import Executor
 from fateflow_grpc.domain.jobspec import Catalog, JobSpec, parse_job
 from fateflow_grpc.domain.mailboxes import Mailboxes
 from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
-from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
+from fateflow_grpc.domain.worker_process import Outcome
 from fateflow_grpc.errors import (
     FailedPrecondition,
     FateFlowError,
@@ -29,6 +29,7 @@ from fateflow_grpc.errors import (
     InvalidArgument,
     NotFound,
 )
+from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, tables, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fateflow_grpc.domain.status import JobStatus, TaskStatus
+from fateflow_grpc.status import JobStatus, TaskStatus
 
 
 @dataclass(frozen=True, order=True)

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fateflow_grpc.domain.ids import new_job_id
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import (
     FailedPrecondition,
@@ -24,6 +23,7 @@ from fateflow_grpc.errors import (
     NotFound,
     RetCode,
 )
+from fateflow_grpc.ids import new_job_id
 from fateflow_grpc.storage import jobs, model_info
 from fateflow_grpc.storage.database import Database
 

@@ -31,8 +31,8 @@ from fateflow_grpc.domain.jobspec import (
 )
 from fateflow_grpc.domain.participant import Participant, newest
 from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
-from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
 from fateflow_grpc.errors import FailedPrecondition, FateFlowError, InvalidArgument, NotFound
+from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, model_info, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task, now_ms

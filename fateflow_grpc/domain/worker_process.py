@@ -8,12 +8,19 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from fateflow_grpc.domain.executor import Outcome
-
 _PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a task's process ended."""
+
+    ok: bool
+    message: str = ""
 
 
 def _die_with_parent() -> None:

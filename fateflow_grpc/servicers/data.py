@@ -12,10 +12,10 @@ import grpc
 
 from fateflow.v1 import data_service_pb2, data_service_pb2_grpc
 from fateflow_grpc.domain.data_jobs import LOCAL_PARTY, LOCAL_ROLE, DataJob, UploadConf
-from fateflow_grpc.domain.status import JobStatus
 from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.node import Node
 from fateflow_grpc.servicers.serde import to_struct
+from fateflow_grpc.status import JobStatus
 from fateflow_grpc.storage import jobs, tables, uploads
 
 

@@ -13,7 +13,6 @@ import grpc
 from fateflow.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
 from fateflow_grpc.domain.dsl import generate_predict_dsl
 from fateflow_grpc.domain.jobspec import parse_job
-from fateflow_grpc.domain.status import JobStatus, TaskStatus
 from fateflow_grpc.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -23,6 +22,7 @@ from fateflow_grpc.errors import (
 from fateflow_grpc.node import Node
 from fateflow_grpc.party_client import struct_to_dict
 from fateflow_grpc.servicers.serde import row_to_proto, to_struct
+from fateflow_grpc.status import JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, tasks, tracking
 from fateflow_grpc.storage.models import Job
 

@@ -11,7 +11,6 @@ from fateflow_grpc.domain.participant import Participant
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.domain.publishing import Publishing
 from fateflow_grpc.domain.scheduler import Scheduler
-from fateflow_grpc.domain.status import JobStatus
 from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.party_client import (
     load_order_from_proto,
@@ -20,6 +19,7 @@ from fateflow_grpc.party_client import (
     struct_to_dict,
     task_from_proto,
 )
+from fateflow_grpc.status import JobStatus
 
 
 def _status(value: str) -> JobStatus:

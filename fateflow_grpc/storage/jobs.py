@@ -6,7 +6,7 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from fateflow_grpc.domain.status import JobStatus, allowed_sources
+from fateflow_grpc.status import JobStatus, allowed_sources
 from fateflow_grpc.storage.cas import compare_and_set
 from fateflow_grpc.storage.models import Job, now_ms
 

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from fateflow_grpc.domain.ids import party_model_id
 from fateflow_grpc.errors import AlreadyExists, InvalidArgument
+from fateflow_grpc.ids import party_model_id
 
 #: The archive member holding the model info row as JSON.
 INFO_MEMBER = "model_info.json"

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Enum, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from fateflow_grpc.domain.status import END_STATUSES, JobStatus, TaskStatus
+from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
 
 JOB_ID = String(32)  # FATE's ids have 21-22 digits
 ROLE = String(32)

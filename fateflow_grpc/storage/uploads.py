@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fateflow_grpc.domain.status import JobStatus
+from fateflow_grpc.status import JobStatus
 from fateflow_grpc.storage.models import UploadHistory
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fateflow_grpc.domain.executor import Executor, Outcome
+from fateflow_grpc.domain.executor import Executor
+from fateflow_grpc.domain.worker_process import Outcome
 
 
 def sleep_then(run: tuple[str, float, str]) -> None:

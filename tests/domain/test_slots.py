@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fateflow_grpc.domain.parties import PartyRole
-from fateflow_grpc.domain.status import JobStatus
 from fateflow_grpc.node import Node
+from fateflow_grpc.status import JobStatus
 from fateflow_grpc.storage.database import Database
 from tests.services.rows import JOB_ID, add_job
 

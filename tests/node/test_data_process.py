@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fateflow.v1 import job_service_pb2 as pb
-from fateflow_grpc.domain.status import JobStatus
+from fateflow_grpc.status import JobStatus
 from fateflow_grpc.storage import uploads
 from fateflow_grpc.storage.database import Database
 from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, wait_for

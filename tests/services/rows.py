@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fateflow_grpc.domain.status import JobStatus, TaskStatus
+from fateflow_grpc.status import JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task

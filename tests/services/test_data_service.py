@@ -25,8 +25,8 @@ from fateflow.v1 import (
 from fateflow.v1 import table_service_pb2 as table_pb
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.domain.data_jobs import TableName, UploadConf
-from fateflow_grpc.domain.status import JobStatus
 from fateflow_grpc.node import Node
+from fateflow_grpc.status import JobStatus
 from fateflow_grpc.storage import jobs, tracking, uploads
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.delimited import MAX_LINE_BYTES

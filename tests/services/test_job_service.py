@@ -11,7 +11,7 @@ import pytest
 from fateflow.v1 import job_service_pb2 as pb
 from fateflow.v1 import job_service_pb2_grpc
 from fateflow_grpc.config import NodeConfig
-from fateflow_grpc.domain.status import JobStatus
+from fateflow_grpc.status import JobStatus
 from fateflow_grpc.storage.database import Database
 from tests.services.errors import expect_error
 from tests.services.rows import JOB_ID, add_job

@@ -18,8 +18,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from fateflow_grpc.cli import standalone_parties
 from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.standalone import standalone_parties
 from tests.multiparty.cluster import wait_for
 
 

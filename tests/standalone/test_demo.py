@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from fateflow_grpc.cli import standalone_parties
 from fateflow_grpc.demo import DemoError, load_example
+from fateflow_grpc.standalone import standalone_parties
 from tests.multiparty.cluster import wait_for
 from tests.standalone.process import free_port_offset
 

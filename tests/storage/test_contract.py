@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fateflow_grpc.domain.status import JOB_TRANSITIONS, TASK_TRANSITIONS, JobStatus, TaskStatus
+from fateflow_grpc.status import JOB_TRANSITIONS, TASK_TRANSITIONS, JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, model_info, tables, tasks, tracking, uploads
 from fateflow_grpc.storage.database import (
     SQLITE_BUSY_TIMEOUT_MS,

@@ -70,9 +70,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fateflow_grpc.components import paillier
-from fateflow_grpc.components.parameters import ParamReader
-from fateflow_grpc.components.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.crypto import paillier
+from fateflow_grpc.components.sdk.context import TaskContext
+from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input, prediction_table
+from fateflow_grpc.components.sdk.parameters import ParamReader
+from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FederatedError, InvalidArgument
 
@@ -1190,3 +1193,113 @@ def _predict_host(
     wanted = _read_json_list(channel.get_one(BATCH_DATA_INDEX, flowid, guest), "ids", guest)
     rows = _row_positions(ids, wanted, guest)
     channel.remote(np.ascontiguousarray(matrix[rows] @ weights), HOST_PROB, flowid, [guest])
+
+
+# --- the component ----------------------------------------------------------------------
+
+#: FATE's meta of the arbiter's `train`/`loss` metric: one point (iteration, loss) per iteration.
+LOSS_META = {"name": "loss", "metric_type": "LOSS", "unit_name": "iters", "curve_name": "loss"}
+
+
+class HeteroLR:
+    info = ModuleInfo(
+        name="HeteroLR",
+        roles=frozenset({"guest", "host", "arbiter"}),
+        parameters=DEFAULTS,
+        input_kinds=frozenset(TRAIN_KINDS) | {"validate_data"},
+        validate=lambda params: validate_parameters(params),
+    )
+
+    def run(self, context: TaskContext) -> None:
+        params = validate_parameters(context.parameters)
+        parties = Participants.from_roles(context.roles)
+        trained = context.input_models()
+        model: dict[str, Any] | None = next(iter(trained.values()), None)
+        role = context.task.role
+        timings = Timings()
+        if role == "arbiter":
+            if model is not None:
+                return  # scoring needs no key
+
+            def on_loss(iteration: int, loss: float) -> None:
+                # Recorded as it comes, as FATE does: watchers see the training advance.
+                context.log_metric("train", "loss", [(iteration, loss)], LOSS_META)
+                context.log.info("iteration %s: loss %.6f", iteration, loss)
+
+            model = fit_arbiter(
+                context.federation, params, parties, on_loss=on_loss, timings=timings
+            )
+            self._save(context, model, timings)
+            return
+        data, kind = learner_input(context)
+        ids = data.ids.tolist()
+        if role == "host":
+            if model is not None:
+                predict_host(
+                    context.federation, data.features, model, parties, ids=ids, header=data.header
+                )
+            else:
+                model = fit_host(
+                    context.federation,
+                    data.features,
+                    params,
+                    parties,
+                    ids=ids,
+                    header=data.header,
+                    timings=timings,
+                )
+                self._save(context, model, timings)
+            return
+        if data.labels is None:
+            raise InvalidArgument("HeteroLR needs the labels at the guest: set with_label there")
+        if model is not None:
+            predictions = predict_guest(
+                context.federation,
+                data.features,
+                model,
+                parties,
+                ids=ids,
+                header=data.header,
+                labels=data.labels,
+            )
+        else:
+            model, predictions = fit_guest(
+                context.federation,
+                data.features,
+                data.labels,
+                params,
+                parties,
+                ids=ids,
+                header=data.header,
+                timings=timings,
+            )
+            self._save(context, model, timings)
+        context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)
+        context.save_output_data(
+            prediction_table(
+                data.ids,
+                predictions.labels,
+                predictions.scores,
+                predictions.threshold,
+                kind,
+                data.sid,
+            )
+        )
+
+    @staticmethod
+    def _save(context: TaskContext, model: dict[str, Any], timings: Timings) -> None:
+        context.save_model(model)
+        param = model.get("param", model)
+        context.log.info(
+            "trained: %s iterations, converged: %s", param.get("iters"), param.get("is_converged")
+        )
+        context.save_summary(
+            {
+                "iters": param.get("iters"),
+                "is_converged": param.get("is_converged"),
+                "loss_history": param.get("loss_history", []),
+                # Where this party's time went, for bench/py.
+                "seconds": timings.seconds,
+                "iteration_seconds": timings.iteration_seconds,
+            }
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fateflow_grpc.components.context import TaskContext
+from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.domain.catalog import ModuleInfo
 
 

@@ -1,4 +1,5 @@
-"""FATE's prediction table, what a learner outputs and Evaluation reads: after the id, `label`,
+"""What every learner shares: where it finds its data, and FATE's prediction table it outputs
+(what Evaluation reads): after the id, `label`,
 `predict_result`, `predict_score`, `predict_detail` (JSON of the class scores) and `type`
 (train, validate or predict)."""
 
@@ -9,6 +10,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.errors import InvalidArgument
 
 #: FATE's column names after the id, in FATE's order.
 COLUMNS = ("label", "predict_result", "predict_score", "predict_detail", "type")
@@ -37,3 +41,16 @@ def prediction_table(
             "type": pa.array([kind] * len(scores), pa.string()),
         }
     )
+
+
+#: The input kinds a learner reads, in the order it looks for its data.
+TRAIN_KINDS = ("train_data", "data", "test_data", "eval_data")
+
+
+def learner_input(context: TaskContext) -> tuple[Dataset, str]:
+    """The dataset a learner fits or scores, and FATE's `type` for its predictions."""
+    for kind in TRAIN_KINDS:
+        tables = context.input_tables(kind)
+        if tables:
+            return Dataset.from_table(tables[0]), "train" if kind == "train_data" else "predict"
+    raise InvalidArgument(f"{context.task.component_name} needs a train_data or data input")

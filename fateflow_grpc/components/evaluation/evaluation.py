@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from fateflow_grpc.components import evaluation_metrics as metrics
-from fateflow_grpc.components.context import TaskContext
+from fateflow_grpc.components.evaluation import metrics
+from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.errors import InvalidArgument
 

@@ -16,16 +16,12 @@ loss of w_r averaged by rows, and whether training has converged (`early_stop` w
 `diff` of two successive losses, `abs` loss, or `weight_diff`, the L2 norm of w_{r+1} - w_r).
 Training stops when it has, or after `max_iter` epochs.
 
-Secure aggregation (Bonawitz et al., without dropouts). Each client makes an X25519 key pair and
+Secure aggregation (`crypto/secure_aggregation.py`). Each client makes an X25519 key pair and
 sends the public key to the arbiter, which relays all of them to every client (with the seed of
-the initial model, so all clients start from the same one). Clients i < j derive a shared key
-k_ij from their Diffie-Hellman secret (HKDF-SHA256); in round r, client i adds the ChaCha20
-keystream of (k_ij, r) to its update and client j subtracts it. Updates are fixed-point integers
-(`FIXED_POINT_BITS` fractional bits) in Z_2^64, where the keystream is uniform: each masked update
-the arbiter gets is uniformly random on its own, and their sum is exact. A client finds its own
-position by its public key in the relayed list. The arbiter learns the sums only: the averaged
-model, the averaged loss and the total row count. As in the textbook protocol, the arbiter must
-relay the keys faithfully (honest-but-curious); a client that drops out stops the job.
+the initial model, so all clients start from the same one). Each client masks its fixed-point
+update with its pairwise masks; each masked update the arbiter gets is uniformly random on its
+own, and their sum is exact. The arbiter learns the sums only: the averaged model, the averaged
+loss and the total row count.
 
 Model: a JSON-able dict with FATE's `LRModelParam` fields (`weight` per feature of `header`,
 `intercept`, `iters` = epochs trained, `is_converged`, `loss_history`) and `meta` (the training
@@ -50,13 +46,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from fateflow_grpc.components.parameters import ParamReader
-from fateflow_grpc.components.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.crypto import secure_aggregation
+from fateflow_grpc.components.sdk.context import TaskContext
+from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input, prediction_table
+from fateflow_grpc.components.sdk.parameters import ParamReader
+from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FailedPrecondition, InvalidArgument
 
@@ -70,10 +66,6 @@ EARLY_STOPS = ("diff", "weight_diff", "abs")
 INIT_METHODS = ("random_uniform", "random_normal", "ones", "zeros", "const")
 #: FATE refuses batches smaller than this (`consts.MIN_BATCH_SIZE`); -1 means all rows.
 MIN_BATCH_SIZE = 10
-#: Fractional bits of the fixed-point updates: resolution 6e-8 on n * w, and room for
-#: sum(n * |w|) up to 2^38 (about 2.7e11) before the 64-bit sum would wrap.
-FIXED_POINT_BITS = 24
-
 #: FATE's `HomoLogisticParam` names and defaults (see the docstring for what is refused).
 DEFAULTS: dict[str, Any] = {
     "penalty": "L2",
@@ -127,7 +119,8 @@ TAG = "fit"
 _RMSPROP_RHO = 0.99
 _ADAM_BETA1, _ADAM_BETA2, _ADAM_EPSILON = 0.9, 0.999, 1e-8
 _NESTEROV_MOMENTUM = 0.9
-_HKDF_INFO = b"fateflow-grpc HomoLR pairwise mask"
+#: Separates HomoLR's masks from any other protocol's made from the same keys.
+_MASK_CONTEXT = b"fateflow-grpc HomoLR pairwise mask"
 
 
 @dataclass(frozen=True)
@@ -323,7 +316,7 @@ def fit_arbiter(
                     f"{client.role} {client.party_id} sent an update that is not {size} uint64"
                 )
             total += update  # wraps modulo 2^64, where the masks cancel
-        summed = _from_fixed(total)
+        summed = secure_aggregation.from_fixed(total)
         count = summed[-1]
         if count <= 0:
             raise FailedPrecondition("HomoLR clients have no rows to train on")
@@ -410,20 +403,19 @@ def _fit_client(
     arbiter = [parties.require_arbiter()]
     clients = _clients(parties)
 
-    private = X25519PrivateKey.generate()
-    public = private.public_key().public_bytes_raw()
+    private, public = secure_aggregation.new_key_pair()
     hello = {"public_key": public.hex(), "features": width, "header": _header_digest(names)}
     transport.remote(hello, DH_PUBKEY, TAG, arbiter)
     [relay] = transport.get(DH_PUBKEYS, TAG, arbiter, timeout)
     keys, seed = _read_relay(relay, len(clients))
     if keys.count(public) != 1:
         raise InvalidArgument("the arbiter did not relay this client's HomoLR public key")
-    masks = _Masks(private, public, keys)
+    masks = secure_aggregation.PairwiseMasks(private, public, keys, _MASK_CONTEXT)
 
     weights = initial_weights(params.init_param, width, seed)
     optimizer = _Optimizer(params, len(weights))
     batches = _batches(rows, params.batch_size, np.random.default_rng([seed, masks.position]))
-    update_limit = 2.0 ** (63 - FIXED_POINT_BITS) / len(clients)
+    update_limit = 2.0 ** (63 - secure_aggregation.FIXED_POINT_BITS) / len(clients)
     history: list[float] = []
     epoch = 0
     converged = False
@@ -443,7 +435,9 @@ def _fit_client(
                 "HomoLR diverged: the local model is too large to aggregate; "
                 "try a smaller learning_rate or a larger alpha"
             )
-        transport.remote(masks.mask(_to_fixed(update), round_), MASKED_UPDATE, tag, arbiter)
+        transport.remote(
+            masks.mask(secure_aggregation.to_fixed(update), round_), MASKED_UPDATE, tag, arbiter
+        )
         [reply] = transport.get(AGGREGATED_MODEL, tag, arbiter, timeout)
         weights, reply_loss, converged = _read_reply(reply, len(weights))
         history.append(reply_loss)
@@ -462,34 +456,6 @@ def _fit_client(
         "meta": params.meta(),
     }
     return model, predict(model, features, labels)
-
-
-class _Masks:
-    """One client's pairwise masks: a ChaCha20 keystream per other client and round."""
-
-    def __init__(self, private: X25519PrivateKey, public: bytes, keys: Sequence[bytes]) -> None:
-        self.position = keys.index(public)
-        self._pairs: list[tuple[bool, bytes]] = []
-        for other, key in enumerate(keys):
-            if other == self.position:
-                continue
-            secret = private.exchange(X25519PublicKey.from_public_bytes(key))
-            shared = HKDF(hashes.SHA256(), 32, salt=None, info=_HKDF_INFO).derive(secret)
-            # The lower position adds the stream, the higher one subtracts it.
-            self._pairs.append((other > self.position, shared))
-
-    def mask(self, values: UInt64Array, round_: int) -> UInt64Array:
-        masked = values.copy()
-        for add, key in self._pairs:
-            # A nonce per round (ChaCha20's 16 bytes: 4 of block counter, 12 of nonce).
-            nonce = bytes(4) + round_.to_bytes(12, "little")
-            stream = Cipher(algorithms.ChaCha20(key, nonce), mode=None).encryptor()
-            noise = np.frombuffer(stream.update(bytes(8 * len(values))), "<u8").astype(np.uint64)
-            if add:
-                masked += noise
-            else:
-                masked -= noise
-        return masked
 
 
 class _Optimizer:
@@ -634,16 +600,6 @@ def _header_digest(names: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(names).encode()).hexdigest()
 
 
-def _to_fixed(values: FloatArray) -> UInt64Array:
-    encoded: UInt64Array = np.round(values * 2.0**FIXED_POINT_BITS).astype(np.int64).view(np.uint64)
-    return encoded
-
-
-def _from_fixed(values: UInt64Array) -> FloatArray:
-    decoded: FloatArray = values.view(np.int64).astype(np.float64) / 2.0**FIXED_POINT_BITS
-    return decoded
-
-
 def _read_hellos(hellos: Sequence[object], clients: Sequence[PartyRole]) -> tuple[list[str], int]:
     keys: list[str] = []
     shapes: set[tuple[int, str]] = set()
@@ -689,3 +645,57 @@ def _read_reply(reply: object, size: int) -> tuple[FloatArray, float, bool]:
     except (AssertionError, KeyError, TypeError, ValueError):
         raise InvalidArgument("the arbiter sent no HomoLR model") from None
     return weights, loss, converged
+
+
+# --- the component ----------------------------------------------------------------------
+
+
+def _validate(params: dict[str, Any]) -> dict[str, Any]:
+    validate_parameters(params)
+    return params
+
+
+class HomoLR:
+    info = ModuleInfo(
+        name="HomoLR",
+        roles=frozenset({"guest", "host", "arbiter"}),
+        parameters=DEFAULTS,
+        input_kinds=frozenset(TRAIN_KINDS) | {"validate_data"},
+        validate=_validate,
+    )
+
+    def run(self, context: TaskContext) -> None:
+        params = validate_parameters(context.parameters)
+        parties = Participants.from_roles(context.roles)
+        trained = context.input_models()
+        if context.task.role == "arbiter":
+            if trained:
+                return  # scoring needs no aggregation
+            losses = fit_arbiter(context.federation, params, parties)
+            context.log_metric(
+                "train",
+                "loss",
+                list(enumerate(losses)),
+                {"name": "loss", "metric_type": "LOSS", "unit_name": "iters", "curve_name": "loss"},
+            )
+            context.save_summary({"loss_history": losses, "iters": len(losses)})
+            context.save_model({"loss_history": losses})
+            return
+        data, kind = learner_input(context)
+        if data.labels is None:
+            raise InvalidArgument("HomoLR needs labelled data at every client: set with_label")
+        if trained:
+            (model,) = trained.values()
+            predictions = predict(model, data.features, data.labels, header=data.header)
+        else:
+            fit = fit_guest if context.task.role == "guest" else fit_host
+            model, predictions = fit(
+                context.federation, data.features, data.labels, params, parties, header=data.header
+            )
+            context.save_model(model)
+            context.save_summary({"iters": model["iters"], "is_converged": model["is_converged"]})
+        context.save_output_data(
+            prediction_table(
+                data.ids, data.labels, predictions.predict_score, params.threshold, kind, data.sid
+            )
+        )

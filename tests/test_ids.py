@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from fateflow_grpc.domain.ids import JobIdGenerator, model_id, new_job_id, party_model_id
 from fateflow_grpc.errors import InvalidArgument
+from fateflow_grpc.ids import JobIdGenerator, model_id, new_job_id, party_model_id
 
 
 def test_job_id_format() -> None:

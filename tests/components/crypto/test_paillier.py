@@ -18,8 +18,8 @@ import numpy as np
 import phe
 import pytest
 
-from fateflow_grpc.components import paillier
-from fateflow_grpc.components.paillier import EncryptedNumber, PrivateKey, PublicKey
+from fateflow_grpc.components.crypto import paillier
+from fateflow_grpc.components.crypto.paillier import EncryptedNumber, PrivateKey, PublicKey
 from fateflow_grpc.errors import InvalidArgument
 
 FLOATS = [

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from fateflow_grpc.components import evaluation_metrics as em
+from fateflow_grpc.components.evaluation import metrics as em
 from fateflow_grpc.errors import InvalidArgument
 
 # A small case worked by hand. Positives score 0.9, 0.8, 0.6; negatives 0.8 (a tie with a

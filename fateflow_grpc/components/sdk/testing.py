@@ -1,13 +1,22 @@
-"""An in-memory `Transport` for running an algorithm's roles in threads of one test.
+"""What tests of components need: an in-memory `Transport` that runs a protocol's roles side by
+side in threads of one process, and `Noop`, a module for testing the scheduler.
 
-Every object goes through the real federation codec (`encode` at `remote`, `decode` at `get`),
-so a role that sends anything the wire refuses (a pickled object, an object array) fails here
-as it would between nodes. The wire keeps a log of what each party received, decoded, so tests
-can check what a party learns.
+Every object sent through a `Wire` goes through the real federation codec (`encode` at `remote`,
+`decode` at `get`), so a role that sends anything the wire refuses (a pickled object, an object
+array) fails here as it would between nodes. The wire keeps a log of what each party received,
+decoded, so tests can check what a party learns.
+
+    wire = Wire()
+    results = run_parties(wire, {guest: lambda t: fit_guest(t, ...), host: lambda t: ...})
+    wire.received_by(host)    # every object the host got
+
+`Noop` waits, then succeeds, fails or crashes on demand; only nodes configured with
+`test_components: true` accept it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from fateflow_grpc.components.sdk.context import TaskContext
+from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import DeadlineExceeded, FailedPrecondition
 from fateflow_grpc.federation import codec
@@ -100,3 +111,22 @@ def run_parties(
     with ThreadPoolExecutor(len(roles)) as pool:
         futures = {party: pool.submit(run, wire.transport(party)) for party, run in roles.items()}
         return {party: future.result() for party, future in futures.items()}
+
+
+class Noop:
+    info = ModuleInfo(
+        name="Noop",
+        roles=frozenset({"guest", "host", "arbiter"}),
+        parameters={"sleep_seconds": 0.0, "fail": False, "crash": False},
+        input_kinds=frozenset({"data"}),
+    )
+
+    def run(self, context: TaskContext) -> None:
+        parameters = context.parameters
+        context.log.info("noop %s sleeps %s s", context.task, parameters["sleep_seconds"])
+        time.sleep(float(parameters["sleep_seconds"]))
+        if parameters["crash"]:
+            os._exit(3)  # a task that dies without a word, as a segfault would
+        if parameters["fail"]:
+            raise RuntimeError(f"{context.task.component_name} was told to fail")
+        context.log.info("noop done")

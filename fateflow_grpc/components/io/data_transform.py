@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fateflow_grpc.components.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.errors import InvalidArgument
 

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from fateflow_grpc.components import homo_lr
-from fateflow_grpc.components.homo_lr import (
-    FIXED_POINT_BITS,
+from fateflow_grpc.components.crypto.secure_aggregation import FIXED_POINT_BITS
+from fateflow_grpc.components.linear import homo_lr
+from fateflow_grpc.components.linear.homo_lr import (
     HomoLRParams,
     fit_arbiter,
     fit_guest,
@@ -20,13 +20,13 @@ from fateflow_grpc.components.homo_lr import (
     predict,
     validate_parameters,
 )
-from fateflow_grpc.components.transport import Participants
+from fateflow_grpc.components.sdk.testing import MemoryTransport, Wire, run_parties
+from fateflow_grpc.components.sdk.transport import Participants
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import DeadlineExceeded, InvalidArgument
-from tests.components.memory_transport import MemoryTransport, Wire, run_parties
 
 Floats = npt.NDArray[np.float64]
-DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
+DATA = Path(__file__).resolve().parents[3] / "examples" / "data"
 GUEST = PartyRole("guest", 9999)
 HOST = PartyRole("host", 10000)
 ARBITER = PartyRole("arbiter", 10000)

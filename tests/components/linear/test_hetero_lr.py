@@ -21,13 +21,13 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from fateflow_grpc.components import hetero_lr
-from fateflow_grpc.components.transport import Participants
+from fateflow_grpc.components.linear import hetero_lr
+from fateflow_grpc.components.sdk.transport import Participants
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
 from fateflow_grpc.federation import codec
 
-DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
+DATA = Path(__file__).resolve().parents[3] / "examples" / "data"
 GUEST = PartyRole("guest", 9999)
 HOST = PartyRole("host", 10000)
 HOST_B = PartyRole("host", 10001)

@@ -11,18 +11,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fateflow_grpc.components import intersection
-from fateflow_grpc.components.intersection import (
+from fateflow_grpc.components.intersect import intersection
+from fateflow_grpc.components.intersect.intersection import (
     IntersectParams,
     intersect_guest,
     intersect_host,
     intersection_metrics,
     validate_parameters,
 )
-from fateflow_grpc.components.transport import Participants
+from fateflow_grpc.components.sdk.testing import MemoryTransport, Wire, run_parties
+from fateflow_grpc.components.sdk.transport import Participants
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
-from tests.components.memory_transport import MemoryTransport, Wire, run_parties
 
 GUEST = PartyRole("guest", 9999)
 TIMEOUT = 30.0

@@ -62,10 +62,14 @@ from typing import Any
 import gmpy2
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fateflow_grpc.components.parameters import ParamReader
-from fateflow_grpc.components.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.sdk.context import TaskContext
+from fateflow_grpc.components.sdk.parameters import ParamReader
+from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
 
@@ -608,3 +612,47 @@ def _read_positions(obj: object, limit: int, what: str, sender: PartyRole) -> li
             f"{sender.role} {sender.party_id} sent {what} positions outside its list of {limit}"
         )
     return positions
+
+
+# --- the component ----------------------------------------------------------------------
+
+
+def _validate(params: dict[str, Any]) -> dict[str, Any]:
+    validate_parameters(params)
+    return params
+
+
+class Intersection:
+    info = ModuleInfo(
+        name="Intersection",
+        roles=frozenset({"guest", "host"}),
+        parameters=DEFAULTS,
+        input_kinds=frozenset({"data"}),
+        validate=_validate,
+    )
+
+    def run(self, context: TaskContext) -> None:
+        params = validate_parameters(context.parameters)
+        tables = context.input_tables("data")
+        if len(tables) != 1:
+            raise InvalidArgument(f"{context.task.component_name} needs one data input")
+        (table,) = tables
+        ids = table.column(0).cast(pa.string()).to_pylist()
+        parties = Participants.from_roles(context.roles)
+        if context.task.role == "guest":
+            common = intersect_guest(context.federation, ids, params, parties)
+        else:
+            common = intersect_host(context.federation, ids, params, parties) or []
+        kept = table.filter(
+            pc.is_in(table.column(0).cast(pa.string()), value_set=pa.array(common, pa.string()))
+        )
+        metrics = intersection_metrics(common, len(ids), params)
+        context.log_metric(
+            metrics.namespace,
+            metrics.name,
+            metrics.data(),
+            {"name": metrics.name, "metric_type": metrics.metric_type, **metrics.extra_metas()},
+        )
+        context.save_summary({"intersect_num": metrics.count, "intersect_rate": metrics.rate})
+        context.log.info("%s of %s ids are common", metrics.count, len(ids))
+        context.save_output_data(kept.replace_schema_metadata(table.schema.metadata))

@@ -1,0 +1,1 @@
+"""Private set intersection: the ids the parties share, found without showing the others."""

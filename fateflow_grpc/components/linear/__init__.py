@@ -1,0 +1,1 @@
+"""Linear models: HeteroLR (features split across parties) and HomoLR (rows split)."""

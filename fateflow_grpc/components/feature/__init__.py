@@ -1,0 +1,1 @@
+"""Feature engineering: binning, selection, scaling, encoding, imputation, weights."""

@@ -1,0 +1,1 @@
+"""Choosing rows: FATE's data splits and FederatedSample, consistent across parties."""

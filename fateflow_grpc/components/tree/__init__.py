@@ -1,0 +1,1 @@
+"""Decision-tree ensembles: FATE's SecureBoost family (hetero, hetero fast, homo)."""

@@ -30,7 +30,7 @@ def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Node
 
 @pytest.mark.slow
 def test_receiver_killed_mid_transfer_gets_the_object_once(parties: dict[int, NodeProcess]) -> None:
-    job_id = "killed"
+    job_id = "20200101000000000007"
     payload = np.random.default_rng(0).integers(0, 255, 64 * 1024 * 1024, dtype=np.uint8)
     mailbox = parties[HOST].data_dir / "mailbox" / "jobs" / job_id
     errors: list[FateFlowError] = []
@@ -68,7 +68,9 @@ def test_receiver_killed_mid_transfer_gets_the_object_once(parties: dict[int, No
 
 def test_sender_fails_clearly_when_the_peer_stays_down(parties: dict[int, NodeProcess]) -> None:
     parties[HOST].kill()
-    with Federation("down", "s", AT_GUEST, ROLES, parties[GUEST].local_proxy_address) as guest:
+    with Federation(
+        "20200101000000000008", "s", AT_GUEST, ROLES, parties[GUEST].local_proxy_address
+    ) as guest:
         started = time.monotonic()
         with pytest.raises(FederatedError) as caught:
             guest.remote(b"x" * 1024, "Var.lost", "0", [AT_HOST], timeout=3)

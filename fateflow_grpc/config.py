@@ -116,6 +116,9 @@ class NodeConfig:
     mailbox_dir: Path | None = None
     #: Also serve the node's public API (`fateflow.v1`) on the proxy's public port.
     proxy_public_api: bool = False
+    #: Pass calls and objects between other parties on to the route of their destination (a
+    #: proxy other parties use as their default route); they keep their senders' proofs.
+    proxy_relay: bool = False
 
     def route(self, party_id: int) -> Route | None:
         return self.routes.get(party_id, self.default_route)

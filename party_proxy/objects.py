@@ -2,12 +2,13 @@
 
 The public port takes objects pushed by other parties' proxies for this party, each with a
 valid proof of its sender, into the mailbox; a relay (`proxy_relay`) streams the objects for
-other parties on, proof included, to the next hop its routing table names. The local endpoint serves this node's own tasks: a push for
-another party streams on to that party's proxy as it comes in (nothing is stored on the
-sending side: the task retries the whole push, with the same message id, when a hop fails),
-a push for this party (one of its roles to another, such as host to arbiter) goes straight to
-the mailbox; pulls read the mailbox (a large payload is handed over as a file to read: the
-reader is on this node); the core cleans a job's mailbox when the job ends.
+other parties on, proof included, to the next hop its routing table names. The local endpoint
+serves this node's own tasks: a push for another party streams on to that party's proxy as it
+comes in (nothing is stored on the sending side: the task retries the whole push, with the
+same message id, when a hop fails), a push for this party (one of its roles to another, such
+as host to arbiter) goes straight to the mailbox; pulls read the mailbox (a large payload is
+handed over as a file to read: the reader is on this node); the core cleans a job's mailbox
+when the job ends, and opens it again when the job is rerun.
 """
 
 from __future__ import annotations
@@ -106,6 +107,11 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
     ) -> pb.CleanJobResponse:
         raise PermissionDenied("only this party's own core cleans its mailboxes")
 
+    def OpenJob(
+        self, request: pb.OpenJobRequest, context: grpc.ServicerContext
+    ) -> pb.OpenJobResponse:
+        raise PermissionDenied("only this party's own core opens its mailboxes")
+
 
 class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
     """The local endpoint: this node's own tasks and core."""
@@ -161,3 +167,9 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         self, request: pb.CleanJobRequest, context: grpc.ServicerContext
     ) -> pb.CleanJobResponse:
         return pb.CleanJobResponse(removed_objects=self._mailbox.clean(request.job_id))
+
+    def OpenJob(
+        self, request: pb.OpenJobRequest, context: grpc.ServicerContext
+    ) -> pb.OpenJobResponse:
+        self._mailbox.open(request.job_id)
+        return pb.OpenJobResponse()

@@ -41,10 +41,14 @@ from party_proxy.security import DST_PARTY, SRC_PARTY, Metadata, Signer
 FORWARDED_PREFIX = (
     "/" + party_service_pb2.DESCRIPTOR.services_by_name["PartyService"].full_name + "/"
 )
-#: Room for large DSLs and confs in one control call, as the core allows.
 CHANNEL_OPTIONS: list[tuple[str, object]] = [
+    # Room for large DSLs and confs in one control call, as the core allows.
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    # A party that restarts is reached again within a second, not after gRPC's default
+    # reconnection backoff (up to two minutes), during which every call fails at once.
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
 ]
 
 

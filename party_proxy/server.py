@@ -15,7 +15,8 @@ A proxy listens twice, on two gRPC servers that share its mailbox and its routes
   directory, so that only this node's own processes can open it) serves this node's core and
   tasks: their calls and objects for other parties, which it signs and routes, their pulls
   from the mailbox, and the cleaning of a job's mailbox. What comes in there is this party's,
-  which is why no other party can reach it: the public port never serves Pull or CleanJob.
+  which is why no other party can reach it: the public port never serves Pull, CleanJob or
+  OpenJob.
 """
 
 from __future__ import annotations

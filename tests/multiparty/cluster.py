@@ -58,6 +58,7 @@ class NodeProcess:
     def write_config(
         self, routes: dict[int, str], party_secrets: dict[int, str] | None = None
     ) -> Path:
+        self._written = (routes, party_secrets)
         path = self.data_dir / "node.yaml"
         config = {
             "party_id": self.party_id,
@@ -110,6 +111,12 @@ class NodeProcess:
         except OSError:
             return False
         return True
+
+    def restart(self) -> None:
+        """Stop, write the config again (with the settings as they are now), start."""
+        self.stop()
+        self.write_config(*self._written)
+        self.start()
 
     def kill(self) -> None:
         assert self.process is not None

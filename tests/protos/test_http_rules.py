@@ -50,6 +50,8 @@ FATE_ROUTES = {
     ("post", "/v1/model/restore"),
     ("get", "/v1/model/export"),
     ("post", "/v1/model/import"),
+    # FATE 1.6+
+    ("post", "/v1/job/rerun"),
 }
 
 SERVICES = [

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%fateflow/party/v1/party_service.proto\x12\x11\x66\x61teflow.party.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xcc\x01\n\x10\x43reateJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12$\n\x03\x64sl\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12-\n\x0cruntime_conf\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x33\n\x12train_runtime_conf\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x10\n\x08party_id\x18\x06 \x01(\x03\"\x13\n\x11\x43reateJobResponse\"d\n\x10UpdateJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08party_id\x18\x03 \x01(\x03\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x10\n\x08progress\x18\x05 \x01(\x05\"$\n\x11UpdateJobResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\"g\n\x07TaskRef\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63omponent_name\x18\x02 \x01(\t\x12\x14\n\x0ctask_version\x18\x03 \x01(\x05\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x10\n\x08party_id\x18\x05 \x01(\x03\"<\n\x10StartTaskRequest\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.fateflow.party.v1.TaskRef\"\x13\n\x11StartTaskResponse\"U\n\x0eStopJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08party_id\x18\x03 \x01(\x03\x12\x13\n\x0bstop_status\x18\x04 \x01(\t\"\x11\n\x0fStopJobResponse\"\\\n\tTaskState\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.fateflow.party.v1.TaskRef\x12\x14\n\x0cparty_status\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"@\n\x11ReportTaskRequest\x12+\n\x05state\x18\x01 \x01(\x0b\x32\x1c.fateflow.party.v1.TaskState\"\x14\n\x12ReportTaskResponse\"E\n\x13\x43ollectTasksRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08party_id\x18\x03 \x01(\x03\"W\n\x14\x43ollectTasksResponse\x12\x12\n\njob_status\x18\x01 \x01(\t\x12+\n\x05tasks\x18\x02 \x03(\x0b\x32\x1c.fateflow.party.v1.TaskState\"%\n\x13GetJobStatusRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"8\n\x14GetJobStatusResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x10\n\x08progress\x18\x02 \x01(\x05\"\x1d\n\x08PartyIds\x12\x11\n\tparty_ids\x18\x01 \x03(\x03\"\x9d\x02\n\x10LoadModelRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x10\n\x08party_id\x18\x02 \x01(\x03\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12=\n\x05roles\x18\x05 \x03(\x0b\x32..fateflow.party.v1.LoadModelRequest.RolesEntry\x12\x10\n\x08servings\x18\x06 \x03(\t\x12\x11\n\tload_type\x18\x07 \x01(\t\x12\x11\n\tfile_path\x18\x08 \x01(\t\x1aI\n\nRolesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.fateflow.party.v1.PartyIds:\x02\x38\x01\"4\n\x11LoadModelResponse\x12\x0f\n\x07retcode\x18\x01 \x01(\x05\x12\x0e\n\x06retmsg\x18\x02 \x01(\t2\xdd\x05\n\x0cPartyService\x12V\n\tCreateJob\x12#.fateflow.party.v1.CreateJobRequest\x1a$.fateflow.party.v1.CreateJobResponse\x12V\n\tUpdateJob\x12#.fateflow.party.v1.UpdateJobRequest\x1a$.fateflow.party.v1.UpdateJobResponse\x12V\n\tStartTask\x12#.fateflow.party.v1.StartTaskRequest\x1a$.fateflow.party.v1.StartTaskResponse\x12P\n\x07StopJob\x12!.fateflow.party.v1.StopJobRequest\x1a\".fateflow.party.v1.StopJobResponse\x12Y\n\nReportTask\x12$.fateflow.party.v1.ReportTaskRequest\x1a%.fateflow.party.v1.ReportTaskResponse\x12_\n\x0c\x43ollectTasks\x12&.fateflow.party.v1.CollectTasksRequest\x1a\'.fateflow.party.v1.CollectTasksResponse\x12_\n\x0cGetJobStatus\x12&.fateflow.party.v1.GetJobStatusRequest\x1a\'.fateflow.party.v1.GetJobStatusResponse\x12V\n\tLoadModel\x12#.fateflow.party.v1.LoadModelRequest\x1a$.fateflow.party.v1.LoadModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%fateflow/party/v1/party_service.proto\x12\x11\x66\x61teflow.party.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xcc\x01\n\x10\x43reateJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12$\n\x03\x64sl\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12-\n\x0cruntime_conf\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x33\n\x12train_runtime_conf\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x10\n\x08party_id\x18\x06 \x01(\x03\"%\n\x11\x43reateJobResponse\x12\x10\n\x08warnings\x18\x01 \x03(\t\"d\n\x10UpdateJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08party_id\x18\x03 \x01(\x03\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x10\n\x08progress\x18\x05 \x01(\x05\"$\n\x11UpdateJobResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\"g\n\x07TaskRef\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63omponent_name\x18\x02 \x01(\t\x12\x14\n\x0ctask_version\x18\x03 \x01(\x05\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x10\n\x08party_id\x18\x05 \x01(\x03\"<\n\x10StartTaskRequest\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.fateflow.party.v1.TaskRef\"\x13\n\x11StartTaskResponse\"U\n\x0eStopJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08party_id\x18\x03 \x01(\x03\x12\x13\n\x0bstop_status\x18\x04 \x01(\t\"\x11\n\x0fStopJobResponse\"\\\n\tTaskState\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.fateflow.party.v1.TaskRef\x12\x14\n\x0cparty_status\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"@\n\x11ReportTaskRequest\x12+\n\x05state\x18\x01 \x01(\x0b\x32\x1c.fateflow.party.v1.TaskState\"\x14\n\x12ReportTaskResponse\"E\n\x13\x43ollectTasksRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08party_id\x18\x03 \x01(\x03\"W\n\x14\x43ollectTasksResponse\x12\x12\n\njob_status\x18\x01 \x01(\t\x12+\n\x05tasks\x18\x02 \x03(\x0b\x32\x1c.fateflow.party.v1.TaskState\"%\n\x13GetJobStatusRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"8\n\x14GetJobStatusResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x10\n\x08progress\x18\x02 \x01(\x05\"\x1d\n\x08PartyIds\x12\x11\n\tparty_ids\x18\x01 \x03(\x03\"\x9d\x02\n\x10LoadModelRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x10\n\x08party_id\x18\x02 \x01(\x03\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12=\n\x05roles\x18\x05 \x03(\x0b\x32..fateflow.party.v1.LoadModelRequest.RolesEntry\x12\x10\n\x08servings\x18\x06 \x03(\t\x12\x11\n\tload_type\x18\x07 \x01(\t\x12\x11\n\tfile_path\x18\x08 \x01(\t\x1aI\n\nRolesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.fateflow.party.v1.PartyIds:\x02\x38\x01\"4\n\x11LoadModelResponse\x12\x0f\n\x07retcode\x18\x01 \x01(\x05\x12\x0e\n\x06retmsg\x18\x02 \x01(\t2\xdd\x05\n\x0cPartyService\x12V\n\tCreateJob\x12#.fateflow.party.v1.CreateJobRequest\x1a$.fateflow.party.v1.CreateJobResponse\x12V\n\tUpdateJob\x12#.fateflow.party.v1.UpdateJobRequest\x1a$.fateflow.party.v1.UpdateJobResponse\x12V\n\tStartTask\x12#.fateflow.party.v1.StartTaskRequest\x1a$.fateflow.party.v1.StartTaskResponse\x12P\n\x07StopJob\x12!.fateflow.party.v1.StopJobRequest\x1a\".fateflow.party.v1.StopJobResponse\x12Y\n\nReportTask\x12$.fateflow.party.v1.ReportTaskRequest\x1a%.fateflow.party.v1.ReportTaskResponse\x12_\n\x0c\x43ollectTasks\x12&.fateflow.party.v1.CollectTasksRequest\x1a\'.fateflow.party.v1.CollectTasksResponse\x12_\n\x0cGetJobStatus\x12&.fateflow.party.v1.GetJobStatusRequest\x1a\'.fateflow.party.v1.GetJobStatusResponse\x12V\n\tLoadModel\x12#.fateflow.party.v1.LoadModelRequest\x1a$.fateflow.party.v1.LoadModelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,43 +37,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEJOBREQUEST']._serialized_start=91
   _globals['_CREATEJOBREQUEST']._serialized_end=295
   _globals['_CREATEJOBRESPONSE']._serialized_start=297
-  _globals['_CREATEJOBRESPONSE']._serialized_end=316
-  _globals['_UPDATEJOBREQUEST']._serialized_start=318
-  _globals['_UPDATEJOBREQUEST']._serialized_end=418
-  _globals['_UPDATEJOBRESPONSE']._serialized_start=420
-  _globals['_UPDATEJOBRESPONSE']._serialized_end=456
-  _globals['_TASKREF']._serialized_start=458
-  _globals['_TASKREF']._serialized_end=561
-  _globals['_STARTTASKREQUEST']._serialized_start=563
-  _globals['_STARTTASKREQUEST']._serialized_end=623
-  _globals['_STARTTASKRESPONSE']._serialized_start=625
-  _globals['_STARTTASKRESPONSE']._serialized_end=644
-  _globals['_STOPJOBREQUEST']._serialized_start=646
-  _globals['_STOPJOBREQUEST']._serialized_end=731
-  _globals['_STOPJOBRESPONSE']._serialized_start=733
-  _globals['_STOPJOBRESPONSE']._serialized_end=750
-  _globals['_TASKSTATE']._serialized_start=752
-  _globals['_TASKSTATE']._serialized_end=844
-  _globals['_REPORTTASKREQUEST']._serialized_start=846
-  _globals['_REPORTTASKREQUEST']._serialized_end=910
-  _globals['_REPORTTASKRESPONSE']._serialized_start=912
-  _globals['_REPORTTASKRESPONSE']._serialized_end=932
-  _globals['_COLLECTTASKSREQUEST']._serialized_start=934
-  _globals['_COLLECTTASKSREQUEST']._serialized_end=1003
-  _globals['_COLLECTTASKSRESPONSE']._serialized_start=1005
-  _globals['_COLLECTTASKSRESPONSE']._serialized_end=1092
-  _globals['_GETJOBSTATUSREQUEST']._serialized_start=1094
-  _globals['_GETJOBSTATUSREQUEST']._serialized_end=1131
-  _globals['_GETJOBSTATUSRESPONSE']._serialized_start=1133
-  _globals['_GETJOBSTATUSRESPONSE']._serialized_end=1189
-  _globals['_PARTYIDS']._serialized_start=1191
-  _globals['_PARTYIDS']._serialized_end=1220
-  _globals['_LOADMODELREQUEST']._serialized_start=1223
-  _globals['_LOADMODELREQUEST']._serialized_end=1508
-  _globals['_LOADMODELREQUEST_ROLESENTRY']._serialized_start=1435
-  _globals['_LOADMODELREQUEST_ROLESENTRY']._serialized_end=1508
-  _globals['_LOADMODELRESPONSE']._serialized_start=1510
-  _globals['_LOADMODELRESPONSE']._serialized_end=1562
-  _globals['_PARTYSERVICE']._serialized_start=1565
-  _globals['_PARTYSERVICE']._serialized_end=2298
+  _globals['_CREATEJOBRESPONSE']._serialized_end=334
+  _globals['_UPDATEJOBREQUEST']._serialized_start=336
+  _globals['_UPDATEJOBREQUEST']._serialized_end=436
+  _globals['_UPDATEJOBRESPONSE']._serialized_start=438
+  _globals['_UPDATEJOBRESPONSE']._serialized_end=474
+  _globals['_TASKREF']._serialized_start=476
+  _globals['_TASKREF']._serialized_end=579
+  _globals['_STARTTASKREQUEST']._serialized_start=581
+  _globals['_STARTTASKREQUEST']._serialized_end=641
+  _globals['_STARTTASKRESPONSE']._serialized_start=643
+  _globals['_STARTTASKRESPONSE']._serialized_end=662
+  _globals['_STOPJOBREQUEST']._serialized_start=664
+  _globals['_STOPJOBREQUEST']._serialized_end=749
+  _globals['_STOPJOBRESPONSE']._serialized_start=751
+  _globals['_STOPJOBRESPONSE']._serialized_end=768
+  _globals['_TASKSTATE']._serialized_start=770
+  _globals['_TASKSTATE']._serialized_end=862
+  _globals['_REPORTTASKREQUEST']._serialized_start=864
+  _globals['_REPORTTASKREQUEST']._serialized_end=928
+  _globals['_REPORTTASKRESPONSE']._serialized_start=930
+  _globals['_REPORTTASKRESPONSE']._serialized_end=950
+  _globals['_COLLECTTASKSREQUEST']._serialized_start=952
+  _globals['_COLLECTTASKSREQUEST']._serialized_end=1021
+  _globals['_COLLECTTASKSRESPONSE']._serialized_start=1023
+  _globals['_COLLECTTASKSRESPONSE']._serialized_end=1110
+  _globals['_GETJOBSTATUSREQUEST']._serialized_start=1112
+  _globals['_GETJOBSTATUSREQUEST']._serialized_end=1149
+  _globals['_GETJOBSTATUSRESPONSE']._serialized_start=1151
+  _globals['_GETJOBSTATUSRESPONSE']._serialized_end=1207
+  _globals['_PARTYIDS']._serialized_start=1209
+  _globals['_PARTYIDS']._serialized_end=1238
+  _globals['_LOADMODELREQUEST']._serialized_start=1241
+  _globals['_LOADMODELREQUEST']._serialized_end=1526
+  _globals['_LOADMODELREQUEST_ROLESENTRY']._serialized_start=1453
+  _globals['_LOADMODELREQUEST_ROLESENTRY']._serialized_end=1526
+  _globals['_LOADMODELRESPONSE']._serialized_start=1528
+  _globals['_LOADMODELRESPONSE']._serialized_end=1580
+  _globals['_PARTYSERVICE']._serialized_start=1583
+  _globals['_PARTYSERVICE']._serialized_end=2316
 # @@protoc_insertion_point(module_scope)

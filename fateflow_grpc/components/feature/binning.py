@@ -278,23 +278,25 @@ def anonymous_name(role: str, party_id: int, index: int) -> str:
 def quantile_points(values: Floats, bin_num: int, error: float) -> list[float]:
     """Split points at ranks p N, p = 1/bin_num ... 1, by FATE's query (module docstring)."""
     present = np.sort(values[~np.isnan(values)])
-    count = len(present)
-    if count == 0:
+    if len(present) == 0:
         return [0.0]  # FATE's summary answers 0 when it saw nothing
     rates = [i / bin_num for i in range(1, bin_num)] + [1.0]
-    target_error = math.ceil(error * count)
-    answers = []
-    for rate in rates:
-        if rate <= error:
-            answers.append(present[0])
-        elif rate >= 1 - error or count <= 2:
-            answers.append(present[-1])
-        else:
-            rank = math.ceil(rate * count)
-            # FATE walks its samples from the second, whose rank it counts as 1.
-            position = min(max(1, rank - target_error), count - 1)
-            answers.append(present[position] if position < count - 1 else present[-1])
-    return [float(v) for v in np.unique(answers)]
+    return [float(v) for v in np.unique([quantile(present, rate, error) for rate in rates])]
+
+
+def quantile(ordered: Floats, rate: float, error: float) -> float:
+    """FATE's answer to the quantile `rate` of these sorted values: the first value whose rank,
+    as its summary counts it (from the second value, as rank 1), reaches
+    ceil(rate N) - ceil(error N); the minimum and maximum within `error` of the ends."""
+    count = len(ordered)
+    if count == 0:
+        return 0.0
+    if rate <= error:
+        return float(ordered[0])
+    if rate >= 1 - error:
+        return float(ordered[-1])
+    position = max(1, math.ceil(rate * count) - math.ceil(error * count))
+    return float(ordered[position] if position < count - 1 else ordered[-1])
 
 
 def bucket_points(values: Floats, bin_num: int) -> list[float]:

@@ -480,9 +480,7 @@ def _name(party: PartyRole) -> str:
 # --- the model ------------------------------------------------------------------------------
 
 
-def model_of(
-    fitted: Fitted, params: BinningParams, local: PartyRole, *, module: str = MODULE
-) -> dict[str, Any]:
+def model_of(fitted: Fitted, params: BinningParams, local: PartyRole) -> dict[str, Any]:
     """FATE's FeatureBinningMeta and FeatureBinningParam, as JSON."""
     columns = fitted.columns
 

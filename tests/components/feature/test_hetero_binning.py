@@ -94,11 +94,17 @@ def reference_quantiles(values: np.ndarray, bin_num: int, error: float) -> list[
 def reference_iv(values: np.ndarray, labels: np.ndarray, points: list[float], a: float) -> dict:
     bins = [sum(1 for p in points[:-1] if p < x) for x in values]
     width = max(bins) + 1
-    event = [sum(1 for b, y in zip(bins, labels) if b == i and y == 1) for i in range(width)]
-    non_event = [sum(1 for b, y in zip(bins, labels) if b == i and y != 1) for i in range(width)]
+    event = [
+        sum(1 for b, y in zip(bins, labels, strict=False) if b == i and y == 1)
+        for i in range(width)
+    ]
+    non_event = [
+        sum(1 for b, y in zip(bins, labels, strict=False) if b == i and y != 1)
+        for i in range(width)
+    ]
     te, tn = sum(event), sum(non_event)
     woe, iv = [], 0.0
-    for e, ne in zip(event, non_event):
+    for e, ne in zip(event, non_event, strict=False):
         if e == 0 or ne == 0:
             er, nr = (e + a) / te, (ne + a) / tn
         else:
@@ -147,7 +153,7 @@ def test_guest_and_host_iv_equal_the_centralised_computation(
         assert result["woe_array"] == pytest.approx(expected["woe"], rel=1e-12)
         assert result["iv"] == pytest.approx(expected["iv"], rel=1e-12)
     # The host's columns, by the guest, against the labels joined by id.
-    by_id = dict(zip(guest_data.ids.tolist(), labels.tolist()))
+    by_id = dict(zip(guest_data.ids.tolist(), labels.tolist(), strict=False))
     host_labels = np.asarray([by_id[i] for i in host_data.ids.tolist()])
     [(party, per_class)] = guest.hosts
     assert party == HOST and len(per_class) == 1
@@ -250,7 +256,7 @@ def test_multiclass_iv_one_result_per_class(guest_data: Dataset, host_data: Data
     for k, label in enumerate(guest.classes):
         expected = reference_iv(values, (labels == label).astype(float), guest.points["x1"], 0.5)
         assert guest.results[k]["x1"]["iv"] == pytest.approx(expected["iv"], rel=1e-12)
-    by_id = dict(zip(data.ids.tolist(), labels.tolist()))
+    by_id = dict(zip(data.ids.tolist(), labels.tolist(), strict=False))
     host_labels = np.asarray([by_id[i] for i in host_data.ids.tolist()])
     host_points = binning.quantile_points(host_data.features[:, 3], 4, 1e-4)
     for k, label in enumerate(guest.classes):
@@ -290,7 +296,7 @@ def test_optimal_binning_at_guest_and_host_agree_with_the_counts(
         )
         assert set(points) <= set(initial) and points[-1] == initial[-1]
     # The host took the bins the guest chose: its split points give the guest's counts.
-    by_id = dict(zip(guest_data.ids.tolist(), labels.tolist()))
+    by_id = dict(zip(guest_data.ids.tolist(), labels.tolist(), strict=False))
     host_labels = np.asarray([by_id[i] for i in host_data.ids.tolist()])
     for index, name in enumerate(host_data.header):
         assert len(host.points[name]) <= 5

@@ -29,9 +29,12 @@ def datasets() -> tuple[Dataset, Dataset, np.ndarray]:
     a = rng.normal(size=(300, 3))
     b = rng.normal(loc=1.0, size=(500, 3))
     header = ["x0", "x1", "x2"]
-    make = lambda x, p: Dataset(
-        np.asarray([f"{p}{i}" for i in range(len(x))], dtype=object), x, None, header
-    )  # noqa: E731
+
+    def make(x, p):
+        return Dataset(
+            np.asarray([f"{p}{i}" for i in range(len(x))], dtype=object), x, None, header
+        )
+
     return make(a, "g"), make(b, "h"), np.vstack([a, b])
 
 

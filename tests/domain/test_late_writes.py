@@ -21,7 +21,7 @@ from fateflow_grpc.storage.models import Task
 
 TASK = TaskRef("202401010000000000001", "hetero_lr_0", 0, "host", 10000)
 KEY = tasks.TaskKey(TASK.job_id, TASK.task_id, TASK.task_version, TASK.role, str(TASK.party_id))
-WIRING = Wiring({}, [], ["data"], ["model"], {})
+WIRING = Wiring({}, [], [], ["data"], ["model"], {})
 
 
 @pytest.fixture

@@ -55,9 +55,11 @@ def test_receiver_killed_mid_transfer_gets_the_object_once(parties: dict[int, No
     wait_for(half_received, 60, "the host to be receiving")
     parties[HOST].kill()
     assert not list(mailbox.glob("*.hdr")), "the object was complete before the kill"
+    killed = time.monotonic()
     parties[HOST].start()
     sender.join(120)
     assert not sender.is_alive() and not errors
+    print(f"\nproxy killed mid 64 MB: delivered {time.monotonic() - killed:.1f} s after the kill")
     with Federation(job_id, "s", AT_HOST, ROLES, parties[HOST].local_proxy_address) as host:
         [received] = host.get("Var.big", "0", [AT_GUEST], timeout=30)
     assert np.array_equal(received, payload)

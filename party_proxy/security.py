@@ -303,7 +303,9 @@ class Signer:
         self._identities = identities
         self._authority = authority
         self._clock = clock
-        self._started = clock()
+        # To the millisecond, as proofs date themselves: a proof made as this proxy starts is
+        # not dated before it.
+        self._started = int(clock() * 1000) / 1000
         self._nonces = NonceCache(clock)
 
     @classmethod

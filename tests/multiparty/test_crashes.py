@@ -135,7 +135,7 @@ def test_a_participant_killed_mid_task_reruns_it_when_back(parties: dict[int, No
 def test_a_failed_job_reruns_from_what_did_not_succeed(parties: dict[int, NodeProcess]) -> None:
     """No retries: the host's crash fails the job. Once the host is back, fateflow-client's
     rerun_job (FATE 1.6+'s /v1/job/rerun) runs it again from the component that failed."""
-    conf = conf_v2(common={"noop_1": {"sleep_seconds": 30}}, job={"auto_retries": 0})
+    conf = conf_v2(common={"noop_1": {"sleep_seconds": 5}}, job={"auto_retries": 0})
     job_id = submit(parties[GUEST], chain(3), conf)
     wait_for(
         lambda: task_status(parties[HOST], job_id, "noop_1").get(("host", 0)) == "running",

@@ -5,7 +5,10 @@ Every identifier a request carries (from a client, or from another party) is che
 by the core's interceptor for every RPC (`check_request`) and by the proxy for federation
 objects, before anything uses it; so none can lead a path out of the node's data directory.
 The formats are FATE's own: a job id is digits (the time to the microsecond, then a counter),
-a component name what FATE's DSL parser accepts, a role one of FATE's four.
+a component name what FATE's DSL parser accepts, a role one of FATE's four. Table names and
+namespaces follow `check_table_name`, which the table store and the data jobs apply to every
+table they are asked for (a request's `namespace` is not always a table's: a model transfer
+names a party model id with it).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from fateflow.proxy.v1 import proxy_service_pb2_grpc
 from fateflow_grpc.errors import InvalidArgument, PermissionDenied
 from party_proxy import security
 from party_proxy.mailbox import Mailbox, check_header
-from party_proxy.routing import Router, relay, timeout_of
+from party_proxy.routing import Router, forwarded_metadata, relay, timeout_of
 from party_proxy.security import Metadata, Signer
 
 #: Payloads from this size on go to a local reader that accepts files as a file.
@@ -88,9 +88,7 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         src, dst = header.key.src_party_id, header.key.dst_party_id
         if dst != self._own:
             hop = self._router.relay_hop(src, dst)
-            metadata = tuple(
-                (k, v) for k, v in context.invocation_metadata() if k.startswith("fateflow-")
-            )
+            metadata = forwarded_metadata(context.invocation_metadata())
             return _send_on(self._router, hop, header, request_iterator, metadata, context)
         # The object's own key names its sender; that is the party the proof must be from.
         self._signer.prove(context, src, security.header_fields(header))

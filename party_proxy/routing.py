@@ -166,7 +166,7 @@ class ForwardingHandler(grpc.GenericRpcHandler):
         own = self._router.party_id
 
         def forward(request: bytes, context: grpc.ServicerContext) -> bytes:
-            metadata = _metadata(context.invocation_metadata())
+            metadata = forwarded_metadata(context.invocation_metadata())
             dst = _party(metadata, DST_PARTY)
             fields = security.call_fields(method, request)
             if self._local:
@@ -262,7 +262,7 @@ def cancel_with(context: grpc.ServicerContext, call: grpc.RpcContext) -> None:
     context.add_callback(cancel)
 
 
-def _metadata(pairs: Sequence[tuple[str, str | bytes]]) -> Metadata:
+def forwarded_metadata(pairs: Sequence[tuple[str, str | bytes]]) -> Metadata:
     """Our keys of a call's metadata, its proof included, to pass on unchanged."""
     return tuple((key, value) for key, value in pairs if key.startswith("fateflow-"))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from fateflow_grpc.components.evaluation.evaluation import Evaluation
+from fateflow_grpc.components.feature.scale import FeatureScale
 from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.reader import Reader
@@ -29,6 +30,7 @@ COMPONENTS: tuple[Component, ...] = (
     HeteroLR(),
     HomoLR(),
     Evaluation(),
+    FeatureScale(),
     Noop(),
 )
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from fateflow_grpc.components.evaluation.evaluation import Evaluation
+from fateflow_grpc.components.feature.homo_onehot import HomoOneHotEncoder
+from fateflow_grpc.components.feature.onehot import OneHotEncoder
 from fateflow_grpc.components.feature.scale import FeatureScale
 from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
@@ -31,6 +33,8 @@ COMPONENTS: tuple[Component, ...] = (
     HomoLR(),
     Evaluation(),
     FeatureScale(),
+    OneHotEncoder(),
+    HomoOneHotEncoder(),
     Noop(),
 )
 

@@ -2,7 +2,7 @@
 database and table store (one per party), its federation replaced by the in-memory wire of
 `sdk/testing.py`, so a protocol's roles run side by side in threads.
 
-    store = Stores(tmp_path)
+    store = Stores(tmp_path, migrated_database)    # the `stores` fixture of conftest.py
     store.put(GUEST, "reader_0.data", dataset.to_table())
     store.run(FeatureScale(), "scale_0", GUEST, {"method": "min_max_scale"},
               data={"data": ["reader_0.data"]})
@@ -17,6 +17,7 @@ job_id="predict", trained="train")` wires them as a predict job does (`pipeline.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from fateflow_grpc.components.sdk.testing import MemoryTransport, Wire, run_part
 from fateflow_grpc.domain.participant import NodeAccess, Wiring
 from fateflow_grpc.domain.parties import PartyRole, TaskRef
 from fateflow_grpc.storage import model_files, tracking
-from fateflow_grpc.storage.database import Database, create_database
+from fateflow_grpc.storage.database import Database
 
 MODEL_ID = "model"
 LOG = logging.getLogger("tests.components")
@@ -50,8 +51,9 @@ def merged(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, 
 class Stores:
     """Each party's node storage (data directory and database), made on first use."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, migrated: Path) -> None:
         self._root = root
+        self._migrated = migrated
         self._databases: dict[PartyRole, Database] = {}
 
     def _node(self, party: PartyRole) -> NodeAccess:
@@ -59,7 +61,8 @@ class Stores:
         url = f"sqlite:///{data_dir / 'fateflow.db'}"
         if party not in self._databases:
             data_dir.mkdir(parents=True, exist_ok=True)
-            self._databases[party] = create_database(url)
+            shutil.copyfile(self._migrated, data_dir / "fateflow.db")
+            self._databases[party] = Database(url)
         return NodeAccess(data_dir=data_dir, database_url=url, proxy_address="unix:/nonexistent")
 
     def close(self) -> None:
@@ -133,11 +136,13 @@ class Stores:
         if module.info.validate is not None:
             parameters = module.info.validate(parameters)
         context = self.context(component, party, parameters, **wiring)
+        federation = context.federation
         if transport is not None:
             context.federation = transport  # type: ignore[assignment]
         try:
             module.run(context)
         finally:
+            context.federation = federation
             context.close()
 
     def run_parties(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,13 +25,6 @@ GUEST = PartyRole("guest", 9999)
 def scaled(data: Dataset, **params: Any) -> np.ndarray:
     settings = scale.validate_parameters(params)
     return scale.fit(data, settings).transform(data).features
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> Iterator[Stores]:
-    stores = Stores(tmp_path)
-    yield stores
-    stores.close()
 
 
 def test_min_max_is_sklearns() -> None:

@@ -19,6 +19,9 @@ from fateflow_grpc.components.io.reader import Reader
 from fateflow_grpc.components.io.union import Union
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
+from fateflow_grpc.components.sampling.federated_sample import FederatedSample
+from fateflow_grpc.components.sampling.hetero_data_split import HeteroDataSplit
+from fateflow_grpc.components.sampling.homo_data_split import HomoDataSplit
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
 from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
@@ -45,6 +48,9 @@ COMPONENTS: tuple[Component, ...] = (
     LabelTransform(),
     SampleWeight(),
     Union(),
+    HeteroDataSplit(),
+    HomoDataSplit(),
+    FederatedSample(),
     Noop(),
 )
 

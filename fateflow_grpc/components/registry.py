@@ -19,6 +19,7 @@ from fateflow_grpc.components.io.reader import Reader
 from fateflow_grpc.components.io.union import Union
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
+from fateflow_grpc.components.linear.local_baseline import LocalBaseline
 from fateflow_grpc.components.sampling.federated_sample import FederatedSample
 from fateflow_grpc.components.sampling.hetero_data_split import HeteroDataSplit
 from fateflow_grpc.components.sampling.homo_data_split import HomoDataSplit
@@ -51,6 +52,7 @@ COMPONENTS: tuple[Component, ...] = (
     HeteroDataSplit(),
     HomoDataSplit(),
     FederatedSample(),
+    LocalBaseline(),
     Noop(),
 )
 

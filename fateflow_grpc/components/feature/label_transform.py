@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.learning import COLUMNS as PREDICTION_COLUMNS
+from fateflow_grpc.components.sdk.learning import label_text
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.errors import InvalidArgument
@@ -40,11 +41,6 @@ MODULE = "LabelTransform"
 DEFAULTS: dict[str, Any] = {"label_encoder": None, "label_list": None}
 
 Encoding = dict[float, float]
-
-
-def label_text(value: float) -> str:
-    """A label as FATE writes it: an integer label as an integer ("1", not "1.0")."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _type(value: float) -> str:

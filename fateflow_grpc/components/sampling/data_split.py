@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from fateflow_grpc.components.feature.label_transform import label_text
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.learning import label_text
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.errors import InvalidArgument
 

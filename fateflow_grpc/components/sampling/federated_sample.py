@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils import resample
 
-from fateflow_grpc.components.feature.label_transform import label_text
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.learning import label_text
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
 from fateflow_grpc.domain.catalog import ModuleInfo

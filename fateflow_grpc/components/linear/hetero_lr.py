@@ -52,9 +52,11 @@ Sample weights (SampleWeight's, the guest's alone), as FATE 1.7+ weighs them: sc
 over the guest's rows, each row's residual is weighted, d = w (u / 4 - y / 2) (the guest
 weighs its half before encrypting it and each [[u_h / 4]] by a plaintext multiplication), so
 the gradient is X^T [[d]] / m as before. The loss is the weighted Taylor loss
-mean(w (log 2 - y u / 2 + u^2 / 8)): the host sends [[u_h^2]] for each row of the batch instead
-of their sum (`batch_info` tells it `with_weight`, ours), which the guest weighs; FATE's
-weighted loss mixes weighted and unweighted terms.
+mean(w (log 2 - y u / 2 + u^2 / 8)): with one host, the guest sends it each batch's weights
+encrypted once, before the first iteration (`sample_weight`, ours; `batch_info` says
+`with_weight`), and the host sends [[sum w u_h^2]], a product of powers of them, re-randomised
+so that the guest, which made those ciphertexts, cannot test guesses of u_h against it.
+FATE's weighted loss mixes weighted and unweighted terms.
 
 Performance: the cost is Paillier's, and mostly encryption. Per batch of m rows the guest and
 each host encrypt m values each, at the same time (an obfuscator r^n mod n^2 apiece, the bulk
@@ -105,6 +107,8 @@ CONVERGE_FLAG = f"{_VARIABLES}.converge_flag"
 HOST_PROB = f"{_VARIABLES}.host_prob"
 #: Ours (see the module's docstring): a party's squared weight change, for `weight_diff`.
 WEIGHT_DIFF = f"{_VARIABLES}.weight_diff"
+#: Ours: each batch's sample weights, encrypted, for a host's share of the weighted loss.
+SAMPLE_WEIGHT = f"{_VARIABLES}.sample_weight"
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd")
 PENALTIES = ("L1", "L2", "NONE")
@@ -924,6 +928,16 @@ def fit_guest(
     for index, rows in enumerate(batches):
         channel.remote([sample_ids[k] for k in rows], BATCH_DATA_INDEX, f"fit.{index}", hosts)
     with_loss = len(hosts) == 1
+    if with_loss and row_weights is not None:
+        for index, rows in enumerate(batches):
+            with timings.phase("encrypt"):
+                encrypted = key.encrypt_many(row_weights[rows], precision=_RESIDUAL_PRECISION)
+            channel.remote(
+                _pack_numbers(encrypted, key, rerandomize=False),
+                SAMPLE_WEIGHT,
+                f"fit.{index}",
+                hosts,
+            )
     converged = False
     iteration = 0
     x_precision = 2.0**-settings.precision_bits
@@ -1021,24 +1035,15 @@ def _guest_loss(
     timings: Timings,
 ) -> paillier.EncryptedNumber:
     """[[mean(w (log 2 - y u / 2 + u^2 / 8))]] + penalties, u = u_g + u_h, from [[u_h / 4]]
-    and the host's [[sum u_h^2]] (w = 1), or its [[u_h^2]] per row (weighted)."""
+    and the host's [[sum w u_h^2]] (w = 1 without sample weights)."""
     w = np.ones(len(labels)) if sample_weights is None else sample_weights
     plain = float(np.sum(w * (math.log(2) - 0.5 * labels * forward + 0.125 * np.square(forward))))
     with timings.phase("matvec"):
         # w (u_g / 4 - y / 2) * u_h = w (u_g - 2 y) * [[u_h / 4]]
         cross = paillier.dot(w * (forward - 2.0 * labels), host_forward, precision=x_precision)
-    squares = _unpack_numbers(
-        channel.get_one(LOSS_INTERMEDIATE, tag, host),
-        key,
-        "loss intermediates",
-        host,
-        1 if sample_weights is None else len(labels),
+    [square] = _unpack_numbers(
+        channel.get_one(LOSS_INTERMEDIATE, tag, host), key, "a loss intermediate", host, 1
     )
-    if sample_weights is None:
-        [square] = squares
-    else:
-        with timings.phase("matvec"):
-            square = paillier.dot(sample_weights, squares, precision=x_precision)
     total = (cross + square * 0.125 + plain) * (1.0 / len(labels)) + own_penalty
     if settings.penalty != "NONE":
         [host_penalty] = _unpack_numbers(
@@ -1154,8 +1159,14 @@ def fit_host(
         for index in range(int(info["batch_num"]))
     ]
     with_loss = len(parties.hosts) == 1
-    # With sample weights, the guest weighs each row's square of the loss: it needs them apart.
-    per_row = info.get("with_weight") is True
+    # Each batch's sample weights, encrypted, for our share of the weighted loss.
+    sample_weights = [
+        _unpack_numbers(
+            channel.get_one(SAMPLE_WEIGHT, f"fit.{index}", guest), key, "weights", guest, len(rows)
+        )
+        for index, rows in enumerate(batches)
+        if with_loss and info.get("with_weight") is True
+    ]
     converged = False
     iteration = 0
     x_precision = 2.0**-settings.precision_bits
@@ -1172,14 +1183,21 @@ def fit_host(
                 _pack_numbers(encrypted, key, rerandomize=False), HOST_FORWARD, tag, [guest]
             )
             if with_loss:
-                with timings.phase("encrypt"):
-                    squares = (
-                        key.encrypt_many(np.square(forward))
-                        if per_row
-                        else [key.encrypt(float(forward @ forward))]
-                    )
+                if sample_weights:
+                    with timings.phase("matvec"):
+                        square = paillier.dot(
+                            np.square(forward), sample_weights[index], precision=x_precision
+                        )
+                else:
+                    with timings.phase("encrypt"):
+                        square = key.encrypt(float(forward @ forward))
+                # The guest made the weights' ciphertexts: a product of their powers must be
+                # re-randomised before it goes back, or it could test guesses of u_h on it.
                 channel.remote(
-                    _pack_numbers(squares, key, rerandomize=False), LOSS_INTERMEDIATE, tag, [guest]
+                    _pack_numbers([square], key, rerandomize=bool(sample_weights)),
+                    LOSS_INTERMEDIATE,
+                    tag,
+                    [guest],
                 )
                 if settings.penalty != "NONE":
                     with timings.phase("encrypt"):
@@ -1197,9 +1215,8 @@ def fit_host(
                 gradient = paillier.matvec(x.T, residual, precision=x_precision)
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, HOST_GRADIENT, tag, [arbiter])
-            # The next forwards, and the loss's numbers.
-            upcoming = _next_batch_size(batches, iteration, index, settings.max_iter)
-            prefetch.fill(upcoming * (2 if per_row else 1) + 2)
+            # The next forwards, and the loss's two numbers.
+            prefetch.fill(_next_batch_size(batches, iteration, index, settings.max_iter) + 2)
             plain = _unmask(
                 channel.get_one(HOST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )

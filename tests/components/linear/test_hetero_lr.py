@@ -630,9 +630,12 @@ def test_sample_weights_weigh_the_gradient_and_the_loss(breast: Breast) -> None:
         features, data.labels, params, batches, initial=np.ones(features.shape[1] + 1)
     )
     assert not np.allclose(unweighted.weights, plain.weights, atol=1e-3)
-    # The host got [[u_h^2]] of each row, never a weight; the arbiter nothing new.
+    # The host got each batch's weights encrypted, once, and sends one number per batch back.
+    sent = [d for d in trained.wire.log if d.name == hetero_lr.SAMPLE_WEIGHT]
+    assert [(d.dst, d.tag) for d in sent] == [(HOST, "fit.0"), (HOST, "fit.1")]
+    assert all(isinstance(d.obj, np.ndarray) and d.obj.dtype == np.uint8 for d in sent)
     squares = [d for d in trained.wire.log if d.name == hetero_lr.LOSS_INTERMEDIATE]
-    assert {len(d.obj) for d in squares} == {50}  # type: ignore[arg-type]
+    assert len(squares) == 4 and {len(d.obj) for d in squares} == {1}  # type: ignore[arg-type]
 
 
 def test_losses_without_penalty_and_abs_convergence(breast: Breast) -> None:

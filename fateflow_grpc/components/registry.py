@@ -7,12 +7,15 @@ from typing import Protocol
 
 from fateflow_grpc.components.evaluation.evaluation import Evaluation
 from fateflow_grpc.components.feature.column_expand import ColumnExpand
+from fateflow_grpc.components.feature.hetero_binning import HeteroFeatureBinning
+from fateflow_grpc.components.feature.homo_binning import HomoFeatureBinning
 from fateflow_grpc.components.feature.homo_onehot import HomoOneHotEncoder
 from fateflow_grpc.components.feature.imputation import FeatureImputation
 from fateflow_grpc.components.feature.label_transform import LabelTransform
 from fateflow_grpc.components.feature.onehot import OneHotEncoder
 from fateflow_grpc.components.feature.sample_weight import SampleWeight
 from fateflow_grpc.components.feature.scale import FeatureScale
+from fateflow_grpc.components.feature.selection import HeteroFeatureSelection
 from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.reader import Reader
@@ -25,6 +28,9 @@ from fateflow_grpc.components.sampling.hetero_data_split import HeteroDataSplit
 from fateflow_grpc.components.sampling.homo_data_split import HomoDataSplit
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
+from fateflow_grpc.components.statistics.data_statistics import DataStatistics
+from fateflow_grpc.components.statistics.psi import PSI
+from fateflow_grpc.components.statistics.scorecard import Scorecard
 from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
 
 
@@ -41,6 +47,12 @@ COMPONENTS: tuple[Component, ...] = (
     HeteroLR(),
     HomoLR(),
     Evaluation(),
+    HeteroFeatureBinning(),
+    HomoFeatureBinning(),
+    HeteroFeatureSelection(),
+    DataStatistics(),
+    PSI(),
+    Scorecard(),
     FeatureScale(),
     OneHotEncoder(),
     HomoOneHotEncoder(),

@@ -94,6 +94,7 @@ class Stores:
                 ("pipeline", ref) if trained else tuple(ref.split(".", 1))  # type: ignore[misc]
                 for ref in models
             ],
+            isometric_model_inputs=[],
             data_outputs=list(outputs),
             model_outputs=["model"],
             tables={},

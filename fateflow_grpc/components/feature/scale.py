@@ -5,8 +5,8 @@
 
 Per scaled column, values are first clipped to [lower, upper]: in `normal` mode the column's
 min and max, narrowed by `feat_lower` and `feat_upper` (numbers, or one per feature); in `cap`
-mode its `feat_lower` and `feat_upper` quantiles (default 0 and 1; the exact quantile of rank
-ceil(q n), which FATE's quantile summary approximates). Then `min_max_scale` maps
+mode its `feat_lower` and `feat_upper` quantiles (default 0 and 1; FATE's quantile query,
+`binning.quantile`, with FATE's default error). Then `min_max_scale` maps
 x -> (x - lower) / (upper - lower), and `standard_scale` x -> (x - mean) / std with the mean
 and the population std of the clipped column (`with_mean: false` takes 0, `with_std: false`
 1). A range or std under 1e-6 counts as 1, as in FATE. A predict job applies the trained
@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from fateflow_grpc.components.feature import binning
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.domain.catalog import ModuleInfo
@@ -227,7 +228,13 @@ def _column(function: Any, values: Floats) -> Floats:
 
 
 def _quantile(values: Floats, q: float) -> Floats:
-    return _column(lambda v, axis: np.nanquantile(v, q, axis=axis, method="inverted_cdf"), values)
+    """FATE's quantile `q` of each column's present values (0 for a column of none)."""
+    return np.array(
+        [
+            binning.quantile(np.sort(column[~np.isnan(column)]), q, binning.ERROR)
+            for column in values.T
+        ]
+    )
 
 
 # --- the model ----------------------------------------------------------------------------

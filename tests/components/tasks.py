@@ -78,13 +78,15 @@ class Stores:
         roles: Mapping[str, Sequence[int]] | None = None,
         data: Mapping[str, Sequence[str]] | None = None,
         models: Sequence[str] = (),
+        isometric: Sequence[str] = (),
         outputs: Sequence[str] = ("data",),
         job_id: str = "train",
         trained: str | None = None,
     ) -> TaskContext:
         """The context of `component`'s task at `party`. `data` maps an input kind to upstream
         outputs (`"reader_0.data"`); `models` names upstream models (`"scale_0.model"`), read
-        from job `trained` when it is given (a predict job), from this job otherwise."""
+        from job `trained` when it is given (a predict job), from this job otherwise;
+        `isometric` names FATE's `isometric_model` inputs."""
         wiring = Wiring(
             data_inputs={
                 kind: [tuple(ref.split(".", 1)) for ref in refs]  # type: ignore[misc]
@@ -94,7 +96,7 @@ class Stores:
                 ("pipeline", ref) if trained else tuple(ref.split(".", 1))  # type: ignore[misc]
                 for ref in models
             ],
-            isometric_model_inputs=[],
+            isometric_model_inputs=[tuple(ref.split(".", 1)) for ref in isometric],  # type: ignore[misc]
             data_outputs=list(outputs),
             model_outputs=["model"],
             tables={},

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import gmpy2
@@ -605,7 +605,7 @@ def apply(model: Mapping[str, Any], data: Dataset) -> Dataset:
     points = {name: own[name]["split_points"] for name in names}
     woe = {name: own[name]["woe_array"] for name in names}
     features = binning.transform(data.features, columns, points, transform_type, woe)
-    return Dataset(data.ids, features, data.labels, data.header, data.sid, data.label_name)
+    return replace(data, features=features)
 
 
 def transformed(fitted: Fitted, data: Dataset, params: BinningParams) -> Dataset:
@@ -617,7 +617,7 @@ def transformed(fitted: Fitted, data: Dataset, params: BinningParams) -> Dataset
     features = binning.transform(
         data.features, fitted.columns, fitted.points, params.transform_type, woe
     )
-    return Dataset(data.ids, features, data.labels, data.header, data.sid, data.label_name)
+    return replace(data, features=features)
 
 
 # --- the component ------------------------------------------------------------------------

@@ -29,8 +29,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.learning import (
@@ -140,6 +138,10 @@ def fit(
         raise InvalidArgument(f"{MODULE}: the labels hold one class ({classes}); it needs two")
     options = params["model_opts"]
     ovr = options.get("multi_class", "auto") == "ovr" and len(classes) > 2
+    # scikit-learn takes seconds to import: only the tasks that use it pay for it.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
     settings = estimator_options(options, classes)
     # One-vs-rest fits a binary model per class, as scikit-learn's OneVsRestClassifier does
     # (which takes no sample weights without metadata routing).

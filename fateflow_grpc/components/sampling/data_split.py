@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.learning import label_text
@@ -165,6 +164,9 @@ def _split(
     if not isinstance(test_size, int):
         train_size = round(train_size * len(ids))
         test_size = len(ids) - train_size
+    # scikit-learn takes seconds to import: only the tasks that use it pay for it.
+    from sklearn.model_selection import train_test_split
+
     try:
         id_a, id_b, y_a, y_b = train_test_split(
             ids,

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.utils import resample
 
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.learning import label_text
@@ -182,6 +181,9 @@ def _resample(ids: list[str], rate: float, upsample: bool, seed: int | None) -> 
     count = int(rate * len(ids)) if upsample else max(1, int(rate * len(ids)))
     if not ids or count == 0:
         return []
+    # scikit-learn takes seconds to import: only the tasks that use it pay for it.
+    from sklearn.utils import resample
+
     return list(resample(ids, replace=upsample, n_samples=count, random_state=seed))
 
 

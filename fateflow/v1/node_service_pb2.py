@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66\x61teflow/v1/node_service.proto\x12\x0b\x66\x61teflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"#\n\x11GetVersionRequest\x12\x0e\n\x06module\x18\x01 \x01(\t\"K\n\x12GetVersionResponse\x12%\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x02 \x01(\t\"\x14\n\x12ListPartiesRequest\"M\n\x13ListPartiesResponse\x12&\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x18.fateflow.v1.NodeParties\x12\x0e\n\x06retmsg\x18\x02 \x01(\t\"\x88\x01\n\x0bNodeParties\x12\x10\n\x08party_id\x18\x01 \x01(\x03\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\'\n\x07parties\x18\x03 \x03(\x0b\x32\x16.fateflow.v1.PartyLink\x12-\n\rdefault_route\x18\x04 \x01(\x0b\x32\x16.fateflow.v1.PartyLink\"\x82\x01\n\tPartyLink\x12\x10\n\x08party_id\x18\x01 \x01(\x03\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0b\n\x03tls\x18\x03 \x01(\t\x12\x11\n\treachable\x18\x04 \x01(\x08\x12\x12\n\nlatency_ms\x18\x05 \x01(\x01\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x0f\n\x07version\x18\x07 \x01(\t2\xe7\x01\n\x0bNodeService\x12i\n\nGetVersion\x12\x1e.fateflow.v1.GetVersionRequest\x1a\x1f.fateflow.v1.GetVersionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/version/get:\x01*\x12m\n\x0bListParties\x12\x1f.fateflow.v1.ListPartiesRequest\x1a .fateflow.v1.ListPartiesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/node/parties:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66\x61teflow/v1/node_service.proto\x12\x0b\x66\x61teflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"#\n\x11GetVersionRequest\x12\x0e\n\x06module\x18\x01 \x01(\t\"K\n\x12GetVersionResponse\x12%\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x02 \x01(\t\"\x14\n\x12ListPartiesRequest\"M\n\x13ListPartiesResponse\x12&\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x18.fateflow.v1.NodeParties\x12\x0e\n\x06retmsg\x18\x02 \x01(\t\"\x88\x01\n\x0bNodeParties\x12\x10\n\x08party_id\x18\x01 \x01(\x03\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\'\n\x07parties\x18\x03 \x03(\x0b\x32\x16.fateflow.v1.PartyLink\x12-\n\rdefault_route\x18\x04 \x01(\x0b\x32\x16.fateflow.v1.PartyLink\"\x91\x01\n\tPartyLink\x12\x10\n\x08party_id\x18\x01 \x01(\x03\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0b\n\x03tls\x18\x03 \x01(\t\x12\x11\n\treachable\x18\x04 \x01(\x08\x12\x12\n\nlatency_ms\x18\x05 \x01(\x01\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x0f\n\x07version\x18\x07 \x01(\t\x12\r\n\x05proof\x18\x08 \x01(\t2\xe7\x01\n\x0bNodeService\x12i\n\nGetVersion\x12\x1e.fateflow.v1.GetVersionRequest\x1a\x1f.fateflow.v1.GetVersionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/version/get:\x01*\x12m\n\x0bListParties\x12\x1f.fateflow.v1.ListPartiesRequest\x1a .fateflow.v1.ListPartiesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/node/parties:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,7 +48,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NODEPARTIES']._serialized_start=323
   _globals['_NODEPARTIES']._serialized_end=459
   _globals['_PARTYLINK']._serialized_start=462
-  _globals['_PARTYLINK']._serialized_end=592
-  _globals['_NODESERVICE']._serialized_start=595
-  _globals['_NODESERVICE']._serialized_end=826
+  _globals['_PARTYLINK']._serialized_end=607
+  _globals['_NODESERVICE']._serialized_start=610
+  _globals['_NODESERVICE']._serialized_end=841
 # @@protoc_insertion_point(module_scope)

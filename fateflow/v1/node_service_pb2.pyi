@@ -47,7 +47,7 @@ class NodeParties(_message.Message):
     def __init__(self, party_id: _Optional[int] = ..., version: _Optional[str] = ..., parties: _Optional[_Iterable[_Union[PartyLink, _Mapping]]] = ..., default_route: _Optional[_Union[PartyLink, _Mapping]] = ...) -> None: ...
 
 class PartyLink(_message.Message):
-    __slots__ = ("party_id", "address", "tls", "reachable", "latency_ms", "error", "version")
+    __slots__ = ("party_id", "address", "tls", "reachable", "latency_ms", "error", "version", "proof")
     PARTY_ID_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     TLS_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,7 @@ class PartyLink(_message.Message):
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
     party_id: int
     address: str
     tls: str
@@ -62,4 +63,5 @@ class PartyLink(_message.Message):
     latency_ms: float
     error: str
     version: str
-    def __init__(self, party_id: _Optional[int] = ..., address: _Optional[str] = ..., tls: _Optional[str] = ..., reachable: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., error: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+    proof: str
+    def __init__(self, party_id: _Optional[int] = ..., address: _Optional[str] = ..., tls: _Optional[str] = ..., reachable: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., error: _Optional[str] = ..., version: _Optional[str] = ..., proof: _Optional[str] = ...) -> None: ...

@@ -8,7 +8,7 @@ import grpc
 
 from fateflow.v1 import node_service_pb2 as pb
 from fateflow.v1 import node_service_pb2_grpc
-from fateflow_grpc.config import Route
+from fateflow_grpc.config import Route, TlsMode
 from fateflow_grpc.domain.parties import Reach, reach
 from fateflow_grpc.errors import NotFound
 from fateflow_grpc.node import Node
@@ -51,22 +51,28 @@ class NodeServicer(node_service_pb2_grpc.NodeServiceServicer):
             data=pb.NodeParties(
                 party_id=self._config.party_id,
                 version=version(),
-                parties=[_link(r, routes[r.party_id]) for r in reached],
-                default_route=_route(0, default) if default is not None else None,
+                parties=[self._link(r, routes[r.party_id]) for r in reached],
+                default_route=self._route(0, default) if default is not None else None,
             ),
             retmsg="success",
         )
 
+    def _route(self, party_id: int, route: Route) -> pb.PartyLink:
+        if route.tls.mode == TlsMode.MTLS:
+            proof = "certificate"
+        elif party_id in self._config.party_secrets:
+            proof = "secret"
+        else:
+            proof = "none"
+        return pb.PartyLink(
+            party_id=party_id, address=route.address, tls=route.tls.mode.value, proof=proof
+        )
 
-def _route(party_id: int, route: Route) -> pb.PartyLink:
-    return pb.PartyLink(party_id=party_id, address=route.address, tls=route.tls.mode.value)
-
-
-def _link(reached: Reach, route: Route) -> pb.PartyLink:
-    link = _route(reached.party_id, route)
-    link.reachable = reached.info is not None and not reached.error
-    link.latency_ms = round(reached.latency_ms, 3)
-    link.error = reached.error
-    if reached.info is not None:
-        link.version = reached.info.version
-    return link
+    def _link(self, reached: Reach, route: Route) -> pb.PartyLink:
+        link = self._route(reached.party_id, route)
+        link.reachable = reached.info is not None and not reached.error
+        link.latency_ms = round(reached.latency_ms, 3)
+        link.error = reached.error
+        if reached.info is not None:
+            link.version = reached.info.version
+        return link

@@ -50,7 +50,12 @@ def test_a_party_that_does_not_answer_is_listed_unreachable(
     node = stub.ListParties(pb.ListPartiesRequest()).data
     assert (node.party_id, node.version) == (9999, version())
     (link,) = node.parties
-    assert (link.party_id, link.address, link.tls) == (10000, "127.0.0.1:9", "plaintext")
+    assert (link.party_id, link.address, link.tls, link.proof) == (
+        10000,
+        "127.0.0.1:9",
+        "plaintext",
+        "none",
+    )
     assert not link.reachable
     assert "party 10000 could not be reached" in link.error
     assert not node.HasField("default_route")

@@ -3,6 +3,36 @@
 // precision-recall and, at a threshold of one's choosing, the confusion matrix.
 import { h, keyValues } from "./ui.js";
 
+// ECharts loads beside the page's data (async), so a chart waits for it, not the data.
+function echartsLoaded() {
+  if (window.echarts) return Promise.resolve(window.echarts);
+  const script = document.getElementById("echarts");
+  return new Promise((resolve, reject) => {
+    script.addEventListener("load", () => resolve(window.echarts));
+    script.addEventListener("error", () => reject(new Error("the chart library did not load")));
+  });
+}
+
+// Draw a chart when it comes near the window: a page of ten charts shows the first ones at
+// once and draws the others as they scroll into sight. Resolves to the chart once drawn.
+const nearWindow = new Map();
+const observer = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    observer.unobserve(entry.target);
+    nearWindow.get(entry.target)();
+    nearWindow.delete(entry.target);
+  }
+}, { rootMargin: "200px" });
+
+function drawWhenVisible(element, draw) {
+  if (element.getBoundingClientRect().top < innerHeight + 200) return Promise.resolve(draw());
+  return new Promise((resolve) => {
+    nearWindow.set(element, () => resolve(draw()));
+    observer.observe(element);
+  });
+}
+
 const COLOURS = ["#2456c9", "#e8684a", "#1a7f37", "#8250df", "#9a6700"];
 // The order cards appear in; types not listed come last, in the order met.
 const ORDER = ["LOSS", "EVALUATION_SUMMARY", "ROC_EVALUATION", "KS_EVALUATION", "CONFUSION",
@@ -190,7 +220,8 @@ export class MetricCharts {
     this.cards = new Map();
   }
 
-  update(metrics) {
+  async update(metrics) {
+    const echarts = await echartsLoaded();
     const summaries = {};
     for (const [namespace, byName] of Object.entries(metrics)) {
       for (const [name, { data, meta }] of Object.entries(byName)) {
@@ -206,17 +237,18 @@ export class MetricCharts {
       if (!drawn) continue;
       let shown = this.cards.get(key);
       if (!shown) {
-        shown = this.create(card, drawn);
+        shown = this.create(echarts, card, drawn);
         this.cards.set(key, shown);
       } else if (drawn.option) {
-        shown.chart.setOption(drawn.option, { notMerge: true });
+        shown.option = drawn.option;
+        shown.chart?.setOption(drawn.option, { notMerge: true });
       }
       shown.box.dataset.points = drawn.points;
       shown.note.textContent = drawn.note || "";
     }
   }
 
-  create(card, drawn) {
+  create(echarts, card, drawn) {
     const title = card.kind === "LOSS" ? `${TITLES.LOSS} · ${card.namespace}`
       : `${TITLES[card.kind] || card.name} · ${card.namespace} · ${subject(card)}`;
     const note = h("span", { class: "note" });
@@ -225,31 +257,37 @@ export class MetricCharts {
     const box = h("div", { class: `chart-card${wide}`, "data-metric-type": card.kind, "data-namespace": card.namespace },
       h("h3", {}, title, " ", note), body);
     this.container.append(box);
-    const chart = drawn.option ? echarts.init(body, null, { renderer: "canvas" }) : null;
-    if (chart) {
-      chart.setOption(drawn.option);
-      new ResizeObserver(() => chart.resize()).observe(body);
+    const shown = { box, note, option: drawn.option, chart: null };
+    if (drawn.option) {
+      drawWhenVisible(body, () => {
+        shown.chart = echarts.init(body);
+        shown.chart.setOption(shown.option);
+        new ResizeObserver(() => shown.chart.resize()).observe(body);
+      });
     }
-    return { box, chart, note };
+    return shown;
   }
 }
 
 // A linear model's weights, largest first, as horizontal bars.
-export function weightsChart(element, weights) {
+export async function weightsChart(element, weights) {
+  const echarts = await echartsLoaded();
   const entries = Object.entries(weights).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
   element.style.height = `${Math.max(160, 26 * entries.length + 40)}px`;
-  const chart = echarts.init(element);
-  chart.setOption({
-    color: COLOURS, animation: false,
-    grid: { left: 110, right: 40, top: 10, bottom: 24 },
-    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-    xAxis: { type: "value" },
-    yAxis: { type: "category", inverse: true, data: entries.map(([name]) => name), axisLabel: { width: 100, overflow: "truncate" } },
-    series: [{
-      type: "bar", data: entries.map(([, value]) => ({ value, itemStyle: { color: value < 0 ? COLOURS[1] : COLOURS[0] } })),
-      label: { show: true, position: "right", formatter: ({ value }) => value.toFixed(4), fontSize: 11 },
-    }],
+  return drawWhenVisible(element, () => {
+    const chart = echarts.init(element);
+    chart.setOption({
+      color: COLOURS, animation: false,
+      grid: { left: 110, right: 40, top: 10, bottom: 24 },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: { type: "value" },
+      yAxis: { type: "category", inverse: true, data: entries.map(([name]) => name), axisLabel: { width: 100, overflow: "truncate" } },
+      series: [{
+        type: "bar", data: entries.map(([, value]) => ({ value, itemStyle: { color: value < 0 ? COLOURS[1] : COLOURS[0] } })),
+        label: { show: true, position: "right", formatter: ({ value }) => value.toFixed(4), fontSize: 11 },
+      }],
+    });
+    new ResizeObserver(() => chart.resize()).observe(element);
+    return chart;
   });
-  new ResizeObserver(() => chart.resize()).observe(element);
-  return chart;
 }

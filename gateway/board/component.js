@@ -4,7 +4,7 @@ import { call, dataOr } from "./api.js";
 import { MetricCharts, weightsChart } from "./charts.js";
 import {
   END_STATUSES, card, errorBox, fill, formatDuration, formatTime, formatValue, h, keyValues,
-  pageUrl, poll, query, runTime, statusPill,
+  pageUrl, poll, query, ready, runTime, statusPill,
 } from "./ui.js";
 
 const REFRESH_MS = 2000;
@@ -65,7 +65,7 @@ async function loadTask() {
 
 async function loadMetrics() {
   const metrics = await dataOr("tracking/component/metric/all", ref, {});
-  charts.update(metrics);
+  await charts.update(metrics);
   if (!Object.keys(metrics).length) fill(slots.metrics, empty("This component recorded no metrics here."));
   else slots.metrics.querySelector(":scope > p")?.remove();
 }
@@ -183,7 +183,7 @@ async function loadAll() {
     section(slots.parameters, loadParameters),
     section(slots.log, loadLog),
   ]);
-  main.setAttribute("aria-busy", "false");
+  ready(main);
   return logged ? status : null;
 }
 

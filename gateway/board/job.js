@@ -4,7 +4,7 @@ import { call, dataOr } from "./api.js";
 import { drawDag, paint } from "./dag.js";
 import {
   END_STATUSES, card, errorBox, fill, formatDuration, formatTime, h, jsonBlock, pageUrl, poll,
-  progressBar, query, runTime, statusPill,
+  progressBar, query, ready, runTime, statusPill,
 } from "./ui.js";
 
 const REFRESH_MS = 2000;
@@ -133,31 +133,37 @@ function renderTasks(row, newest) {
 }
 
 let row = null;
+let newest = {};
 
+// The job's rows here and this party's tasks, at once when the address names the party.
 async function refresh() {
   try {
-    const rows = (await call("job/query", { job_id: jobId })).data;
+    const named = params.get("role") && params.get("party_id");
+    const tasksOf = (role, party_id) => dataOr("job/task/query", { job_id: jobId, role, party_id }, []);
+    const [rows, namedTasks] = await Promise.all([
+      call("job/query", { job_id: jobId }).then((answer) => answer.data),
+      named ? tasksOf(params.get("role"), params.get("party_id")) : null,
+    ]);
     if (!rows.length) {
       fill(main, errorBox({ message: `No job ${jobId} at this node.` }));
       return false;
     }
     row = pickRow(rows);
-    const tasks = await dataOr("job/task/query", { job_id: jobId, role: row.f_role, party_id: row.f_party_id }, []);
+    const chosen = row.f_role === params.get("role") && row.f_party_id === params.get("party_id");
+    newest = newestTasks(chosen ? namedTasks : await tasksOf(row.f_role, row.f_party_id));
     renderJob(row, rows);
-    renderTasks(row, newestTasks(tasks));
+    renderTasks(row, newest);
     main.dataset.jobStatus = row.f_status;
   } catch (error) {
     fill(slots.problem, errorBox(error));
   }
-  main.setAttribute("aria-busy", "false");
   return !row || !END_STATUSES.has(row.f_status);
 }
 
-async function loadDag() {
+async function loadDag(role, party_id) {
   try {
-    view = (await call("pipeline/dag/dependency", { job_id: jobId, role: row.f_role, party_id: row.f_party_id })).data;
-    svg = drawDag(view, (name) =>
-      pageUrl("component.html", { job_id: jobId, role: row.f_role, party_id: row.f_party_id, component_name: name }));
+    view = (await call("pipeline/dag/dependency", { job_id: jobId, role, party_id })).data;
+    svg = drawDag(view, (name) => pageUrl("component.html", { job_id: jobId, role, party_id, component_name: name }));
     fill(slots.dag, svg);
   } catch (error) {
     fill(slots.dag, errorBox(error));
@@ -178,15 +184,23 @@ async function start() {
         slots.tasks), { id: "tasks" }),
     ),
   );
-  const more = await refresh();
-  if (!row) return;
-  await loadDag();
-  renderTasks(row, newestTasks(await dataOr("job/task/query", { job_id: jobId, role: row.f_role, party_id: row.f_party_id }, [])));
+  // The DAG does not change: asked once, beside the rows when the address names the party.
+  const named = params.get("role") && params.get("party_id");
+  const [more] = await Promise.all([
+    refresh(),
+    named ? loadDag(params.get("role"), params.get("party_id")) : null,
+  ]);
+  if (!row) return ready(main);
+  if (!named || row.f_role !== params.get("role") || row.f_party_id !== params.get("party_id")) {
+    await loadDag(row.f_role, row.f_party_id);
+  }
+  renderTasks(row, newest);
   main.append(
     h("div", { class: "columns even" },
       card("DSL", jsonBlock(row.f_dsl), { id: "dsl" }),
       card("Runtime conf", jsonBlock(row.f_runtime_conf), { id: "conf" })),
   );
+  ready(main);
   if (more) setTimeout(() => poll(refresh, REFRESH_MS), REFRESH_MS);
 }
 

@@ -2,8 +2,8 @@
 // refreshed every few seconds so statuses stay live.
 import { call } from "./api.js";
 import {
-  errorBox, fill, formatDuration, formatTime, h, pageUrl, poll, progressBar, query, runTime,
-  statusPill,
+  errorBox, fill, formatDuration, formatTime, h, pageUrl, poll, progressBar, query, ready,
+  runTime, statusPill,
 } from "./ui.js";
 
 const PAGE_SIZE = 20;
@@ -124,7 +124,7 @@ async function refresh() {
   } catch (error) {
     fill(problem, errorBox(error));
   }
-  main.setAttribute("aria-busy", "false");
+  ready(main);
   return true;
 }
 

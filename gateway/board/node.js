@@ -1,7 +1,7 @@
 // The node: its party, the versions it runs, and each party it has a route to, asked through
 // the proxies whether it answers.
 import { call } from "./api.js";
-import { card, errorBox, fill, h, keyValues } from "./ui.js";
+import { card, errorBox, fill, h, keyValues, ready } from "./ui.js";
 
 const main = document.getElementById("page");
 const versions = h("div");
@@ -60,4 +60,4 @@ fill(
   card("Versions", versions, { id: "versions" }),
 );
 await Promise.all([loadParties(), loadVersions()]);
-main.setAttribute("aria-busy", "false");
+ready(main);

@@ -127,11 +127,13 @@ def dag_statuses(page: Page) -> dict[str, str]:
 
 
 def series_points(page: Page, selector: str) -> list[int]:
-    """The number of points of each series ECharts draws in the chart under `selector`."""
-    return page.eval_on_selector(  # type: ignore[no-any-return]
-        f"{selector} .chart",
-        "el => echarts.getInstanceByDom(el).getOption().series.map(s => s.data.length)",
-    )
+    """The number of points of each series ECharts draws in the chart under `selector`; the
+    board draws a chart once it nears the window, so it is scrolled there first."""
+    chart = page.locator(f"{selector} .chart")
+    chart.scroll_into_view_if_needed()
+    script = "el => { const c = echarts.getInstanceByDom(el); return c ? c.getOption().series.map(s => s.data.length) : null; }"
+    wait_for(lambda: chart.evaluate(script) is not None, 10, f"the chart {selector} to be drawn")
+    return chart.evaluate(script)  # type: ignore[no-any-return]
 
 
 def post(node: NodeProcess, route: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +223,8 @@ def test_guest_shows_the_model_and_its_output(
     page: Page, parties: dict[int, NodeProcess], hetero_job: str
 ) -> None:
     open_page(page, component_url(parties[GUEST], hetero_job, "guest", "hetero_lr_0"))
-    assert page.locator("#weights canvas").count() == 1
+    page.locator("#weights").scroll_into_view_if_needed()
+    page.wait_for_selector("#weights canvas")
     assert "intercept" in page.inner_text("#model")
     assert page.locator("#output-data tbody tr").count() == 20
     assert "of 569 rows" in page.inner_text("#output-data")

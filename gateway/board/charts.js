@@ -5,8 +5,8 @@ import { h, keyValues } from "./ui.js";
 
 // ECharts loads beside the page's data (async), so a chart waits for it, not the data.
 function echartsLoaded() {
-  if (window.echarts) return Promise.resolve(window.echarts);
-  const script = document.getElementById("echarts");
+  if (typeof window.echarts?.init === "function") return Promise.resolve(window.echarts);
+  const script = document.getElementById("chart-library");
   return new Promise((resolve, reject) => {
     script.addEventListener("load", () => resolve(window.echarts));
     script.addEventListener("error", () => reject(new Error("the chart library did not load")));

@@ -92,7 +92,7 @@ export function errorBox(error) {
   return h("div", { class: "error", role: "alert" }, `${error.message}${where}`);
 }
 
-// A table of key/value pairs; values that are objects show as indented JSON.
+// A table of key/value pairs, by key; values that are objects show as JSON.
 export function keyValues(object) {
   return h(
     "table",
@@ -100,7 +100,7 @@ export function keyValues(object) {
     h(
       "tbody",
       {},
-      Object.entries(object).map(([key, value]) =>
+      Object.entries(object).sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) =>
         h("tr", {}, h("th", {}, key), h("td", {}, formatValue(value))),
       ),
     ),

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from fateflow.v1 import job_service_pb2 as job_pb
 from fateflow.v1 import node_service_pb2, node_service_pb2_grpc
 from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, upload, wait_for
 from tests.multiparty.test_scheduling import (
@@ -26,6 +27,7 @@ from tests.multiparty.test_scheduling import (
     chain,
     conf_v2,
     statuses,
+    struct,
     submit,
     wait_final,
 )
@@ -60,13 +62,22 @@ def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Node
 
 
 @pytest.fixture(scope="module")
-def hetero_job(parties: dict[int, NodeProcess]) -> str:
-    """FATE's hetero LR example (DSL v2), run to its end."""
+def hetero_submitted(parties: dict[int, NodeProcess]) -> tuple[str, str]:
+    """FATE's hetero LR example (DSL v2), run to its end: its job id and board_url."""
     dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
     conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v2.json").read_text())
-    job_id = submit(parties[GUEST], dsl, conf)
-    assert wait_final(parties, job_id, timeout=300)[GUEST] == {"guest": "success"}
-    return job_id
+    submitted = (
+        parties[GUEST]
+        .jobs()
+        .SubmitJob(job_pb.SubmitJobRequest(job_dsl=struct(dsl), job_runtime_conf=struct(conf)))
+    )
+    assert wait_final(parties, submitted.job_id, timeout=300)[GUEST] == {"guest": "success"}
+    return submitted.job_id, submitted.data.board_url
+
+
+@pytest.fixture(scope="module")
+def hetero_job(hetero_submitted: tuple[str, str]) -> str:
+    return hetero_submitted[0]
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +116,13 @@ def board(node: NodeProcess, path: str = "") -> str:
     return f"http://127.0.0.1:{node.http_port}/board/{path}"
 
 
-def open_page(page: Page, url: str) -> Page:
+def open_page(page: Page, url: str, *, refused: bool = False) -> Page:
+    """Open a board page and wait for its data; unless the API is to refuse it, no section
+    may show an error."""
     page.goto(url)
     page.wait_for_selector("main[aria-busy=false]", timeout=30_000)
+    if not refused:
+        assert page.locator(".error").all_inner_texts() == []
     return page
 
 
@@ -176,11 +191,14 @@ def test_jobs_page_lists_and_filters_the_job(
 
 @needs_browser
 def test_job_page_shows_the_dag_in_success(
-    page: Page, parties: dict[int, NodeProcess], hetero_job: str
+    page: Page, parties: dict[int, NodeProcess], hetero_submitted: tuple[str, str]
 ) -> None:
-    # The board_url a submission returns is FATE-Board's form of a job's address.
-    dashboard = f"index.html#/dashboard?job_id={hetero_job}&role=guest&party_id={GUEST}"
-    page.goto(board(parties[GUEST], dashboard))
+    # The board_url a submission answers (FATE-Board's form of a job's address) opens it.
+    job_id, board_url = hetero_submitted
+    assert board_url == board(
+        parties[GUEST], f"index.html#/dashboard?job_id={job_id}&role=guest&party_id={GUEST}"
+    )
+    page.goto(board_url)
     page.wait_for_url("**/job.html?**")
     page.wait_for_selector("main[aria-busy=false] .dag-node[data-status]")
     assert dag_statuses(page) == dict.fromkeys(HETERO_LR, "success")
@@ -297,7 +315,7 @@ def test_the_board_cannot_do_what_the_api_refuses(
     assert statuses(parties[HOST], job_id)["host"] == "running"
 
     for component, job in (("../../../../../etc", job_id), ("noop_0", "../../../../etc")):
-        open_page(page, component_url(parties[HOST], job, "host", component))
+        open_page(page, component_url(parties[HOST], job, "host", component), refused=True)
         log = page.inner_text("#log")
         assert "/v1/log/cat" in log and "root:" not in log
 

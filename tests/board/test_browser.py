@@ -81,7 +81,9 @@ def hetero_job(hetero_submitted: tuple[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(parties: dict[int, NodeProcess]) -> Iterator[Browser]:
+    """Chromium, started after the parties: Playwright's sync API holds this thread's event
+    loop, and the parties' uploads run one of their own."""
     assert sync_playwright is not None and CHROMIUM is not None
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

@@ -74,8 +74,9 @@ class NodeConfig:
     data_dir: Path = Path("var/9999")
     #: A SQLAlchemy URL; empty means SQLite at `<data_dir>/fateflow.db`.
     database_url: str = ""
-    #: FATE-Board's address, used to build the `board_url` of submitted jobs.
-    board_url: str = "http://127.0.0.1:8080"
+    #: The board that the `board_url` of each submitted job points into; empty: this node's
+    #: own board, `http://<host>:<http_port>/board`.
+    board_url: str = ""
     # --- Data jobs: files on the node's own disk (`/v1/data/upload` with use_local_data 0 reads
     # one, `/v1/data/download` writes one). Paths must lie under one of these directories, after
     # symlinks are resolved; a relative path is taken under the first. None: no such files.
@@ -119,6 +120,10 @@ class NodeConfig:
 
     def route(self, party_id: int) -> Route | None:
         return self.routes.get(party_id, self.default_route)
+
+    @property
+    def board_address(self) -> str:
+        return self.board_url or f"http://{self.host}:{self.http_port}/board"
 
     @property
     def proxy_address(self) -> str:

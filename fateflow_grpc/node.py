@@ -51,7 +51,7 @@ class Node:
         self.scheduler = Scheduler(
             SchedulerSettings(
                 config.party_id,
-                config.board_url,
+                config.board_address,
                 logs_dir,
                 config.heartbeat_interval_s,
                 config.heartbeat_timeout_s,
@@ -64,7 +64,7 @@ class Node:
         )
         self.tables = TableStore(config.data_dir / "tables", database)
         self.data_jobs = DataJobs(
-            DataJobSettings(config.board_url, logs_dir, config.server_file_dirs),
+            DataJobSettings(config.board_address, logs_dir, config.server_file_dirs),
             database,
             self.tables,
         )

@@ -27,6 +27,7 @@ from fateflow.v1 import (
     data_service_pb2,
     job_service_pb2,
     model_service_pb2,
+    node_service_pb2,
     table_service_pb2,
     tracking_service_pb2,
 )
@@ -58,6 +59,7 @@ def _public_methods() -> dict[str, tuple[bool, bool]]:
         tracking_service_pb2,
         model_service_pb2,
         table_service_pb2,
+        node_service_pb2,
     ):
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:

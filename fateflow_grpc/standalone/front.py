@@ -145,7 +145,10 @@ class Front(grpc.GenericRpcHandler):
 
     def _initiator(self, job_id: str, context: grpc.ServicerContext) -> _Core:
         """The core holding the job's initiator row; else one holding the job, which says
-        where its initiator is; else the keeper, which says that no such job exists."""
+        where its initiator is; else the keeper, which says that no such job exists (or that
+        the request names none)."""
+        if not job_id:
+            return self._keeper
         query = job_service_pb2.QueryJobRequest(job_id=job_id).SerializeToString()
         holders = []
         for core, answer in self._every(_QUERY_JOB, query, context):
@@ -181,6 +184,8 @@ class Front(grpc.GenericRpcHandler):
     def _unary(self, method: Method) -> Callable[[bytes, grpc.ServicerContext], bytes]:
         def handle(request: bytes, context: grpc.ServicerContext) -> bytes:
             parsed = method.request_class.FromString(request)
+            for party_id in method.rule.involves(parsed):
+                self._party(party_id)  # refuses a party that is not local, by name
             destination = self._resolve(method.rule.route(parsed))
             if destination is EVERY:
                 answers = self._answered(
@@ -237,15 +242,15 @@ class Front(grpc.GenericRpcHandler):
     ) -> Callable[[Iterator[bytes], grpc.ServicerContext], bytes]:
         def handle(requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
             # The first message carries the settings, and says where the stream goes.
-            first = next(requests, b"")
-            destination = method.rule.route(method.request_class.FromString(first))
-            core = self._one(destination, context)
+            first = next(requests, None)
+            settings = method.request_class.FromString(first or b"")
+            core = self._one(method.rule.route(settings), context)
             call: grpc.StreamUnaryMultiCallable[bytes, bytes] = core.channel.stream_unary(
                 method.path
             )
             try:
                 response: bytes = call(
-                    itertools.chain((first,), requests),
+                    requests if first is None else itertools.chain((first,), requests),
                     timeout=timeout_of(context),
                     metadata=_metadata(context),
                 )

@@ -173,7 +173,7 @@ def _serving(address: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Node:
+class PartyNode:
     """A local party's node process."""
 
     config: NodeConfig
@@ -188,7 +188,7 @@ class Node:
 @dataclass(frozen=True)
 class Running:
     layout: Layout
-    nodes: tuple[Node, ...]
+    nodes: tuple[PartyNode, ...]
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -205,7 +205,7 @@ def running(layout: Layout, log_to_files: bool = False) -> Iterator[Running]:
     # create its schema.
     create_database(layout.parties[0].table_database).dispose()
     secret = secrets.token_hex(32)
-    nodes: list[Node] = []
+    nodes: list[PartyNode] = []
     # A SIGTERM stops the nodes as Ctrl-C does, rather than leaving them running.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     front = None
@@ -217,12 +217,15 @@ def running(layout: Layout, log_to_files: bool = False) -> Iterator[Running]:
             with contextlib.ExitStack() as files:
                 output = files.enter_context(log_file.open("ab")) if log_file else None
                 process = subprocess.Popen([*command, "--no-gateway"], stdout=output, stderr=output)
-            nodes.append(Node(party, process, log_file))
+            nodes.append(PartyNode(party, process, log_file))
         _wait_until_serving(nodes)
-        server, _, front = create_front(
-            [LocalCore(node.config.party_id, node.config.grpc_address) for node in nodes],
-            layout.grpc_address,
-        )
+        try:
+            server, _, front = create_front(
+                [LocalCore(node.config.party_id, node.config.grpc_address) for node in nodes],
+                layout.grpc_address,
+            )
+        except RuntimeError as error:  # all grpc says of a port taken since it was checked
+            raise StandaloneError(f"cannot listen on {layout.grpc_address}: {error}") from None
         server.start()
         try:
             yield Running(layout, tuple(nodes))
@@ -239,7 +242,7 @@ def running(layout: Layout, log_to_files: bool = False) -> Iterator[Running]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _wait_until_serving(nodes: list[Node]) -> None:
+def _wait_until_serving(nodes: list[PartyNode]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     for node in nodes:
         party_id = node.config.party_id

@@ -165,6 +165,19 @@ def conf_initiator(request: job_service_pb2.SubmitJobRequest) -> Destination:
     return KEEPER if number is None else Party(number)
 
 
+def conf_parties(request: job_service_pb2.SubmitJobRequest) -> list[int]:
+    """Every party the conf's roles name (that can be read as a party id)."""
+    roles = request.job_runtime_conf.fields.get("role")
+    if roles is None:
+        return []
+    return [
+        number
+        for ids in roles.struct_value.fields.values()
+        for value in ids.list_value.values
+        if (number := _party_number(value)) is not None
+    ]
+
+
 def job_initiator(request: Any) -> Destination:
     return Initiator(request.job_id)
 
@@ -213,6 +226,8 @@ class Rule:
     route: Callable[[Any], Destination]
     #: How the answers of every party become one, when the route says EVERY.
     merge: Merge = FIRST
+    #: The parties the request needs besides its destination: each must be a local one.
+    involves: Callable[[Any], list[int]] = lambda request: []
 
 
 @dataclass(frozen=True)
@@ -229,7 +244,7 @@ class Method:
 
 _RULES: dict[ModuleType, dict[str, Rule]] = {
     job_service_pb2: {
-        "SubmitJob": Rule(conf_initiator),
+        "SubmitJob": Rule(conf_initiator, involves=conf_parties),
         "StopJob": Rule(job_initiator),
         "QueryJob": Rule(party_filter, JOB_ROWS),
         "UpdateJob": Rule(by_party_or_keeper),

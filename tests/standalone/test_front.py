@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import json_format, struct_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from fateflow.v1 import data_service_pb2 as data_pb
@@ -193,6 +194,16 @@ def test_a_party_that_is_not_local_is_named(channel: grpc.Channel) -> None:
     )
     assert message.startswith("party 1234 is not served here")
     assert "9999, 10000" in str(message) and info.metadata["party_id"] == "1234"
+    # A job of a party that is not local: refused before its initiator parses it.
+    conf = {
+        "initiator": {"role": "guest", "party_id": GUEST},
+        "role": {"guest": [GUEST], "host": [HOST], "arbiter": ["10001"]},
+    }
+    submit = pb.SubmitJobRequest(job_runtime_conf=json_format.ParseDict(conf, struct_pb2.Struct()))
+    message, _ = expect_error(
+        grpc.StatusCode.NOT_FOUND, 101, lambda: jobs(channel).SubmitJob(submit)
+    )
+    assert message.startswith("party 10001 is not served here")
     # As a filter of rows, a party that is not local finds none (a data job's party 0 would).
     rows = jobs(channel).QueryJob(pb.QueryJobRequest(job_id=JOB_ID, party_id=1234)).data
     assert list(rows) == []

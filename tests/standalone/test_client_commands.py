@@ -114,6 +114,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
         yield Trained(standalone, address, submitted["jobId"], submitted, uploads, work)
 
 
+@pytest.mark.slow
 def test_submit_wait_follows_the_job_to_its_end(trained: Trained) -> None:
     (row,) = trained.submitted["data"]
     assert row["f_job_id"] == trained.job_id
@@ -122,6 +123,7 @@ def test_submit_wait_follows_the_job_to_its_end(trained: Trained) -> None:
     assert "f_dsl" not in row and "f_runtime_conf" not in row
 
 
+@pytest.mark.slow
 def test_job_queries(trained: Trained) -> None:
     address, job_id = trained.address, trained.job_id
     rows = ok(address, "-f", "query_job", "-j", job_id)["data"]
@@ -170,6 +172,7 @@ def test_job_queries(trained: Trained) -> None:
     assert {(v["f_role"], v["f_party_id"]) for v in views} == {("guest", GUEST)}
 
 
+@pytest.mark.slow
 def test_tracking_at_every_party(trained: Trained) -> None:
     address, job_id = trained.address, trained.job_id
 
@@ -223,6 +226,7 @@ def test_tracking_at_every_party(trained: Trained) -> None:
     assert not_here["retcode"] == 101 and "party 9998 is not served here" in not_here["retmsg"]
 
 
+@pytest.mark.slow
 def test_data_and_tables(trained: Trained) -> None:
     address = trained.address
     for table, columns in (
@@ -266,6 +270,7 @@ def test_data_and_tables(trained: Trained) -> None:
     assert printed(run(address, "-f", "table_delete", *copy))["retcode"] != 0
 
 
+@pytest.mark.slow
 def test_stop_and_clean_a_second_job(trained: Trained) -> None:
     address = trained.address
     dsl = str(EXAMPLES / "hetero_lr" / "dsl_v1.json")
@@ -315,6 +320,7 @@ def write_json(path: Path, value: Any) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_model_commands(trained: Trained) -> None:
     address, job_id, work = trained.address, trained.job_id, trained.work
     model = {"model_id": MODEL_ID, "model_version": job_id}

@@ -42,6 +42,7 @@ def _processes_of(directory: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_demo_trains_the_hetero_example_and_stops_its_nodes(tmp_path: Path) -> None:
     offset = free_port_offset(PARTIES)
     # Its own session: if the test fails, everything the demo started can be killed at once.
@@ -83,6 +84,7 @@ def test_demo_trains_the_hetero_example_and_stops_its_nodes(tmp_path: Path) -> N
         process.wait()
 
 
+@pytest.mark.slow
 def test_demo_refuses_a_port_another_program_holds(tmp_path: Path) -> None:
     offset = free_port_offset(PARTIES)
     layout = standalone_layout(tmp_path / "var", PARTIES, offset)

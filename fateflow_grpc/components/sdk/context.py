@@ -130,7 +130,12 @@ class TaskContext:
         self.log = log
         self._node = node
         self._database = Database(node.database_url)
-        self.tables = TableStore(node.data_dir / "tables", self._database)
+        self._table_database = (
+            self._database
+            if node.table_database_url == node.database_url
+            else Database(node.table_database_url)
+        )
+        self.tables = TableStore(node.table_dir, self._table_database)
         self.federation = Federation(
             task.job_id,
             f"{task.task_id}_{task.task_version}",
@@ -142,6 +147,7 @@ class TaskContext:
     def close(self) -> None:
         self.federation.close()
         self._database.dispose()
+        self._table_database.dispose()
 
     @property
     def local(self) -> PartyRole:

@@ -35,6 +35,7 @@ from fateflow.v1 import (
     data_service_pb2,
     job_service_pb2,
     model_service_pb2,
+    node_service_pb2,
     table_service_pb2,
     tracking_service_pb2,
 )
@@ -46,6 +47,7 @@ PUBLIC_SERVICES: tuple[ModuleType, ...] = (
     tracking_service_pb2,
     model_service_pb2,
     table_service_pb2,
+    node_service_pb2,
 )
 
 
@@ -257,6 +259,8 @@ _RULES: dict[ModuleType, dict[str, Rule]] = {
         "GenerateDsl": Rule(table_keeper),  # reads nothing of a party: any core answers it
         "DownloadJobLog": Rule(every_party, ARCHIVE),
         "GetDagDependency": Rule(by_party_or_keeper),
+        "GetLogSize": Rule(by_party_or_keeper),
+        "ListLogLines": Rule(by_party_or_keeper),
     },
     data_service_pb2: {
         "UploadData": Rule(table_keeper),
@@ -289,6 +293,10 @@ _RULES: dict[ModuleType, dict[str, Rule]] = {
         "RestoreModel": Rule(by_party_or_keeper),
         "ExportModel": Rule(by_party_or_keeper),
         "ImportModel": Rule(by_party_or_keeper),
+    },
+    node_service_pb2: {
+        "GetVersion": Rule(table_keeper),  # every local party runs the same version
+        "ListParties": Rule(table_keeper),  # the keeper, and its links to the other parties
     },
 }
 

@@ -3,11 +3,27 @@ and each route and merge doing what it says."""
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
 from google.protobuf import json_format, struct_pb2
 
 from fateflow.v1 import job_pb2, job_service_pb2, model_service_pb2, table_service_pb2
 from fateflow_grpc.standalone import front, rules
 from fateflow_grpc.standalone.rules import EVERY, KEEPER, Initiator, Party
+
+
+def test_every_public_service_is_served() -> None:
+    """Each `fateflow.v1` service the protos define, read from the generated modules."""
+    generated = Path(job_pb2.__file__).parent
+    defined = {
+        service.full_name
+        for path in generated.glob("*_service_pb2.py")
+        for service in importlib.import_module(
+            f"fateflow.v1.{path.stem}"
+        ).DESCRIPTOR.services_by_name.values()
+    }
+    assert set(rules.public_service_names()) == defined
 
 
 def test_every_public_rpc_has_a_rule() -> None:

@@ -29,6 +29,7 @@ from fateflow.v1 import tracking_service_pb2 as tracking_pb
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.node import Node
 from fateflow_grpc.server import create_server
+from fateflow_grpc.standalone import rules
 from fateflow_grpc.standalone.front import LocalCore, create_front
 from fateflow_grpc.storage.database import Database, create_database
 from tests.services.errors import expect_error
@@ -234,7 +235,6 @@ def test_the_front_serves_reflection_of_the_public_services(channel: grpc.Channe
         iter([reflection_pb2.ServerReflectionRequest(list_services="")])
     )
     names = {service.name for service in answer.list_services_response.service}
-    assert {name for name in names if name.startswith("fateflow.")} == {
-        f"fateflow.v1.{s}"
-        for s in ("JobService", "DataService", "TrackingService", "ModelService", "TableService")
-    }
+    assert {name for name in names if name.startswith("fateflow.")} == set(
+        rules.public_service_names()
+    )

@@ -122,8 +122,9 @@ _FIELD_CHECKS: dict[str, Callable[..., object]] = {
 
 
 #: Requests whose identifiers only filter rows: one in no FATE format matches none, and FATE
-#: answers such a query as it answers for an unknown job (`retcode` 0, no rows).
-_ROW_FILTERS = frozenset({"fateflow.v1.QueryJobRequest"})
+#: answers such a query as it answers for an unknown job (`retcode` 0, no rows); the job
+#: list's `job_id` is a part of an id to look for.
+_ROW_FILTERS = frozenset({"fateflow.v1.QueryJobRequest", "fateflow.v1.ListJobsRequest"})
 
 
 def check_request(message: Message) -> None:

@@ -32,9 +32,10 @@ from fateflow_grpc.errors import (
     NotFound,
 )
 from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
-from fateflow_grpc.storage import jobs, tables, tasks
+from fateflow_grpc.storage import jobs, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task
+from fateflow_grpc.storage.table_store import TableStore
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,9 @@ class NodeAccess:
     data_dir: Path
     database_url: str
     proxy_address: str
+    #: The table store: its files, and the database of its meta rows.
+    table_dir: Path
+    table_database_url: str
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ class Participant:
         self,
         settings: PartySettings,
         database: Database,
+        tables: TableStore,
         catalog: Catalog,
         parties: Parties,
         executor_factory: Callable[[Callable[[Any, Outcome], None]], Executor],
@@ -159,6 +164,7 @@ class Participant:
         self._settings = settings
         self._mailboxes = mailboxes
         self._database = database
+        self._tables = tables
         self._catalog = catalog
         self._parties = parties
         self._executor = executor_factory(self._task_ended)
@@ -202,7 +208,7 @@ class Participant:
             existing = jobs.get_job(session, key)
             if existing is not None:
                 return list(existing.f_warnings or [])  # a retried create
-            shapes = _check_tables(session, spec, party, self._catalog)
+            shapes = _check_tables(self._tables, spec, party, self._catalog)
             warnings = [
                 *safeguards.shared_arbiter(spec),
                 *safeguards.small_batches(spec, party, shapes),
@@ -450,7 +456,7 @@ class Participant:
 
 
 def _check_tables(
-    session: Any, spec: JobSpec, party: PartyRole, catalog: Catalog
+    store: TableStore, spec: JobSpec, party: PartyRole, catalog: Catalog
 ) -> list[safeguards.TableShape]:
     """Refuse a job whose tables at this party are missing, or lack a column a component needs
     (a DataTransform's label): the job fails at submission rather than mid-run. Returns the
@@ -463,7 +469,7 @@ def _check_tables(
             for ref in refs:
                 source = ref.source if ref.source != "args" else component.name
                 for table in spec.input_tables(source, party.role, party.party_id).values():
-                    meta = tables.get_table_meta(session, table.name, table.namespace)
+                    meta = store.describe(table.namespace, table.name)
                     if meta is None:
                         raise NotFound(
                             f"{component.name} at {party.role} {party.party_id} reads table "

@@ -49,7 +49,8 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 
 def context(tmp_path: Path, database: Database) -> TaskContext:
-    node = NodeAccess(tmp_path, str(database.engine.url), f"unix:{tmp_path / 'proxy.sock'}")
+    url = str(database.engine.url)
+    node = NodeAccess(tmp_path, url, f"unix:{tmp_path / 'proxy.sock'}", tmp_path / "tables", url)
     job_parameters = {"model_id": "arbiter-10000#guest-9999#host-10000#model"}
     return TaskContext(
         TASK, {}, job_parameters, {"host": [10000]}, WIRING, node, logging.getLogger("t")

@@ -808,7 +808,7 @@ def fit_arbiter(
                 )
                 with timings.phase("decrypt"):
                     try:
-                        plaintexts = [private_key.raw_decrypt(c) for c in ciphertexts]
+                        plaintexts = private_key.raw_decrypt_many(ciphertexts)
                     except InvalidArgument as error:
                         raise FederatedError(
                             f"{_sender(party)} sent gradients that are not ciphertexts: {error}"

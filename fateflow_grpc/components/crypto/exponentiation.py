@@ -186,7 +186,9 @@ def multi_power(bases: Sequence[Mpz], powers: Sequence[int], modulus: Mpz) -> Mp
         end = len(ordered)
         running: Mpz | None = None
         window_sum: Mpz | None = None
-        for digit in range(mask, 0, -1):
+        # From the highest digit present: the top window's digits are small.
+        highest = int(digits.max())
+        for digit in range(highest, 0, -1):
             size = sizes[digit]
             if size:
                 start = end - size

@@ -1279,8 +1279,10 @@ class HeteroLR:
                 "iters": param.get("iters"),
                 "is_converged": param.get("is_converged"),
                 "loss_history": param.get("loss_history", []),
-                # Where this party's time went, for bench/py.
+                # Where this party's time went, for bench/hetero_lr.py; and the CPU its task's
+                # process used, every thread (the process runs this task alone).
                 "seconds": timings.seconds,
                 "iteration_seconds": timings.iteration_seconds,
+                "cpu_seconds": time.process_time(),
             }
         )

@@ -334,6 +334,7 @@ class PublicKey:
 
     def precompute(self, count: int) -> None:
         """Compute `count` more obfuscators now."""
+        self._check_pid()
         fresh = self._new_obfuscators(count)
         with self._lock:
             self._pool.extend(fresh)

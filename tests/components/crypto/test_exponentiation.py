@@ -44,7 +44,7 @@ def test_random_powers_differ() -> None:
 
 @pytest.mark.parametrize(
     ("count", "bits"),
-    [(1, 10), (3, 1), (40, 27), (300, 27), (300, 60), (120, 200), (8, 1024)],
+    [(1, 10), (3, 1), (40, 27), (300, 27), (150, 60), (50, 200), (8, 1024)],
 )
 def test_multi_power_is_the_product_of_powers(count: int, bits: int) -> None:
     bases = [gmpy2.mpz(RNG.getrandbits(2040)) for _ in range(count)]

@@ -264,10 +264,10 @@ def main() -> None:
         f"1. One core ({cores_used:.2f} cores used), best of {args.rounds} rounds "
         f"({elapsed:.1f} s)\n"
     )
-    print(f"{'operation':<40}{'ours ops/s':>12}{'phe ops/s':>12}{'ratio':>8}")
+    print(f"{'operation':<40}{'ours ops/s':>12}{'phe ops/s':>12}{'ratio':>10}")
     for label, ours_key, phe_key in rows:
         ratio = best[ours_key] / best[phe_key]
-        print(f"{label:<40}{best[ours_key]:>12,.0f}{best[phe_key]:>12,.0f}{ratio:>7.2f}x")
+        print(f"{label:<40}{best[ours_key]:>12,.0f}{best[phe_key]:>12,.0f}{ratio:>9.2f}x")
         figures[ours_key] = round(best[ours_key], 1)
         figures[phe_key] = round(best[phe_key], 1)
         figures[f"{ours_key.removesuffix('_ours')}_ratio"] = round(ratio, 2)

@@ -43,6 +43,52 @@ def prediction_table(
     )
 
 
+def label_text(value: float) -> str:
+    """A label (a float here) as FATE writes it: an integer label as an integer ("1", not
+    "1.0"), as FATE's int labels print."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def class_prediction_table(
+    ids: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any] | None,
+    probabilities: np.ndarray[Any, Any],
+    classes: list[float],
+    threshold: float,
+    kind: str,
+    sid: str = "id",
+) -> pa.Table:
+    """Predictions over any classes (one column of `probabilities` per class, in `classes`'
+    order), as FATE's `predict_score_to_output` makes them: with two classes, the second when
+    its probability is above `threshold` (the score is that probability); with more, the most
+    probable class (the score is its probability)."""
+    names = [label_text(c) for c in classes]
+    if len(classes) == 2:
+        scores = probabilities[:, 1]
+        results = np.where(scores > threshold, classes[1], classes[0])
+    else:
+        best = np.argmax(probabilities, axis=1)
+        scores = probabilities[np.arange(len(best)), best]
+        results = np.asarray(classes, dtype=np.float64)[best]
+    details = [
+        json.dumps({name: round(float(p), 6) for name, p in zip(names, row, strict=True)})
+        for row in probabilities.tolist()
+    ]
+    integral = all(float(c).is_integer() for c in classes)
+    return pa.table(
+        {
+            sid: pa.array(ids.tolist(), pa.string()),
+            "label": pa.nulls(len(scores), pa.float64())
+            if labels is None
+            else pa.array(np.asarray(labels, dtype=np.float64)),
+            "predict_result": pa.array(results.astype(np.int64) if integral else results),
+            "predict_score": pa.array(np.asarray(scores, dtype=np.float64)),
+            "predict_detail": pa.array(details, pa.string()),
+            "type": pa.array([kind] * len(scores), pa.string()),
+        }
+    )
+
+
 #: The input kinds a learner reads, in the order it looks for its data.
 TRAIN_KINDS = ("train_data", "data", "test_data", "eval_data")
 

@@ -7,11 +7,11 @@ later), and it is what makes a download give back the uploaded bytes.
 
 Reading streams, in one pass with no Python per row. The bytes pass a check on their way
 (UTF-8, line length; `isascii` and `find` at C speed); a bad line ends the stream just before
-it. The checked bytes are cut into blocks of whole lines (about 4 MB), and pyarrow's CSV
+it. The checked bytes are cut into blocks of whole lines (about 2 MB), and pyarrow's CSV
 parser parses the blocks on every core at once, each block in one thread: pyarrow then
-numbers the block's rows, and the newlines counted before the block give their lines, so
-every error names its line. A few blocks are parsed ahead of the one being written: memory
-stays bounded whatever the file's size.
+numbers the block's rows, and as every line is a row, the rows of the blocks before it give
+their lines, so every error names its line. A few blocks are parsed ahead of the one being
+written: memory stays bounded whatever the file's size.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ from fateflow_grpc.federation.codec import CHUNK_SIZE  # noqa: E402
 
 GUEST, HOST = PartyRole("guest", 9999), PartyRole("host", 10000)
 ROLES = {"guest": [GUEST.party_id], "host": [HOST.party_id]}
-JOB_ID = "bench"
+JOB_ID = "20200101000000000900"
 WARMUP = 20
 LATENCY_BYTES = 1024
 MB = 1024 * 1024

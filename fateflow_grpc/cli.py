@@ -23,6 +23,7 @@ from fateflow_grpc import demo
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.errors import FateFlowError
 from fateflow_grpc.node import Node
+from fateflow_grpc.ports import check_ports_free
 from fateflow_grpc.server import create_server
 from fateflow_grpc.standalone import launcher
 from fateflow_grpc.storage.database import create_database
@@ -102,6 +103,16 @@ async def _serve_until_signal(config: NodeConfig, with_gateway: bool) -> None:
 
 
 def run(config: NodeConfig, parts: set[str]) -> None:
+    listeners = (
+        ("core", "gRPC", config.grpc_port),
+        ("gateway", "HTTP", config.http_port),
+        ("proxy", "proxy", config.proxy_port),
+    )
+    check_ports_free(
+        config.host,
+        {kind: port for part, kind, port in listeners if part in parts},
+        f"party {config.party_id}",
+    )
     with contextlib.ExitStack() as stack:
         # The proxy first: a recovering core reports to other parties through it.
         if "proxy" in parts:

@@ -74,6 +74,9 @@ _MODEL = ("model_id", "model_version", "role", "party_id")
 FUNCTIONS: dict[str, Function] = {
     "submit_job": Function("/v1/job/submit", kind="submit"),
     "stop_job": Function("/v1/job/stop", ("job_id",)),
+    # FATE 1.6+'s `flow job rerun`: -cpn names the component to rerun from, `-c` may hold
+    # {"force": true}.
+    "rerun_job": Function("/v1/job/rerun", ("job_id",)),
     "query_job": Function("/v1/job/query", hidden=("f_runtime_conf", "f_dsl")),
     "clean_job": Function("/v1/job/clean", ("job_id",)),
     "data_view_query": Function("/v1/job/data/view/query", ("job_id",)),

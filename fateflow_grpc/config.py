@@ -61,6 +61,24 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Security:
+    """How this party treats job settings that may expose a party's data (docs/security.md)."""
+
+    #: Refuse them, and keys shorter than 2048 bits, instead of warning about them.
+    strict: bool = False
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Security:
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise InvalidArgument(f"unknown security keys: {', '.join(unknown)}", keys=unknown)
+        security = cls(**values)
+        if not isinstance(security.strict, bool):
+            raise InvalidArgument("security strict must be true or false", key="strict")
+        return security
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """One party's node: which party it is, where it listens, where it keeps its state."""
 
@@ -110,6 +128,8 @@ class NodeConfig:
     #: FATE-Serving addresses (host:port) that `/v1/model/load` and `bind` publish to, unless
     #: the request names its own.
     servings: tuple[str, ...] = ()
+    #: Warnings or refusals for job settings that may expose a party's data.
+    security: Security = field(default_factory=Security)
 
     # --- The party proxy (`party_proxy/`): its two listeners, party proofs, mailboxes. ----------
     #: TLS of the proxy's public port (`proxy_port`, the one other parties reach).
@@ -126,6 +146,9 @@ class NodeConfig:
     mailbox_dir: Path | None = None
     #: Also serve the node's public API (`fateflow.v1`) on the proxy's public port.
     proxy_public_api: bool = False
+    #: Pass calls and objects between other parties on to the route of their destination (a
+    #: proxy other parties use as their default route); they keep their senders' proofs.
+    proxy_relay: bool = False
 
     def route(self, party_id: int) -> Route | None:
         return self.routes.get(party_id, self.default_route)
@@ -196,6 +219,8 @@ class NodeConfig:
                 converted["default_route"] = Route.from_dict(values["default_route"])
             if values.get("proxy_tls"):
                 converted["proxy_tls"] = Tls.from_dict(values["proxy_tls"])
+            if values.get("security"):
+                converted["security"] = Security.from_dict(values["security"])
             if "party_secrets" in values:
                 converted["party_secrets"] = {
                     int(party): str(secret)

@@ -1,7 +1,8 @@
 """The one place where requests are checked for required fields and errors become gRPC statuses.
 
 Every RPC of the core goes through `ErrorInterceptor`: it refuses a request that lacks a field
-marked `(google.api.field_behavior) = REQUIRED`, turns a `FateFlowError` into a status with one
+marked `(google.api.field_behavior) = REQUIRED` or carries an identifier that is not in FATE's
+format (`ids.py`: nothing from a request reaches a path unchecked), turns a `FateFlowError` into a status with one
 `google.rpc.ErrorInfo` (reason, domain, metadata with the FATE retcode), and turns any other
 exception into a generic INTERNAL status whose request id is also in the server log.
 """
@@ -22,6 +23,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from fateflow_grpc import ids
 from fateflow_grpc.errors import ERROR_DOMAIN, FateFlowError, InvalidArgument
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,9 @@ def _required_fields(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
     )
 
 
-def check_required(request: Message | bytes) -> None:
-    """Raise InvalidArgument naming every REQUIRED field the request leaves empty.
+def check_request(request: Message | bytes) -> None:
+    """Raise InvalidArgument naming every REQUIRED field the request leaves empty, or the
+    first identifier not in FATE's format (`ids.check_request`).
 
     Calls the proxy forwards arrive as bytes: the core that parses them checks them.
     """
@@ -53,6 +56,7 @@ def check_required(request: Message | bytes) -> None:
         raise InvalidArgument(
             f"the following arguments are required: {', '.join(missing)}", fields=",".join(missing)
         )
+    ids.check_request(request)
 
 
 def to_status(error: FateFlowError) -> grpc.Status:
@@ -86,7 +90,7 @@ def _checked_stream(requests: Iterator[Message]) -> Iterator[Message]:
     """Check the first message of a client stream: it carries the settings."""
     for index, request in enumerate(requests):
         if index == 0:
-            check_required(request)
+            check_request(request)
         yield request
 
 
@@ -123,7 +127,7 @@ def _unary(behavior: Callable[..., Any], stream: bool = False) -> Callable[..., 
             if stream:
                 request = _checked_stream(request)
             else:
-                check_required(request)
+                check_request(request)
             return behavior(request, context)
         except Exception as error:
             _abort(context, error)
@@ -137,7 +141,7 @@ def _streaming(behavior: Callable[..., Any], stream: bool = False) -> Callable[.
             if stream:
                 request = _checked_stream(request)
             else:
-                check_required(request)
+                check_request(request)
             yield from behavior(request, context)
         except Exception as error:
             _abort(context, error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fateflow_grpc.components import registry
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.domain.data_jobs import DataJobs, DataJobSettings
@@ -15,6 +17,8 @@ from fateflow_grpc.serving_client import GrpcServing
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.table_store import TableStore
 from fateflow_grpc.worker import run_task
+
+log = logging.getLogger(__name__)
 
 
 class Node:
@@ -52,13 +56,18 @@ class Node:
                     config.tables_path,
                     config.table_database,
                 ),
+                config.security.strict,
             ),
             database,
             self.tables,
             self.catalog,
             self.parties,
             lambda on_exit: Executor(
-                run_task, on_exit, size=config.workers, preload=("fateflow_grpc.worker",)
+                run_task,
+                on_exit,
+                size=config.workers,
+                preload=("fateflow_grpc.worker",),
+                record=config.data_dir / "workers.json",
             ),
             self.mailboxes,
         )
@@ -70,6 +79,7 @@ class Node:
                 config.heartbeat_interval_s,
                 config.heartbeat_timeout_s,
                 has_route,
+                config.security.strict,
             ),
             database,
             self.catalog,
@@ -87,6 +97,10 @@ class Node:
 
     def start(self) -> None:
         """Recover what a previous run left, then schedule."""
+        # A task process of a previous run must not write beside the task that replaces it.
+        leftovers = self.participant.executor.end_leftovers()
+        if leftovers:
+            log.warning("ended %d task processes a previous run of this node left", leftovers)
         self.participant.executor.warm_up()
         self.participant.recover()
         self.data_jobs.recover()

@@ -29,12 +29,17 @@ R = TypeVar("R")
 
 #: Seconds one control call may take end to end, every hop included.
 CALL_TIMEOUT_S = 30.0
+#: A proxy that restarts is reached again within a second (gRPC's default backoff: minutes).
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
 
 
 class GrpcParties:
     def __init__(self, own_party_id: int, proxy_address: str) -> None:
         self._own = own_party_id
-        self._channel = grpc.insecure_channel(proxy_address)
+        self._channel = grpc.insecure_channel(proxy_address, options=CHANNEL_OPTIONS)
         self._stub = party_service_pb2_grpc.PartyServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
@@ -60,8 +65,8 @@ class GrpcParties:
         dsl: dict[str, Any],
         conf: dict[str, Any],
         train_conf: dict[str, Any],
-    ) -> None:
-        self._call(
+    ) -> list[str]:
+        response = self._call(
             party.party_id,
             self._stub.CreateJob,
             pb.CreateJobRequest(
@@ -73,6 +78,7 @@ class GrpcParties:
                 party_id=party.party_id,
             ),
         )
+        return list(response.warnings)
 
     def update_job(
         self, party: PartyRole, job_id: str, status: JobStatus | None, progress: int

@@ -190,7 +190,7 @@ class _Schemas:
         properties = {f.name: self.field(f) for f in fields}
         required = [f.name for f in fields if _is_required(f)]
         for name in required:
-            # The core takes an empty string or list for a missing one (`check_required`).
+            # The core takes an empty string or list for a missing one (`check_request`).
             properties[name] |= _NOT_EMPTY.get(properties[name].get("type", ""), {})
         schema: Schema = {"type": "object", "properties": properties}
         if required:

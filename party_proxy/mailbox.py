@@ -7,7 +7,8 @@ Layout under the mailbox directory:
     jobs/<job id>/<message id>.done   an object already read (its message id stays known)
     jobs/<job id>/.<message id>.part  a payload being received (removed at start if left over)
     jobs/<job id>/.<id>.<x>.handoff   a payload handed to a local reader as a file
-    ended/<job id>                    a job that ended here: its objects are refused
+    ended/<job id>                    a job that ended here: its objects are refused (until
+                                      it is rerun)
 
 Every object is on disk before it is acknowledged, so a proxy restarted loses nothing it
 acknowledged; the `.hdr` and `.done` files are the persisted set of message ids that makes a
@@ -331,6 +332,14 @@ class Mailbox:
             self._changed.notify_all()  # readers waiting for this job's objects give up
         shutil.rmtree(self._jobs / job_id, ignore_errors=True)
         return len(removed)
+
+    def open(self, job_id: str) -> None:
+        """Take a cleaned job's objects again: it is rerun here."""
+        if not _SAFE_ID.fullmatch(job_id):
+            raise InvalidArgument(f"{job_id!r} is not a valid job id")
+        with self._changed:
+            (self._ended_dir / job_id).unlink(missing_ok=True)
+            self._ended.discard(job_id)
 
 
 class _Pipeline:

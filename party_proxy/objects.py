@@ -1,12 +1,14 @@
 """ProxyService: federation objects, as the public port and the local endpoint serve them.
 
-The public port takes objects pushed by other parties' proxies for this party, from proven
-parties only, into the mailbox. The local endpoint serves this node's own tasks: a push for
-another party streams on to that party's proxy as it comes in (nothing is stored on the
-sending side: the task retries the whole push, with the same message id, when a hop fails),
-a push for this party (one of its roles to another, such as host to arbiter) goes straight to
-the mailbox; pulls read the mailbox (a large payload is handed over as a file to read: the
-reader is on this node); the core cleans a job's mailbox when the job ends.
+The public port takes objects pushed by other parties' proxies for this party, each with a
+valid proof of its sender, into the mailbox; a relay (`proxy_relay`) streams the objects for
+other parties on, proof included, to the next hop its routing table names. The local endpoint
+serves this node's own tasks: a push for another party streams on to that party's proxy as it
+comes in (nothing is stored on the sending side: the task retries the whole push, with the
+same message id, when a hop fails), a push for this party (one of its roles to another, such
+as host to arbiter) goes straight to the mailbox; pulls read the mailbox (a large payload is
+handed over as a file to read: the reader is on this node); the core cleans a job's mailbox
+when the job ends, and opens it again when the job is rerun.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from fateflow_grpc.errors import InvalidArgument, PermissionDenied
 from fateflow_grpc.forwarding import relay, timeout_of
 from party_proxy import security
 from party_proxy.mailbox import Mailbox, check_header
-from party_proxy.routing import Router
-from party_proxy.security import Signer
+from party_proxy.routing import Router, forwarded_metadata
+from party_proxy.security import Metadata, Signer
 
 #: Payloads from this size on go to a local reader that accepts files as a file.
 HAND_OFF_FROM = 1024 * 1024
@@ -43,11 +45,40 @@ def _chunks(requests: Iterator[pb.PushRequest]) -> Iterator[bytes]:
         yield request.chunk
 
 
-class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
-    """The public port: objects other parties push to this one."""
+def _send_on(
+    router: Router,
+    hop: tuple[grpc.Channel, str],
+    header: pb.ObjectHeader,
+    requests: Iterator[pb.PushRequest],
+    metadata: Metadata,
+    context: grpc.ServicerContext,
+) -> pb.PushResponse:
+    """Stream a push on to the next hop as it comes in; its error comes back named."""
+    channel, name = hop
+    stub = proxy_service_pb2_grpc.ProxyServiceStub(channel)  # type: ignore[no-untyped-call]
 
-    def __init__(self, own_party_id: int, mailbox: Mailbox, signer: Signer) -> None:
-        self._own = own_party_id
+    def stream() -> Iterator[pb.PushRequest]:
+        yield pb.PushRequest(header=header)
+        yield from requests
+
+    try:
+        # A blocking call (a future costs milliseconds more per object): if the sender goes
+        # away, its stream ends in error, and so does this one, which reads from it.
+        response: pb.PushResponse = stub.Push(
+            stream(), timeout=timeout_of(context), metadata=metadata
+        )
+        return response
+    except grpc.RpcError as error:
+        relay(error, context, f"party {router.party_id}'s proxy -> {name}")
+        raise  # relay aborts; never reached
+
+
+class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
+    """The public port: objects other parties push to this one, or through it when it relays."""
+
+    def __init__(self, router: Router, mailbox: Mailbox, signer: Signer) -> None:
+        self._router = router
+        self._own = router.party_id
         self._mailbox = mailbox
         self._signer = signer
 
@@ -55,16 +86,13 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         self, request_iterator: Iterator[pb.PushRequest], context: grpc.ServicerContext
     ) -> pb.PushResponse:
         header = _header(request_iterator)
-        # The object's own key names its sender; that is the party the caller must prove.
-        self._signer.prove(
-            context, header.key.src_party_id, ["push", *security.header_fields(header)]
-        )
-        if header.key.dst_party_id != self._own:
-            raise PermissionDenied(
-                f"party {self._own}'s proxy takes objects for party {self._own} only, "
-                f"not for party {header.key.dst_party_id}",
-                party_id=header.key.dst_party_id,
-            )
+        src, dst = header.key.src_party_id, header.key.dst_party_id
+        if dst != self._own:
+            hop = self._router.relay_hop(src, dst)
+            metadata = forwarded_metadata(context.invocation_metadata())
+            return _send_on(self._router, hop, header, request_iterator, metadata, context)
+        # The object's own key names its sender; that is the party the proof must be from.
+        self._signer.prove(context, src, security.header_fields(header))
         duplicate = self._mailbox.receive(header, _chunks(request_iterator))
         return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
 
@@ -77,6 +105,11 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         self, request: pb.CleanJobRequest, context: grpc.ServicerContext
     ) -> pb.CleanJobResponse:
         raise PermissionDenied("only this party's own core cleans its mailboxes")
+
+    def OpenJob(
+        self, request: pb.OpenJobRequest, context: grpc.ServicerContext
+    ) -> pb.OpenJobResponse:
+        raise PermissionDenied("only this party's own core opens its mailboxes")
 
 
 class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
@@ -102,25 +135,10 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         if dst == self._own:
             duplicate = self._mailbox.receive(header, _chunks(request_iterator))
             return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
-        channel, hop = self._router.next_hop(dst)
-        stub = proxy_service_pb2_grpc.ProxyServiceStub(channel)  # type: ignore[no-untyped-call]
-
-        def stream() -> Iterator[pb.PushRequest]:
-            yield pb.PushRequest(header=header)
-            yield from request_iterator
-
-        try:
-            # A blocking call (a future costs milliseconds more per object): if the task goes
-            # away, its stream ends in error, and so does this one, which reads from it.
-            response: pb.PushResponse = stub.Push(
-                stream(),
-                timeout=timeout_of(context),
-                metadata=self._signer.metadata(dst, ["push", *security.header_fields(header)]),
-            )
-            return response
-        except grpc.RpcError as error:
-            relay(error, context, f"party {self._own}'s proxy -> {hop}")
-            raise  # relay aborts; never reached
+        metadata = self._signer.metadata(dst, security.header_fields(header))
+        return _send_on(
+            self._router, self._router.next_hop(dst), header, request_iterator, metadata, context
+        )
 
     def Pull(
         self, request: pb.PullRequest, context: grpc.ServicerContext
@@ -148,3 +166,9 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         self, request: pb.CleanJobRequest, context: grpc.ServicerContext
     ) -> pb.CleanJobResponse:
         return pb.CleanJobResponse(removed_objects=self._mailbox.clean(request.job_id))
+
+    def OpenJob(
+        self, request: pb.OpenJobRequest, context: grpc.ServicerContext
+    ) -> pb.OpenJobResponse:
+        self._mailbox.open(request.job_id)
+        return pb.OpenJobResponse()

@@ -7,10 +7,12 @@ to the route of the destination party. The caller's deadline travels with the ca
 cancelling the caller cancels every hop. A hop that fails is named in the error, with the party
 it was for.
 
-The source proxy signs what it sends (`security.Signer`) and the destination proxy accepts a
-call on its public port only from a proven party; a proxy in between (a default route) passes
-the call and its signature on unchanged. The public API (`fateflow.v1`) is forwarded from the
-public port to the core only when the config says so (`proxy_public_api`).
+The source proxy attaches a proof of origin to what it sends (`security.Signer`), and the
+destination proxy accepts a call on its public port only with a valid proof from the party it
+claims to come from. A proxy in between passes the call and its proof on unchanged, and only
+when it is configured to relay (`proxy_relay`) and its routing table has a route to the
+destination. The public API (`fateflow.v1`) is forwarded from the public port to the core only
+when the config says so (`proxy_public_api`).
 """
 
 from __future__ import annotations
@@ -31,19 +33,23 @@ from fateflow.v1 import (
     tracking_service_pb2,
 )
 from fateflow_grpc.config import NodeConfig
-from fateflow_grpc.errors import FederatedError, InvalidArgument
+from fateflow_grpc.errors import FederatedError, InvalidArgument, PermissionDenied
 from fateflow_grpc.forwarding import cancel_with, relay, timeout_of
 from party_proxy import security
-from party_proxy.security import DST_PARTY, SRC_PARTY, Signer
+from party_proxy.security import DST_PARTY, SRC_PARTY, Metadata, Signer
 
 #: The scheduling service, the one service every proxy forwards between parties.
 FORWARDED_PREFIX = (
     "/" + party_service_pb2.DESCRIPTOR.services_by_name["PartyService"].full_name + "/"
 )
-#: Room for large DSLs and confs in one control call, as the core allows.
 CHANNEL_OPTIONS: list[tuple[str, object]] = [
+    # Room for large DSLs and confs in one control call, as the core allows.
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    # A party that restarts is reached again within a second, not after gRPC's default
+    # reconnection backoff (up to two minutes), during which every call fails at once.
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
 ]
 
 
@@ -82,6 +88,23 @@ class Router:
     def party_id(self) -> int:
         return self._config.party_id
 
+    def relay_hop(self, src: int, dst: int) -> tuple[grpc.Channel, str]:
+        """The next hop of a call from party `src` to party `dst` that reached this proxy's
+        public port: only a relay passes calls on, and never one claiming to be its own."""
+        own = self._config.party_id
+        if not self._config.proxy_relay:
+            raise PermissionDenied(
+                f"party {own}'s proxy takes calls for party {own} only, not for party {dst}: "
+                "it does not relay (proxy_relay)",
+                party_id=dst,
+            )
+        if src == own:
+            raise PermissionDenied(
+                f"a call claiming to come from party {own} arrived from outside party {own}",
+                party_id=src,
+            )
+        return self.next_hop(dst)
+
     def next_hop(self, dst_party_id: int) -> tuple[grpc.Channel, str]:
         """The channel a call for `dst_party_id` takes from this proxy, and the hop's name."""
         if dst_party_id == self._config.party_id:
@@ -119,9 +142,10 @@ class Router:
 class ForwardingHandler(grpc.GenericRpcHandler):
     """Serves every PartyService method by forwarding its bytes one hop further.
 
-    `local` handlers serve this node's own core (the local endpoint): they sign what leaves
-    for another party. The others serve the public port: a call for this party must prove its
-    source, a call for another party is passed on as it came.
+    `local` handlers serve this node's own core (the local endpoint): they attach the proof of
+    origin to what leaves for another party. The others serve the public port: a call for this
+    party must carry a valid proof of its source; a call for another party is relayed as it
+    came, proof included, when this proxy relays.
     """
 
     def __init__(self, router: Router, signer: Signer, *, local: bool, public_api: bool) -> None:
@@ -144,18 +168,20 @@ class ForwardingHandler(grpc.GenericRpcHandler):
         own = self._router.party_id
 
         def forward(request: bytes, context: grpc.ServicerContext) -> bytes:
-            metadata = _metadata(context.invocation_metadata())
+            metadata = forwarded_metadata(context.invocation_metadata())
             dst = _party(metadata, DST_PARTY)
             fields = security.call_fields(method, request)
-            outgoing: tuple[tuple[str, str | bytes], ...]
             if self._local:
                 # Whatever the local caller said, the call leaves as this party's, signed.
                 outgoing = self._signer.metadata(dst, fields)
+                channel, hop = self._router.next_hop(dst)
+            elif dst == own:
+                self._signer.prove(context, _party(metadata, SRC_PARTY), fields)
+                outgoing = metadata
+                channel, hop = self._router.next_hop(dst)
             else:
-                if dst == own:
-                    self._signer.prove(context, _party(metadata, SRC_PARTY), fields)
-                outgoing = tuple(metadata.items())
-            channel, hop = self._router.next_hop(dst)
+                outgoing = metadata
+                channel, hop = self._router.relay_hop(_party(metadata, SRC_PARTY), dst)
             call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
             future = call.future(request, timeout=timeout_of(context), metadata=outgoing)
             cancel_with(context, future)
@@ -219,14 +245,16 @@ def _core_forwarder(
     return grpc.unary_stream_rpc_method_handler(download)
 
 
-def _metadata(pairs: Sequence[tuple[str, str | bytes]]) -> dict[str, str]:
-    return {
-        key: value for key, value in pairs if isinstance(value, str) and key.startswith("fateflow-")
-    }
+def forwarded_metadata(pairs: Sequence[tuple[str, str | bytes]]) -> Metadata:
+    """Our keys of a call's metadata, its proof included, to pass on unchanged."""
+    return tuple((key, value) for key, value in pairs if key.startswith("fateflow-"))
 
 
-def _party(metadata: dict[str, str], key: str) -> int:
+def _party(metadata: Metadata, key: str) -> int:
+    value = dict(metadata).get(key)
     try:
-        return int(metadata[key])
-    except (KeyError, ValueError):
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return int(value)
+    except ValueError:
         raise InvalidArgument(f"a forwarded call needs the metadata {key} as a party id") from None

@@ -7,14 +7,16 @@
 A proxy listens twice, on two gRPC servers that share its mailbox and its routes:
 
 - the **public port** (`host:proxy_port`, TLS as `proxy_tls` says) is the one other parties
-  reach. It takes objects pushed for this party and the `fateflow.party.v1` calls for it (or,
-  as a relay, for a party it has a route to), each from a proven party only
-  (`security.py`); and the public API only when `proxy_public_api` is set.
+  reach. It takes objects pushed for this party and the `fateflow.party.v1` calls for it,
+  each with a valid proof of the party that sent it (`security.py`); as a relay
+  (`proxy_relay`), those for a party it has a route to; and the public API only when
+  `proxy_public_api` is set.
 - the **local endpoint** (`proxy_local_address`, by default a Unix socket in the data
   directory, so that only this node's own processes can open it) serves this node's core and
   tasks: their calls and objects for other parties, which it signs and routes, their pulls
   from the mailbox, and the cleaning of a job's mailbox. What comes in there is this party's,
-  which is why no other party can reach it: the public port never serves Pull or CleanJob.
+  which is why no other party can reach it: the public port never serves Pull, CleanJob or
+  OpenJob.
 """
 
 from __future__ import annotations
@@ -88,12 +90,12 @@ def _server(threads: int) -> grpc.Server:
 def create_proxy_server(config: NodeConfig, address: str | None = None) -> ProxyServer:
     """Build the proxy; `address` overrides the public port's `host:proxy_port`."""
     router = Router(config)
-    signer = Signer(config.party_id, config.party_secrets)
+    signer = Signer.for_node(config)
     mailbox = Mailbox(config.mailbox_path, config.mailbox_memory_bytes)
 
     public = _server(PUBLIC_THREADS)
     proxy_service_pb2_grpc.add_ProxyServiceServicer_to_server(
-        PublicProxyServicer(config.party_id, mailbox, signer), public
+        PublicProxyServicer(router, mailbox, signer), public
     )
     public.add_generic_rpc_handlers(
         (ForwardingHandler(router, signer, local=False, public_api=config.proxy_public_api),)

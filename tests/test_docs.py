@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from fateflow_grpc.config import NodeConfig, Route, Tls
+from fateflow_grpc.config import NodeConfig, Route, Security, Tls
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -43,7 +43,12 @@ def _documented_keys(heading: str) -> set[str]:
 
 @pytest.mark.parametrize(
     ("config_class", "heading"),
-    [(NodeConfig, "Node keys"), (Tls, "tls: TLS of one link"), (Route, "Routes")],
+    [
+        (NodeConfig, "Node keys"),
+        (Tls, "tls: TLS of one link"),
+        (Route, "Routes"),
+        (Security, "security: what this party lets a job expose"),
+    ],
 )
 def test_every_config_key_is_documented(config_class: type, heading: str) -> None:
     fields = {field.name for field in dataclasses.fields(config_class)}

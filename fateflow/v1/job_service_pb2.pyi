@@ -54,6 +54,24 @@ class StopJobResponse(_message.Message):
     retmsg: str
     def __init__(self, retmsg: _Optional[str] = ...) -> None: ...
 
+class RerunJobRequest(_message.Message):
+    __slots__ = ("job_id", "component_name", "force")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    component_name: str
+    force: bool
+    def __init__(self, job_id: _Optional[str] = ..., component_name: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class RerunJobResponse(_message.Message):
+    __slots__ = ("retmsg", "data")
+    RETMSG_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    retmsg: str
+    data: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, retmsg: _Optional[str] = ..., data: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class QueryJobRequest(_message.Message):
     __slots__ = ("job_id", "role", "party_id", "status", "initiator_role", "initiator_party_id", "is_initiator", "tag", "name")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]

@@ -45,6 +45,11 @@ class JobServiceStub:
                 request_serializer=fateflow_dot_v1_dot_job__service__pb2.StopJobRequest.SerializeToString,
                 response_deserializer=fateflow_dot_v1_dot_job__service__pb2.StopJobResponse.FromString,
                 _registered_method=True)
+        self.RerunJob = channel.unary_unary(
+                '/fateflow.v1.JobService/RerunJob',
+                request_serializer=fateflow_dot_v1_dot_job__service__pb2.RerunJobRequest.SerializeToString,
+                response_deserializer=fateflow_dot_v1_dot_job__service__pb2.RerunJobResponse.FromString,
+                _registered_method=True)
         self.QueryJob = channel.unary_unary(
                 '/fateflow.v1.JobService/QueryJob',
                 request_serializer=fateflow_dot_v1_dot_job__service__pb2.QueryJobRequest.SerializeToString,
@@ -125,6 +130,14 @@ class JobServiceServicer:
 
     def StopJob(self, request, context):
         """StopJob stops a job at every party.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RerunJob(self, request, context):
+        """RerunJob runs an ended job again from its components that did not succeed (or from a
+        named component), as new task versions at every party; at the job's initiator.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -233,6 +246,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.StopJob,
                     request_deserializer=fateflow_dot_v1_dot_job__service__pb2.StopJobRequest.FromString,
                     response_serializer=fateflow_dot_v1_dot_job__service__pb2.StopJobResponse.SerializeToString,
+            ),
+            'RerunJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.RerunJob,
+                    request_deserializer=fateflow_dot_v1_dot_job__service__pb2.RerunJobRequest.FromString,
+                    response_serializer=fateflow_dot_v1_dot_job__service__pb2.RerunJobResponse.SerializeToString,
             ),
             'QueryJob': grpc.unary_unary_rpc_method_handler(
                     servicer.QueryJob,
@@ -355,6 +373,33 @@ class JobService:
             '/fateflow.v1.JobService/StopJob',
             fateflow_dot_v1_dot_job__service__pb2.StopJobRequest.SerializeToString,
             fateflow_dot_v1_dot_job__service__pb2.StopJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RerunJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.v1.JobService/RerunJob',
+            fateflow_dot_v1_dot_job__service__pb2.RerunJobRequest.SerializeToString,
+            fateflow_dot_v1_dot_job__service__pb2.RerunJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

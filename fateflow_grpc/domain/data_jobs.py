@@ -39,7 +39,7 @@ from fateflow_grpc.errors import (
     PermissionDenied,
     RetCode,
 )
-from fateflow_grpc.ids import new_job_id
+from fateflow_grpc.ids import check_table_name, new_job_id
 from fateflow_grpc.status import JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, tasks, tracking, uploads
 from fateflow_grpc.storage.database import Database
@@ -51,12 +51,7 @@ from fateflow_grpc.storage.delimited import (
     write_delimited,
 )
 from fateflow_grpc.storage.models import Job, OutputDataInfo, Task, UploadHistory
-from fateflow_grpc.storage.table_store import (
-    TableDescription,
-    TableStore,
-    TableWriter,
-    check_table_name,
-)
+from fateflow_grpc.storage.table_store import TableDescription, TableStore, TableWriter
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,10 @@
 A task gets a process of its own (isolation: a crash or a leak ends with it; stop = terminate),
 but the process is forked before it is needed: `size` idle workers wait on a pipe, a started
 task is handed to one of them, and a fresh one is forked to take its place. Workers come from a
-forkserver (never a fork of the threaded node) and die with the node.
+forkserver (never a fork of the threaded node) and die with the node: the forkserver ends when
+the node does, and each worker when the forkserver does (`worker_process.py`). Should one
+survive anyway, the executor records every process it owns (pid and start time) in its
+`record` file, and `end_leftovers` ends those of a previous run before the node recovers.
 
 When a task's process ends, `on_exit(key, outcome)` is called from a monitor thread with what
 the worker reported, or with a failure naming the exit code when it died without reporting;
@@ -13,6 +16,7 @@ not when the executor is closing, as the node then leaves its tasks to its own r
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import multiprocessing
 import sys
@@ -21,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
+
+import psutil
 
 from fateflow_grpc.domain.worker_process import Outcome, serve_one
 
@@ -58,6 +65,7 @@ class Executor:
         on_exit: Callable[[Any, Outcome], None],
         size: int = 2,
         preload: tuple[str, ...] = (),
+        record: Path | None = None,
     ) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(
@@ -70,6 +78,42 @@ class Executor:
         self._running: dict[Any, _Running] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._record = record
+        #: pid -> start time of every process this executor owns, the forkserver included.
+        self._owned: dict[int, float] = {}
+
+    def end_leftovers(self) -> int:
+        """End the processes a previous run of this executor recorded and left running (a
+        node killed outright); returns how many there were. Call it before any task starts."""
+        if self._record is None or not self._record.exists():
+            return 0
+        leftovers = []
+        for pid, started in json.loads(self._record.read_text()).items():
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(int(pid))
+                if process.create_time() == started:  # the same process, not a reused pid
+                    process.kill()
+                    leftovers.append(process)
+        psutil.wait_procs(leftovers, timeout=STOP_GRACE_S)
+        self._record.unlink()
+        return len(leftovers)
+
+    def _own(self, pid: int, owned: bool) -> None:
+        """Record (or forget) a process of ours; the record is replaced whole, never torn."""
+        if self._record is None:
+            return
+        if owned:
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                self._owned[pid] = process.create_time()
+                forkserver = process.parent()
+                if forkserver is not None:
+                    self._owned[forkserver.pid] = forkserver.create_time()
+        else:
+            self._owned.pop(pid, None)
+        temporary = self._record.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self._owned))
+        temporary.replace(self._record)
 
     def warm_up(self) -> None:
         """Fork the idle workers now rather than at the first task."""
@@ -82,6 +126,8 @@ class Executor:
         process = self._context.Process(target=serve_one, args=(child, self._target), daemon=True)
         process.start()
         child.close()
+        assert process.pid is not None
+        self._own(process.pid, True)
         return process, parent
 
     def start(self, key: Any, run: Any) -> int:
@@ -123,6 +169,8 @@ class Executor:
         running.connection.close()
         with self._lock:
             del self._running[key]
+            assert running.process.pid is not None
+            self._own(running.process.pid, False)
             if self._closed:
                 return  # the node is going down: its restart recovers the task, not this
         if outcome is None:
@@ -146,3 +194,6 @@ class Executor:
             process.join(STOP_GRACE_S)
             if process.is_alive():
                 process.kill()
+        if self._record is not None:
+            # Every worker has ended; the forkserver ends with this process.
+            self._record.unlink(missing_ok=True)

@@ -15,3 +15,8 @@ class Mailboxes(Protocol):
         """Remove the job's mailboxes. Never raises: cleaning is best effort, and a failure is
         logged (the job has ended whether or not its leftovers could be removed)."""
         ...
+
+    def open_job(self, job_id: str) -> None:
+        """Take the job's objects again, after its mailboxes were cleaned: it is rerun. Raises
+        FederatedError when the proxy cannot be asked (a rerun must not start without it)."""
+        ...

@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from fateflow_grpc import ids
+from fateflow_grpc.domain import safeguards
 from fateflow_grpc.domain.executor import Executor
 from fateflow_grpc.domain.jobspec import Catalog, JobSpec, parse_job
 from fateflow_grpc.domain.mailboxes import Mailboxes
@@ -111,6 +113,41 @@ class PartySettings:
     logs_dir: Path
     has_route: Callable[[int], bool]
     node: NodeAccess
+    #: Refuse jobs with settings that may expose a party's data (`safeguards.py`).
+    strict: bool = False
+
+
+#: FATE 1.7+'s job parameters for reruns after a failure, with our defaults: one more try
+#: (FATE's default is none), a second after the failure.
+DEFAULT_AUTO_RETRIES = 1
+DEFAULT_AUTO_RETRY_DELAY_S = 1
+
+
+def auto_retries(spec: JobSpec) -> tuple[int, float]:
+    """The job's `auto_retries` and `auto_retry_delay` (seconds), as its initiator reads them."""
+    parameters = spec.job_parameters(spec.initiator.role, spec.initiator.party_id)
+    values = []
+    for name, default in (
+        ("auto_retries", DEFAULT_AUTO_RETRIES),
+        ("auto_retry_delay", DEFAULT_AUTO_RETRY_DELAY_S),
+    ):
+        value = parameters.get(name)
+        value = default if value is None else value
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InvalidArgument(
+                f"job_parameters {name} must be a number from 0, not {value!r}", field=name
+            )
+        values.append(value)
+    return int(values[0]), float(values[1])
+
+
+def _check_model(spec: JobSpec, party: PartyRole) -> None:
+    """The model id and version a job's conf names become directories where its models go."""
+    parameters = spec.job_parameters(party.role, party.party_id)
+    if parameters.get("model_id"):
+        ids.check_model_id(str(parameters["model_id"]))
+    if parameters.get("model_version"):
+        ids.check_model_version(str(parameters["model_version"]))
 
 
 class Participant:
@@ -152,8 +189,9 @@ class Participant:
         party: PartyRole,
         *,
         initiator_rows: bool = False,
-    ) -> None:
-        """Store the job's row for `party` and the rows of its tasks there.
+    ) -> list[str]:
+        """Store the job's row for `party` and the rows of its tasks there; returns what this
+        party warns about (`safeguards.py`), or refuses in strict mode.
 
         The initiator passes `initiator_rows` for its own row: it then also keeps a row for
         every task at every party, which the reports of the parties fill in.
@@ -163,11 +201,21 @@ class Participant:
             raise FailedPrecondition(
                 f"party {party.party_id} is not a {party.role} of job {job_id}", job_id=job_id
             )
+        _check_model(spec, party)
+        retries, _ = auto_retries(spec)
         with self._database.session() as session:
             key = jobs.JobKey(job_id, party.role, str(party.party_id))
-            if jobs.get_job(session, key) is not None:
-                return  # a retried create
-            _check_tables(self._tables, spec, party, self._catalog)
+            existing = jobs.get_job(session, key)
+            if existing is not None:
+                return list(existing.f_warnings or [])  # a retried create
+            shapes = _check_tables(self._tables, spec, party, self._catalog)
+            warnings = [
+                *safeguards.shared_arbiter(spec),
+                *safeguards.small_batches(spec, party, shapes),
+            ]
+            safeguards.refuse_if_strict(
+                self._settings.strict, party.party_id, warnings, safeguards.weak_keys(spec)
+            )
             jobs.create_job(
                 session,
                 Job(
@@ -186,6 +234,7 @@ class Participant:
                     f_initiator_party_id=str(spec.initiator.party_id),
                     f_is_initiator=initiator_rows,
                     f_status=JobStatus.WAITING,
+                    f_warnings=warnings,
                 ),
             )
             owners = spec.parties() if initiator_rows else [party]
@@ -202,8 +251,10 @@ class Participant:
                             ref,
                             spec,
                             here=owner.party_id == self._settings.party_id,
+                            retries=retries,
                         ),
                     )
+        return warnings
 
     # --- the job's status -------------------------------------------------------------------
 
@@ -215,8 +266,11 @@ class Participant:
             job = jobs.get_job(session, key)
             if job is None:
                 raise NotFound(f"party {party.party_id} has no job {job_id}", job_id=job_id)
-            if status == JobStatus.READY and job.f_status == JobStatus.READY:
-                return True  # a reservation asked again: this job holds the slot already
+            if status in (JobStatus.READY, JobStatus.WAITING) and job.f_status == status:
+                return True  # asked again: a reservation held, or a rerun already queued
+            if status == JobStatus.WAITING and job.f_status in END_STATUSES:
+                # A rerun: the job's objects, refused since it ended, are taken again.
+                self._mailboxes.open_job(job_id)
             if (
                 status == JobStatus.READY
                 and self._busy_slots(session, job_id) >= self._settings.max_running_jobs
@@ -257,7 +311,10 @@ class Participant:
                 for row in tasks.query_tasks(session, _filter(ref))
                 if row.f_task_version < ref.task_version
             ]
-            if tasks.get_task(session, _key(ref)) is None:
+            row = tasks.get_task(session, _key(ref))
+            if row is not None and row.f_party_status != TaskStatus.WAITING:
+                return  # started already: the initiator asks again when it missed the answer
+            if row is None:
                 tasks.create_task(session, _task_row(ref, spec, here=True))
         for row in older:
             self._end_task(_ref(row), TaskStatus.CANCELED)
@@ -398,9 +455,13 @@ class Participant:
         self._executor.close()
 
 
-def _check_tables(store: TableStore, spec: JobSpec, party: PartyRole, catalog: Catalog) -> None:
+def _check_tables(
+    store: TableStore, spec: JobSpec, party: PartyRole, catalog: Catalog
+) -> list[safeguards.TableShape]:
     """Refuse a job whose tables at this party are missing, or lack a column a component needs
-    (a DataTransform's label): the job fails at submission rather than mid-run."""
+    (a DataTransform's label): the job fails at submission rather than mid-run. Returns the
+    shapes of the tables the job reads here."""
+    shapes: dict[str, safeguards.TableShape] = {}
     for component in spec.components:
         if not spec.runs_at(component.name, party.role, party.party_id):
             continue
@@ -417,11 +478,12 @@ def _check_tables(store: TableStore, spec: JobSpec, party: PartyRole, catalog: C
                             table_name=table.name,
                         )
                     module = catalog.get(component.module)
-                    if module is None or module.required_columns is None:
-                        continue
                     params = spec.component_parameters(component.name, party.role, party.party_id)
                     header = str(meta.f_schema.get("header", "")).split(meta.f_id_delimiter)
-                    for column in module.required_columns(params):
+                    required = []
+                    if module is not None and module.required_columns is not None:
+                        required = module.required_columns(params)
+                    for column in required:
                         if column not in header:
                             raise InvalidArgument(
                                 f"{component.name} at {party.role} {party.party_id}: column "
@@ -429,6 +491,10 @@ def _check_tables(store: TableStore, spec: JobSpec, party: PartyRole, catalog: C
                                 f"(its columns: {', '.join(header)})",
                                 column=column,
                             )
+                    name = f"{table.namespace}.{table.name}"
+                    features = len([c for c in header if c and c not in required])
+                    shapes[name] = safeguards.TableShape(name, features, int(meta.f_count or 0))
+    return list(shapes.values())
 
 
 def newest(rows: list[Task]) -> list[Task]:
@@ -441,7 +507,7 @@ def newest(rows: list[Task]) -> list[Task]:
     return list(latest.values())
 
 
-def _task_row(ref: TaskRef, spec: JobSpec, *, here: bool) -> Task:
+def _task_row(ref: TaskRef, spec: JobSpec, *, here: bool, retries: int = 0) -> Task:
     return Task(
         f_job_id=ref.job_id,
         f_task_id=ref.task_id,
@@ -454,6 +520,7 @@ def _task_row(ref: TaskRef, spec: JobSpec, *, here: bool) -> Task:
         f_status=TaskStatus.WAITING,
         f_party_status=TaskStatus.WAITING,
         f_run_on_this_party=here,
+        f_auto_retries=retries,
     )
 
 

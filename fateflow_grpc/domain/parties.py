@@ -80,7 +80,9 @@ class Parties(Protocol):
         dsl: dict[str, Any],
         conf: dict[str, Any],
         train_conf: dict[str, Any],
-    ) -> None: ...
+    ) -> list[str]:
+        """Create the job at `party`; returns what it warns about (`safeguards.py`)."""
+        ...
 
     def update_job(
         self, party: PartyRole, job_id: str, status: JobStatus | None, progress: int

@@ -4,9 +4,19 @@ free slot, walks its DAG, and ends it everywhere.
 The initiator keeps a row for every task at every party; parties report into those rows and
 the heartbeat (`CollectTasks`) refreshes them, so a lost report costs one heartbeat, not a job.
 A component's status over its parties, and the job's status and progress, are derived from the
-newest version of those rows (FATE 1.5's rules) and pushed to every party. After a restart the
-scheduler resumes each running job from its last finished component: the components that
-were running start again, as a new task version, at every party.
+newest version of those rows (FATE 1.5's rules) and pushed to every party.
+
+Nothing is lost to a party that crashes or goes silent:
+
+- a component that fails (its task failed somewhere, or died with its party's node, or its
+  party was silent for `heartbeat_timeout_s`) runs again as a new task version at every party,
+  up to the job's `auto_retries` times (FATE 1.7+, default here 1), `auto_retry_delay` seconds
+  after the failure and once every party answers again, within the job's timeout;
+- a party that cannot be reached when a task should start there gets it when it is back;
+- after the initiator's own restart, the components that were running start again, as a new
+  version, at every party; the components before them keep their results;
+- `rerun` runs an ended job again from the components that did not succeed (FATE 1.6+'s
+  `/v1/job/rerun`).
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fateflow_grpc.domain import safeguards
 from fateflow_grpc.domain.jobspec import (
     Catalog,
     JobSpec,
@@ -29,9 +40,16 @@ from fateflow_grpc.domain.jobspec import (
     predicted_model,
     with_training_conf,
 )
-from fateflow_grpc.domain.participant import Participant, newest
+from fateflow_grpc.domain.participant import Participant, auto_retries, newest
 from fateflow_grpc.domain.parties import Parties, PartyRole, TaskRef, TaskState
-from fateflow_grpc.errors import FailedPrecondition, FateFlowError, InvalidArgument, NotFound
+from fateflow_grpc.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    FateFlowError,
+    FederatedError,
+    InvalidArgument,
+    NotFound,
+)
 from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, model_info, tasks
 from fateflow_grpc.storage.database import Database
@@ -48,6 +66,8 @@ class SchedulerSettings:
     heartbeat_interval_s: float
     heartbeat_timeout_s: float
     has_route: Callable[[int], bool]
+    #: Refuse jobs any party warns about (`safeguards.py`), instead of running them.
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,10 @@ class Scheduler:
         self._closed = threading.Event()
         # One scheduling decision at a time: the loop, submit and stop take turns.
         self._lock = threading.RLock()
-        self._last_seen: dict[tuple[str, PartyRole], float] = {}
+        #: (job, party) -> since when the party has not answered the job's heartbeat.
+        self._silent_since: dict[tuple[str, PartyRole], float] = {}
+        #: (job, component) -> when a failed component may run again.
+        self._retry_due: dict[tuple[str, str], float] = {}
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
 
     def start(self) -> None:
@@ -120,6 +143,7 @@ class Scheduler:
                 f"{spec.initiator.party_id}",
                 initiator=spec.initiator.party_id,
             )
+        auto_retries(spec)  # refused here, before any party has the job
         job_id = new_job_id()
         conf, models = _with_model_info(conf, spec, job_id)
         initiator = PartyRole(spec.initiator.role, spec.initiator.party_id)
@@ -127,17 +151,23 @@ class Scheduler:
         # have yet.
         with self._lock:
             created: list[PartyRole] = []
+            warnings: list[str] = []
             try:
-                self._participant.create_job(
+                warnings += self._participant.create_job(
                     job_id, dsl, conf, train_conf, initiator, initiator_rows=True
                 )
                 created.append(initiator)
                 for party in (p for p in spec.parties() if p != initiator):
                     if party.party_id == me:
-                        self._participant.create_job(job_id, dsl, conf, train_conf, party)
+                        warnings += self._participant.create_job(
+                            job_id, dsl, conf, train_conf, party
+                        )
                     else:
-                        self._parties.create_job(party, job_id, dsl, conf, train_conf)
+                        warnings += self._parties.create_job(party, job_id, dsl, conf, train_conf)
                     created.append(party)
+                warnings = list(dict.fromkeys(warnings))
+                # What the other parties found too: a strict initiator runs none of it.
+                safeguards.refuse_if_strict(self._settings.strict, me, warnings, [])
             except FateFlowError as error:
                 for party in created:
                     self._end_at(party, job_id, JobStatus.FAILED)
@@ -147,6 +177,8 @@ class Scheduler:
                     retcode=error.retcode,
                     **error.metadata,
                 ) from error
+            if warnings:
+                self._warn(job_id, warnings)
         self.wake()
         logs = self._settings.logs_dir / job_id
         return Submitted(
@@ -159,6 +191,23 @@ class Scheduler:
             ),
             logs_directory=str(logs),
         )
+
+    def _warn(self, job_id: str, warnings: list[str]) -> None:
+        """Every party's warnings into the initiator's rows of the job, and into its log."""
+        with self._database.session() as session:
+            for job in jobs.query_jobs(session, jobs.JobFilter(job_id=job_id)):
+                job.f_warnings = warnings
+        self._log(job_id, *(f"WARNING {warning}" for warning in warnings))
+
+    def _log(self, job_id: str, *lines: str) -> None:
+        """The job's scheduling log at its initiator (FATE's `fate_flow_schedule.log`)."""
+        for line in lines:
+            log.info("job %s: %s", job_id, line)
+        directory = self._settings.logs_dir / job_id
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with (directory / "fate_flow_schedule.log").open("a") as file:
+            file.writelines(f"{stamp} {line}\n" for line in lines)
 
     def _training_conf(self, model: PredictedModel) -> dict[str, Any]:
         """The conf of the job that trained a predict job's model, kept with the initiator's
@@ -194,6 +243,57 @@ class Scheduler:
                     f"job {job_id} has already ended: {job.f_status}", job_id=job_id
                 )
             self._finish(job, self._spec(job), status)
+
+    def rerun(self, job_id: str, component_name: str, force: bool) -> list[str]:
+        """Run an ended job again: the chosen components (`component_name` and those downstream
+        of it, or all) that did not succeed, or all of them with `force`, as new task versions
+        at every party. Returns the components that run again."""
+        with self._lock:
+            job = self._initiator_row(job_id)
+            if job.f_status not in END_STATUSES:
+                raise FailedPrecondition(
+                    f"job {job_id} is {job.f_status}: only a job that has ended is rerun",
+                    job_id=job_id,
+                )
+            spec = self._spec(job)
+            rows = self._task_rows(job_id)
+            status = self._federate(rows)
+            chosen = {c.name for c in spec.components}
+            if component_name and component_name != "pipeline":
+                chosen = _downstream(spec, spec.component(component_name).name)
+            again = [
+                c.name
+                for c in spec.components
+                if c.name in chosen
+                and c.name in rows
+                and (force or status[c.name] != TaskStatus.SUCCESS)
+            ]
+            if not again:
+                raise FailedPrecondition(
+                    f"job {job_id}: every component chosen succeeded; force reruns them",
+                    job_id=job_id,
+                )
+            # The other parties first: one that cannot be reached leaves the job ended here (and
+            # asking again later finds the others queued already); the new versions before
+            # this party's own rows, which the scheduling loop reads.
+            parties = spec.parties()
+            mine = [p for p in parties if p.party_id == self._settings.party_id]
+            for party in [p for p in parties if p not in mine]:
+                self._queue_again(party, job_id)
+            for name in again:
+                self._new_version(rows[name], rows[name][0].f_auto_retries)
+            for party in mine:
+                self._queue_again(party, job_id)
+            self._log(job_id, f"rerun: {', '.join(again)}")
+        self.wake()
+        return again
+
+    def _queue_again(self, party: PartyRole, job_id: str) -> None:
+        if not self._update_at(party, job_id, JobStatus.WAITING, 0):
+            raise FailedPrecondition(
+                f"job {job_id} could not be queued again at {party.role} {party.party_id}",
+                job_id=job_id,
+            )
 
     def report(self, state: TaskState) -> None:
         """Record a party's report of one of its tasks in the initiator's row for it."""
@@ -264,27 +364,47 @@ class Scheduler:
             self._finish(job, spec, JobStatus.TIMEOUT)
             return
         status = self._federate(rows)
-        for interrupted in (TaskStatus.FAILED, TaskStatus.TIMEOUT, TaskStatus.CANCELED):
-            if interrupted in status.values():
+        for name, interrupted in status.items():
+            if interrupted == TaskStatus.CANCELED or (
+                interrupted in (TaskStatus.FAILED, TaskStatus.TIMEOUT)
+                and not self._retry(job, spec, rows[name])
+            ):
                 self._finish(job, spec, JobStatus.FAILED)
                 return
         for component in spec.components:
-            waiting = rows.get(component.name)
-            if not waiting or status[component.name] != TaskStatus.WAITING:
+            waiting = [
+                row
+                for row in rows.get(component.name, [])
+                if row.f_party_status == TaskStatus.WAITING
+            ]
+            if not waiting or status[component.name] not in (
+                TaskStatus.WAITING,
+                TaskStatus.RUNNING,
+            ):
                 continue
             if all(
                 status.get(up) in (TaskStatus.SUCCESS, None)
                 for up, _ in spec.upstream(component.name)
             ):
-                try:
-                    for row in waiting:
+                for row in waiting:
+                    try:
                         self._start_at(_ref(row))
-                except FateFlowError as error:
-                    log.warning(
-                        "job %s: starting %s failed: %s", job.f_job_id, component.name, error
-                    )
-                    self._finish(job, spec, JobStatus.FAILED)
-                    return
+                    except (FederatedError, DeadlineExceeded) as error:
+                        # That party is down: it gets its task when it is back, unless it
+                        # stays silent past the heartbeat timeout (`_lose_tasks`).
+                        log.debug(
+                            "job %s: %s waits for %s: %s",
+                            job.f_job_id,
+                            component.name,
+                            _ref(row).party,
+                            error,
+                        )
+                    except FateFlowError as error:
+                        log.warning(
+                            "job %s: starting %s failed: %s", job.f_job_id, component.name, error
+                        )
+                        self._finish(job, spec, JobStatus.FAILED)
+                        return
         all_rows = [row for group in rows.values() for row in group]
         ended = sum(row.f_party_status in END_STATUSES for row in all_rows)
         progress = ended * 100 // len(all_rows) if all_rows else 100
@@ -301,8 +421,40 @@ class Scheduler:
             self._parties.start_task(ref)
             self._record(TaskState(ref, TaskStatus.RUNNING))
 
+    def _retry(self, job: Job, spec: JobSpec, group: list[Task]) -> bool:
+        """Run a failed component again as a new version at every party, if it has retries
+        left, once its retry delay has passed and every party of the job answers again; False
+        when it has none left (the job fails)."""
+        left = min(row.f_auto_retries for row in group)
+        if left <= 0:
+            return False
+        name = group[0].f_component_name
+        key = (job.f_job_id, name)
+        _, delay = auto_retries(spec)
+        due = self._retry_due.setdefault(key, time.monotonic() + delay)
+        silent = [party for (job_id, party) in self._silent_since if job_id == job.f_job_id]
+        if time.monotonic() < due or silent:
+            return True
+        del self._retry_due[key]
+        reasons = "; ".join(
+            f"{row.f_role} {row.f_party_id}: {row.f_party_status}"
+            for row in group
+            if row.f_party_status in (TaskStatus.FAILED, TaskStatus.TIMEOUT)
+        )
+        self._log(
+            job.f_job_id,
+            f"{name} version {group[0].f_task_version} ended ({reasons}); running it again as "
+            f"version {group[0].f_task_version + 1} ({left - 1} retries left after this one)",
+        )
+        self._new_version(group, left - 1)
+        return True
+
     def _finish(self, job: Job, spec: JobSpec, status: JobStatus) -> None:
         """End the job at every party, the others first, so none is left running after us."""
+        for silent in [k for k in self._silent_since if k[0] == job.f_job_id]:
+            del self._silent_since[silent]
+        for due in [k for k in self._retry_due if k[0] == job.f_job_id]:
+            del self._retry_due[due]
         parties = spec.parties()
         mine = [p for p in parties if p.party_id == self._settings.party_id]
         for party in [p for p in parties if p not in mine] + mine:
@@ -339,7 +491,8 @@ class Scheduler:
     # --- heartbeat and resume ---------------------------------------------------------------
 
     def _heartbeat(self, job: Job) -> None:
-        """Collect the tasks of every other party; a party silent too long fails the job."""
+        """Collect the tasks of every other party. The tasks a party runs are lost when it is
+        silent too long: they fail here (and run again if the job has retries left)."""
         spec = self._spec(job)
         now = time.monotonic()
         for party in spec.parties():
@@ -349,17 +502,34 @@ class Scheduler:
             try:
                 _, states = self._parties.collect_tasks(party, job.f_job_id)
             except FateFlowError as error:
-                silent = now - self._last_seen.setdefault(key, now)
+                silent = now - self._silent_since.setdefault(key, now)
                 if silent > self._settings.heartbeat_timeout_s:
-                    log.warning(
-                        "job %s: %s silent for %.0f s: %s", job.f_job_id, party, silent, error
+                    self._lose_tasks(
+                        job.f_job_id,
+                        spec,
+                        party,
+                        f"{party.role} {party.party_id} silent for {silent:.0f} s: {error.message}",
                     )
-                    self._finish(job, spec, JobStatus.FAILED)
-                    return
                 continue
-            self._last_seen[key] = now
+            self._silent_since.pop(key, None)
             for state in states:
                 self._record(state)
+
+    def _lose_tasks(self, job_id: str, spec: JobSpec, party: PartyRole, why: str) -> None:
+        """A silent party's tasks fail: those it ran, and those it should have started."""
+        rows = self._task_rows(job_id)
+        status = {n: component_status([r.f_party_status for r in g]) for n, g in rows.items()}
+        for name, group in rows.items():
+            startable = status[name] in (TaskStatus.WAITING, TaskStatus.RUNNING) and all(
+                status.get(up) in (TaskStatus.SUCCESS, None) for up, _ in spec.upstream(name)
+            )
+            for row in group:
+                lost = row.f_party_status == TaskStatus.RUNNING or (
+                    row.f_party_status == TaskStatus.WAITING and startable
+                )
+                if _ref(row).party == party and lost:
+                    self._log(job_id, f"{name} at {party.role} {party.party_id} lost: {why}")
+                    self._record(TaskState(_ref(row), TaskStatus.FAILED, why))
 
     def _resume(self) -> None:
         """Rerun, as a new version at every party, each component that was running when this
@@ -370,8 +540,8 @@ class Scheduler:
         for job in self._initiated(JobStatus.RUNNING):
             for name, group in self._task_rows(job.f_job_id).items():
                 if component_status([r.f_party_status for r in group]) == TaskStatus.RUNNING:
-                    log.info("job %s: rerunning %s after a restart", job.f_job_id, name)
-                    self._new_version(group)
+                    self._log(job.f_job_id, f"{name}: running it again after a restart")
+                    self._new_version(group, min(row.f_auto_retries for row in group))
 
     def _update_quietly(self, party: PartyRole, job_id: str, status: JobStatus) -> None:
         try:
@@ -379,7 +549,9 @@ class Scheduler:
         except FateFlowError as error:
             log.warning("job %s: could not release %s: %s", job_id, party, error)
 
-    def _new_version(self, group: list[Task]) -> None:
+    def _new_version(self, group: list[Task], retries: int) -> None:
+        """The next version of a component's tasks at every party, waiting to start; the
+        current one ends (its tasks at the parties stop when the new version starts there)."""
         with self._database.session() as session:
             for row in group:
                 old = _ref(row)
@@ -405,6 +577,7 @@ class Scheduler:
                         f_status=TaskStatus.WAITING,
                         f_party_status=TaskStatus.WAITING,
                         f_run_on_this_party=row.f_run_on_this_party,
+                        f_auto_retries=retries,
                     ),
                 )
 
@@ -467,6 +640,15 @@ def _ref(row: Task) -> TaskRef:
     return TaskRef(
         row.f_job_id, row.f_component_name, row.f_task_version, row.f_role, int(row.f_party_id)
     )
+
+
+def _downstream(spec: JobSpec, name: str) -> set[str]:
+    """A component and every component that depends on it, directly or not."""
+    found = {name}
+    for component in spec.components:  # topological order: upstream ones come first
+        if any(up in found for up, _ in spec.upstream(component.name)):
+            found.add(component.name)
+    return found
 
 
 def _with_model_info(

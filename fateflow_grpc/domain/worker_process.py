@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -9,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import forkserver, resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -23,14 +25,31 @@ class Outcome:
     message: str = ""
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when its parent (the node's forkserver) goes away."""
+def _die_with_the_node() -> None:
+    """Ask Linux to kill this worker when its parent, the node's forkserver, goes away; and let
+    the forkserver go away with the node.
+
+    multiprocessing hands every process its forkserver forks the write ends of two pipes: the
+    one by which the forkserver learns that the node is alive, and the resource tracker's. While
+    a worker holds them, a forkserver whose node was killed never sees it die, nor does the
+    tracker; the forkserver lives on, and so do its workers, still running tasks. A worker uses
+    neither, so it closes both: a node's death ends its forkserver, and that ends its workers.
+    """
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    for holder, name in (
+        (forkserver._forkserver, "_forkserver_alive_fd"),
+        (resource_tracker._resource_tracker, "_fd"),
+    ):
+        fd = getattr(holder, name, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            setattr(holder, name, None)
 
 
 def serve_one(connection: Connection, target: Callable[[Any], None]) -> None:
-    _die_with_parent()
+    _die_with_the_node()
     # ^C at a terminal reaches the whole process group; the node stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

@@ -1,4 +1,5 @@
-"""`Mailboxes` over gRPC: the core asks its own proxy's local endpoint to clean a job's."""
+"""`Mailboxes` over gRPC: the core asks its own proxy's local endpoint to clean a job's, or to
+open them again for a rerun."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import grpc
 
 from fateflow.proxy.v1 import proxy_service_pb2 as pb
 from fateflow.proxy.v1 import proxy_service_pb2_grpc
+from fateflow_grpc.errors import FederatedError
 
 log = logging.getLogger(__name__)
 
-#: Seconds a CleanJob call may take: it only removes files.
+#: Seconds a CleanJob or OpenJob call may take: they only remove files.
 CLEAN_TIMEOUT_S = 10.0
 
 
@@ -31,6 +33,16 @@ class ProxyMailboxes:
             return
         if response.removed_objects:
             log.info("job %s ended: %d unread objects removed", job_id, response.removed_objects)
+
+    def open_job(self, job_id: str) -> None:
+        try:
+            self._stub.OpenJob(pb.OpenJobRequest(job_id=job_id), timeout=CLEAN_TIMEOUT_S)
+        except grpc.RpcError as error:
+            assert isinstance(error, grpc.Call)
+            raise FederatedError(
+                f"could not open the mailboxes of job {job_id} again: {error.details()}",
+                job_id=job_id,
+            ) from None
 
     def close(self) -> None:
         self._channel.close()

@@ -123,6 +123,26 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         )
         return job_service_pb2.StopJobResponse(retmsg="success")
 
+    def RerunJob(
+        self, request: job_service_pb2.RerunJobRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.RerunJobResponse:
+        rows = self._job_rows(request.job_id)
+        if not rows:
+            raise NotFound(
+                f"can not found job {request.job_id}",
+                retcode=RetCode.DATA_ERROR,
+                job_id=request.job_id,
+            )
+        if not any(row.f_is_initiator for row in rows):
+            raise FailedPrecondition(
+                f"rerun job {request.job_id} at its initiator, party "
+                f"{rows[0].f_initiator_party_id}",
+                job_id=request.job_id,
+                initiator_party_id=rows[0].f_initiator_party_id,
+            )
+        again = self._scheduler.rerun(request.job_id, request.component_name, request.force)
+        return job_service_pb2.RerunJobResponse(retmsg="rerun job success", data=again)
+
     def QueryJob(
         self, request: job_service_pb2.QueryJobRequest, context: grpc.ServicerContext
     ) -> job_service_pb2.QueryJobResponse:

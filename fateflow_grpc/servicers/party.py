@@ -46,14 +46,14 @@ class PartyServicer(party_service_pb2_grpc.PartyServiceServicer):
     def CreateJob(
         self, request: pb.CreateJobRequest, context: grpc.ServicerContext
     ) -> pb.CreateJobResponse:
-        self._participant.create_job(
+        warnings = self._participant.create_job(
             request.job_id,
             struct_to_dict(request.dsl),
             struct_to_dict(request.runtime_conf),
             struct_to_dict(request.train_runtime_conf),
             PartyRole(request.role, request.party_id),
         )
-        return pb.CreateJobResponse()
+        return pb.CreateJobResponse(warnings=warnings)
 
     def UpdateJob(
         self, request: pb.UpdateJobRequest, context: grpc.ServicerContext

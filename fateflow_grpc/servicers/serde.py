@@ -34,6 +34,8 @@ def row_to_proto(row: object, message_class: type[M]) -> M:
             value = value.value
         if field.message_type is not None:
             getattr(message, field.name).CopyFrom(to_struct(value))
+        elif field.is_repeated:
+            getattr(message, field.name).extend(value)
         else:
             setattr(message, field.name, value)
     return message

@@ -248,6 +248,7 @@ _RULES: dict[ModuleType, dict[str, Rule]] = {
     job_service_pb2: {
         "SubmitJob": Rule(conf_initiator, involves=conf_parties),
         "StopJob": Rule(job_initiator),
+        "RerunJob": Rule(job_initiator),
         "QueryJob": Rule(party_filter, JOB_ROWS),
         "UpdateJob": Rule(by_party_or_keeper),
         "GetJobConfig": Rule(party_filter, FIRST),

@@ -97,6 +97,8 @@ class Job(_RunTimes, Base):
     f_progress: Mapped[int] = mapped_column(default=0)
     f_cancel_signal: Mapped[bool] = mapped_column(default=False)
     f_rerun_signal: Mapped[bool] = mapped_column(default=False)
+    #: Why the job may expose a party's data (not a FATE column; see docs/security.md).
+    f_warnings: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     f_create_time: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)
     f_update_time: Mapped[int | None] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
 
@@ -121,6 +123,8 @@ class Task(_RunTimes, Base):
     f_run_on_this_party: Mapped[bool] = mapped_column(default=False)
     f_run_ip: Mapped[str | None] = mapped_column(String(64))
     f_run_pid: Mapped[int | None]
+    #: How many more times the initiator reruns the task when it fails (FATE 1.7+).
+    f_auto_retries: Mapped[int] = mapped_column(default=0, server_default="0")
     f_create_time: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     f_update_time: Mapped[int | None] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
 

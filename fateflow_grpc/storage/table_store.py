@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
@@ -41,6 +40,7 @@ import pyarrow.compute as pc
 from sqlalchemy.exc import IntegrityError
 
 from fateflow_grpc.errors import AlreadyExists, InvalidArgument, NotFound
+from fateflow_grpc.ids import check_table_name
 from fateflow_grpc.storage import tables
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import StorageTableMeta
@@ -54,19 +54,6 @@ _BUCKET_BITS = 6
 ID_BUCKETS = 1 << _BUCKET_BITS
 #: Ids wait in memory until this many, then go to their buckets in one sorted pass.
 _IDS_PER_FLUSH = 32 * 1024
-#: What a table name or namespace may hold: it names a directory.
-_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
-
-
-def check_table_name(namespace: str, name: str) -> None:
-    for kind, value in (("namespace", namespace), ("table_name", name)):
-        if not _NAME.fullmatch(value):
-            raise InvalidArgument(
-                f"{kind} {value!r} is not a valid table name: use 1 to 128 letters, digits, "
-                "'_', '-' or '.', not starting with '.'",
-                field=kind,
-                value=value,
-            )
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,9 @@ def create_task(session: Session, task: Task) -> None:
     session.flush()
 
 
-def get_task(session: Session, key: TaskKey) -> Task | None:
-    return session.get(Task, key)
+def get_task(session: Session, key: TaskKey, *, for_update: bool = False) -> Task | None:
+    """The task row; `for_update` locks it until the unit of work ends (where the database can)."""
+    return session.get(Task, key, with_for_update=for_update)
 
 
 def query_tasks(session: Session, task_filter: TaskFilter, limit: int | None = None) -> list[Task]:

@@ -29,8 +29,10 @@ from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import MemoryTransport, Wire, run_parties
 from fateflow_grpc.domain.participant import NodeAccess, Wiring
 from fateflow_grpc.domain.parties import PartyRole, TaskRef
-from fateflow_grpc.storage import model_files, tracking
+from fateflow_grpc.status import TaskStatus
+from fateflow_grpc.storage import model_files, tasks, tracking
 from fateflow_grpc.storage.database import Database
+from fateflow_grpc.storage.models import Task
 
 MODEL_ID = "model"
 LOG = logging.getLogger("tests.components")
@@ -71,6 +73,30 @@ class Stores:
             table_database_url=url,
         )
 
+    def _running(self, task: TaskRef) -> None:
+        """The task's row, running: a task writes its results only while it runs."""
+        key = tasks.TaskKey(
+            task.job_id, task.task_id, task.task_version, task.role, str(task.party_id)
+        )
+        with self._databases[task.party].session() as session:
+            if tasks.get_task(session, key) is None:
+                tasks.create_task(
+                    session,
+                    Task(
+                        f_job_id=task.job_id,
+                        f_task_id=task.task_id,
+                        f_task_version=task.task_version,
+                        f_role=task.role,
+                        f_party_id=str(task.party_id),
+                        f_component_name=task.component_name,
+                        f_initiator_role="guest",
+                        f_initiator_party_id="9999",
+                        f_status=TaskStatus.RUNNING,
+                        f_party_status=TaskStatus.RUNNING,
+                        f_run_on_this_party=True,
+                    ),
+                )
+
     def close(self) -> None:
         for database in self._databases.values():
             database.dispose()
@@ -110,13 +136,16 @@ class Stores:
         job_parameters: dict[str, Any] = {"model_id": MODEL_ID}
         if trained:
             job_parameters["model_version"] = trained
+        task = TaskRef(job_id, component, 0, party.role, party.party_id)
+        node = self._node(party)
+        self._running(task)
         return TaskContext(
-            TaskRef(job_id, component, 0, party.role, party.party_id),
+            task,
             dict(parameters),
             job_parameters,
             {role: list(ids) for role, ids in (roles or {party.role: [party.party_id]}).items()},
             wiring,
-            self._node(party),
+            node,
             LOG,
         )
 

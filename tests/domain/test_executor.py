@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from fateflow_grpc.domain.executor import Executor
@@ -85,3 +89,43 @@ def test_stop_terminates_the_process(executor: tuple[Executor, Outcomes], tmp_pa
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert not pool.stop("long")
+
+
+def test_a_restart_ends_the_processes_a_killed_run_left(tmp_path: Path) -> None:
+    """A node killed outright may leave processes behind: the next run ends those it recorded,
+    and no other process, even one that now has a recorded pid."""
+    record = tmp_path / "workers.json"
+    leftover = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = psutil.Process(leftover.pid).create_time()
+        # The bystander's pid, as if a recorded process had ended and its pid been reused.
+        record.write_text(json.dumps({leftover.pid: started, bystander.pid: started - 10}))
+        pool = Executor(sleep_then, Outcomes(), size=1, record=record)
+        assert pool.end_leftovers() == 1
+        assert not psutil.pid_exists(leftover.pid)  # ended, and reaped
+        assert bystander.poll() is None
+        assert not record.exists()
+    finally:
+        for process in (leftover, bystander):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_the_record_names_the_workers_and_their_forkserver(tmp_path: Path) -> None:
+    record = tmp_path / "workers.json"
+    outcomes = Outcomes()
+    pool = Executor(sleep_then, outcomes, size=1, record=record)
+    pool.warm_up()
+    try:
+        pid = pool.start("task", (str(tmp_path / "task"), 60.0, "ok"))
+        owned = {int(p): t for p, t in json.loads(record.read_text()).items()}
+        worker = psutil.Process(pid)
+        assert owned[pid] == worker.create_time()
+        forkserver = worker.parent()
+        assert forkserver is not None and owned[forkserver.pid] == forkserver.create_time()
+        assert forkserver.pid != os.getpid()
+    finally:
+        pool.close()
+    assert not record.exists()

@@ -13,6 +13,8 @@ from tests.gateway.conftest import Client, RunningGateway
 from tests.gateway.rules import Rule, expected_rules
 
 JOB_ID = "202401010000000000001"
+#: A job id in FATE's format that no party has.
+UNKNOWN = "20200101000000000404"
 
 
 @pytest.fixture
@@ -107,7 +109,7 @@ def test_unknown_job_is_fates_not_found_answer(real_gateway: RunningGateway) -> 
         "retmsg": "no job could be found",
         "data": [],
     }
-    config = client.post("/v1/job/config", json={"job_id": "404"}).json()
+    config = client.post("/v1/job/config", json={"job_id": UNKNOWN}).json()
     assert config == {"retcode": 101, "retmsg": "find job failed"}
-    stop = client.post("/v1/job/stop", json={"job_id": "404"}).json()
+    stop = client.post("/v1/job/stop", json={"job_id": UNKNOWN}).json()
     assert stop["retcode"] == 102

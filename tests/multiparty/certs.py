@@ -39,9 +39,11 @@ class CertificateAuthority:
         self.cert.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
 
     def _builder(
-        self, subject: x509.Name, key: ec.EllipticCurvePublicKey
+        self, subject: x509.Name, key: ec.EllipticCurvePublicKey, *, expired: bool = False
     ) -> x509.CertificateBuilder:
         now = datetime.datetime.now(datetime.UTC)
+        if expired:
+            now -= datetime.timedelta(days=2)
         issuer = self._cert.subject if hasattr(self, "_cert") else subject
         return (
             x509.CertificateBuilder()
@@ -53,12 +55,13 @@ class CertificateAuthority:
             .not_valid_after(now + datetime.timedelta(days=1))
         )
 
-    def party(self, party_id: int) -> Identity:
-        """A certificate for party `party_id`'s proxy, as server and as client."""
+    def party(self, party_id: int, *, expired: bool = False) -> Identity:
+        """A certificate for party `party_id`'s proxy, as server and as client (valid for a
+        day, or one that expired yesterday)."""
         name = f"party-{party_id}.fateflow"
         key = ec.generate_private_key(ec.SECP256R1())
         cert = (
-            self._builder(_name(name), key.public_key())
+            self._builder(_name(name), key.public_key(), expired=expired)
             .add_extension(
                 x509.SubjectAlternativeName(
                     [

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import grpc
+import psutil
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -58,6 +59,7 @@ class NodeProcess:
     def write_config(
         self, routes: dict[int, str], party_secrets: dict[int, str] | None = None
     ) -> Path:
+        self._written = (routes, party_secrets)
         path = self.data_dir / "node.yaml"
         config = {
             "party_id": self.party_id,
@@ -111,10 +113,25 @@ class NodeProcess:
             return False
         return True
 
+    def restart(self) -> None:
+        """Stop, write the config again (with the settings as they are now), start."""
+        self.stop()
+        self.write_config(*self._written)
+        self.start()
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.kill()
         self.process.wait()
+
+    def kill_with_its_processes(self) -> list[psutil.Process]:
+        """SIGKILL the node and wait until every process it had started (its forkserver, its
+        task workers) has ended too, without its help; returns them."""
+        assert self.process is not None
+        started = psutil.Process(self.process.pid).children(recursive=True)
+        self.kill()
+        wait_for(lambda: not any(map(_alive, started)), 30, "the node's processes to end")
+        return started
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -130,6 +147,14 @@ class NodeProcess:
 
     def jobs(self) -> job_service_pb2_grpc.JobServiceStub:
         return job_service_pb2_grpc.JobServiceStub(self.channel())
+
+
+def _alive(process: psutil.Process) -> bool:
+    """Running, and not a zombie waiting to be reaped (it runs nothing)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def start_parties(

@@ -22,6 +22,7 @@ from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import DeadlineExceeded, FailedPrecondition
 from fateflow_grpc.federation.client import Federation
 from fateflow_grpc.federation.codec import BigIntegers
+from fateflow_grpc.ids import new_job_id
 from party_proxy.security import DST_PARTY, SRC_PARTY
 from party_proxy.server import create_proxy_server
 from tests.multiparty.cluster import NodeProcess, start_parties, wait_for
@@ -50,7 +51,7 @@ def federation(parties: dict[int, NodeProcess], at: PartyRole, job_id: str) -> F
 
 
 def new_job() -> str:
-    return f"test{time.time_ns()}"
+    return new_job_id()
 
 
 def array(size: int) -> np.ndarray:
@@ -259,7 +260,10 @@ def test_the_proxy_port_serves_no_public_api_nor_pull(parties: dict[int, NodePro
             )
         assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
         pull = proxy_service_pb2_grpc.ProxyServiceStub(channel).Pull(
-            proxy_pb.PullRequest(job_id="j", key=proxy_pb.ObjectKey(dst_party_id=HOST)), timeout=10
+            proxy_pb.PullRequest(
+                job_id="20200101000000000001", key=proxy_pb.ObjectKey(dst_party_id=HOST)
+            ),
+            timeout=10,
         )
         with pytest.raises(grpc.RpcError) as caught:
             next(pull)
@@ -289,7 +293,11 @@ def test_the_public_api_is_served_on_the_proxy_port_only_when_configured(
             log = list(stub.DownloadJobLog(job_service_pb2.DownloadJobLogRequest(job_id=job_id)))
             assert log[0].filename == f"job_{job_id}_log.tar.gz" and log[0].chunk
             with pytest.raises(grpc.RpcError) as caught:
-                list(stub.DownloadJobLog(job_service_pb2.DownloadJobLogRequest(job_id="nope")))
+                list(
+                    stub.DownloadJobLog(
+                        job_service_pb2.DownloadJobLogRequest(job_id="20200101000000000404")
+                    )
+                )
             assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
         proxy.stop(None).wait()

@@ -30,7 +30,7 @@ def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Node
 
 @pytest.mark.slow
 def test_receiver_killed_mid_transfer_gets_the_object_once(parties: dict[int, NodeProcess]) -> None:
-    job_id = "killed"
+    job_id = "20200101000000000007"
     payload = np.random.default_rng(0).integers(0, 255, 64 * 1024 * 1024, dtype=np.uint8)
     mailbox = parties[HOST].data_dir / "mailbox" / "jobs" / job_id
     errors: list[FateFlowError] = []
@@ -55,9 +55,11 @@ def test_receiver_killed_mid_transfer_gets_the_object_once(parties: dict[int, No
     wait_for(half_received, 60, "the host to be receiving")
     parties[HOST].kill()
     assert not list(mailbox.glob("*.hdr")), "the object was complete before the kill"
+    killed = time.monotonic()
     parties[HOST].start()
     sender.join(120)
     assert not sender.is_alive() and not errors
+    print(f"\nproxy killed mid 64 MB: delivered {time.monotonic() - killed:.1f} s after the kill")
     with Federation(job_id, "s", AT_HOST, ROLES, parties[HOST].local_proxy_address) as host:
         [received] = host.get("Var.big", "0", [AT_GUEST], timeout=30)
     assert np.array_equal(received, payload)
@@ -68,7 +70,9 @@ def test_receiver_killed_mid_transfer_gets_the_object_once(parties: dict[int, No
 
 def test_sender_fails_clearly_when_the_peer_stays_down(parties: dict[int, NodeProcess]) -> None:
     parties[HOST].kill()
-    with Federation("down", "s", AT_GUEST, ROLES, parties[GUEST].local_proxy_address) as guest:
+    with Federation(
+        "20200101000000000008", "s", AT_GUEST, ROLES, parties[GUEST].local_proxy_address
+    ) as guest:
         started = time.monotonic()
         with pytest.raises(FederatedError) as caught:
             guest.remote(b"x" * 1024, "Var.lost", "0", [AT_HOST], timeout=3)

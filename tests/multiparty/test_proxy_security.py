@@ -11,23 +11,47 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message import Message
 
 from fateflow.party.v1 import party_service_pb2, party_service_pb2_grpc
 from fateflow.proxy.v1 import proxy_service_pb2 as pb
 from fateflow.proxy.v1 import proxy_service_pb2_grpc
+from fateflow_grpc.config import Tls, TlsMode
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.federation.client import Federation
 from party_proxy import security
-from party_proxy.security import DST_PARTY, SIGNATURE, SRC_PARTY, TIMESTAMP, Signer
+from party_proxy.security import (
+    DST_PARTY,
+    SIGNATURE,
+    SRC_PARTY,
+    TIMESTAMP,
+    Metadata,
+    Signer,
+    call_fields,
+)
 from tests.multiparty.certs import CertificateAuthority, Identity
-from tests.multiparty.cluster import NodeProcess
-from tests.multiparty.test_scheduling import GUEST, HOST, chain, conf_v2, submit, wait_final
+from tests.multiparty.cluster import NodeProcess, wait_for
+from tests.multiparty.test_scheduling import (
+    GUEST,
+    HOST,
+    chain,
+    conf_v2,
+    statuses,
+    submit,
+    wait_final,
+)
 
 ROLES = {"guest": [GUEST], "host": [HOST]}
 AT_GUEST, AT_HOST = PartyRole("guest", GUEST), PartyRole("host", HOST)
 #: A party the host knows (it shares a secret with it) but that plays no part in the jobs.
 OTHER = 7
+#: A job id no party has.
+JOB_ID = "202001010000000000000"
+GET_JOB_STATUS = "/fateflow.party.v1.PartyService/GetJobStatus"
+PARTY_SERVICE = party_service_pb2.DESCRIPTOR.services_by_name["PartyService"]
+ESCAPING = "../../escaped"
 SECRETS = {frozenset((GUEST, HOST)): "guest-and-host", frozenset((OTHER, HOST)): "other-and-host"}
 
 
@@ -60,7 +84,8 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
 def mtls(
     tmp_path_factory: pytest.TempPathFactory, authority: CertificateAuthority
 ) -> Iterator[dict[int, NodeProcess]]:
-    """Guest and host linked by mutual TLS only: no shared secret at all."""
+    """Guest and host linked by mutual TLS only: no shared secret at all. Both relay, as a
+    proxy other parties use as their default route does."""
     base = tmp_path_factory.mktemp("mtls")
     nodes = {p: NodeProcess(p, base / str(p)) for p in (GUEST, HOST)}
     for party, node in nodes.items():
@@ -75,6 +100,7 @@ def mtls(
                 }
             },
             party_secrets={},
+            proxy_relay=True,
         )
     yield start(nodes)
     stop(nodes)
@@ -85,8 +111,12 @@ def test_mtls_link_carries_jobs_and_objects(mtls: dict[int, NodeProcess]) -> Non
     assert wait_final(mtls, job_id)[GUEST] == {"guest": "success"}
     # The job has ended, and its mailboxes with it: the objects travel for another job.
     with (
-        Federation("objects", "s", AT_GUEST, ROLES, mtls[GUEST].local_proxy_address) as guest,
-        Federation("objects", "s", AT_HOST, ROLES, mtls[HOST].local_proxy_address) as host,
+        Federation(
+            "20200101000000000101", "s", AT_GUEST, ROLES, mtls[GUEST].local_proxy_address
+        ) as guest,
+        Federation(
+            "20200101000000000101", "s", AT_HOST, ROLES, mtls[HOST].local_proxy_address
+        ) as host,
     ):
         guest.remote(np.arange(256), "Var.a", "0", [AT_HOST])
         assert np.array_equal(host.get("Var.a", "0", [AT_GUEST], 10)[0], np.arange(256))
@@ -137,7 +167,7 @@ def test_mtls_port_refuses_a_client_without_certificate(
     channel = secure_channel(mtls[HOST], authority.cert, None, f"party-{HOST}.fateflow")
     with channel, pytest.raises(grpc.RpcError) as caught:
         proxy_service_pb2_grpc.ProxyServiceStub(channel).Push(
-            iter(push_request("j1", GUEST, HOST, b"x")), timeout=10
+            iter(push_request("20200101000000000001", GUEST, HOST, b"x")), timeout=10
         )
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
 
@@ -153,35 +183,117 @@ def test_mtls_port_refuses_a_certificate_of_another_authority(
         pytest.raises(grpc.RpcError) as caught,
     ):
         proxy_service_pb2_grpc.ProxyServiceStub(channel).Push(
-            iter(push_request("j1", GUEST, HOST, b"x")), timeout=10
+            iter(push_request("20200101000000000001", GUEST, HOST, b"x")), timeout=10
         )
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def certificate_signer(party: int, identity: Identity) -> Signer:
+    """What party `party`'s proxy signs with under mutual TLS: its client certificate."""
+    loaded = security.Identity.load(Tls(TlsMode.MTLS, cert=identity.cert, key=identity.key))
+    return Signer(party, {}, identities=lambda _: loaded)
+
+
+def existing(authority: CertificateAuthority, party: int) -> Identity:
+    """The identity the fixture made for `party` (making a new one would replace its files)."""
+    name = f"party-{party}.fateflow"
+    return Identity(authority.directory / f"{name}.pem", authority.directory / f"{name}.key", name)
 
 
 def test_mtls_port_refuses_a_certificate_naming_another_party(
     mtls: dict[int, NodeProcess], authority: CertificateAuthority
 ) -> None:
-    with secure_channel(
-        mtls[HOST], authority.cert, authority.party(OTHER), f"party-{HOST}.fateflow"
-    ) as channel:
+    other = authority.party(OTHER)
+    as_other = certificate_signer(OTHER, other)
+    claiming_guest = push_request("20200101000000000001", GUEST, HOST, b"x")
+    with secure_channel(mtls[HOST], authority.cert, other, f"party-{HOST}.fateflow") as channel:
+        proxies = proxy_service_pb2_grpc.ProxyServiceStub(channel)
         with pytest.raises(grpc.RpcError) as caught:
-            proxy_service_pb2_grpc.ProxyServiceStub(channel).Push(
-                iter(push_request("j1", GUEST, HOST, b"x")), timeout=10
+            proxies.Push(
+                iter(claiming_guest), metadata=signature(as_other, claiming_guest), timeout=10
             )
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
         assert f"names party {OTHER}, not party {GUEST}" in caught.value.details()
+        # Its client certificate alone proves nothing, not even its own party.
+        with pytest.raises(grpc.RpcError) as caught:
+            proxies.Push(iter(push_request("20200101000000000001", OTHER, HOST, b"x")), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        request = party_service_pb2.GetJobStatusRequest(job_id=JOB_ID)
+        forged = tuple(
+            (k, v)
+            for k, v in as_other.metadata(
+                HOST, call_fields(GET_JOB_STATUS, request.SerializeToString())
+            )
+            if k != SRC_PARTY
+        )
         with pytest.raises(grpc.RpcError) as caught:
             party_service_pb2_grpc.PartyServiceStub(channel).GetJobStatus(
-                party_service_pb2.GetJobStatusRequest(job_id="j1"),
-                metadata=((SRC_PARTY, str(GUEST)), (DST_PARTY, str(HOST))),
-                timeout=10,
+                request, metadata=((SRC_PARTY, str(GUEST)), *forged), timeout=10
             )
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        # The same certificate does prove its own party.
-        response = proxy_service_pb2_grpc.ProxyServiceStub(channel).Push(
-            iter(push_request("j1", OTHER, HOST, b"x")), timeout=10
+        # Its signature does prove its own party.
+        own = push_request("20200101000000000001", OTHER, HOST, b"x")
+        assert not proxies.Push(iter(own), metadata=signature(as_other, own), timeout=10).duplicate
+
+
+def test_a_certificate_proof_cannot_be_replayed_altered_or_redirected(
+    mtls: dict[int, NodeProcess], authority: CertificateAuthority
+) -> None:
+    """A relay (or anyone on the path) holding a call the guest really signed."""
+    as_guest = certificate_signer(GUEST, existing(authority, GUEST))
+    request = party_service_pb2.GetJobStatusRequest(job_id=JOB_ID)
+    proof = as_guest.metadata(HOST, call_fields(GET_JOB_STATUS, request.SerializeToString()))
+    with secure_channel(
+        mtls[HOST], authority.cert, authority.party(OTHER), f"party-{HOST}.fateflow"
+    ) as channel:
+        stub = party_service_pb2_grpc.PartyServiceStub(channel)
+
+        def refusal(
+            request: party_service_pb2.GetJobStatusRequest, proof: Metadata
+        ) -> grpc.RpcError:
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.GetJobStatus(request, metadata=proof, timeout=10)
+            return caught.value
+
+        altered = party_service_pb2.GetJobStatusRequest(job_id=JOB_ID[:-1] + "9")
+        assert refusal(altered, proof).code() == grpc.StatusCode.UNAUTHENTICATED
+        # Accepted once: the host answers that it has no such job.
+        assert refusal(request, proof).code() == grpc.StatusCode.NOT_FOUND
+        error = refusal(request, proof)
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED and "replay" in error.details()
+        for_other = as_guest.metadata(
+            OTHER, call_fields(GET_JOB_STATUS, request.SerializeToString())
         )
-        assert not response.duplicate
+        redirected = tuple((k, str(HOST) if k == DST_PARTY else v) for k, v in for_other)
+        assert refusal(request, redirected).code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_relay_cannot_be_made_to_speak_for_another_party(
+    mtls: dict[int, NodeProcess], authority: CertificateAuthority
+) -> None:
+    """The confused deputy: a third party holding a certificate of the same authority asks the
+    guest's proxy to relay, as the guest, a stop of the host's job. The guest's proxy relays
+    on its own certificate; the host must not take that certificate for the guest's word."""
+    job_id = submit(mtls[GUEST], chain(1), conf_v2(common={"noop_0": {"sleep_seconds": 3}}))
+    wait_for(lambda: statuses(mtls[HOST], job_id).get("host") == "running", 60, "the job to run")
+    with (
+        secure_channel(
+            mtls[GUEST], authority.cert, authority.party(OTHER), f"party-{GUEST}.fateflow"
+        ) as channel,
+        pytest.raises(grpc.RpcError) as caught,
+    ):
+        party_service_pb2_grpc.PartyServiceStub(channel).StopJob(
+            party_service_pb2.StopJobRequest(
+                job_id=job_id, role="host", party_id=HOST, stop_status="canceled"
+            ),
+            metadata=((SRC_PARTY, str(GUEST)), (DST_PARTY, str(HOST))),
+            timeout=10,
+        )
+    assert caught.value.code() in (
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+    ), caught.value
+    assert wait_final(mtls, job_id)[HOST] == {"host": "success", "arbiter": "success"}
 
 
 # --- HMAC signatures ----------------------------------------------------------------------------
@@ -217,10 +329,8 @@ def push(
         return response
 
 
-def signature(
-    signer: Signer, requests: list[pb.PushRequest], dst: int = HOST
-) -> tuple[tuple[str, str | bytes], ...]:
-    return signer.metadata(dst, ["push", *security.header_fields(requests[0].header)])
+def signature(signer: Signer, requests: list[pb.PushRequest], dst: int = HOST) -> Metadata:
+    return signer.metadata(dst, security.header_fields(requests[0].header))
 
 
 def refused(
@@ -232,14 +342,14 @@ def refused(
 
 
 def test_a_correctly_signed_push_is_accepted(signed: dict[int, NodeProcess]) -> None:
-    requests = push_request("j2", GUEST, HOST, b"signed")
+    requests = push_request("20200101000000000002", GUEST, HOST, b"signed")
     assert not push(
         signed[HOST], requests, signature(Signer(GUEST, {HOST: "guest-and-host"}), requests)
     ).duplicate
 
 
 def test_a_push_for_another_party_is_refused(signed: dict[int, NodeProcess]) -> None:
-    requests = push_request("j2", GUEST, OTHER, b"not for the host")
+    requests = push_request("20200101000000000002", GUEST, OTHER, b"not for the host")
     error = refused(
         signed[HOST], requests, signature(Signer(GUEST, {HOST: "guest-and-host"}), requests)
     )
@@ -248,41 +358,61 @@ def test_a_push_for_another_party_is_refused(signed: dict[int, NodeProcess]) -> 
 
 
 def test_an_unsigned_push_is_refused(signed: dict[int, NodeProcess]) -> None:
-    requests = push_request("j2", GUEST, HOST, b"unsigned")
+    requests = push_request("20200101000000000002", GUEST, HOST, b"unsigned")
     error = refused(signed[HOST], requests, ((SRC_PARTY, str(GUEST)),))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "not signed" in error.details()
 
 
 def test_a_push_signed_with_a_wrong_secret_is_refused(signed: dict[int, NodeProcess]) -> None:
-    requests = push_request("j2", GUEST, HOST, b"wrong secret")
+    requests = push_request("20200101000000000002", GUEST, HOST, b"wrong secret")
     error = refused(signed[HOST], requests, signature(Signer(GUEST, {HOST: "guessed"}), requests))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "signature" in error.details() and "wrong" in error.details()
 
 
 def test_a_push_changed_after_signing_is_refused(signed: dict[int, NodeProcess]) -> None:
-    requests = push_request("j2", GUEST, HOST, b"original")
+    requests = push_request("20200101000000000002", GUEST, HOST, b"original")
     metadata = signature(Signer(GUEST, {HOST: "guest-and-host"}), requests)
-    forged = push_request("j2", GUEST, HOST, b"replaced", message_id=requests[0].header.message_id)
+    forged = push_request(
+        "20200101000000000002", GUEST, HOST, b"replaced", message_id=requests[0].header.message_id
+    )
     assert refused(signed[HOST], forged, metadata).code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-def test_an_old_signature_is_refused(
-    signed: dict[int, NodeProcess], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    requests = push_request("j2", GUEST, HOST, b"replayed")
-    monkeypatch.setattr(security.time, "time", lambda: 1_000_000.0)  # signed long ago
-    metadata = signature(Signer(GUEST, {HOST: "guest-and-host"}), requests)
-    monkeypatch.undo()
+def test_an_old_signature_is_refused(signed: dict[int, NodeProcess]) -> None:
+    requests = push_request("20200101000000000002", GUEST, HOST, b"old")
+    long_ago = Signer(GUEST, {HOST: "guest-and-host"}, clock=lambda: 1_000_000.0)
+    metadata = signature(long_ago, requests)
     assert dict(metadata)[TIMESTAMP] == "1000000.000" and SIGNATURE in dict(metadata)
     error = refused(signed[HOST], requests, metadata)
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED and "clock" in error.details()
 
 
+def test_a_replayed_call_is_refused(signed: dict[int, NodeProcess]) -> None:
+    """A recorded call played again within the validity window: objects and control calls."""
+    as_guest = Signer(GUEST, {HOST: "guest-and-host"})
+    requests = push_request("20200101000000000005", GUEST, HOST, b"replayed")
+    metadata = signature(as_guest, requests)
+    assert not push(signed[HOST], requests, metadata).duplicate
+    error = refused(signed[HOST], requests, metadata)
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED and "replay" in error.details()
+    request = party_service_pb2.GetJobStatusRequest(job_id=JOB_ID)
+    proof = as_guest.metadata(HOST, call_fields(GET_JOB_STATUS, request.SerializeToString()))
+    with grpc.insecure_channel(signed[HOST].proxy_address) as channel:
+        stub = party_service_pb2_grpc.PartyServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetJobStatus(request, metadata=proof, timeout=10)
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # accepted: no such job
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetJobStatus(request, metadata=proof, timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "replay" in caught.value.details()
+
+
 def test_a_party_claiming_another_partys_id_is_refused(signed: dict[int, NodeProcess]) -> None:
     """Party 7 shares a secret with the host; it signs with it, but as the guest."""
-    as_guest = push_request("j2", GUEST, HOST, b"impersonation")
+    as_guest = push_request("20200101000000000002", GUEST, HOST, b"impersonation")
     forged = tuple(
         (k, v)
         for k, v in signature(Signer(OTHER, {HOST: "other-and-host"}), as_guest)
@@ -291,7 +421,7 @@ def test_a_party_claiming_another_partys_id_is_refused(signed: dict[int, NodePro
     error = refused(signed[HOST], as_guest, ((SRC_PARTY, str(GUEST)), *forged))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     # The same signature over its own id is accepted: the secret is right, the claim was not.
-    as_other = push_request("j2", OTHER, HOST, b"impersonation")
+    as_other = push_request("20200101000000000002", OTHER, HOST, b"impersonation")
     assert not push(
         signed[HOST], as_other, signature(Signer(OTHER, {HOST: "other-and-host"}), as_other)
     ).duplicate
@@ -302,7 +432,7 @@ def test_an_unsigned_control_call_is_refused(signed: dict[int, NodeProcess]) -> 
     with channel, pytest.raises(grpc.RpcError) as caught:
         party_service_pb2_grpc.PartyServiceStub(channel).StopJob(
             party_service_pb2.StopJobRequest(
-                job_id="j", role="host", party_id=HOST, stop_status="failed"
+                job_id=JOB_ID, role="host", party_id=HOST, stop_status="failed"
             ),
             metadata=((SRC_PARTY, str(GUEST)), (DST_PARTY, str(HOST))),
             timeout=10,
@@ -314,12 +444,57 @@ def test_a_local_task_sends_and_reads_as_its_own_party_only(signed: dict[int, No
     with grpc.insecure_channel(signed[GUEST].local_proxy_address) as channel:
         stub = proxy_service_pb2_grpc.ProxyServiceStub(channel)
         with pytest.raises(grpc.RpcError) as caught:
-            stub.Push(iter(push_request("j3", HOST, HOST, b"as host")), timeout=10)
+            stub.Push(
+                iter(push_request("20200101000000000003", HOST, HOST, b"as host")), timeout=10
+            )
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
         key = pb.ObjectKey(name="Var.x", tag="0", src_party_id=GUEST, dst_party_id=HOST)
         with pytest.raises(grpc.RpcError) as caught:
-            next(stub.Pull(pb.PullRequest(job_id="j3", key=key, timeout_ms=100), timeout=10))
+            next(
+                stub.Pull(
+                    pb.PullRequest(job_id="20200101000000000003", key=key, timeout_ms=100),
+                    timeout=10,
+                )
+            )
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def escaping_request(method: MethodDescriptor) -> Message:
+    """A request of `method` whose job id (or model version) would lead out of the data dir."""
+    request = getattr(party_service_pb2, method.input_type.name)()
+    if method.name == "LoadModel":
+        request.model_version = ESCAPING
+    elif method.name == "StartTask":
+        request.task.job_id = ESCAPING
+    elif method.name == "ReportTask":
+        request.state.task.job_id = ESCAPING
+    else:
+        request.job_id = ESCAPING
+    return request
+
+
+#: The PartyService RPCs whose request names a job or a model (GetNodeInfo names nothing).
+NAMING = [m for m in PARTY_SERVICE.methods if m.input_type.fields]
+
+
+@pytest.mark.parametrize("method", NAMING, ids=lambda m: m.name)
+def test_every_party_rpc_refuses_an_escaping_job_id(
+    signed: dict[int, NodeProcess], method: MethodDescriptor
+) -> None:
+    """Correctly signed by the guest: the proof is right, the identifier is not."""
+    request = escaping_request(method)
+    path = f"/{PARTY_SERVICE.full_name}/{method.name}"
+    proof = Signer(GUEST, {HOST: "guest-and-host"}).metadata(
+        HOST, call_fields(path, request.SerializeToString())
+    )
+    base = signed[HOST].data_dir.parent
+    with grpc.insecure_channel(signed[HOST].proxy_address) as channel:
+        call = channel.unary_unary(path, request_serializer=type(request).SerializeToString)
+        with pytest.raises(grpc.RpcError) as caught:
+            call(request, metadata=proof, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    assert f"{ESCAPING!r} is not valid" in caught.value.details()
+    assert not list(base.parent.rglob("escaped")) and not list(base.rglob("escaped"))
 
 
 # --- payloads that try to carry code ------------------------------------------------------------
@@ -340,7 +515,7 @@ def test_a_smuggled_pickle_is_never_unpickled(
 ) -> None:
     marker = tmp_path / "unpickled"
     exploit = pickle.dumps(Exploit(marker))
-    job_id = "j4"
+    job_id = "20200101000000000004"
     local = signed[GUEST].local_proxy_address
     with (
         grpc.insecure_channel(local) as channel,
@@ -367,40 +542,69 @@ def test_a_smuggled_pickle_is_never_unpickled(
     assert not marker.exists()
 
 
-# --- TLS without client certificates ------------------------------------------------------------
+# --- through a relay, in both modes ---------------------------------------------------------------
+
+#: A party that only relays between the guest and the host (an exchange).
+RELAY = 8
 
 
-def test_tls_links_prove_parties_by_signature(
-    tmp_path: Path, authority: CertificateAuthority
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["tls+hmac", "mtls"])
+def test_jobs_and_objects_cross_a_relay_with_their_senders_proofs(
+    tmp_path: Path, authority: CertificateAuthority, mode: str
 ) -> None:
-    """Server-authenticated TLS encrypts the link; the shared secret proves the party."""
-    nodes = {p: NodeProcess(p, tmp_path / str(p)) for p in (GUEST, HOST)}
+    """Guest and host reach each other only through a relay's proxy, which holds no secret of
+    theirs: under TLS the shared secret proves each party, under mutual TLS its certificate's
+    signature. TLS alone proves nothing."""
+    nodes = {p: NodeProcess(p, tmp_path / str(p)) for p in (GUEST, HOST, RELAY)}
+    identities = {p: authority.party(p) for p in nodes}
+
+    def route(me: int, to: int) -> dict[str, object]:
+        """Party `me`'s route to party `to`'s proxy."""
+        if mode == "mtls":
+            link = tls("mtls", authority.cert, identities[me], identities[to].name)
+        else:
+            link = {
+                "mode": "tls",
+                "ca": str(authority.cert),
+                "server_name": identities[to].name,
+            }
+        return {"address": nodes[to].proxy_address, "tls": link}
+
     for party, node in nodes.items():
-        other = HOST if party == GUEST else GUEST
-        mine, theirs = authority.party(party), authority.party(other)
+        other = {GUEST: HOST, HOST: GUEST}.get(party)
         node.settings.update(
-            proxy_tls={"mode": "tls", "cert": str(mine.cert), "key": str(mine.key)},
-            routes={
-                other: {
-                    "address": nodes[other].proxy_address,
-                    "tls": {"mode": "tls", "ca": str(authority.cert), "server_name": theirs.name},
-                }
-            },
-            party_secrets={other: "guest-and-host"},
+            proxy_tls=tls(
+                "mtls" if mode == "mtls" else "tls",
+                authority.cert,
+                identities[party],
+            ),
+            routes=(
+                {GUEST: route(RELAY, GUEST), HOST: route(RELAY, HOST)}
+                if other is None
+                else {other: route(party, RELAY)}
+            ),
+            party_secrets={other: "guest-and-host"} if mode != "mtls" and other else {},
+            proxy_relay=other is None,
         )
     start(nodes)
     try:
+        job_id = submit(nodes[GUEST], chain(1), conf_v2())
+        parties = {GUEST: nodes[GUEST], HOST: nodes[HOST]}
+        assert wait_final(parties, job_id)[HOST] == {"host": "success", "arbiter": "success"}
         with (
-            Federation("tls", "s", AT_GUEST, ROLES, nodes[GUEST].local_proxy_address) as guest,
-            Federation("tls", "s", AT_HOST, ROLES, nodes[HOST].local_proxy_address) as host,
+            Federation(JOB_ID, "s", AT_GUEST, ROLES, nodes[GUEST].local_proxy_address) as guest,
+            Federation(JOB_ID, "s", AT_HOST, ROLES, nodes[HOST].local_proxy_address) as host,
         ):
-            guest.remote({"over": "tls"}, "Var.t", "0", [AT_HOST])
-            assert host.get("Var.t", "0", [AT_GUEST], 10) == [{"over": "tls"}]
-        # Without a signature, TLS alone proves nothing.
-        channel = secure_channel(nodes[HOST], authority.cert, None, f"party-{HOST}.fateflow")
+            guest.remote({"via": "relay"}, "Var.t", "0", [AT_HOST])
+            assert host.get("Var.t", "0", [AT_GUEST], 10) == [{"via": "relay"}]
+            host.remote(np.arange(8), "Var.u", "0", [AT_GUEST])
+            assert np.array_equal(guest.get("Var.u", "0", [AT_HOST], 10)[0], np.arange(8))
+        client = identities[RELAY] if mode == "mtls" else None
+        channel = secure_channel(nodes[HOST], authority.cert, client, identities[HOST].name)
         with channel, pytest.raises(grpc.RpcError) as caught:
             proxy_service_pb2_grpc.ProxyServiceStub(channel).Push(
-                iter(push_request("tls", GUEST, HOST, b"x")), timeout=10
+                iter(push_request(JOB_ID, GUEST, HOST, b"x")), timeout=10
             )
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     finally:

@@ -141,4 +141,6 @@ def test_second_node_on_taken_ports_fails_clearly(node: dict[str, int], tmp_path
         timeout=30,
     )
     assert done.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{node['grpc']}" in done.stderr
+    assert f"port {node['grpc']} (party 9999's gRPC port) is in use by another program" in (
+        done.stderr
+    )

@@ -74,13 +74,13 @@ def test_a_read_returns_at_most_max_lines(log_file: Path) -> None:
 @pytest.mark.parametrize(
     ("fields", "code", "retcode", "words"),
     [
-        ({"component_name": "../noop_0"}, grpc.StatusCode.NOT_FOUND, 101, "no component"),
+        ({"component_name": "../noop_0"}, grpc.StatusCode.INVALID_ARGUMENT, 100, "not valid"),
         ({"component_name": "noop_1"}, grpc.StatusCode.NOT_FOUND, 101, "no component"),
         (
             {"component_name": "noop_0", "job_id": "../../etc"},
-            grpc.StatusCode.NOT_FOUND,
-            101,
-            "no job",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            100,
+            "not valid",
         ),
         ({"component_name": "noop_0", "role": "host"}, grpc.StatusCode.NOT_FOUND, 101, "no job"),
         (

@@ -16,6 +16,9 @@ from fateflow_grpc.storage.database import Database
 from tests.services.errors import expect_error
 from tests.services.rows import JOB_ID, add_job
 
+#: A job id in FATE's format that no party has.
+UNKNOWN = "20200101000000000404"
+
 
 @pytest.fixture
 def stub(
@@ -91,7 +94,7 @@ def test_update_unknown_job_is_fate_not_found(stub: job_service_pb2_grpc.JobServ
     message, _ = expect_error(
         grpc.StatusCode.NOT_FOUND,
         101,
-        lambda: stub.UpdateJob(pb.UpdateJobRequest(job_id="404", role="guest", party_id=9999)),
+        lambda: stub.UpdateJob(pb.UpdateJobRequest(job_id=UNKNOWN, role="guest", party_id=9999)),
     )
     assert message == "find job failed"
 
@@ -115,7 +118,7 @@ def test_config_carries_dsl_conf_and_model_info(stub: job_service_pb2_grpc.JobSe
     expect_error(
         grpc.StatusCode.NOT_FOUND,
         101,
-        lambda: stub.GetJobConfig(pb.GetJobConfigRequest(job_id="1")),
+        lambda: stub.GetJobConfig(pb.GetJobConfigRequest(job_id=UNKNOWN)),
     )
 
 
@@ -124,7 +127,7 @@ def test_task_query_and_lists(stub: job_service_pb2_grpc.JobServiceStub) -> None
     assert task.f_task_id == f"{JOB_ID}_noop_0"
     assert task.f_party_status == "success"
     expect_error(
-        grpc.StatusCode.NOT_FOUND, 101, lambda: stub.QueryTask(pb.QueryTaskRequest(job_id="404"))
+        grpc.StatusCode.NOT_FOUND, 101, lambda: stub.QueryTask(pb.QueryTaskRequest(job_id=UNKNOWN))
     )
     assert len(stub.ListJobs(pb.ListJobsRequest(limit=1)).data) == 1
     assert len(stub.ListJobs(pb.ListJobsRequest()).data) == 2
@@ -192,7 +195,7 @@ def test_list_shows_ready_rows_under_waiting(
 
 def test_stop_unknown_job_is_fate_data_error(stub: job_service_pb2_grpc.JobServiceStub) -> None:
     expect_error(
-        grpc.StatusCode.NOT_FOUND, 102, lambda: stub.StopJob(pb.StopJobRequest(job_id="404"))
+        grpc.StatusCode.NOT_FOUND, 102, lambda: stub.StopJob(pb.StopJobRequest(job_id=UNKNOWN))
     )
 
 
@@ -220,7 +223,7 @@ def test_job_log_streams_a_tar_gz(
     expect_error(
         grpc.StatusCode.NOT_FOUND,
         101,
-        lambda: list(stub.DownloadJobLog(pb.DownloadJobLogRequest(job_id="404"))),
+        lambda: list(stub.DownloadJobLog(pb.DownloadJobLogRequest(job_id=UNKNOWN))),
     )
 
 

@@ -72,7 +72,7 @@ def test_dependency_view_of_a_stored_job(
         grpc.StatusCode.NOT_FOUND,
         101,
         lambda: jobs.GetDagDependency(
-            pb.GetDagDependencyRequest(job_id="1", role="guest", party_id=1)
+            pb.GetDagDependencyRequest(job_id="20200101000000000001", role="guest", party_id=1)
         ),
     )
 

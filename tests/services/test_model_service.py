@@ -259,8 +259,8 @@ def test_an_archive_that_unpacks_too_large_is_refused(
     ("names", "words"),
     [
         ({"model_id": "", "party_id": None}, "required: model_id, party_id"),
-        ({"model_version": "../../etc"}, "model_version '../../etc' can not name a model"),
-        ({"model_id": "a/b"}, "party_model_id 'guest#9999#a/b' can not name a model"),
+        ({"model_version": "../../etc"}, "model_version '../../etc' is not valid"),
+        ({"model_id": "a/b"}, "model_id 'a/b' is not valid"),
     ],
 )
 def test_import_names_its_bad_or_missing_names(

@@ -12,15 +12,11 @@ import pyarrow as pa
 import pytest
 
 from fateflow_grpc.errors import AlreadyExists, InvalidArgument, NotFound
+from fateflow_grpc.ids import check_table_name
 from fateflow_grpc.storage import table_store
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.delimited import text_schema
-from fateflow_grpc.storage.table_store import (
-    TEMPORARY,
-    TableDescription,
-    TableStore,
-    check_table_name,
-)
+from fateflow_grpc.storage.table_store import TEMPORARY, TableDescription, TableStore
 
 SCHEMA = text_schema(["id", "y", "x0"])
 

@@ -24,8 +24,10 @@ class CreateJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., dsl: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., runtime_conf: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., train_runtime_conf: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., role: _Optional[str] = ..., party_id: _Optional[int] = ...) -> None: ...
 
 class CreateJobResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("warnings",)
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpdateJobRequest(_message.Message):
     __slots__ = ("job_id", "role", "party_id", "status", "progress")

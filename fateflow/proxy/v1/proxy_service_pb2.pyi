@@ -107,3 +107,13 @@ class CleanJobResponse(_message.Message):
     REMOVED_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     removed_objects: int
     def __init__(self, removed_objects: _Optional[int] = ...) -> None: ...
+
+class OpenJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class OpenJobResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -50,6 +50,11 @@ class ProxyServiceStub:
                 request_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobRequest.SerializeToString,
                 response_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobResponse.FromString,
                 _registered_method=True)
+        self.OpenJob = channel.unary_unary(
+                '/fateflow.proxy.v1.ProxyService/OpenJob',
+                request_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.OpenJobRequest.SerializeToString,
+                response_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.OpenJobResponse.FromString,
+                _registered_method=True)
 
 
 class ProxyServiceServicer:
@@ -81,6 +86,13 @@ class ProxyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenJob(self, request, context):
+        """OpenJob accepts a cleaned job's objects again: the job is rerun. Local callers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProxyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +110,11 @@ def add_ProxyServiceServicer_to_server(servicer, server):
                     servicer.CleanJob,
                     request_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobRequest.FromString,
                     response_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobResponse.SerializeToString,
+            ),
+            'OpenJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenJob,
+                    request_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.OpenJobRequest.FromString,
+                    response_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.OpenJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -182,6 +199,33 @@ class ProxyService:
             '/fateflow.proxy.v1.ProxyService/CleanJob',
             fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobRequest.SerializeToString,
             fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.CleanJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.proxy.v1.ProxyService/OpenJob',
+            fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.OpenJobRequest.SerializeToString,
+            fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.OpenJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

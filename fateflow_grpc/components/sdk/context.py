@@ -21,12 +21,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from sqlalchemy.orm import Session
 
 from fateflow_grpc.domain.participant import NodeAccess, Wiring
 from fateflow_grpc.domain.parties import PartyRole, TaskRef
-from fateflow_grpc.errors import InvalidArgument, NotFound
+from fateflow_grpc.errors import FailedPrecondition, InvalidArgument, NotFound
 from fateflow_grpc.federation.client import Federation
-from fateflow_grpc.storage import jobs, model_files, model_info, tracking
+from fateflow_grpc.status import TaskStatus
+from fateflow_grpc.storage import jobs, model_files, model_info, tasks, tracking
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import ModelInfo, OutputDataInfo
 from fateflow_grpc.storage.table_store import TableDescription, TableStore
@@ -156,6 +158,30 @@ class TaskContext:
     def parties(self, role: str) -> list[PartyRole]:
         return [PartyRole(role, party_id) for party_id in self.roles.get(role, [])]
 
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A unit of work that writes this task's results, only while this version of the task
+        runs here: a task that was stopped, or outlived its node, cannot write over the
+        results of the version that replaced it."""
+        task = self.task
+        key = tasks.TaskKey(
+            task.job_id, task.task_id, task.task_version, task.role, str(task.party_id)
+        )
+        with self._database.session() as session:
+            row = tasks.get_task(session, key, for_update=True)
+            if row is None or row.f_party_status != TaskStatus.RUNNING:
+                raise FailedPrecondition(
+                    f"task {task.task_id} version {task.task_version} no longer runs at "
+                    f"{task.role} {task.party_id}: its results are not kept",
+                    job_id=task.job_id,
+                )
+            yield session
+
+    def _check_still_running(self) -> None:
+        """Before a table or a file is written: the check `_writing` makes again with its row."""
+        with self._writing():
+            return
+
     @property
     def _ref(self) -> tracking.ComponentRef:
         return tracking.ComponentRef(
@@ -234,6 +260,7 @@ class TaskContext:
         task = self.task
         namespace = f"output_data_{task.task_id}_{task.task_version}"
         table_name = f"{task.role}_{task.party_id}_{name}"
+        self._check_still_running()
         self.tables.write_table(
             TableDescription(
                 namespace=namespace,
@@ -244,7 +271,7 @@ class TaskContext:
             table,
             replace=True,
         )
-        with self._database.session() as session:
+        with self._writing() as session:
             tracking.save_output_data_info(
                 session,
                 OutputDataInfo(
@@ -264,11 +291,12 @@ class TaskContext:
         """Keep the component's model output under (model id, model version) for this party."""
         alias = alias or (self.wiring.model_outputs[0] if self.wiring.model_outputs else "model")
         path = self._model_path(self.task.job_id, self.task.component_name, alias)
+        self._check_still_running()
         model_files.write_model(path, model)
         # The whole version, every component's part so far: FATE's f_size.
         size = sum(file.stat().st_size for file in path.parent.parent.rglob("*.json"))
         task = self.task
-        with self._database.session() as session:
+        with self._writing() as session:
             # The job's DSL and conf go with the model (into its archive), as FATE's Pipeline.
             job = jobs.get_job(session, jobs.JobKey(task.job_id, task.role, str(task.party_id)))
             model_info.save_model_info(
@@ -315,7 +343,7 @@ class TaskContext:
     def log_metric(
         self, namespace: str, name: str, points: Sequence[tuple[Any, Any]], meta: dict[str, Any]
     ) -> None:
-        with self._database.session() as session:
+        with self._writing() as session:
             tracking.save_metric_data(
                 session,
                 self._ref,
@@ -336,7 +364,7 @@ class TaskContext:
             )
 
     def save_summary(self, summary: dict[str, Any]) -> None:
-        with self._database.session() as session:
+        with self._writing() as session:
             tracking.save_component_summary(
                 session,
                 self._ref,

@@ -29,7 +29,8 @@ Floats = npt.NDArray[np.float64]
 DATA = Path(__file__).resolve().parents[3] / "examples" / "data"
 GUEST = PartyRole("guest", 9999)
 HOST = PartyRole("host", 10000)
-ARBITER = PartyRole("arbiter", 10000)
+#: A party of its own: an arbiter that is also a client learns what secure aggregation hides.
+ARBITER = PartyRole("arbiter", 10100)
 TIMEOUT = 30.0
 
 #: FATE's homo LR example (examples/dsl/v2/homo_logistic_regression, train job conf).
@@ -228,10 +229,17 @@ def test_rmsprop_with_local_epochs_is_close_to_centralised(
     assert abs(federated_auc - reference_auc) <= 0.01
 
 
-def test_the_arbiter_sees_only_masked_updates(
+def test_the_arbiter_learns_only_the_sum_of_three_clients_updates(
     breast: tuple[list[tuple[Floats, Floats]], list[str]],
 ) -> None:
-    clients, header = breast
+    """Secure aggregation hides each client's update from the arbiter only where the claim can
+    hold: three clients or more, and an arbiter that is none of them. With two clients, the
+    sum and one's own update give away the other's; an arbiter that is also a client knows
+    its own (the job then gets a warning, domain/safeguards.py)."""
+    (guest, (Xh, yh)), header = breast
+    clients = [guest, (Xh[:170], yh[:170]), (Xh[170:], yh[170:])]
+    senders = (GUEST, PartyRole("host", 10000), PartyRole("host", 10001))
+    assert ARBITER.party_id not in {party.party_id for party in senders}
     params = validate_parameters({**FATE_EXAMPLE, "max_iter": 5})
     wire = Wire()
     train(params, clients, header, wire)
@@ -245,26 +253,24 @@ def test_the_arbiter_sees_only_masked_updates(
         step = -FATE_EXAMPLE["learning_rate"] * design.T @ (0.5 - y) / len(y)
         true_updates.append(np.concatenate([len(y) * step, [len(y) * np.log(2), len(y)]]))
 
-    received = [wire.received_from(party, homo_lr.MASKED_UPDATE) for party in (GUEST, HOST)]
-    guest_round0, host_round0 = (
-        next(d.obj for d in deliveries if d.tag == "fit.0") for deliveries in received
-    )
-    assert isinstance(guest_round0, np.ndarray) and isinstance(host_round0, np.ndarray)
-    assert guest_round0.dtype == np.uint64
-    for masked, true in zip((guest_round0, host_round0), true_updates, strict=True):
-        seen = masked.view(np.int64) / scale
-        # Not the update, and not near it: the mask is uniform over 64 bits.
-        assert np.max(np.abs(seen - true)) > 1e6
-    unmasked = (guest_round0 + host_round0).view(np.int64) / scale
-    np.testing.assert_allclose(unmasked, true_updates[0] + true_updates[1], atol=1e-5)
+    received = [wire.received_from(party, homo_lr.MASKED_UPDATE) for party in senders]
+    round0 = [next(d.obj for d in deliveries if d.tag == "fit.0") for deliveries in received]
+    assert all(isinstance(update, np.ndarray) and update.dtype == np.uint64 for update in round0)
+    # Not an update, nor the sum of any two: the masks cancel only in the sum of all three.
+    for subset in ((0,), (1,), (2,), (0, 1), (0, 2), (1, 2)):
+        seen = sum(round0[i] for i in subset).view(np.int64) / scale
+        truth = sum(true_updates[i] for i in subset)
+        assert np.max(np.abs(seen - truth)) > 1e6, subset
+    unmasked = sum(round0).view(np.int64) / scale
+    np.testing.assert_allclose(unmasked, sum(true_updates), atol=1e-5)
 
     # Every round: the masked updates add up to the rows times the model the arbiter sent back.
     models = wire.received_from(ARBITER, homo_lr.AGGREGATED_MODEL)
     total_rows = sum(len(y) for _, y in clients)
-    for guest_update, host_update in zip(*received, strict=True):
-        assert guest_update.tag == host_update.tag
-        summed = (guest_update.obj + host_update.obj).view(np.int64) / scale
-        reply = next(m.obj for m in models if m.tag == guest_update.tag and m.dst == GUEST)
+    for updates in zip(*received, strict=True):
+        assert len({update.tag for update in updates}) == 1
+        summed = sum(update.obj for update in updates).view(np.int64) / scale
+        reply = next(m.obj for m in models if m.tag == updates[0].tag and m.dst == GUEST)
         assert isinstance(reply, dict)
         np.testing.assert_allclose(summed[:-2] / summed[-1], reply["weights"], atol=1e-9)
         assert summed[-1] == total_rows

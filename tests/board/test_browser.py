@@ -20,7 +20,13 @@ import pytest
 
 from fateflow.v1 import job_service_pb2 as job_pb
 from fateflow.v1 import node_service_pb2, node_service_pb2_grpc
-from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, upload, wait_for
+from tests.multiparty.cluster import (
+    NodeProcess,
+    start_parties,
+    two_party_example,
+    upload,
+    wait_for,
+)
 from tests.multiparty.test_scheduling import (
     GUEST,
     HOST,
@@ -64,8 +70,7 @@ def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Node
 @pytest.fixture(scope="module")
 def hetero_submitted(parties: dict[int, NodeProcess]) -> tuple[str, str]:
     """FATE's hetero LR example (DSL v2), run to its end: its job id and board_url."""
-    dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
-    conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v2.json").read_text())
+    dsl, conf = two_party_example("hetero_lr", 2)
     submitted = (
         parties[GUEST]
         .jobs()

@@ -167,21 +167,25 @@ def test_every_partys_logs_come_in_one_archive(
 
 def test_no_party_knows_the_job(channel: grpc.Channel) -> None:
     stub = jobs(channel)
-    assert list(stub.QueryJob(pb.QueryJobRequest(job_id="404")).data) == []
+    assert list(stub.QueryJob(pb.QueryJobRequest(job_id="20200101000000000404")).data) == []
     # The party's error, its retcode kept, and the job named.
     message, info = expect_error(
-        grpc.StatusCode.NOT_FOUND, 101, lambda: stub.QueryTask(pb.QueryTaskRequest(job_id="404"))
+        grpc.StatusCode.NOT_FOUND,
+        101,
+        lambda: stub.QueryTask(pb.QueryTaskRequest(job_id="20200101000000000404")),
     )
     assert message == "find task failed (job 404, at every local party: 9999, 10000)"
-    assert info.metadata["job_id"] == "404"
+    assert info.metadata["job_id"] == "20200101000000000404"
     message, _ = expect_error(
-        grpc.StatusCode.NOT_FOUND, 102, lambda: stub.StopJob(pb.StopJobRequest(job_id="404"))
+        grpc.StatusCode.NOT_FOUND,
+        102,
+        lambda: stub.StopJob(pb.StopJobRequest(job_id="20200101000000000404")),
     )
     assert message == "can not found job 404"
     expect_error(
         grpc.StatusCode.NOT_FOUND,
         101,
-        lambda: list(stub.DownloadJobLog(pb.DownloadJobLogRequest(job_id="404"))),
+        lambda: list(stub.DownloadJobLog(pb.DownloadJobLogRequest(job_id="20200101000000000404"))),
     )
 
 

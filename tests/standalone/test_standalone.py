@@ -204,7 +204,7 @@ def test_query_list_log_and_stop_at_the_one_address(standalone: Standalone) -> N
     }
     again = standalone.post("job/stop", {"job_id": job_id})
     assert again["retcode"] == 103 and "already ended" in again["retmsg"]
-    unknown = standalone.post("job/task/query", {"job_id": "404"})
+    unknown = standalone.post("job/task/query", {"job_id": "20200101000000000404"})
     assert unknown["retcode"] == 101 and "job 404, at every local party" in unknown["retmsg"]
 
 

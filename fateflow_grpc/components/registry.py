@@ -13,6 +13,8 @@ from fateflow_grpc.components.linear.hetero_lr import HeteroLR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
+from fateflow_grpc.components.tree.hetero_fast_secureboost import HeteroFastSecureBoost
+from fateflow_grpc.components.tree.hetero_secureboost import HeteroSecureBoost
 from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
 
 
@@ -28,6 +30,8 @@ COMPONENTS: tuple[Component, ...] = (
     Intersection(),
     HeteroLR(),
     HomoLR(),
+    HeteroSecureBoost(),
+    HeteroFastSecureBoost(),
     Evaluation(),
     Noop(),
 )

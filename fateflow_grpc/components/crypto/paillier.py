@@ -6,6 +6,11 @@
     wire = to_ints(gradient)                               # BigIntegers(wire) crosses parties
     values = private_key.decrypt_many(from_ints(public_key, wire))
 
+    ciphertexts = public_key.encrypt_ints(packed)          # SecureBoost: signed integers
+    sums = sum_by_groups(public_key, ciphertexts, bins, size)   # a histogram per feature
+    wire = to_rows(public_key, public_key.rerandomize(pack(public_key, sums, width)))
+    slot_values = unpack(private_key.decrypt_ints(from_rows(public_key, wire))[0], width, count)
+
 Keys: n = p * q with p, q random primes of key_length / 2 bits each and g = n + 1, so
 g^m mod n^2 is 1 + m * n and never a modular exponentiation.
 
@@ -28,6 +33,11 @@ exactly once (two ciphertexts sharing an r reveal the difference of their plaint
 why the pool is dropped when the process forks and never copied or pickled. A pooled value is
 as secret as the plaintext it will hide, and holds about 300 bytes of memory at 1024 bits.
 
+A key holder encrypts faster: with p and q at hand, r^n mod n^2 is put together (Chinese
+remainder theorem) from a^p mod p^2 and b^q mod q^2 for uniform a in Z_p*, b in Z_q*, which has
+exactly the distribution of r^n for uniform r (see `PrivateKey._crt_obfuscators`), at a third of
+the cost. A `PrivateKey` makes its public key's pool fill that way.
+
 Results of homomorphic operations are not re-randomised (it would cost an obfuscator per
 operation), and a result can reveal its operands' relation to someone who saw them: a party
 that sent [[a]] and gets back [[a]] * k learns k. `to_ints` therefore re-randomises every
@@ -41,7 +51,8 @@ import math
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import gmpy2
@@ -211,11 +222,13 @@ class PublicKey:
     """The modulus n, with a pool of precomputed obfuscators; equal keys have equal n."""
 
     __slots__ = (
+        "_filler",
         "_lock",
         "_n",
         "_nsquare",
         "_pool",
         "_pool_pid",
+        "_prefiller",
         "max_int",
         "n",
         "nsquare",
@@ -242,6 +255,9 @@ class PublicKey:
         self._pool: list[_Mpz] = []
         self._pool_pid = os.getpid()
         self._lock = threading.Lock()
+        #: Computes obfuscators faster when the private key is at hand (set by `PrivateKey`).
+        self._filler: Callable[[int], list[_Mpz]] | None = None
+        self._prefiller: threading.Thread | None = None
 
     @property
     def g(self) -> int:
@@ -287,6 +303,24 @@ class PublicKey:
         with self._lock:
             self._fill(count)
 
+    def prefill(self, count: int) -> None:
+        """Top the pool up to `count` obfuscators in a background thread, a batch at a time
+        outside the lock (so encryptions meanwhile take what is ready): the work a party
+        does while it waits for another, when its core would be idle. gmpy2 computes them
+        without the GIL. A fill already running is left to finish."""
+        self._check_pid()
+        if self._prefiller is not None and self._prefiller.is_alive():
+            return
+
+        def run() -> None:
+            while (missing := count - self.precomputed) > 0:
+                values = self._obfuscators(min(missing, 4 * self.obfuscator_batch))
+                with self._lock:
+                    self._pool.extend(values)
+
+        self._prefiller = threading.Thread(target=run, name="paillier-obfuscators", daemon=True)
+        self._prefiller.start()
+
     def _take_obfuscators(self, count: int) -> list[_Mpz]:
         self._check_pid()
         with self._lock:
@@ -305,13 +339,18 @@ class PublicKey:
             self._lock = threading.Lock()
             self._pool = []
             self._pool_pid = os.getpid()
+            self._prefiller = None
 
     def _fill(self, count: int) -> None:
-        if count <= 0:
-            return
+        if count > 0:
+            self._pool.extend(self._obfuscators(count))
+
+    def _obfuscators(self, count: int) -> list[_Mpz]:
+        if self._filler is not None:
+            return self._filler(count)
         # r uniform in [1, n). An r sharing a factor with n would factor n: probability 2^-500.
         bases = [gmpy2.mpz(secrets.randbelow(self.n - 1) + 1) for _ in range(count)]
-        self._pool.extend(gmpy2.powmod_base_list(bases, self._n, self._nsquare))
+        return _powmod_all(bases, self._n, self._nsquare)
 
     # Encryption ---------------------------------------------------------------------------------
 
@@ -341,6 +380,18 @@ class PublicKey:
             EncryptedNumber(self, self._encrypt_encoded(mantissa, r), exponent, obfuscated=True)
             for (mantissa, exponent), r in zip(encodings, obfuscators, strict=True)
         ]
+
+    def encrypt_ints(self, values: Sequence[int]) -> list[_Mpz]:
+        """Raw ciphertexts of signed integers (|value| <= max_int), each freshly obfuscated."""
+        obfuscators = self._take_obfuscators(len(values))
+        return [self._encrypt_encoded(int(v), r) for v, r in zip(values, obfuscators, strict=True)]
+
+    def rerandomize(self, ciphertexts: Sequence[_Mpz]) -> list[_Mpz]:
+        """The same plaintexts under fresh obfuscators: what sums and packs must get before
+        they go back to the key holder, who knows the obfuscators of what it encrypted."""
+        obfuscators = self._take_obfuscators(len(ciphertexts))
+        nsquare = self._nsquare
+        return [c * r % nsquare for c, r in zip(ciphertexts, obfuscators, strict=True)]
 
     def _encrypt_encoded(self, mantissa: int, obfuscator: _Mpz) -> _Mpz:
         self._check_range(mantissa)
@@ -376,7 +427,17 @@ def _encode_many(
 class PrivateKey:
     """The primes of a public key's modulus; decrypts with the Chinese remainder theorem."""
 
-    __slots__ = ("_hp", "_hq", "_p", "_psquare", "_q", "_q_inverse", "_qsquare", "public_key")
+    __slots__ = (
+        "_hp",
+        "_hq",
+        "_p",
+        "_psquare",
+        "_q",
+        "_q_inverse",
+        "_qsquare",
+        "_qsquare_inverse",
+        "public_key",
+    )
 
     def __init__(self, public_key: PublicKey, p: int, q: int) -> None:
         if p * q != public_key.n or p == q:
@@ -389,6 +450,32 @@ class PrivateKey:
         self._hp = self._h(self._p, self._psquare)
         self._hq = self._h(self._q, self._qsquare)
         self._q_inverse: _Mpz = gmpy2.invert(self._q, self._p)
+        self._qsquare_inverse: _Mpz = gmpy2.invert(self._qsquare, self._psquare)
+        # The shortcut's distribution argument needs q prime to p - 1 and p to q - 1: always
+        # true for keys of two equal-size primes (see generate_keypair), checked for others.
+        if gmpy2.gcd(self._q, self._p - 1) == 1 and gmpy2.gcd(self._p, self._q - 1) == 1:
+            public_key._filler = self._crt_obfuscators
+
+    def _crt_obfuscators(self, count: int) -> list[_Mpz]:
+        """`count` values distributed exactly as r^n mod n^2 for r uniform in Z_n*.
+
+        Z_p^2* is cyclic of order p(p - 1); its subgroup U_p of order p - 1 is the image of
+        a -> a^p mod p^2, an isomorphism from Z_p* (a^p = a mod p). r^n mod p^2 = (r^p)^q
+        depends on r mod p only and is uniform in U_p when r is, because x -> x^q permutes
+        U_p when q is prime to p - 1. So a^p mod p^2 for uniform a in Z_p* (a 512-bit exponent
+        modulo p^2 at 1024 bits, not a 1024-bit one modulo n^2) has r^n's distribution, and
+        likewise modulo q^2, independently; CRT joins the two.
+        """
+        p, q, psquare, qsquare = self._p, self._q, self._psquare, self._qsquare
+        a = [gmpy2.mpz(secrets.randbelow(int(p) - 1) + 1) for _ in range(count)]
+        b = [gmpy2.mpz(secrets.randbelow(int(q) - 1) + 1) for _ in range(count)]
+        modulo_p = _powmod_all(a, p, psquare)
+        modulo_q = _powmod_all(b, q, qsquare)
+        inverse = self._qsquare_inverse
+        return [
+            y + qsquare * ((x - y) * inverse % psquare)
+            for x, y in zip(modulo_p, modulo_q, strict=True)
+        ]
 
     def _h(self, prime: _Mpz, prime_square: _Mpz) -> _Mpz:
         """L_p(g^(p-1) mod p^2)^-1 mod p: Paillier's mu, per prime."""
@@ -441,11 +528,24 @@ class PrivateKey:
         for number in numbers:
             self._check_key(number)
         ciphertexts = [number._ciphertext for number in numbers]
-        powers_p = gmpy2.powmod_base_list(ciphertexts, self._p - 1, self._psquare)
-        powers_q = gmpy2.powmod_base_list(ciphertexts, self._q - 1, self._qsquare)
+        powers_p = _powmod_all(ciphertexts, self._p - 1, self._psquare)
+        powers_q = _powmod_all(ciphertexts, self._q - 1, self._qsquare)
         return [
             self._decode(self._combine(power_p, power_q), number.exponent)
             for power_p, power_q, number in zip(powers_p, powers_q, numbers, strict=True)
+        ]
+
+    def decrypt_ints(self, ciphertexts: Sequence[_Mpz]) -> list[int]:
+        """The signed integers (`PublicKey.encrypt_ints`, and their sums) of raw ciphertexts."""
+        nsquare = self.public_key._nsquare
+        for c in ciphertexts:
+            if not 0 < c < nsquare:
+                raise InvalidArgument("a Paillier ciphertext is an integer in (0, n^2)")
+        powers_p = _powmod_all(list(ciphertexts), self._p - 1, self._psquare)
+        powers_q = _powmod_all(list(ciphertexts), self._q - 1, self._qsquare)
+        return [
+            cast(int, self._decode(self._combine(x, y), 0))
+            for x, y in zip(powers_p, powers_q, strict=True)
         ]
 
     def _check_key(self, number: EncryptedNumber) -> None:
@@ -808,3 +908,120 @@ def from_ints(public_key: PublicKey, ints: Sequence[int]) -> list[EncryptedNumbe
             )
         numbers.append(EncryptedNumber(public_key, ciphertext, _unzigzag(zigzag), obfuscated=True))
     return numbers
+
+
+# --- raw integer ciphertexts: sums per group, packing, the wire -------------------------------
+#
+# SecureBoost's histograms. The key holder encrypts one signed integer per instance
+# (`encrypt_ints`); another party adds them per histogram bin (`sum_by_groups`), packs many sums
+# into one plaintext (`pack`: sum_k m_k 2^(width k), so one decryption reads them all),
+# re-randomises (`PublicKey.rerandomize`) and sends the rows (`to_rows`); the key holder decrypts
+# (`PrivateKey.decrypt_ints`) and splits each plaintext into its values (`unpack`).
+
+#: Below this many exponentiations one thread does them all: a thread costs more than it saves.
+_PARALLEL_MINIMUM = 64
+
+
+def _powmod_all(bases: list[_Mpz], exponent: _Mpz | int, modulus: _Mpz) -> list[_Mpz]:
+    """[b^exponent mod modulus for b in bases], on every core: gmpy2's list functions release
+    the GIL, so threads run them in parallel."""
+    workers = min(os.cpu_count() or 1, len(bases) // _PARALLEL_MINIMUM)
+    if workers <= 1:
+        return cast(list[_Mpz], gmpy2.powmod_base_list(bases, exponent, modulus))
+    size = -(-len(bases) // workers)
+    chunks = [bases[k : k + size] for k in range(0, len(bases), size)]
+    with ThreadPoolExecutor(len(chunks)) as pool:
+        parts = pool.map(lambda chunk: gmpy2.powmod_base_list(chunk, exponent, modulus), chunks)
+        return [value for part in parts for value in part]
+
+
+def slots(public_key: PublicKey, width: int) -> int:
+    """How many signed values of `width` bits (|m| < 2^(width - 1)) one plaintext packs."""
+    return max(1, (public_key.key_length - 2) // width)
+
+
+def sum_by_groups(
+    public_key: PublicKey, ciphertexts: Sequence[_Mpz], groups: np.ndarray[Any, Any], size: int
+) -> list[_Mpz]:
+    """Per group g in range(size), the sum of the ciphertexts whose row of `groups` holds g.
+
+    `groups` has one row per ciphertext (a histogram: one column per feature, the bin of that
+    feature offset by the feature's first group); an empty group is 1, an encryption of 0 with
+    no obfuscator (re-randomise before sending). One modular multiplication per entry.
+    """
+    if groups.ndim != 2 or len(groups) != len(ciphertexts):
+        raise InvalidArgument("sum_by_groups takes one row of groups per ciphertext")
+    nsquare = public_key._nsquare
+    totals: list[_Mpz] = [gmpy2.mpz(1)] * size
+    for c, row in zip(ciphertexts, groups.tolist(), strict=True):
+        for g in row:
+            totals[g] = totals[g] * c % nsquare
+    return totals
+
+
+def pack(public_key: PublicKey, ciphertexts: Sequence[_Mpz], width: int) -> list[_Mpz]:
+    """Ciphertexts of sum_k m_(j s + k) 2^(width k), for consecutive runs of s = `slots` values.
+
+    Horner's rule from the top value down: width squarings per value, done for every run at
+    once by gmpy2 (in parallel). Each value must satisfy |m| < 2^(width - 1); `unpack` reads
+    them back.
+    """
+    count = slots(public_key, width)
+    runs = [list(ciphertexts[k : k + count]) for k in range(0, len(ciphertexts), count)]
+    nsquare = public_key._nsquare
+    shift = gmpy2.mpz(1) << width
+    packed = [run[-1] for run in runs]
+    for position in range(count - 2, -1, -1):
+        active = [j for j, run in enumerate(runs) if len(run) > position + 1]
+        if not active:
+            continue
+        shifted = _powmod_all([packed[j] for j in active], shift, nsquare)
+        for j, value in zip(active, shifted, strict=True):
+            packed[j] = value * runs[j][position] % nsquare
+    return packed
+
+
+def unpack(value: int, width: int, count: int) -> list[int]:
+    """The `count` signed values of `width` bits that `pack` put in a plaintext, lowest first."""
+    half = 1 << (width - 1)
+    mask = (1 << width) - 1
+    values = []
+    for _ in range(count):
+        low = ((value + half) & mask) - half
+        values.append(low)
+        value = (value - low) >> width
+    if value:
+        raise InvalidArgument("a packed Paillier plaintext holds more than its values")
+    return values
+
+
+def _width_bytes(modulus: int) -> int:
+    return (modulus.bit_length() + 7) // 8
+
+
+def to_rows(public_key: PublicKey, ciphertexts: Sequence[_Mpz]) -> np.ndarray[Any, Any]:
+    """Raw ciphertexts as a (count, bytes of n^2) uint8 array, big-endian: a wire-legal array."""
+    width = _width_bytes(public_key.nsquare)
+    data = b"".join(int(c).to_bytes(width, "big") for c in ciphertexts)
+    return np.frombuffer(data, np.uint8).reshape(len(ciphertexts), width)
+
+
+def from_rows(public_key: PublicKey, rows: object) -> list[_Mpz]:
+    """The ciphertexts of `to_rows`, checked: InvalidArgument for anything else."""
+    width = _width_bytes(public_key.nsquare)
+    if (
+        not isinstance(rows, np.ndarray)
+        or rows.dtype != np.uint8
+        or rows.ndim != 2
+        or rows.shape[1] != width
+    ):
+        raise InvalidArgument(f"Paillier ciphertexts come as rows of {width} bytes")
+    data = rows.tobytes()
+    nsquare = public_key._nsquare
+    values = [
+        gmpy2.mpz(int.from_bytes(data[k : k + width], "big")) for k in range(0, len(data), width)
+    ]
+    for index, c in enumerate(values):
+        if not 0 < c < nsquare:
+            raise InvalidArgument("a Paillier ciphertext is an integer in (0, n^2)", index=index)
+    return values

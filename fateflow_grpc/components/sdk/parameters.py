@@ -56,6 +56,14 @@ class ParamReader:
         """An error about parameter `name` of this section (its full path goes in the message)."""
         return _error(self._module, f"{self._path}{name}", value, message)
 
+    def knows(self, name: str) -> bool:
+        """Whether `name` is a parameter of this section at all."""
+        return name in self._defaults
+
+    def given(self, name: str) -> bool:
+        """Whether the conf sets `name` (FATE tells apart a default from the same value given)."""
+        return name in self._values
+
     def raw(self, name: str) -> Any:
         """The value the conf gives, or FATE's default."""
         return self._values.get(name, self._defaults[name])

@@ -87,6 +87,7 @@ def test_the_module_imports_nothing_of_grpc_or_protobuf() -> None:
     assert imported <= {
         "__future__",
         "collections.abc",
+        "concurrent.futures",
         "gmpy2",
         "math",
         "numpy",

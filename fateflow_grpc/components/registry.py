@@ -15,6 +15,7 @@ from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
 from fateflow_grpc.components.tree.hetero_fast_secureboost import HeteroFastSecureBoost
 from fateflow_grpc.components.tree.hetero_secureboost import HeteroSecureBoost
+from fateflow_grpc.components.tree.homo_secureboost import HomoSecureBoost
 from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
 
 
@@ -32,6 +33,7 @@ COMPONENTS: tuple[Component, ...] = (
     HomoLR(),
     HeteroSecureBoost(),
     HeteroFastSecureBoost(),
+    HomoSecureBoost(),
     Evaluation(),
     Noop(),
 )

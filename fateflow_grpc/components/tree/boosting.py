@@ -499,23 +499,31 @@ class FixedPoint:
 
 
 def fixed_point(g: Floats, h: Floats) -> FixedPoint:
-    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+    return fixed_point_at(g, h, magnitude(g), magnitude(h))
+
+
+def magnitude(values: Floats) -> int:
+    """The e of 2^e > max |values| (frexp's), 0 for none: what fixes their fixed-point scale."""
+    if not np.all(np.isfinite(values)):
         raise InvalidArgument(
             "the gradients overflowed: the scores grew without bound (try a smaller learning_rate)"
         )
-    g_scale, h_scale = _scale(g), _scale(h)
+    largest = float(np.max(np.abs(values))) if len(values) else 0.0
+    return math.frexp(largest)[1] if largest else 0
+
+
+def fixed_point_at(g: Floats, h: Floats, g_exponent: int, h_exponent: int) -> FixedPoint:
+    """g and h as integers at 2^(exponent - GH_FRACTION_BITS): at most 2^GH_FRACTION_BITS in
+    magnitude when the exponents are their `magnitude`s (or larger: HomoSecureBoost's are
+    every client's largest)."""
+    g_scale = math.ldexp(1.0, g_exponent - GH_FRACTION_BITS)
+    h_scale = math.ldexp(1.0, h_exponent - GH_FRACTION_BITS)
     return FixedPoint(
         np.rint(g / g_scale).astype(np.int64),
         np.rint(h / h_scale).astype(np.int64),
         g_scale,
         h_scale,
     )
-
-
-def _scale(values: Floats) -> float:
-    largest = float(np.max(np.abs(values))) if len(values) else 0.0
-    exponent = math.frexp(largest)[1] if largest else 0  # largest < 2^exponent
-    return math.ldexp(1.0, exponent - GH_FRACTION_BITS)
 
 
 # --- histograms and split finding -------------------------------------------------------------
@@ -782,10 +790,11 @@ def compile_forest(trees: Sequence[Tree], sitename: str, others: Sequence[str] =
             if node.is_leaf:
                 continue
             left[k], right[k] = base + node.left_nodeid, base + node.right_nodeid
-            if node.sitename == sitename and node.id in tree.split_maskdict:
+            if node.sitename == sitename:
                 owner[k] = 1
                 fid[k] = node.fid
-                threshold[k] = tree.split_maskdict[node.id]
+                # Hetero trees keep their owner's thresholds aside; homo ones in `bid` (FATE's).
+                threshold[k] = tree.split_maskdict.get(node.id, node.bid)
                 direction[k] = tree.missing_dir_maskdict.get(node.id, node.missing_dir)
             else:
                 owner[k] = 2

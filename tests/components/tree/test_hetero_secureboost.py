@@ -35,6 +35,8 @@ DATA = Path(__file__).resolve().parents[3] / "examples" / "data"
 GUEST = PartyRole("guest", 9999)
 HOST = PartyRole("host", 10000)
 HOST_B = PartyRole("host", 10001)
+#: A role that fails leaves the others waiting: not for long.
+TIMEOUT = 60.0
 
 
 def load(path: Path, *, label: str | None = "y", rows: int | None = None) -> Dataset:
@@ -88,6 +90,7 @@ def train(
             validate=None if validate is None else validate[0],
             defaults=defaults,
             log_metric=None if metrics is None else lambda *record: metrics.append(record),
+            timeout=TIMEOUT,
         )
     }
     for host, data in hosts.items():
@@ -99,6 +102,7 @@ def train(
             party=host,
             validate=None if validate is None else validate[1][host],
             defaults=defaults,
+            timeout=TIMEOUT,
         )
     results = run_parties(wire, roles)
     model, table, summary = results[GUEST]

@@ -60,9 +60,11 @@ class ParamReader:
         """Whether `name` is a parameter of this section at all."""
         return name in self._defaults
 
-    def given(self, name: str) -> bool:
-        """Whether the conf sets `name` (FATE tells apart a default from the same value given)."""
-        return name in self._values
+    def changed(self, name: str) -> bool:
+        """Whether `name` has another value than FATE's default. (A job's parameters reach a
+        component merged with the defaults, so a value the conf gives equal to the default
+        cannot be told from one it leaves out.)"""
+        return name in self._values and self._values[name] != self._defaults[name]
 
     def raw(self, name: str) -> Any:
         """The value the conf gives, or FATE's default."""

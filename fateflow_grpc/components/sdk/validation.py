@@ -13,7 +13,7 @@ scored, their metrics under FATE's names, and early stopping.
 
 The parameters are FATE's, top-level (`validation_freqs`, `early_stopping_rounds`, `metrics`,
 `use_first_metric_only`) or, from FATE 1.7 on, in `callback_param` (with `callbacks` naming
-`PerformanceEvaluate` or `EarlyStopping`); a conf may not set both. `validation_freqs` is a
+`PerformanceEvaluate` or `EarlyStopping`); a conf may not set both (to other than defaults). `validation_freqs` is a
 number n (rounds n - 1, 2n - 1, ...: every n-th round) or a list of round indices.
 
 Tables are FATE's prediction tables (`sdk/learning.py`), the learner's scores of its training
@@ -83,9 +83,9 @@ class ValidationParams:
 
 def read_validation(reader: ParamReader) -> ValidationParams:
     """The validation parameters a module's section holds (those its defaults name)."""
-    top = [name for name in TOP_LEVEL if reader.given(name)]
+    top = [name for name in TOP_LEVEL if reader.changed(name)]
     section = reader
-    if reader.knows("callback_param") and reader.given("callback_param"):
+    if reader.knows("callback_param") and reader.changed("callback_param"):
         if top:
             raise reader.error(
                 top[0], reader.raw(top[0]), "cannot be set with callback_param (set it there)"

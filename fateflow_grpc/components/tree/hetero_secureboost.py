@@ -209,9 +209,9 @@ def read_settings(
         else reader.integer("complete_secure", minimum=0)
     )
     # FATE 1.11: work_mode, when set, replaces boosting_strategy; HeteroFastSecureBoost
-    # defaults work_mode to mix, which a conf's boosting_strategy alone still replaces.
+    # defaults work_mode to mix, which a conf changing boosting_strategy alone replaces.
     if reader.raw("work_mode") is not None and (
-        reader.given("work_mode") or not reader.given("boosting_strategy")
+        reader.changed("work_mode") or not reader.changed("boosting_strategy")
     ):
         strategy = reader.choice("work_mode", STRATEGIES[1:])
     else:

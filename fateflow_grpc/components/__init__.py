@@ -8,7 +8,8 @@ its estimators.
 - `crypto/`: the cryptography the protocols share: Paillier, secure aggregation, and the
   primitives of the intersections.
 - one package per family: `io/` (Reader, DataTransform), `intersect/`, `linear/`,
-  `evaluation/`. Each module is one component, its protocol's roles side by side, and ends
+  `evaluation/`, `feature/` (binning, selection; `feature/binning.py` is what the binning
+  modules share), `statistics/` (DataStatistics, PSI, Scorecard). Each module is one component, its protocol's roles side by side, and ends
   with the class the registry lists: `info` (a `ModuleInfo`: name, roles, FATE's parameter
   defaults, a validator run before the job is created) and `run(context)`, one party's task.
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from fateflow_grpc.components.evaluation.evaluation import Evaluation
+from fateflow_grpc.components.feature.hetero_binning import HeteroFeatureBinning
+from fateflow_grpc.components.feature.homo_binning import HomoFeatureBinning
+from fateflow_grpc.components.feature.selection import HeteroFeatureSelection
 from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.reader import Reader
@@ -13,6 +16,9 @@ from fateflow_grpc.components.linear.hetero_lr import HeteroLR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
+from fateflow_grpc.components.statistics.data_statistics import DataStatistics
+from fateflow_grpc.components.statistics.psi import PSI
+from fateflow_grpc.components.statistics.scorecard import Scorecard
 from fateflow_grpc.components.tree.hetero_fast_secureboost import HeteroFastSecureBoost
 from fateflow_grpc.components.tree.hetero_secureboost import HeteroSecureBoost
 from fateflow_grpc.components.tree.homo_secureboost import HomoSecureBoost
@@ -35,6 +41,12 @@ COMPONENTS: tuple[Component, ...] = (
     HeteroFastSecureBoost(),
     HomoSecureBoost(),
     Evaluation(),
+    HeteroFeatureBinning(),
+    HomoFeatureBinning(),
+    HeteroFeatureSelection(),
+    DataStatistics(),
+    PSI(),
+    Scorecard(),
     Noop(),
 )
 

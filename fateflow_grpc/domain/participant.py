@@ -49,6 +49,9 @@ class Wiring:
     data_inputs: dict[str, list[tuple[str, str]]]
     #: [(source component, model alias)], or [("pipeline", "<component>.<alias>")] to predict.
     model_inputs: list[tuple[str, str]]
+    #: [(source component, model alias)]: models a component reads as FATE's
+    #: `isometric_model` (a binning or statistics model feeding a feature selection).
+    isometric_model_inputs: list[tuple[str, str]]
     data_outputs: list[str]
     model_outputs: list[str]
     #: Tables the conf names for this party, as (name, namespace): the Reader's `table`, v1's
@@ -64,6 +67,7 @@ class Wiring:
                 for kind, refs in found.data_inputs.items()
             },
             model_inputs=[(ref.source, ref.name) for ref in found.model_inputs],
+            isometric_model_inputs=[(ref.source, ref.name) for ref in found.isometric_model_inputs],
             data_outputs=list(found.data_outputs),
             model_outputs=list(found.model_outputs),
             tables={

@@ -194,6 +194,14 @@ class TaskContext:
             models[f"{component}.{alias}"] = self._read_model(version, component, alias)
         return models
 
+    def isometric_models(self) -> dict[str, dict[str, Any]]:
+        """Models feeding this component as FATE's `isometric_model` (upstream components' of
+        this job), by `<component>.<alias>`."""
+        return {
+            f"{source}.{alias}": self._read_model(self.task.job_id, source, alias)
+            for source, alias in self.wiring.isometric_model_inputs
+        }
+
     # --- outputs ----------------------------------------------------------------------------
 
     def save_output_data(self, table: pa.Table, name: str | None = None) -> None:

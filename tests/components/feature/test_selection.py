@@ -1,0 +1,198 @@
+"""HeteroFeatureSelection after a real HeteroFeatureBinning and DataStatistics: each filter
+against the same rule applied here to the models' values, and who learns what."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from fateflow_grpc.components.feature import hetero_binning, selection
+from fateflow_grpc.components.sdk.context import Dataset
+from fateflow_grpc.components.sdk.testing import Wire, run_parties
+from fateflow_grpc.components.statistics import data_statistics
+from fateflow_grpc.errors import InvalidArgument
+from tests.components.feature.test_hetero_binning import GUEST, HOST, PARTIES, load
+
+
+@pytest.fixture(scope="module")
+def trained() -> dict[str, Any]:
+    guest, host = load("breast_hetero_guest.csv", True), load("breast_hetero_host.csv", False)
+    params = hetero_binning.validate_parameters({"bin_num": 8})
+    results = run_parties(
+        Wire(),
+        {
+            GUEST: lambda t: hetero_binning.fit_guest(t, guest, params, PARTIES, timeout=60),
+            HOST: lambda t: hetero_binning.fit_host(
+                t, host, params, PARTIES, local=HOST, timeout=60
+            ),
+        },
+    )
+    stats = data_statistics.validate_parameters({"statistics": ["95%", "variance"]})
+    return {
+        "guest": guest,
+        "host": host,
+        "guest_binning": hetero_binning.model_of(results[GUEST], params, GUEST),
+        "host_binning": hetero_binning.model_of(results[HOST], params, HOST),
+        "guest_stats": data_statistics.model_of(
+            *data_statistics.compute(guest.features, guest.header, stats), stats
+        ),
+        "host_stats": data_statistics.model_of(
+            *data_statistics.compute(host.features, host.header, stats), stats
+        ),
+    }
+
+
+def run(
+    trained: dict[str, Any], params: dict[str, Any]
+) -> tuple[Wire, selection.Selection, selection.Selection]:
+    p = selection.validate_parameters(params)
+    wire = Wire()
+    guest_models = {
+        "binning.model": trained["guest_binning"],
+        "stats.model": trained["guest_stats"],
+    }
+    host_models = {"binning.model": trained["host_binning"], "stats.model": trained["host_stats"]}
+    results = run_parties(
+        wire,
+        {
+            GUEST: lambda t: selection.fit_guest(
+                t, trained["guest"], p, PARTIES, guest_models, local=GUEST, timeout=30
+            ),
+            HOST: lambda t: selection.fit_host(
+                t, trained["host"], p, PARTIES, host_models, local=HOST, timeout=30
+            ),
+        },
+    )
+    return wire, results[GUEST], results[HOST]
+
+
+def ivs(model: dict[str, Any]) -> dict[str, float]:
+    return {c: r["iv"] for c, r in model["param"]["binning_result"]["binning_result"].items()}
+
+
+def host_ivs(model: dict[str, Any]) -> dict[str, float]:
+    [host] = model["param"]["host_results"]
+    return {c: r["iv"] for c, r in host["binning_result"].items()}
+
+
+def test_iv_threshold_across_parties_and_what_each_learns(trained: dict[str, Any]) -> None:
+    wire, guest, host = run(
+        trained, {"filter_methods": ["iv_filter"], "iv_param": {"threshold": 0.9}}
+    )
+    own, theirs = ivs(trained["guest_binning"]), host_ivs(trained["guest_binning"])
+    assert guest.left == [c for c in trained["guest"].header if own[c] >= 0.9]
+    assert host.left == [
+        c for i, c in enumerate(trained["host"].header) if theirs[f"host_10000_x{i}"] >= 0.9
+    ]
+    # The host got back anonymous names only; the guest never a host column's name.
+    [back] = [d.obj for d in wire.received_by(HOST)]
+    assert all(str(name).startswith("host_10000_x") for name in back)
+    to_guest = [d.obj for d in wire.received_by(GUEST)]
+    assert to_guest == [[f"host_10000_x{i}" for i in range(20)]]
+    model = selection.model_of(guest, GUEST, PARTIES)
+    assert model["param"]["final_left_cols"]["left_cols"] == dict.fromkeys(guest.left, True)
+    host_model = selection.model_of(host, HOST, PARTIES)
+    assert host_model["param"]["results"][0]["feature_values"] == {}  # no IV at the host
+
+
+def test_top_k_percentile_and_host_thresholds(trained: dict[str, Any]) -> None:
+    own, theirs = ivs(trained["guest_binning"]), host_ivs(trained["guest_binning"])
+    everything = sorted([*own.values(), *theirs.values()], reverse=True)
+    _, guest, host = run(trained, {"filter_methods": ["iv_top_k"], "iv_top_k_param": {"k": 7}})
+    kept = [own[c] for c in guest.left] + [
+        theirs[f"host_10000_x{trained['host'].header.index(c)}"] for c in host.left
+    ]
+    assert sorted(kept, reverse=True) == everything[:7]
+    _, guest, host = run(
+        trained,
+        {"filter_methods": ["iv_percentile"], "iv_percentile_param": {"percentile_threshold": 0.5}},
+    )
+    assert len(guest.left) + len(host.left) == math.ceil(0.5 * 30)
+    _, guest, host = run(
+        trained,
+        {
+            "filter_methods": ["iv_value_thres"],
+            "iv_value_param": {"value_threshold": 0.5, "host_thresholds": [2.0]},
+        },
+    )
+    assert guest.left == [c for c in trained["guest"].header if own[c] >= 0.5]
+    assert host.left == [
+        c for i, c in enumerate(trained["host"].header) if theirs[f"host_10000_x{i}"] >= 2.0
+    ]
+
+
+def test_statistic_filters_manual_and_the_chain(trained: dict[str, Any]) -> None:
+    data = trained["guest"]
+    stats = data_statistics.compute(
+        data.features, data.header, data_statistics.validate_parameters({"statistics": ["95%"]})
+    )[1]
+    _, guest, host = run(
+        trained,
+        {
+            "filter_methods": ["manually", "unique_value", "outlier_cols", "statistic_filter"],
+            "manually_param": {"filter_out_names": ["x0"]},
+            "unique_param": {"eps": 1e-6},
+            "outlier_param": {"percentile": 0.95, "upper_threshold": 2.0},
+            "statistic_param": {
+                "metrics": ["skewness", "kurtosis"],
+                "filter_type": ["threshold", "top_k"],
+                "take_high": [False, True],
+                "threshold": [1.5, 3],
+            },
+        },
+    )
+    left = [c for c in data.header if c != "x0"]
+    left = [c for c in left if stats["stddev"][data.header.index(c)] >= 1e-6]
+    left = [c for c in left if stats["95%"][data.header.index(c)] <= 2.0]
+    left = [c for c in left if stats["skewness"][data.header.index(c)] <= 1.5]
+    kurt = {c: stats["kurtosis"][data.header.index(c)] for c in left}
+    left = sorted(left, key=lambda c: kurt[c], reverse=True)[:3]
+    assert guest.left == [c for c in data.header if c in left]
+    assert [s.name for s in guest.steps] == ["manually", "stddev", "95%", "skewness", "kurtosis"]
+    assert host.left and set(host.left) <= set(trained["host"].header)
+
+
+def test_keeps_one_column_and_predict_keeps_the_trained_columns(trained: dict[str, Any]) -> None:
+    _, guest, _ = run(trained, {"filter_methods": ["iv_filter"], "iv_param": {"threshold": 100}})
+    own = ivs(trained["guest_binning"])
+    assert guest.left == [max(own, key=own.__getitem__)]
+    _, guest, _ = run(
+        trained,
+        {
+            "select_col_indexes": [0, 1],
+            "filter_methods": ["manually"],
+            "manually_param": {"left_col_indexes": [1]},
+        },
+    )
+    assert guest.left == ["x1", *trained["guest"].header[2:]]
+    model = selection.model_of(guest, GUEST, PARTIES)
+    out = selection.apply(model, trained["guest"])
+    assert out.header == guest.left
+    assert np.array_equal(out.features, trained["guest"].features[:, 1:])
+
+
+def test_percentage_value_filter() -> None:
+    data = Dataset(
+        np.asarray(["a", "b", "c", "d"], dtype=object),
+        np.asarray([[1.0, 1.0], [1.0, 2.0], [1.0, 3.0], [2.0, 4.0]]),
+        None,
+        ["x0", "x1"],
+    )
+    p = selection.validate_parameters(
+        {"filter_methods": ["percentage_value"], "percentage_value_param": {"upper_pct": 0.5}}
+    )
+    result = selection.fit_guest(Wire().transport(GUEST), data, p, PARTIES, {}, local=GUEST)
+    assert result.left == ["x1"]
+
+
+def test_refused_filters_name_themselves() -> None:
+    for method in ("hetero_sbt_filter", "vif_filter", "correlation_filter"):
+        with pytest.raises(InvalidArgument, match=method):
+            selection.validate_parameters({"filter_methods": [method]})
+    with pytest.raises(InvalidArgument, match="unknown filter"):
+        selection.validate_parameters({"filter_methods": ["magic"]})
+    with pytest.raises(InvalidArgument, match="select_cols"):
+        selection.validate_parameters({"select_cols": -1})

@@ -3,10 +3,11 @@ binning, gradients in fixed point, split finding on histograms, the trees, their
 their walk. HeteroSecureBoost, HeteroFastSecureBoost and HomoSecureBoost grow the same trees,
 the ones this algorithm defines (and the tests' plaintext reference re-implements):
 
-1. Binning. Each feature's split points are its exact quantiles k / bin_num (k = 1..bin_num,
-   the smallest value with at least that share of the values at or below it, duplicates
-   dropped; the last is the maximum). A value's bin is the first split point >= it; missing
-   values (NaN, and 0 with `use_missing` and `zero_as_missing`) have a bin of their own.
+1. Binning. Each feature's split points are its k / bin_num quantiles (k = 1..bin_num) as
+   FATE's quantile binning answers them (`feature/binning.py`: the value of rank
+   ceil(k N / bin_num) - ceil(binning_error N), duplicates dropped; the last is the maximum).
+   A value's bin is the first split point >= it; missing values (NaN, and 0 with
+   `use_missing` and `zero_as_missing`) have a bin of their own.
 2. Gradients. Per round, the objective's gradient g and hessian h of every instance at its
    current score; multi-class grows one tree per class per round on the softmax's (FATE's).
 3. Fixed point. g and h become integers: multiples of a power of two, 2^-GH_FRACTION_BITS of
@@ -25,8 +26,7 @@ the ones this algorithm defines (and the tests' plaintext reference re-implement
 5. Training stops after `num_trees` rounds, when the loss changes by less than `tol` between
    rounds (`n_iter_no_change`), or by validation's early stopping (`sdk/validation.py`).
 
-Departures from FATE, on purpose: quantiles are exact (FATE's are approximate, within
-`binning_error`); gains and weights are not truncated to 10 decimals (FATE 1.8+); g and h are
+Departures from FATE, on purpose: gains and weights are not truncated to 10 decimals (FATE 1.8+); g and h are
 rounded to fixed point as above; a value equal to a threshold goes left at prediction as in
 training (FATE adds 1e-8 to the guest's thresholds); Tweedie is FATE 1.11's (log link).
 """
@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from fateflow_grpc.components.feature import binning as feature_binning
 from fateflow_grpc.components.sdk.learning import (
     multi_prediction_table,
     prediction_table,
@@ -170,6 +171,7 @@ class BoostingSettings:
     n_iter_no_change: bool
     tol: float
     bin_num: int
+    binning_error: float
     threshold: float
     #: Seeds the feature subsampling (subsample_random_seed, else 1.11's random_seed).
     seed: int | None
@@ -219,7 +221,6 @@ def read_boosting(reader: ParamReader) -> BoostingSettings:
     cv = reader.section("cv_param")
     cv.only("need_cv", False, "cross validation is not implemented")
     reader.choice("multi_mode", ("single_output",))
-    reader.number("binning_error", minimum=0, maximum=1)  # our quantiles are exact
     seed = reader.raw("subsample_random_seed")
     if seed is None:
         seed = reader.raw("random_seed")
@@ -239,6 +240,7 @@ def read_boosting(reader: ParamReader) -> BoostingSettings:
         n_iter_no_change=reader.boolean("n_iter_no_change"),
         tol=reader.number("tol"),
         bin_num=reader.integer("bin_num", minimum=2),
+        binning_error=reader.number("binning_error", minimum=0, maximum=1),
         threshold=reader.section("predict_param").number("threshold", minimum=0, maximum=1),
         seed=seed,
         tree=TreeSettings(
@@ -436,14 +438,11 @@ def class_labels(labels: Floats, task_type: str) -> tuple[list[float], Floats]:
 # --- binning ----------------------------------------------------------------------------------
 
 
-def quantile_points(values: Floats, bin_num: int) -> Floats:
-    """The exact k / bin_num quantiles of `values` (no NaN), k = 1..bin_num, deduplicated."""
+def quantile_points(values: Floats, bin_num: int, error: float) -> Floats:
+    """FATE's k / bin_num quantiles of `values` (no NaN), k = 1..bin_num, deduplicated."""
     if not len(values):
         return np.zeros(0)
-    ordered = np.sort(values)
-    count = len(ordered)
-    ranks = (np.arange(1, bin_num + 1) * count + bin_num - 1) // bin_num  # ceil(k count / bins)
-    return np.unique(ordered[ranks - 1])
+    return np.asarray(feature_binning.quantile_points(values, bin_num, error))
 
 
 def missing_mask(features: Floats, zero_as_missing: bool) -> npt.NDArray[np.bool_]:
@@ -479,9 +478,14 @@ class Binning:
         return result
 
 
-def fit_binning(features: Floats, missing: npt.NDArray[np.bool_], bin_num: int) -> Binning:
+def fit_binning(
+    features: Floats, missing: npt.NDArray[np.bool_], bin_num: int, error: float
+) -> Binning:
     return Binning(
-        [quantile_points(features[~missing[:, f], f], bin_num) for f in range(features.shape[1])]
+        [
+            quantile_points(features[~missing[:, f], f], bin_num, error)
+            for f in range(features.shape[1])
+        ]
     )
 
 

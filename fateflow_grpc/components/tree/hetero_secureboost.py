@@ -473,7 +473,7 @@ class _GuestTrainer:
         self.classes, self.y = boosting.class_labels(train.labels, config.task_type)
         self.objective = boosting.objective_of(config, len(self.classes))
         missing = boosting.missing_mask(features, config.tree.zero_as_missing)
-        self.binning = boosting.fit_binning(features, missing, config.bin_num)
+        self.binning = boosting.fit_binning(features, missing, config.bin_num, config.binning_error)
         self.bins = self.binning.bins(features, missing)
         self.packing = Packing.of(len(self.y))
         self.plan = tree_plan(settings, self.hosts)
@@ -1120,7 +1120,8 @@ class _HostTrainer:
         features = boosting.check_features(train.features, train.header, "host")
         features = features[_row_order(train.ids.tolist(), ids, guest)]
         missing = boosting.missing_mask(features, zero_as_missing)
-        self.binning = boosting.fit_binning(features, missing, settings.boosting.bin_num)
+        config = settings.boosting
+        self.binning = boosting.fit_binning(features, missing, config.bin_num, config.binning_error)
         self.bins = self.binning.bins(features, missing)
         self.validate: tuple[Floats, npt.NDArray[np.bool_]] | None = None
         if with_validation:

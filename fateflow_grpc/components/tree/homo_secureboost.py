@@ -17,11 +17,12 @@ sums, never a client's own. In order:
 2. Labels: the number of rows, the count of each class (classification: labels are 0, 1, ...,
    as FATE's HomoSecureBoost asks) or the sum of the labels (regression): the classes, and
    the initial score (the mean; lae's median by the search of 3.).
-3. Quantiles, exact: the arbiter finds each k / bin_num quantile of each feature over all the
-   clients' rows by a search over the 64-bit keys that order the floats (16 candidates per
-   quantile per round, 16 rounds at most): each round, every client counts its values at or
-   below the candidates, and the arbiter sees the sums. The split points are those of a
-   pooled table, exactly.
+3. Quantiles: the arbiter finds the value of each feature at the rank of each of FATE's
+   k / bin_num quantiles (`boosting.quantile_points`) over all the clients' rows, by a search
+   over the 64-bit keys that order the floats (16 candidates per quantile per round, 16
+   rounds at most): each round, every client counts its values at or below the candidates,
+   and the arbiter sees the sums. The split points are those of the pooled table, exactly
+   (FATE's HomoSecureBoost approximates them).
 4. Per tree, the magnitude of g and h (each client's, one-hot: the arbiter sees how many
    clients have each) fixes one fixed-point scale for all; then per level, each client sends
    its histograms of the level's nodes (g, h and counts per feature and bin, integers), the
@@ -52,6 +53,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from fateflow_grpc.components.crypto import secure_aggregation
+from fateflow_grpc.components.feature import binning as feature_binning
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input
 from fateflow_grpc.components.sdk.parameters import ParamReader
@@ -312,9 +314,16 @@ def _read_hellos(hellos: Sequence[object], clients: Sequence[PartyRole]) -> tupl
     return keys, shapes.pop()[0]
 
 
-def _ranks(count: int, bin_num: int) -> list[int]:
-    """The 1-based ranks of the k / bin_num quantiles (`boosting.quantile_points`)."""
-    return [(k * count + bin_num - 1) // bin_num for k in range(1, bin_num + 1)] if count else []
+def _ranks(count: int, bin_num: int, error: float) -> list[int]:
+    """The 1-based ranks of FATE's k / bin_num quantiles (`boosting.quantile_points`)."""
+    return (
+        [
+            feature_binning.quantile_position(count, k / bin_num, error) + 1
+            for k in range(1, bin_num + 1)
+        ]
+        if count
+        else []
+    )
 
 
 def fit_arbiter(
@@ -364,7 +373,7 @@ def fit_arbiter(
     points = _search(
         transport,
         clients,
-        [_ranks(int(c), settings.bin_num) for c in counts.tolist()],
+        [_ranks(int(c), settings.bin_num, settings.binning_error) for c in counts.tolist()],
         f"{_TAG}.bins",
         timeout,
     )

@@ -42,13 +42,21 @@ class RefModel:
     init: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def quantiles(values: np.ndarray, bin_num: int) -> np.ndarray:
-    """Exact k / bin_num quantiles: the smallest value with at least that share at or below."""
+def quantiles(values: np.ndarray, bin_num: int, error: float = 1e-4) -> np.ndarray:
+    """FATE's k / bin_num quantiles: the value at 0-based position ceil(p N) - ceil(error N)
+    (at least 1), the minimum or maximum within `error` of the ends."""
     ordered = np.sort(values)
+    count = len(ordered)
     points = []
     for k in range(1, bin_num + 1):
-        rank = math.ceil(k * len(ordered) / bin_num)
-        points.append(ordered[rank - 1])
+        rate = k / bin_num
+        if rate <= error:
+            position = 0
+        elif rate >= 1 - error:
+            position = count - 1
+        else:
+            position = min(max(1, math.ceil(rate * count) - math.ceil(error * count)), count - 1)
+        points.append(ordered[position])
     return np.unique(points) if points else np.zeros(0)
 
 

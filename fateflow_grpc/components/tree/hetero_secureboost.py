@@ -47,9 +47,12 @@ trees from one party's features, by turns of `tree_num_per_party`; `layered` bui
 guest's; such trees and levels need no encryption. `complete_secure` builds the first trees
 (1 for `true`) from the guest's features alone.
 
-Refused when switched on, by name: cross validation (`cv_param.need_cv`), GOSS (`run_goss`),
-EINI inference, multi-output trees (`multi_mode`), IterativeAffine, re-encryption modes other
-than `strict`. `max_split_nodes`, `deterministic`, `sparse_optimization` and
+Refused when switched on, by name: cross validation (`cv_param.need_cv`), warm start (a model
+input with train_data), GOSS (`run_goss`), EINI inference, multi-output trees (`multi_mode`),
+re-encryption modes other than `strict`. `encrypt_param.method` IterativeAffine (most of FATE
+1.5-1.7's examples) is encrypted with Paillier instead, as the task's log says: the scheme
+changes nothing in a lossless protocol's trees, and IterativeAffine is not secure (FATE 1.7
+removed it). `max_split_nodes`, `deterministic`, `sparse_optimization` and
 `cipher_compress_error` tune FATE's own implementation and change no result: they are checked
 and have no effect (a level is one batch, sums are exact).
 """
@@ -160,6 +163,8 @@ class Settings:
     host_depth: int
     #: Rounds built from the guest's features alone, first.
     complete_secure: int
+    #: IterativeAffine was asked for and Paillier is used (see the module's docstring).
+    substitute: bool = False
 
     @property
     def model_name(self) -> str:
@@ -181,10 +186,7 @@ def read_settings(
     reader = ParamReader(module, params, defaults)
     config = boosting.read_boosting(reader)
     encrypt = reader.section("encrypt_param")
-    method = encrypt.raw("method")
-    if isinstance(method, str) and method.lower() == "iterativeaffine":
-        raise encrypt.error("method", method, "can only be Paillier here (FATE 1.7 dropped it)")
-    encrypt.choice("method", ("Paillier",))
+    method = encrypt.choice("method", ("Paillier", "IterativeAffine"))
     key_length = encrypt.raw("key_length")
     try:
         paillier.validate_key_length(key_length)
@@ -226,6 +228,7 @@ def read_settings(
         guest_depth=reader.integer("guest_depth", minimum=1),
         host_depth=reader.integer("host_depth", minimum=1),
         complete_secure=complete_rounds,
+        substitute=method != "Paillier",
     )
 
 
@@ -1366,9 +1369,18 @@ def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]
     parties = Participants.from_roles(context.roles)
     model: Model | None = next(iter(context.input_models().values()), None)
     data, kind = learner_input(context)
+    if model is not None and kind == "train":
+        raise InvalidArgument(
+            f"{module}: warm start (a model input with train_data) is not implemented"
+        )
     validate_tables = context.input_tables("validate_data")
     validate = Dataset.from_table(validate_tables[0]) if validate_tables else None
     timings = Timings()
+    if settings.substitute and model is None:
+        context.log.warning(
+            "encrypt_param.method IterativeAffine: encrypting with Paillier instead (the trees "
+            "are the same; IterativeAffine is not secure and FATE 1.7 removed it)"
+        )
     if context.task.role == "host":
         if model is not None:
             predict_host(context.federation, data, model, parties, party=context.local)

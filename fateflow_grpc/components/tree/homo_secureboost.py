@@ -778,7 +778,8 @@ class HomoSecureBoost:
         model: Model | None = next(iter(context.input_models().values()), None)
         if context.task.role == "arbiter":
             if model is not None:
-                return  # scoring is local to each client
+                # Scoring is local to each client; a warm start fails at the clients.
+                return
 
             def on_loss(round_: int, loss: float) -> None:
                 context.log_metric("train", "loss", [(round_, loss)], LOSS_META)
@@ -792,6 +793,10 @@ class HomoSecureBoost:
             context.save_summary({"loss_history": losses})
             return
         data, kind = learner_input(context)
+        if model is not None and kind == "train":
+            raise InvalidArgument(
+                f"{MODULE}: warm start (a model input with train_data) is not implemented"
+            )
         if model is not None:
             table = predict(model, data, threshold=settings.threshold, kind=kind)
         else:

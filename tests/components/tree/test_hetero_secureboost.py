@@ -522,7 +522,7 @@ def test_validation_scores_rounds_and_stops_early() -> None:
         ({"task_type": "regression", "objective_param": {"objective": "huber"}}, "params"),
         ({"tree_param": {"max_depth": 0}}, "tree_param.max_depth"),
         ({"bin_num": 1}, "bin_num"),
-        ({"encrypt_param": {"method": "IterativeAffine"}}, "encrypt_param.method"),
+        ({"encrypt_param": {"method": "RSA"}}, "encrypt_param.method"),
         ({"encrypt_param": {"key_length": 512}}, "key_length"),
         ({"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
         ({"run_goss": True}, "run_goss"),
@@ -564,6 +564,7 @@ def test_fates_example_parameters_are_accepted() -> None:
         {"task_type": "regression", "objective_param": {"objective": "lse"}},
     ):
         sb.read_settings(params)
+    assert sb.read_settings({"encrypt_param": {"method": "iterativeAffine"}}).substitute
     fast = sb.read_settings(
         {"work_mode": "layered", "guest_depth": 1, "host_depth": 2}, defaults=FAST_DEFAULTS
     )

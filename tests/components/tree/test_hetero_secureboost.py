@@ -213,6 +213,11 @@ def test_missing_values_two_hosts_and_regularisation_are_lossless() -> None:
         for d in t["missing_dir_maskdict"].values()
     }  # fmt: skip
     assert directions, "no host split at all"
+    # Prediction asks each host about its own splits only, and gives the training scores.
+    table = predict(run, guest, {HOST: host_a, HOST_B: host_b})
+    assert (
+        np.max(np.abs(np.asarray(table.column("predict_score").to_pylist()) - run.scores)) < 1e-12
+    )
 
 
 def test_multi_class_grows_a_tree_per_class_and_is_lossless() -> None:

@@ -48,7 +48,7 @@ def train(clients: Mapping[PartyRole, Dataset], params: Mapping[str, Any], **ext
     }
     for party, data in clients.items():
         roles[party] = lambda t, party=party, data=data: homo.fit_client(
-            t, data, params, parties, party=party, validate=extra.get(party), timeout=TIMEOUT
+            t, data, params, parties, party=party, validate=extra.get(party.role), timeout=TIMEOUT
         )
     wire = Wire()
     results = run_parties(wire, roles)
@@ -210,3 +210,19 @@ def test_float_keys_order_the_floats() -> None:
 def test_bad_parameters_are_refused(params: dict[str, Any], words: str) -> None:
     with pytest.raises(InvalidArgument, match=words):
         homo.read_settings(params)
+
+
+def test_each_client_validates_on_its_own_data() -> None:
+    guest, host = load(DATA / "breast_homo_guest.csv"), load(DATA / "breast_homo_host.csv")
+    train_rows = {GUEST: np.arange(150), HOST: np.arange(250)}
+    clients = {GUEST: guest.take(train_rows[GUEST]), HOST: host.take(train_rows[HOST])}
+    validate = {
+        GUEST: guest.take(np.arange(150, len(guest.ids))),
+        HOST: host.take(np.arange(250, len(host.ids))),
+    }
+    params = {"num_trees": 3, "validation_freqs": 1, "n_iter_no_change": False}
+    run = train(clients, params, **{party.role: data for party, data in validate.items()})
+    for party in clients:
+        kinds = run.tables[party].column("type").to_pylist()
+        assert kinds.count("validate") == len(validate[party].ids)
+        assert len(run.summaries[party]["validation_metrics"]["auc"]) == 3

@@ -490,6 +490,7 @@ class _GuestTrainer:
                 boosting.missing_mask(matrix, config.tree.zero_as_missing),
             )
         self.importance: dict[tuple[str, int], float] = {}
+        self.converged = False
         self.validation = (
             Validation(
                 config.validation,
@@ -532,7 +533,7 @@ class _GuestTrainer:
         self.key.prefill(len(self.y))
         trees: list[Tree] = []
         losses: list[float] = []
-        kept, best_round, converged = len(self.plan), -1, False
+        kept: int | None = None
         for round_, item in enumerate(self.plan):
             scores = train_scores.total()
             g, h = self.objective.gradients(self.y, scores)
@@ -565,7 +566,6 @@ class _GuestTrainer:
             loss = self.objective.loss(self.y, train_scores.total())
             if on_loss is not None:
                 on_loss(round_, loss)
-            stop = False
             if self.validation is not None and self.validation.due(round_):
                 self.validation.score(
                     round_,
@@ -574,24 +574,16 @@ class _GuestTrainer:
                     if validate_scores is None or self.validate is None
                     else self._table(validate_scores.total(), self.validate, "validate"),
                 )
-                best_round = self.validation.best_round
-                if self.validation.stop:
-                    stop, kept = True, best_round + 1
-            if (
-                not stop
-                and config.n_iter_no_change
-                and losses
-                and abs(loss - losses[-1]) < config.tol
-            ):
-                stop, converged, kept = True, True, round_ + 1
+            kept = self._rounds_kept(round_, loss, losses)
             losses.append(loss)
-            last = stop or round_ == len(self.plan) - 1
-            if last and not stop:
-                kept = round_ + 1
-            channel.remote({"stop": last, "rounds": kept}, STOP_FLAG, f"fit.{round_}", hosts)
-            if last:
+            channel.remote(
+                {"stop": kept is not None, "rounds": kept or 0}, STOP_FLAG, f"fit.{round_}", hosts
+            )
+            if kept is not None:
                 break
+        assert kept is not None
         self._receive_host_importance()
+        best_round = -1 if self.validation is None else self.validation.best_round
         model = self._model(trees[: kept * dim], initial, losses[:kept], best_round, kept)
         tables = [self._table(train_scores.total(kept), self.train, "train")]
         if validate_scores is not None and self.validate is not None:
@@ -604,9 +596,21 @@ class _GuestTrainer:
                 r["fullname"]: r["importance"] for r in param["feature_importances"]
             },
             "validation_metrics": None if self.validation is None else self.validation.summary(),
-            "is_converged": converged,
+            "is_converged": self.converged,
         }
         return model, pa.concat_tables(tables), summary
+
+    def _rounds_kept(self, round_: int, loss: float, losses: Sequence[float]) -> int | None:
+        """If training stops after this round, how many rounds the model keeps: up to the best
+        round when validation stops it early, all of them when the loss has stopped moving
+        (`n_iter_no_change`, by less than `tol`) or the last round is done; else None."""
+        config = self.settings.boosting
+        if self.validation is not None and self.validation.stop:
+            return self.validation.best_round + 1
+        if config.n_iter_no_change and losses and abs(loss - losses[-1]) < config.tol:
+            self.converged = True
+            return round_ + 1
+        return round_ + 1 if round_ == len(self.plan) - 1 else None
 
     def _table(self, scores: Floats, data: Dataset, kind: str) -> pa.Table:
         return boosting.prediction_output(

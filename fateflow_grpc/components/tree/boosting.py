@@ -26,9 +26,10 @@ the ones this algorithm defines (and the tests' plaintext reference re-implement
 5. Training stops after `num_trees` rounds, when the loss changes by less than `tol` between
    rounds (`n_iter_no_change`), or by validation's early stopping (`sdk/validation.py`).
 
-Departures from FATE, on purpose: gains and weights are not truncated to 10 decimals (FATE 1.8+); g and h are
-rounded to fixed point as above; a value equal to a threshold goes left at prediction as in
-training (FATE adds 1e-8 to the guest's thresholds); Tweedie is FATE 1.11's (log link).
+Departures from FATE, on purpose: g and h are rounded to fixed point as above; gains and
+weights are not truncated to 10 decimals (FATE 1.8+); a value equal to a threshold goes left
+at prediction as in training (FATE adds 1e-8 to the guest's thresholds); Tweedie is FATE
+1.11's (log link); equal gains are ties exactly (FATE: within 1e-8).
 """
 
 from __future__ import annotations

@@ -829,6 +829,16 @@ def walk(
         nodes[here] = np.where(go_left, forest.left[at], forest.right[at])
 
 
+def add_trees(scores: Floats, leaf_weights: Floats, learning_rate: float) -> Floats:
+    """`scores` (n, dim) plus `learning_rate` times each tree's leaf weights (trees, n; tree t
+    scores class t % dim), tree after tree: training's order of additions, so predictions
+    equal training's scores bit for bit."""
+    result = scores.copy()
+    for t, weights in enumerate(leaf_weights):
+        result[:, t % result.shape[1]] += learning_rate * weights
+    return result
+
+
 # --- model output -----------------------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ host, ciphertexts, the instances' paths and which of its candidates won, never a
 leaf weight or guest threshold. What a host sends back is re-randomised: the guest, knowing
 the randomness of what it encrypted, could otherwise tell which instances a sum adds up.
 
-Prediction is federated (`_federated_scores`): the guest walks every (tree, instance) through
+Prediction is federated (`_federated_leaves`): the guest walks every (tree, instance) through
 its own splits as far as it can, then sends each host, in one batch, the pairs waiting at that
 host's splits, which it walks through its own as far as it can; until every pair is at a leaf:
 at most a tree's depth of exchanges, whatever the number of instances and trees.
@@ -47,8 +47,9 @@ trees from one party's features, by turns of `tree_num_per_party`; `layered` bui
 guest's; such trees and levels need no encryption. `complete_secure` builds the first trees
 (1 for `true`) from the guest's features alone.
 
-Refused when switched on, by name: cross validation (`cv_param.need_cv`), warm start (a model
-input with train_data), GOSS (`run_goss`), EINI inference, multi-output trees (`multi_mode`),
+A model input with train_data (FATE 1.7's warm start) trains `num_trees` more rounds from that
+model's trees. Refused when switched on, by name: cross validation (`cv_param.need_cv`), GOSS
+(`run_goss`), EINI inference, multi-output trees (`multi_mode`),
 re-encryption modes other than `strict`. `encrypt_param.method` IterativeAffine (most of FATE
 1.5-1.7's examples) is encrypted with Paillier instead, as the task's log says: the scheme
 changes nothing in a lossless protocol's trees, and IterativeAffine is not secure (FATE 1.7
@@ -244,9 +245,8 @@ def _check_parties(settings: Settings, parties: Participants) -> None:
 # --- the plan: who builds each tree and each level --------------------------------------------
 
 
-def tree_plan(settings: Settings, hosts: Sequence[PartyRole]) -> list[tuple[int, int]]:
+def tree_plan(settings: Settings, hosts: Sequence[PartyRole], rounds: int) -> list[tuple[int, int]]:
     """Per round, FATE's (tree type, host party id or -1)."""
-    rounds = settings.boosting.num_trees
     if settings.strategy == "mix":
         k = settings.tree_num_per_party
         turn = [(GUEST_ONLY, -1)] * k + [(HOST_ONLY, h.party_id) for h in hosts for _ in range(k)]
@@ -417,6 +417,7 @@ def fit_guest(
     parties: Participants,
     *,
     validate: Dataset | None = None,
+    warm_start: Model | None = None,
     module: str = MODULE,
     defaults: Mapping[str, Any] = DEFAULTS,
     on_loss: Callable[[int, float], None] | None = None,
@@ -428,12 +429,15 @@ def fit_guest(
     train) and of `validate` (type validate) as FATE's prediction table, and FATE's summary.
 
     `on_loss(round, loss)` is called after each round (FATE's train/loss metric);
-    `log_metric` takes the validation's metrics (`sdk/validation.py`).
+    `log_metric` takes the validation's metrics (`sdk/validation.py`). With `warm_start` (the
+    guest's model of an earlier job, FATE 1.7's warm start) training goes on from its trees:
+    `num_trees` more rounds, its objective, classes, features and learning rate.
     """
     settings = read_settings(params, module, defaults)
     _check_parties(settings, parties)
     channel = _Channel(transport, timeout, timings or Timings())
-    trainer = _GuestTrainer(settings, parties, channel, train, validate, log_metric)
+    previous = None if warm_start is None else _Loaded.of(warm_start, "guest")
+    trainer = _GuestTrainer(settings, parties, channel, train, validate, previous, log_metric)
     return trainer.fit(on_loss)
 
 
@@ -459,6 +463,7 @@ class _GuestTrainer:
         channel: _Channel,
         train: Dataset,
         validate: Dataset | None,
+        previous: _Loaded | None,
         log_metric: LogMetric | None,
     ) -> None:
         config = settings.boosting
@@ -472,24 +477,33 @@ class _GuestTrainer:
         self.hosts = list(parties.hosts)
         self.train, self.validate = train, validate
         self.sitename = f"guest:{parties.guest.party_id}"
-        features = boosting.check_features(train.features, train.header, "guest")
+        self.previous = previous
+        self.importance: dict[tuple[str, int], float] = {}
+        self.header = train.header if previous is None else previous.header
+        features = _aligned(train, self.header, "guest")
         self.classes, self.y = boosting.class_labels(train.labels, config.task_type)
         self.objective = boosting.objective_of(config, len(self.classes))
-        missing = boosting.missing_mask(features, config.tree.zero_as_missing)
-        self.binning = boosting.fit_binning(features, missing, config.bin_num, config.binning_error)
-        self.bins = self.binning.bins(features, missing)
+        self.learning_rate = config.learning_rate
+        self.start = 0
+        if previous is not None:
+            self._continue(previous, train.labels)
+        self.missing = boosting.missing_mask(features, config.tree.zero_as_missing)
+        self.features = features
+        self.binning = boosting.fit_binning(
+            features, self.missing, config.bin_num, config.binning_error
+        )
+        self.bins = self.binning.bins(features, self.missing)
         self.packing = Packing.of(len(self.y))
-        self.plan = tree_plan(settings, self.hosts)
+        self.plan = tree_plan(settings, self.hosts, self.start + config.num_trees)
         with channel.timings.phase("keygen"):
             self.key, self.private_key = paillier.generate_keypair(settings.key_length)
         self.validate_features: tuple[Floats, npt.NDArray[np.bool_]] | None = None
         if validate is not None:
-            matrix = _aligned(validate, train.header, "guest")
+            matrix = _aligned(validate, self.header, "guest")
             self.validate_features = (
                 matrix,
                 boosting.missing_mask(matrix, config.tree.zero_as_missing),
             )
-        self.importance: dict[tuple[str, int], float] = {}
         self.converged = False
         self.validation = (
             Validation(
@@ -503,6 +517,30 @@ class _GuestTrainer:
             else None
         )
 
+    def _continue(self, previous: _Loaded, labels: Floats) -> None:
+        """Take up a warm start's model: its classes, objective, learning rate, rounds."""
+        param, meta = previous.param, previous.meta
+        classes = [float(c) for c in param["classes_"]]
+        if not set(self.classes) <= set(classes):
+            raise InvalidArgument(
+                f"{self.settings.module}: warm start: the labels hold classes the model has not "
+                f"({sorted(set(self.classes) - set(classes))[:5]})"
+            )
+        if classes:
+            self.classes, self.y = (
+                classes,
+                np.searchsorted(np.asarray(classes), labels).astype(float),
+            )
+        objective = meta["objective_meta"]
+        self.objective = boosting.Objective(
+            objective["objective"], (objective["param"] or [None])[0], int(param["tree_dim"])
+        )
+        self.learning_rate = float(meta["learning_rate"])
+        self.start = len(previous.trees) // self.objective.dim
+        for record in param["feature_importances"]:
+            if record["sitename"] == self.sitename:
+                self.importance[(self.sitename, int(record["fid"]))] = float(record["importance"])
+
     def fit(
         self, on_loss: Callable[[int, float], None] | None
     ) -> tuple[Model, pa.Table, dict[str, Any]]:
@@ -513,6 +551,7 @@ class _GuestTrainer:
             {
                 "booster_dim": dim,
                 "tree_plan": [list(item) for item in self.plan],
+                "start_round": self.start,
                 "max_depth": config.tree.max_depth,
                 "public_key": self.key.to_json(),
                 "packing_field": self.packing.field if settings.cipher_compress else 0,
@@ -523,18 +562,26 @@ class _GuestTrainer:
             hosts,
         )
         channel.remote([str(v) for v in self.train.ids.tolist()], SAMPLE_IDS, "fit", hosts)
-        initial = self.objective.initial_scores(self.objective.statistic(self.y))
-        train_scores = _Scores(np.tile(initial, (len(self.y), 1)))
-        validate_scores = None
         if self.validate is not None:
             ids = [str(v) for v in self.validate.ids.tolist()]
             channel.remote(ids, SAMPLE_IDS, "validate", hosts)
-            validate_scores = _Scores(np.tile(initial, (len(ids), 1)))
         self.key.prefill(len(self.y))
-        trees: list[Tree] = []
-        losses: list[float] = []
+        if self.previous is None:
+            initial = self.objective.initial_scores(self.objective.statistic(self.y))
+            trees, losses = [], []
+        else:
+            initial = np.asarray(self.previous.param["init_score"], dtype=np.float64)
+            trees, losses = list(self.previous.trees), list(self.previous.param["losses"])
+        # Scores before this job's rounds: the initial ones, plus a warm start's trees.
+        train_scores = _Scores(self._scored("warm", trees, initial, (self.features, self.missing)))
+        validate_scores = None
+        if self.validate_features is not None:
+            validate_scores = _Scores(
+                self._scored("warm.validate", trees, initial, self.validate_features)
+            )
         kept: int | None = None
-        for round_, item in enumerate(self.plan):
+        for round_ in range(self.start, len(self.plan)):
+            shape = TreeShape.of(self.plan[round_], settings, config.tree.max_depth)
             scores = train_scores.total()
             g, h = self.objective.gradients(self.y, scores)
             # Sample weights (FATE's SampleWeight component) would multiply g and h here.
@@ -542,25 +589,19 @@ class _GuestTrainer:
             round_trees = []
             for k in range(dim):
                 fp = boosting.fixed_point(g[:, k], h[:, k])
-                tree, leaves = self._grow(
-                    round_, k, len(trees), TreeShape.of(item, settings, config.tree.max_depth), fp
-                )
+                tree, leaves = self._grow(round_, k, len(trees), shape, fp)
                 trees.append(tree)
                 round_trees.append(tree)
                 weights = np.asarray([node.weight for node in tree.nodes])
-                increment[:, k] = config.learning_rate * weights[leaves]
+                increment[:, k] = self.learning_rate * weights[leaves]
             train_scores.rounds.append(increment)
             if validate_scores is not None and self.validate_features is not None:
                 validate_scores.rounds.append(
-                    config.learning_rate
-                    * _federated_scores(
-                        channel,
+                    self._scored(
                         f"validate.{round_}",
                         round_trees,
-                        self.sitename,
-                        hosts,
-                        *self.validate_features,
-                        dim,
+                        np.zeros(dim),
+                        self.validate_features,
                     )
                 )
             loss = self.objective.loss(self.y, train_scores.total())
@@ -585,9 +626,10 @@ class _GuestTrainer:
         self._receive_host_importance()
         best_round = -1 if self.validation is None else self.validation.best_round
         model = self._model(trees[: kept * dim], initial, losses[:kept], best_round, kept)
-        tables = [self._table(train_scores.total(kept), self.train, "train")]
+        new_rounds = kept - self.start
+        tables = [self._table(train_scores.total(new_rounds), self.train, "train")]
         if validate_scores is not None and self.validate is not None:
-            tables.append(self._table(validate_scores.total(kept), self.validate, "validate"))
+            tables.append(self._table(validate_scores.total(new_rounds), self.validate, "validate"))
         param = model["param"]
         summary = {
             "loss_history": param["losses"],
@@ -599,6 +641,20 @@ class _GuestTrainer:
             "is_converged": self.converged,
         }
         return model, pa.concat_tables(tables), summary
+
+    def _scored(
+        self,
+        flow: str,
+        trees: Sequence[Tree],
+        initial: Floats,
+        data: tuple[Floats, npt.NDArray[np.bool_]],
+    ) -> Floats:
+        """`initial` scores plus the trees' (n, dim), walked with the hosts (none: no walk)."""
+        scores = np.tile(initial, (len(data[0]), 1))
+        if not trees:
+            return scores
+        leaves = _federated_leaves(self.channel, flow, trees, self.sitename, self.hosts, *data)
+        return boosting.add_trees(scores, leaves, self.learning_rate)
 
     def _rounds_kept(self, round_: int, loss: float, losses: Sequence[float]) -> int | None:
         """If training stops after this round, how many rounds the model keeps: up to the best
@@ -640,12 +696,22 @@ class _GuestTrainer:
         best_round: int,
         kept: int,
     ) -> Model:
-        names = {(self.sitename, f): name for f, name in enumerate(self.train.header)}
+        names = {(self.sitename, f): name for f, name in enumerate(self.header)}
         for site, fid in self.importance:
             if site.startswith("host:"):
                 names[(site, fid)] = f"host_{site.split(':')[1]}_{fid}"
+        meta = self.settings.meta()
+        # What the trees were grown with (a warm start's model's, when there is one).
+        meta.update(
+            learning_rate=self.learning_rate,
+            num_trees=len(self.plan),
+            objective_meta={
+                "objective": self.objective.name,
+                "param": [] if self.objective.param is None else [self.objective.param],
+            },
+        )
         model: Model = {
-            "meta": self.settings.meta(),
+            "meta": meta,
             "param": {
                 "tree_num": len(trees),
                 "trees_": [t.to_json() for t in trees],
@@ -655,9 +721,7 @@ class _GuestTrainer:
                 "num_classes": len(self.classes) or 1,
                 "classes_": [f"{c:g}" for c in self.classes],
                 "feature_importances": boosting.importance_records(self.importance, names),
-                "feature_name_fid_mapping": {
-                    str(f): name for f, name in enumerate(self.train.header)
-                },
+                "feature_name_fid_mapping": {str(f): name for f, name in enumerate(self.header)},
                 "best_iteration": best_round,
                 "tree_plan": _plan_strings(self.settings, self.plan[:kept]),
                 "model_name": self.settings.model_name,
@@ -936,7 +1000,7 @@ def _plan_strings(settings: Settings, plan: Sequence[tuple[int, int]]) -> list[s
 # --- federated scoring ------------------------------------------------------------------------
 
 
-def _federated_scores(
+def _federated_leaves(
     channel: _Channel,
     flow: str,
     trees: Sequence[Tree],
@@ -944,10 +1008,9 @@ def _federated_scores(
     hosts: Sequence[PartyRole],
     features: Floats,
     missing: npt.NDArray[np.bool_],
-    dim: int,
 ) -> Floats:
-    """Sum of the trees' leaf weights per instance and class (n, dim): the guest's walk, with
-    the hosts' (`_answer_walks`) for their splits."""
+    """The weight of the leaf each instance reaches in each tree (trees, n): the guest's walk,
+    with the hosts' (`_answer_walks`) for their splits."""
     forest = boosting.compile_forest(trees, sitename, [f"host:{h.party_id}" for h in hosts])
     count = len(features)
     tree_of = np.repeat(np.arange(len(trees)), count)
@@ -975,11 +1038,8 @@ def _federated_scores(
                 raise FederatedError(f"{_sender(host)} sent nodes its trees do not have")
             nodes[chosen] = forest.offsets[tree_of[chosen]] + answer
         step += 1
-    weights = forest.weight[nodes].reshape(len(trees), count)
-    result = np.zeros((count, dim))
-    for t in range(len(trees)):
-        result[:, t % dim] += weights[t]
-    return result
+    weights: Floats = forest.weight[nodes].reshape(len(trees), count)
+    return weights
 
 
 def _answer_walks(
@@ -990,7 +1050,7 @@ def _answer_walks(
     missing: npt.NDArray[np.bool_],
     guest: PartyRole,
 ) -> None:
-    """A host's part of `_federated_scores`: walk the pairs it is asked about."""
+    """A host's part of `_federated_leaves`: walk the pairs it is asked about."""
     sizes = np.diff(forest.offsets)
     step = 0
     while not channel.json(PREDICT_STOP, f"{flow}.{step}", guest, bool):
@@ -1055,7 +1115,7 @@ def predict_guest(
     hosts = list(parties.hosts)
     channel.remote([str(v) for v in data.ids.tolist()], SAMPLE_IDS, "predict", hosts)
     scores = np.tile(np.asarray(param["init_score"], dtype=np.float64), (len(data.ids), 1))
-    scores += float(meta["learning_rate"]) * _federated_scores(
+    leaves = _federated_leaves(
         channel,
         "predict",
         loaded.trees,
@@ -1063,8 +1123,8 @@ def predict_guest(
         hosts,
         features,
         boosting.missing_mask(features, loaded.zero_as_missing),
-        dim,
     )
+    scores = boosting.add_trees(scores, leaves, float(meta["learning_rate"]))
     classes = [float(c) for c in param["classes_"]]
     return boosting.prediction_output(
         objective, classes, scores, threshold, data.ids, data.labels, kind, data.sid
@@ -1082,17 +1142,21 @@ def fit_host(
     *,
     party: PartyRole | None = None,
     validate: Dataset | None = None,
+    warm_start: Model | None = None,
     module: str = MODULE,
     defaults: Mapping[str, Any] = DEFAULTS,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
 ) -> Model:
     """A host's part of training: its model (its splits' features and thresholds, the trees'
-    shape; nothing of the guest's)."""
+    shape; nothing of the guest's). `warm_start`: its model of an earlier job, to go on from."""
     settings = read_settings(params, module, defaults)
     _check_parties(settings, parties)
     channel = _Channel(transport, timeout, timings or Timings())
-    trainer = _HostTrainer(settings, parties, party or parties.hosts[0], channel, train, validate)
+    previous = None if warm_start is None else _Loaded.of(warm_start, "host")
+    trainer = _HostTrainer(
+        settings, parties, party or parties.hosts[0], channel, train, validate, previous
+    )
     return trainer.fit()
 
 
@@ -1105,15 +1169,18 @@ class _HostTrainer:
         channel: _Channel,
         train: Dataset,
         validate: Dataset | None,
+        previous: _Loaded | None,
     ) -> None:
         self.settings, self.channel, self.party = settings, channel, party
         self.guest = guest = parties.guest
         self.sitename = f"host:{party.party_id}"
-        self.header = train.header
+        self.header = train.header if previous is None else previous.header
+        self.previous = [] if previous is None else previous.trees
         setup = channel.json(BOOSTER_DIM, "fit", guest, dict)
         try:
             self.dim = int(setup["booster_dim"])
             self.plan = [(int(a), int(b)) for a, b in setup["tree_plan"]]
+            self.start = int(setup["start_round"])
             self.max_depth = int(setup["max_depth"])
             self.key = paillier.PublicKey.from_json(setup["public_key"])
             self.packing_field = int(setup["packing_field"])
@@ -1122,11 +1189,16 @@ class _HostTrainer:
             raise FederatedError(
                 f"{_sender(guest)} sent a setup that is not one: {error}"
             ) from None
+        if self.start * self.dim != len(self.previous):
+            raise InvalidArgument(
+                f"{settings.module}: the guest goes on from round {self.start}, this host's "
+                f"model has {len(self.previous)} trees: give both the models of one job"
+            )
         zero_as_missing = settings.boosting.tree.zero_as_missing
         ids = channel.json(SAMPLE_IDS, "fit", guest, list)
-        features = boosting.check_features(train.features, train.header, "host")
-        features = features[_row_order(train.ids.tolist(), ids, guest)]
+        features = _aligned(train, self.header, "host")[_row_order(train.ids.tolist(), ids, guest)]
         missing = boosting.missing_mask(features, zero_as_missing)
+        self.train_features = (features, missing)
         config = settings.boosting
         self.binning = boosting.fit_binning(features, missing, config.bin_num, config.binning_error)
         self.bins = self.binning.bins(features, missing)
@@ -1135,16 +1207,21 @@ class _HostTrainer:
             if validate is None:
                 raise InvalidArgument(f"{settings.module}: the guest validates: give validate_data")
             ids = channel.json(SAMPLE_IDS, "validate", guest, list)
-            matrix = _aligned(validate, train.header, "host")
+            matrix = _aligned(validate, self.header, "host")
             matrix = matrix[_row_order(validate.ids.tolist(), ids, guest)]
             self.validate = (matrix, boosting.missing_mask(matrix, zero_as_missing))
 
     def fit(self) -> Model:
         channel, guest = self.channel, self.guest
-        trees: list[Tree] = []
+        trees: list[Tree] = list(self.previous)
+        if trees:  # a warm start: the guest scores its data with the trees so far
+            forest = boosting.compile_forest(trees, self.sitename)
+            _answer_walks(channel, "warm", forest, *self.train_features, guest)
+            if self.validate is not None:
+                _answer_walks(channel, "warm.validate", forest, *self.validate, guest)
         kept = 0
-        for round_, item in enumerate(self.plan):
-            shape = TreeShape.of(item, self.settings, self.max_depth)
+        for round_ in range(self.start, len(self.plan)):
+            shape = TreeShape.of(self.plan[round_], self.settings, self.max_depth)
             round_trees = [self._grow(round_, k, len(trees) + k, shape) for k in range(self.dim)]
             trees.extend(round_trees)
             if self.validate is not None:
@@ -1366,17 +1443,15 @@ def predict_host(
 
 
 def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]) -> None:
-    """One party's task of HeteroSecureBoost or HeteroFastSecureBoost: train, or predict with
-    the model a predict job feeds it."""
+    """One party's task of HeteroSecureBoost or HeteroFastSecureBoost: train (from scratch or
+    from a model, FATE 1.7's warm start), or predict with the model a predict job feeds it."""
     params = context.parameters
     settings = read_settings(params, module, defaults)
     parties = Participants.from_roles(context.roles)
     model: Model | None = next(iter(context.input_models().values()), None)
     data, kind = learner_input(context)
-    if model is not None and kind == "train":
-        raise InvalidArgument(
-            f"{module}: warm start (a model input with train_data) is not implemented"
-        )
+    # FATE 1.7's warm start: a model and train_data go on training; a model alone predicts.
+    warm_start, model = (model, None) if kind == "train" else (None, model)
     validate_tables = context.input_tables("validate_data")
     validate = Dataset.from_table(validate_tables[0]) if validate_tables else None
     timings = Timings()
@@ -1396,6 +1471,7 @@ def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]
             parties,
             party=context.local,
             validate=validate,
+            warm_start=warm_start,
             module=module,
             defaults=defaults,
             timings=timings,
@@ -1427,6 +1503,7 @@ def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]
             params,
             parties,
             validate=validate,
+            warm_start=warm_start,
             module=module,
             defaults=defaults,
             on_loss=on_loss,

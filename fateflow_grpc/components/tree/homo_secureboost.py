@@ -34,7 +34,8 @@ sums, never a client's own. In order:
 
 Validation (`validation_freqs`, with each client's `validate_data`) runs at each client on its
 own data; FATE's HomoSecureBoost has no early stopping, which is refused by name, as are cross
-validation, multi-output trees and `run_goss`-like options it does not define. `backend`
+validation and multi-output trees. A model input with train_data (FATE 1.7's warm start)
+trains `num_trees` more rounds from that model's trees. `backend`
 (FATE 1.10's memory or distributed histograms) changes no result and is only checked.
 """
 
@@ -331,12 +332,14 @@ def fit_arbiter(
     params: Mapping[str, Any],
     parties: Participants,
     *,
+    warm_start: Model | None = None,
     on_loss: Callable[[int, float], None] | None = None,
     timeout: float = GET_TIMEOUT_S,
 ) -> Model:
     """Relay the keys, then add, search and decide (see the module's docstring); the arbiter's
-    model: the losses."""
+    model: the losses. `warm_start`: its model of an earlier job, whose rounds go on."""
     settings = read_settings(params)
+    previous = [] if warm_start is None else [float(v) for v in warm_start["param"]["losses"]]
     clients = _clients(parties)
     keys, features = _read_hellos(transport.get(DH_PUBKEY, _TAG, clients, timeout), clients)
     seed = settings.seed if settings.seed is not None else secrets.randbits(31)
@@ -379,9 +382,10 @@ def fit_arbiter(
     )
     transport.remote([sorted(set(p)) for p in points], SPLIT_POINTS, _TAG, clients)
     binning = Binning([np.asarray(sorted(set(p))) for p in points])
-    losses: list[float] = []
-    trees = 0
-    for round_ in range(settings.num_trees):
+    losses = list(previous)
+    trees = len(previous) * objective.dim
+    rounds = len(previous) + settings.num_trees
+    for round_ in range(len(previous), rounds):
         for k in range(objective.dim):
             _arbiter_tree(
                 transport, clients, settings, binning, f"{_TAG}.{round_}.{k}", seed, trees, timeout
@@ -395,11 +399,12 @@ def fit_arbiter(
         losses.append(loss)
         if on_loss is not None:
             on_loss(round_, loss)
-        last = converged or round_ == settings.num_trees - 1
+        last = converged or round_ == rounds - 1
         transport.remote({"stop": last, "loss": loss}, STOP_FLAG, f"{_TAG}.{round_}", clients)
         if last:
             break
-    return {"meta": settings.meta(module=MODULE), "param": {"losses": losses, "tree_num": trees}}
+    meta = settings.meta(module=MODULE, num_trees=rounds)
+    return {"meta": meta, "param": {"losses": losses, "tree_num": trees}}
 
 
 def _arbiter_tree(
@@ -486,32 +491,35 @@ def fit_client(
     *,
     party: PartyRole,
     validate: Dataset | None = None,
+    warm_start: Model | None = None,
     log_metric: LogMetric | None = None,
     timeout: float = GET_TIMEOUT_S,
 ) -> tuple[Model, pa.Table, dict[str, Any]]:
     """Train with the other clients through the arbiter: this client's model (the whole
     model, the same at every client), its predictions of its training and validation rows,
-    and FATE's summary."""
+    and FATE's summary. `warm_start`: its model of an earlier job, whose rounds go on (with its
+    features, classes, objective and learning rate)."""
     settings = read_settings(params)
     tree_settings = settings.tree
     if data.labels is None:
         raise InvalidArgument(f"{MODULE} needs labelled rows at every client: set with_label")
-    features = boosting.check_features(data.features, data.header, party.role)
+    previous = None if warm_start is None else _Loaded.of(warm_start)
+    header = data.header if previous is None else previous.header
+    features = _aligned(data, header)
     arbiter = parties.require_arbiter()
     clients = _clients(parties)
-    aggregation = _Aggregation(transport, arbiter, clients, data.header, timeout)
+    aggregation = _Aggregation(transport, arbiter, clients, header, timeout)
     labels = data.labels
     task = settings.task_type
-    header = [len(labels)]
     if task == CLASSIFICATION:
         if not np.all((labels == np.round(labels)) & (labels >= 0) & (labels < MAX_CLASSES)):
             raise InvalidArgument(
                 f"{MODULE} classification labels are integers 0 .. {MAX_CLASSES - 1}"
             )
         counts = np.bincount(labels.astype(np.int64), minlength=MAX_CLASSES)
-        aggregation.add(np.asarray([*header, *counts], np.int64), LOCAL_LABELS, _TAG)
+        aggregation.add(np.asarray([len(labels), *counts], np.int64), LOCAL_LABELS, _TAG)
     else:
-        aggregation.add(np.asarray(header, np.int64), LOCAL_LABELS, _TAG)
+        aggregation.add(np.asarray([len(labels)], np.int64), LOCAL_LABELS, _TAG)
     setup = aggregation.get(LABEL_MAPPING, _TAG)
     classes = [float(c) for c in setup.get("classes", [])] if isinstance(setup, dict) else []
     objective = boosting.objective_of(settings, len(classes))
@@ -532,7 +540,26 @@ def fit_client(
     binning = Binning([np.asarray(p, dtype=np.float64) for p in points])
     bins = binning.bins(features, missing)
     initial = objective.initial_scores(float(statistic))
-    scores = np.tile(initial, (len(y), 1))
+    learning_rate = settings.learning_rate
+    trees: list[Tree] = []
+    importance: dict[tuple[str, int], float] = {}
+    losses: list[float] = []
+    sitename = party.role
+    if previous is not None:  # go on from its trees, with what they were grown with
+        meta, param = previous.meta, previous.param
+        objective = boosting.Objective(
+            meta["objective_meta"]["objective"],
+            (meta["objective_meta"]["param"] or [None])[0],
+            int(param["tree_dim"]),
+        )
+        learning_rate = float(meta["learning_rate"])
+        initial = np.asarray(param["init_score"], dtype=np.float64)
+        trees, losses = list(previous.trees), [float(v) for v in param["losses"]]
+        for record in param["feature_importances"]:
+            importance[(sitename, int(record["fid"]))] = float(record["importance"])
+    scores = _scores(trees, sitename, initial, learning_rate, features, missing)
+    start = len(trees) // objective.dim
+    rounds = start + settings.num_trees
     validation = None
     if settings.validation.enabled:
         validation = Validation(
@@ -542,12 +569,8 @@ def fit_client(
             pos_label=1,
             has_validate_data=validate is not None,
         )
-    trees: list[Tree] = []
-    importance: dict[tuple[str, int], float] = {}
-    losses: list[float] = []
     converged = False
-    sitename = party.role
-    for round_ in range(settings.num_trees):
+    for round_ in range(start, rounds):
         g, h = objective.gradients(y, scores)
         # Sample weights (FATE's SampleWeight component) would multiply g and h here.
         for k in range(objective.dim):
@@ -568,7 +591,7 @@ def fit_client(
             leaves = boosting.walk(
                 forest, features, missing, np.arange(len(y)), np.zeros(len(y), np.int64)
             )
-            scores[:, k] += settings.learning_rate * forest.weight[leaves]
+            scores[:, k] += learning_rate * forest.weight[leaves]
         loss = objective.loss(y, scores)
         aggregation.add(
             secure_aggregation.to_fixed(np.asarray([loss * len(y)])).view(np.int64),
@@ -595,16 +618,38 @@ def fit_client(
                 validate=None
                 if validate is None
                 else predict(
-                    _model(settings, trees, initial, classes, importance, data.header, losses),
+                    _model(
+                        settings,
+                        trees,
+                        initial,
+                        classes,
+                        importance,
+                        header,
+                        losses,
+                        learning_rate,
+                        objective,
+                        rounds,
+                    ),
                     validate,
                     threshold=settings.threshold,
                     kind="validate",
                 ),
             )
         if flag.get("stop"):
-            converged = round_ < settings.num_trees - 1
+            converged = round_ < rounds - 1
             break
-    model = _model(settings, trees, initial, classes, importance, data.header, losses)
+    model = _model(
+        settings,
+        trees,
+        initial,
+        classes,
+        importance,
+        header,
+        losses,
+        learning_rate,
+        objective,
+        rounds,
+    )
     tables = [
         boosting.prediction_output(
             objective, classes, scores, settings.threshold, data.ids, labels, "train", data.sid
@@ -693,10 +738,18 @@ def _model(
     importance: Mapping[tuple[str, int], float],
     header: Sequence[str],
     losses: Sequence[float],
+    learning_rate: float,
+    objective: boosting.Objective,
+    rounds: int,
 ) -> Model:
     names = {key: header[key[1]] for key in importance}
+    meta = settings.meta(module=MODULE, learning_rate=learning_rate, num_trees=rounds)
+    meta["objective_meta"] = {
+        "objective": objective.name,
+        "param": [] if objective.param is None else [objective.param],
+    }
     return {
-        "meta": settings.meta(module=MODULE),
+        "meta": meta,
         "param": {
             "tree_num": len(trees),
             "trees_": [t.to_json() for t in trees],
@@ -715,42 +768,73 @@ def _model(
     }
 
 
-def predict(
-    model: Model, data: Dataset, *, threshold: float = 0.5, kind: str = "predict"
-) -> pa.Table:
-    """Score rows with a trained model, locally: FATE's prediction table."""
-    meta, param = model.get("meta"), model.get("param")
-    if not isinstance(meta, Mapping) or not isinstance(param, Mapping) or "trees_" not in param:
-        raise InvalidArgument(f"{MODULE}: this is not a SecureBoost model")
-    mapping = param["feature_name_fid_mapping"]
-    header = [mapping[str(f)] for f in range(len(mapping))]
+@dataclass(frozen=True)
+class _Loaded:
+    """A saved model, read back."""
+
+    trees: list[Tree]
+    header: list[str]
+    meta: Mapping[str, Any]
+    param: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, model: Model) -> _Loaded:
+        meta, param = model.get("meta"), model.get("param")
+        if not isinstance(meta, Mapping) or not isinstance(param, Mapping) or "trees_" not in param:
+            raise InvalidArgument(f"{MODULE}: this is not a SecureBoost model")
+        mapping = param["feature_name_fid_mapping"]
+        header = [mapping[str(f)] for f in range(len(mapping))]
+        return cls([Tree.from_json(t) for t in param["trees_"]], header, meta, param)
+
+
+def _aligned(data: Dataset, header: Sequence[str]) -> Floats:
+    """The data's features in the order of `header` (a model's)."""
     position = {name: k for k, name in enumerate(data.header)}
     absent = [name for name in header if name not in position]
     if absent:
         raise InvalidArgument(
             f"{MODULE}: the data lack the model's features {', '.join(absent[:5])}"
         )
-    features = boosting.check_features(data.features, data.header, "client")[
-        :, [position[n] for n in header]
-    ]
-    trees = [Tree.from_json(t) for t in param["trees_"]]
-    dim = int(param["tree_dim"])
-    sitename = trees[0].nodes[0].sitename if trees else ""
-    forest = boosting.compile_forest(trees, sitename)
-    missing = boosting.missing_mask(features, bool(meta["tree_meta"]["zero_as_missing"]))
+    matrix = boosting.check_features(data.features, data.header, "client")
+    return matrix[:, [position[n] for n in header]]
+
+
+def _scores(
+    trees: Sequence[Tree],
+    sitename: str,
+    initial: Floats,
+    learning_rate: float,
+    features: Floats,
+    missing: npt.NDArray[np.bool_],
+) -> Floats:
+    """The initial scores plus the trees' (n, dim), in training's order of additions."""
     count = len(features)
+    scores = np.tile(initial, (count, 1))
+    if not trees:
+        return scores
+    forest = boosting.compile_forest(trees, sitename)
     tree_of = np.repeat(np.arange(len(trees)), count)
-    leaves = boosting.walk(
-        forest, features, missing, np.tile(np.arange(count), len(trees)), forest.offsets[tree_of]
-    )
-    scores = np.tile(np.asarray(param["init_score"], dtype=np.float64), (count, 1))
+    rows = np.tile(np.arange(count), len(trees))
+    leaves = boosting.walk(forest, features, missing, rows, forest.offsets[tree_of])
     weights = forest.weight[leaves].reshape(len(trees), count)
+    return boosting.add_trees(scores, weights, learning_rate)
+
+
+def predict(
+    model: Model, data: Dataset, *, threshold: float = 0.5, kind: str = "predict"
+) -> pa.Table:
+    """Score rows with a trained model, locally: FATE's prediction table."""
+    loaded = _Loaded.of(model)
+    meta, param = loaded.meta, loaded.param
+    features = _aligned(data, loaded.header)
+    missing = boosting.missing_mask(features, bool(meta["tree_meta"]["zero_as_missing"]))
+    sitename = loaded.trees[0].nodes[0].sitename if loaded.trees else ""
+    initial = np.asarray(param["init_score"], dtype=np.float64)
     learning_rate = float(meta["learning_rate"])
-    for t in range(len(trees)):
-        scores[:, t % dim] += learning_rate * weights[t]
+    scores = _scores(loaded.trees, sitename, initial, learning_rate, features, missing)
     objective_meta = meta["objective_meta"]
     objective = boosting.Objective(
-        objective_meta["objective"], (objective_meta["param"] or [None])[0], dim
+        objective_meta["objective"], (objective_meta["param"] or [None])[0], int(param["tree_dim"])
     )
     classes = [float(c) for c in param["classes_"]]
     return boosting.prediction_output(
@@ -777,15 +861,18 @@ class HomoSecureBoost:
         parties = Participants.from_roles(context.roles)
         model: Model | None = next(iter(context.input_models().values()), None)
         if context.task.role == "arbiter":
-            if model is not None:
-                # Scoring is local to each client; a warm start fails at the clients.
+            # A model and no data: training goes on from it (FATE 1.7's warm start), if the
+            # clients have train_data; a predict job scores at the clients alone.
+            if model is not None and context.job_parameters.get("job_type") == "predict":
                 return
 
             def on_loss(round_: int, loss: float) -> None:
                 context.log_metric("train", "loss", [(round_, loss)], LOSS_META)
                 context.log.info("round %s: loss %.6f", round_, loss)
 
-            model = fit_arbiter(context.federation, params, parties, on_loss=on_loss)
+            model = fit_arbiter(
+                context.federation, params, parties, warm_start=model, on_loss=on_loss
+            )
             losses = model["param"]["losses"]
             if losses:
                 context.log_metric("train", "loss", [], {**LOSS_META, "Best": min(losses)})
@@ -793,10 +880,8 @@ class HomoSecureBoost:
             context.save_summary({"loss_history": losses})
             return
         data, kind = learner_input(context)
-        if model is not None and kind == "train":
-            raise InvalidArgument(
-                f"{MODULE}: warm start (a model input with train_data) is not implemented"
-            )
+        # FATE 1.7's warm start: a model and train_data go on training; a model alone predicts.
+        warm_start, model = (model, None) if kind == "train" else (None, model)
         if model is not None:
             table = predict(model, data, threshold=settings.threshold, kind=kind)
         else:
@@ -809,6 +894,7 @@ class HomoSecureBoost:
                 parties,
                 party=context.local,
                 validate=validate,
+                warm_start=warm_start,
                 log_metric=context.log_metric,
             )
             context.save_model(model)

@@ -78,6 +78,7 @@ def train(
     validate: tuple[Dataset, Mapping[PartyRole, Dataset]] | None = None,
     defaults: Mapping[str, Any] = sb.DEFAULTS,
     metrics: list[tuple[str, str, Any, Any]] | None = None,
+    warm_start: Run | None = None,
 ) -> Run:
     parties = Participants(GUEST, tuple(hosts))
     wire = Wire()
@@ -88,6 +89,7 @@ def train(
             params,
             parties,
             validate=None if validate is None else validate[0],
+            warm_start=None if warm_start is None else warm_start.guest_model,
             defaults=defaults,
             log_metric=None if metrics is None else lambda *record: metrics.append(record),
             timeout=TIMEOUT,
@@ -101,6 +103,7 @@ def train(
             parties,
             party=host,
             validate=None if validate is None else validate[1][host],
+            warm_start=None if warm_start is None else warm_start.host_models[host],
             defaults=defaults,
             timeout=TIMEOUT,
         )
@@ -215,9 +218,7 @@ def test_missing_values_two_hosts_and_regularisation_are_lossless() -> None:
     assert directions, "no host split at all"
     # Prediction asks each host about its own splits only, and gives the training scores.
     table = predict(run, guest, {HOST: host_a, HOST_B: host_b})
-    assert (
-        np.max(np.abs(np.asarray(table.column("predict_score").to_pylist()) - run.scores)) < 1e-12
-    )
+    assert np.max(np.abs(np.asarray(table.column("predict_score").to_pylist()) - run.scores)) == 0
 
 
 def test_multi_class_grows_a_tree_per_class_and_is_lossless() -> None:
@@ -456,7 +457,7 @@ def test_predict_gives_the_training_scores(breast_run: Run) -> None:
     assert table.column("type").to_pylist() == ["predict"] * len(guest.ids)
     assert table.column(0).to_pylist() == breast_run.table.column(0).to_pylist()
     scores = np.asarray(table.column("predict_score").to_pylist())
-    assert np.max(np.abs(scores - breast_run.scores)) < 1e-12
+    assert np.max(np.abs(scores - breast_run.scores)) == 0  # the same additions, in order
     # One batch per level and host, not one per instance.
     batches = [d for d in breast_run.wire.received_by(HOST) if d.name == sb.GUEST_PREDICT_DATA]
     assert not batches  # training needs no prediction exchange
@@ -514,6 +515,19 @@ def test_validation_scores_rounds_and_stops_early() -> None:
     if len(summary["validation_metrics"]["auc"]) < 8:  # stopped early: the best round's model
         assert kept == best + 1
         assert len(run.host_models[HOST]["param"]["trees_"]) == kept
+
+
+def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
+    guest, host = breast(rows=200)
+    params = {"n_iter_no_change": False, "tree_param": {"max_depth": 2}}
+    whole = train(guest, {HOST: host}, {**params, "num_trees": 4})
+    first = train(guest, {HOST: host}, {**params, "num_trees": 2})
+    then = train(guest, {HOST: host}, {**params, "num_trees": 2}, warm_start=first)
+    assert then.guest_model["param"]["trees_"] == whole.guest_model["param"]["trees_"]
+    assert then.host_models[HOST]["param"]["trees_"] == whole.host_models[HOST]["param"]["trees_"]
+    assert then.guest_model["param"]["losses"] == whole.guest_model["param"]["losses"]
+    assert then.guest_model["meta"]["num_trees"] == 4
+    assert np.array_equal(then.scores, whole.scores)
 
 
 # --- parameters ------------------------------------------------------------------------------

@@ -41,14 +41,32 @@ class Run:
     wire: Wire
 
 
-def train(clients: Mapping[PartyRole, Dataset], params: Mapping[str, Any], **extra: Any) -> Run:
+def train(
+    clients: Mapping[PartyRole, Dataset],
+    params: Mapping[str, Any],
+    warm_start: Run | None = None,
+    **validate: Dataset,
+) -> Run:
     parties = Participants(GUEST, tuple(c for c in clients if c != GUEST), ARBITER)
     roles: dict[PartyRole, Any] = {
-        ARBITER: lambda t: homo.fit_arbiter(t, params, parties, timeout=TIMEOUT),
+        ARBITER: lambda t: homo.fit_arbiter(
+            t,
+            params,
+            parties,
+            warm_start=None if warm_start is None else warm_start.arbiter,
+            timeout=TIMEOUT,
+        ),
     }
     for party, data in clients.items():
         roles[party] = lambda t, party=party, data=data: homo.fit_client(
-            t, data, params, parties, party=party, validate=extra.get(party.role), timeout=TIMEOUT
+            t,
+            data,
+            params,
+            parties,
+            party=party,
+            validate=validate.get(party.role),
+            warm_start=None if warm_start is None else warm_start.models[party],
+            timeout=TIMEOUT,
         )
     wire = Wire()
     results = run_parties(wire, roles)
@@ -226,3 +244,18 @@ def test_each_client_validates_on_its_own_data() -> None:
         kinds = run.tables[party].column("type").to_pylist()
         assert kinds.count("validate") == len(validate[party].ids)
         assert len(run.summaries[party]["validation_metrics"]["auc"]) == 3
+
+
+def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
+    clients = {
+        GUEST: load(DATA / "breast_homo_guest.csv"),
+        HOST: load(DATA / "breast_homo_host.csv"),
+    }
+    params = {"n_iter_no_change": False, "tree_param": {"max_depth": 2}}
+    whole = train(clients, {**params, "num_trees": 4})
+    first = train(clients, {**params, "num_trees": 2})
+    then = train(clients, {**params, "num_trees": 2}, warm_start=first)
+    for party in clients:
+        assert then.models[party]["param"]["trees_"] == whole.models[party]["param"]["trees_"]
+        assert then.tables[party].equals(whole.tables[party])
+    assert then.arbiter["param"]["losses"] == whole.arbiter["param"]["losses"]

@@ -46,6 +46,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from fateflow_grpc.components.feature import binning as feature_binning
+from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.learning import (
     multi_prediction_table,
     prediction_table,
@@ -874,14 +875,28 @@ def prediction_output(
     return multi_prediction_table(ids, labels, predicted, classes, kind, sid)
 
 
-def check_features(features: Floats, header: Sequence[str], role: str) -> Floats:
+def aligned_features(data: Dataset, header: Sequence[str], where: str) -> Floats:
+    """The data's features in the order of `header` (the training data's, or a model's):
+    InvalidArgument when one is absent. `where` says whose data, for the message."""
+    position = {name: k for k, name in enumerate(data.header)}
+    absent = [name for name in header if name not in position]
+    if absent:
+        raise InvalidArgument(
+            f"{where}: the data lack the model's features {', '.join(absent[:5])}",
+            missing=len(absent),
+        )
+    matrix = _check_features(data.features, data.header, where)
+    return matrix[:, [position[name] for name in header]]
+
+
+def _check_features(features: Floats, header: Sequence[str], role: str) -> Floats:
     matrix = np.asarray(features, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[1] != len(header):
         raise InvalidArgument(
-            f"the {role}'s features of shape {matrix.shape} do not match its {len(header)} names"
+            f"{role}: features of shape {matrix.shape} do not match {len(header)} names"
         )
     if np.isinf(matrix).any():
-        raise InvalidArgument(f"the {role}'s features hold infinite values")
+        raise InvalidArgument(f"{role}: the features hold infinite values")
     return matrix
 
 

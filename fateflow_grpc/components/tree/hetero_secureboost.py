@@ -308,9 +308,8 @@ class Packing:
         return 2 * self.field
 
     def pack(self, fp: FixedPoint) -> list[int]:
-        # At most 2 (16 + 40 + 1) bits for a trillion instances: within int64.
-        packed: list[int] = ((fp.g << self.field) + fp.h).tolist()
-        return packed
+        """Each instance's g 2^field + h (Python integers: no width to overflow)."""
+        return [(g << self.field) + h for g, h in zip(fp.g.tolist(), fp.h.tolist(), strict=True)]
 
     def unpack(self, value: int) -> tuple[int, int]:
         h, g = paillier.unpack(value, self.field, 2)
@@ -363,7 +362,9 @@ class _Channel:
         try:
             return paillier.from_rows(key, self.get(name, tag, party))
         except InvalidArgument as error:
-            raise FederatedError(f"{_sender(party)} sent {name} that are not: {error}") from None
+            raise FederatedError(
+                f"{_sender(party)} sent {name} that are not ciphertexts: {error}"
+            ) from None
 
 
 def _sender(party: PartyRole) -> str:
@@ -386,16 +387,7 @@ def _row_order(own_ids: Sequence[object], wanted: Sequence[object], party: Party
 
 
 def _aligned(data: Dataset, header: Sequence[str], role: str) -> Floats:
-    """The data's features in the order of `header` (the training data's, or the model's)."""
-    position = {name: k for k, name in enumerate(data.header)}
-    absent = [name for name in header if name not in position]
-    if absent:
-        raise InvalidArgument(
-            f"{MODULE} at the {role}: the data lack the model's features {', '.join(absent[:5])}",
-            missing=len(absent),
-        )
-    matrix = boosting.check_features(data.features, data.header, role)
-    return matrix[:, [position[name] for name in header]]
+    return boosting.aligned_features(data, header, f"{MODULE} at the {role}")
 
 
 def _routing(
@@ -1270,11 +1262,6 @@ class _HostTrainer:
         splits: dict[int, tuple[int, int, int]] = {}
         levels = shape.host_levels(self.party)
         if levels:
-            count = len(self.bins)
-            received = channel.ciphertexts(self.key, ENCRYPTED_GH, tag, guest)
-            if len(received) != (count if self.packing_field else 2 * count):
-                raise FederatedError(f"{_sender(guest)} sent {len(received)} gradients")
-            parts = [received] if self.packing_field else [received[:count], received[count:]]
             features = boosting.sampled_features(
                 len(self.binning.points),
                 config.subsample_feature_rate,
@@ -1285,7 +1272,13 @@ class _HostTrainer:
             found = boosting.candidates(self.binning, features, config.tree.use_missing)
             # The order the guest sees the candidates in: new for every tree.
             order = np.random.default_rng(secrets.randbits(128)).permutation(len(found))
+            # The answers' randomness, while the guest encrypts.
             self._prefill(len(found), levels)
+            count = len(self.bins)
+            received = channel.ciphertexts(self.key, ENCRYPTED_GH, tag, guest)
+            if len(received) != (count if self.packing_field else 2 * count):
+                raise FederatedError(f"{_sender(guest)} sent {len(received)} gradients")
+            parts = [received] if self.packing_field else [received[:count], received[count:]]
             for depth in range(shape.max_depth):
                 if self.party not in shape.level(depth, [self.party])[1]:
                     continue

@@ -788,15 +788,7 @@ class _Loaded:
 
 
 def _aligned(data: Dataset, header: Sequence[str]) -> Floats:
-    """The data's features in the order of `header` (a model's)."""
-    position = {name: k for k, name in enumerate(data.header)}
-    absent = [name for name in header if name not in position]
-    if absent:
-        raise InvalidArgument(
-            f"{MODULE}: the data lack the model's features {', '.join(absent[:5])}"
-        )
-    matrix = boosting.check_features(data.features, data.header, "client")
-    return matrix[:, [position[n] for n in header]]
+    return boosting.aligned_features(data, header, MODULE)
 
 
 def _scores(

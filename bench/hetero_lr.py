@@ -31,7 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fateflow.v1 import job_service_pb2 as pb
 from fateflow.v1 import tracking_service_pb2 as tpb
 from fateflow.v1 import tracking_service_pb2_grpc
-from tests.multiparty.cluster import EXAMPLES, FINAL, NodeProcess, start_parties, upload, wait_for
+from tests.multiparty.cluster import (
+    EXAMPLES,
+    FINAL,
+    NodeProcess,
+    start_parties,
+    two_party_example,
+    upload,
+    wait_for,
+)
 from tests.multiparty.test_scheduling import GUEST, HOST, statuses, struct
 
 COMPONENTS = ("reader_0", "data_transform_0", "intersection_0", "hetero_lr_0", "evaluation_0")
@@ -40,8 +48,7 @@ COMPONENTS = ("reader_0", "data_transform_0", "intersection_0", "hetero_lr_0", "
 def run_job(
     nodes: dict[int, NodeProcess], tables: tuple[str, str], iterations: int
 ) -> dict[str, Any]:
-    dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
-    conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v2.json").read_text())
+    dsl, conf = two_party_example("hetero_lr", 2)
     lr = conf["component_parameters"]["common"]["hetero_lr_0"]
     lr.update(max_iter=iterations, tol=0.0)  # run every iteration
     roles = conf["component_parameters"]["role"]

@@ -48,7 +48,6 @@ def main() -> None:
     dsl = json.loads((EXAMPLES / "homo_lr" / "dsl_v2.json").read_text())
     conf = json.loads((EXAMPLES / "homo_lr" / "conf_v2.json").read_text())
     conf["component_parameters"]["common"]["homo_lr_0"].update(max_iter=args.rounds, tol=0.0)
-    conf["role"]["arbiter"] = [ARBITER]  # each role its own node, as the issue asks
     with tempfile.TemporaryDirectory() as base:
         nodes = start_parties(Path(base), [GUEST, HOST, ARBITER])
         try:

@@ -1,9 +1,11 @@
-"""`fateflow`: run a node, one of its parts, or two standalone parties on this machine.
+"""`fateflow`: run a node, one of its parts, or a standalone of several parties on this machine.
 
-fateflow node --config node.yaml      core + gateway + proxy of one party, in one process
+fateflow node --config node.yaml [--no-gateway]   core + gateway + proxy of one party
 fateflow core|gateway|proxy --config node.yaml
-fateflow standalone [--port-offset N] parties 9999 and 10000 on DESIGN §5's ports (+ N)
-fateflow demo [--port-offset N]       the hetero LR example on those parties, from upload to AUC
+fateflow standalone [--parties 9999,10000] [--data-dir var] [--port-offset N]
+                                      every local party at one address (HTTP 9380, gRPC 9360)
+fateflow demo [--data-dir var] [--port-offset N]
+                                      the hetero LR example, from upload to AUC, on a standalone
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from fateflow_grpc import demo, standalone
+from fateflow_grpc import demo
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.errors import FateFlowError
 from fateflow_grpc.node import Node
 from fateflow_grpc.server import create_server
+from fateflow_grpc.standalone import launcher
 from fateflow_grpc.storage.database import create_database
 from gateway.server import serve
 from party_proxy.server import create_proxy_server
@@ -42,18 +45,25 @@ def _binding(address: str) -> Iterator[None]:
 def _core(config: NodeConfig) -> Iterator[None]:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     database = create_database(config.database)
-    node = Node(config, database)
+    # The table store's own database, when it has one (shared with other nodes).
+    tables = (
+        None if config.table_database == config.database else create_database(config.table_database)
+    )
+    node = Node(config, database, tables)
     with _binding(config.grpc_address):
         server, port = create_server(node)
     node.start()  # recovery first: no request may start a task it would take for an orphan
     server.start()
-    log.info("party %s: gRPC core on %s:%s", config.party_id, config.host, port)
+    where = config.core_address or f"{config.host}:{port}"  # port 0 picked one
+    log.info("party %s: gRPC core on %s", config.party_id, where)
     try:
         yield
     finally:
         server.stop(grace=5).wait()
         node.close()
         database.dispose()
+        if tables is not None:
+            tables.dispose()
 
 
 @contextlib.contextmanager
@@ -101,6 +111,13 @@ def run(config: NodeConfig, parts: set[str]) -> None:
         asyncio.run(_serve_until_signal(config, with_gateway="gateway" in parts))
 
 
+def _parties(text: str) -> tuple[int, ...]:
+    try:
+        return launcher.parse_parties(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fateflow", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,11 +129,24 @@ def main(argv: list[str] | None = None) -> None:
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--config", type=Path, help="node config YAML (default: party 9999)")
+        if name == "node":
+            sub.add_argument(
+                "--no-gateway",
+                action="store_true",
+                help="run the core and the proxy only (fateflow standalone serves HTTP for all)",
+            )
     for name, help_text in (
-        ("standalone", "run parties 9999 and 10000 on this machine"),
-        ("demo", "run the hetero LR example on parties 9999 and 10000, started if need be"),
+        ("standalone", "run several parties on this machine, all served at one address"),
+        ("demo", "run the hetero LR example on a standalone, started if need be"),
     ):
         sub = commands.add_parser(name, help=help_text)
+        if name == "standalone":
+            sub.add_argument(
+                "--parties",
+                type=_parties,
+                default=launcher.DEFAULT_PARTIES,
+                help="the local party ids, the first keeping the tables (default: 9999,10000)",
+            )
         sub.add_argument("--data-dir", type=Path, default=Path("var"), help="default: ./var")
         sub.add_argument(
             "--port-offset", type=int, default=0, help="add N to every port (default: 0)"
@@ -127,15 +157,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         if args.command == "standalone":
-            standalone.run(args.data_dir, args.port_offset)
+            launcher.run(args.data_dir, args.parties, args.port_offset)
             return
         if args.command == "demo":
             demo.demo(args.data_dir, args.port_offset)
             return
         config = NodeConfig.load(args.config) if args.config else NodeConfig()
         parts = {"core", "gateway", "proxy"} if args.command == "node" else {args.command}
+        if getattr(args, "no_gateway", False):
+            parts.discard("gateway")
         run(config, parts)
     except FateFlowError as error:
         sys.exit(f"fateflow: {error.message}")
-    except OSError as error:
+    except (OSError, launcher.StandaloneError) as error:
         sys.exit(f"fateflow: {error}")

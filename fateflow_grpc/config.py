@@ -68,14 +68,24 @@ class NodeConfig:
     #: The address the node's three servers bind to.
     host: str = "127.0.0.1"
     grpc_port: int = 9360
+    #: Where the core serves gRPC instead of `host:grpc_port`, and where the gateway and the
+    #: proxy reach it: `unix:/path` keeps it off the network (`fateflow standalone` does so).
+    core_address: str = ""
     http_port: int = 9380
     proxy_port: int = 9370
     #: Holds the SQLite database (unless `database_url` says otherwise), tables and logs.
     data_dir: Path = Path("var/9999")
     #: A SQLAlchemy URL; empty means SQLite at `<data_dir>/fateflow.db`.
     database_url: str = ""
-    #: FATE-Board's address, used to build the `board_url` of submitted jobs.
-    board_url: str = "http://127.0.0.1:8080"
+    # --- The table store: nodes that name the same `table_dir` and `table_database_url` share
+    # their tables (the parties of `fateflow standalone`, replicas of one party).
+    #: Where tables' Arrow files are. Empty: `<data_dir>/tables`.
+    table_dir: Path | None = None
+    #: The database of the tables' meta rows. Empty: the node's own database.
+    table_database_url: str = ""
+    #: The board that the `board_url` of each submitted job points into; empty: this node's
+    #: own board, `http://<host>:<http_port>/board`.
+    board_url: str = ""
     # --- Data jobs: files on the node's own disk (`/v1/data/upload` with use_local_data 0 reads
     # one, `/v1/data/download` writes one). Paths must lie under one of these directories, after
     # symlinks are resolved; a relative path is taken under the first. None: no such files.
@@ -121,6 +131,10 @@ class NodeConfig:
         return self.routes.get(party_id, self.default_route)
 
     @property
+    def board_address(self) -> str:
+        return self.board_url or f"http://{self.host}:{self.http_port}/board"
+
+    @property
     def proxy_address(self) -> str:
         return f"{self.host}:{self.proxy_port}"
 
@@ -137,12 +151,20 @@ class NodeConfig:
         return self.database_url or f"sqlite:///{self.data_dir / 'fateflow.db'}"
 
     @property
+    def tables_path(self) -> Path:
+        return self.table_dir or self.data_dir / "tables"
+
+    @property
+    def table_database(self) -> str:
+        return self.table_database_url or self.database
+
+    @property
     def model_store(self) -> str:
         return self.model_store_address or str(self.data_dir / "model_store")
 
     @property
     def grpc_address(self) -> str:
-        return f"{self.host}:{self.grpc_port}"
+        return self.core_address or f"{self.host}:{self.grpc_port}"
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NodeConfig:
@@ -162,7 +184,7 @@ class NodeConfig:
                 if isinstance(servings, str):
                     raise TypeError("servings must be a list of host:port addresses")
                 converted["servings"] = tuple(map(str, servings))
-            for name in ("data_dir", "mailbox_dir"):
+            for name in ("data_dir", "mailbox_dir", "table_dir"):
                 if values.get(name):
                     converted[name] = Path(values[name])
             if "routes" in values:

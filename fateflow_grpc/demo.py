@@ -1,10 +1,13 @@
-"""`fateflow demo`: the hetero LR example from upload to evaluation, on the standalone parties.
+"""`fateflow demo`: the hetero LR example from upload to evaluation, on a standalone.
 
-It starts parties 9999 (guest) and 10000 (host and arbiter) as `fateflow standalone` does, or
-uses them when both already answer on their ports; uploads the breast cancer tables at each,
-runs examples/hetero_lr (Reader, DataTransform, Intersection, HeteroLR, Evaluation) while
-showing each component and each training iteration, prints the evaluation and where the
-model, metrics and logs are, then stops what it started. It talks to the nodes over gRPC.
+It starts parties 9999 (guest), 10000 (host) and 10001 (arbiter) as `fateflow standalone
+--parties 9999,10000,10001` does, or uses the standalone already answering on its address;
+uploads the breast cancer tables there, runs examples/hetero_lr (Reader, DataTransform,
+Intersection, HeteroLR, Evaluation) while showing each component and each training iteration,
+prints the evaluation and where the model, metrics and logs are, then stops what it started.
+It talks to the standalone's one gRPC address. The arbiter is a party of its own: it holds the
+Paillier private key, which a host playing the arbiter too would hold, and could then decrypt
+what the guest sends it.
 """
 
 from __future__ import annotations
@@ -31,22 +34,26 @@ from fateflow.v1 import (
     tracking_service_pb2,
     tracking_service_pb2_grpc,
 )
-from fateflow_grpc.config import NodeConfig
-from fateflow_grpc.standalone import standalone_nodes, standalone_parties
+from fateflow_grpc.standalone.launcher import (
+    Layout,
+    StandaloneError,
+    running,
+    standalone_layout,
+)
 from fateflow_grpc.status import END_STATUSES
 from fateflow_grpc.storage.model_files import model_path
 
 #: The source tree's examples; an editable install (the README's) runs from there.
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-#: The upload conf of each party, in the order of `standalone_parties` (guest, host).
+#: The upload confs of the guest's table and the host's.
 UPLOAD_CONFS = ("upload/breast_hetero_guest.json", "upload/breast_hetero_host.json")
 DSL = "hetero_lr/dsl_v2.json"
 CONF = "hetero_lr/conf_v2.json"
 #: Where the job's numbers come from: the guest trains and evaluates, the arbiter sums losses.
 LEARNER, EVALUATION = "hetero_lr_0", "evaluation_0"
-GUEST, HOST, ARBITER = ("guest", 9999), ("host", 10000), ("arbiter", 10000)
+GUEST, HOST, ARBITER = ("guest", 9999), ("host", 10000), ("arbiter", 10001)
+PARTIES = (GUEST[1], HOST[1], ARBITER[1])
 POLL_S = 0.5
-START_TIMEOUT_S = 120
 UPLOAD_CHUNK = 256 * 1024
 
 
@@ -58,7 +65,7 @@ class DemoError(Exception):
 class Example:
     dsl: dict[str, Any]
     conf: dict[str, Any]
-    #: Per party (guest, host): the upload conf and the file it names.
+    #: The guest's table and the host's: the upload conf and the file it names.
     uploads: tuple[tuple[dict[str, Any], Path], ...]
 
     @property
@@ -100,9 +107,9 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return json_format.ParseDict(value, struct_pb2.Struct())
 
 
-def _answers(party: NodeConfig) -> bool:
-    """Whether a fateflow node serves on the party's gRPC port."""
-    with grpc.insecure_channel(party.grpc_address) as channel:
+def _answers(address: str) -> bool:
+    """Whether a fateflow standalone (or node) serves gRPC at `address`."""
+    with grpc.insecure_channel(address) as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=2
@@ -113,30 +120,19 @@ def _answers(party: NodeConfig) -> bool:
 
 
 @contextlib.contextmanager
-def _parties(base_dir: Path, port_offset: int) -> Iterator[tuple[tuple[NodeConfig, ...], bool]]:
-    """The running parties if both answer, else parties started here and stopped after; and
-    whether they were started here."""
-    parties = standalone_parties(port_offset)
-    if all(_answers(party) for party in parties):
-        print("using the parties already running on " + ", ".join(p.grpc_address for p in parties))
-        yield parties, False
+def _standalone(base_dir: Path, port_offset: int) -> Iterator[tuple[Layout, bool]]:
+    """The standalone already running at the address, or one started here and stopped after;
+    and whether it was started here."""
+    layout = standalone_layout(base_dir, PARTIES, port_offset)
+    if _answers(layout.grpc_address):
+        print(f"using the fateflow standalone already running at {layout.grpc_address}")
+        yield layout, False
         return
-    with standalone_nodes(base_dir, port_offset, log_to_files=True) as nodes:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        for party, process in nodes:
-            while not _answers(party):
-                if process.poll() is not None:
-                    raise DemoError(
-                        f"party {party.party_id}'s node exited while starting: "
-                        f"see {party.data_dir / 'node.log'}"
-                    )
-                if time.monotonic() > deadline:
-                    raise DemoError(
-                        f"party {party.party_id}'s node did not answer in {START_TIMEOUT_S} s: "
-                        f"see {party.data_dir / 'node.log'}"
-                    )
-                time.sleep(POLL_S)
-        yield tuple(party for party, _ in nodes), True
+    try:
+        with running(layout, log_to_files=True):
+            yield layout, True
+    except StandaloneError as error:
+        raise DemoError(str(error)) from None
 
 
 def _upload_messages(
@@ -152,34 +148,36 @@ def _upload_messages(
 
 @dataclass
 class Run:
-    """What the demo learned from the nodes, for its report."""
+    """What the demo learned from the standalone, for its report."""
 
     job_id: str
     model_id: str
     model_version: str
-    #: Each party's data directory, as its node reported it through its logs directory.
-    data_dirs: tuple[Path, ...]
+    #: Where the standalone keeps each party's files (`<data dir>/<party id>`).
+    data_dir: Path
     auc: float = 0.0
     ks: float = 0.0
     accuracy: float = 0.0
     threshold: float = 0.0
     elapsed_s: float = 0.0
 
+    def party_dir(self, party_id: int) -> Path:
+        return self.data_dir / str(party_id)
 
-def run_example(example: Example, parties: tuple[NodeConfig, ...]) -> Run:
-    with contextlib.ExitStack() as stack:
-        channels = [stack.enter_context(grpc.insecure_channel(p.grpc_address)) for p in parties]
-        data_dirs = []
-        for party, channel, (conf, path) in zip(parties, channels, example.uploads, strict=True):
-            data = data_service_pb2_grpc.DataServiceStub(channel)  # type: ignore[no-untyped-call]
+
+def run_example(example: Example, address: str) -> Run:
+    with grpc.insecure_channel(address) as channel:
+        data = data_service_pb2_grpc.DataServiceStub(channel)  # type: ignore[no-untyped-call]
+        data_dir = Path()
+        for conf, path in example.uploads:
             uploaded = data.UploadData(_upload_messages(conf, path), timeout=600)
-            # A node keeps its logs in <data_dir>/logs/<job id> (node.py).
-            data_dirs.append(Path(uploaded.data.logs_directory).parent.parent)
+            # The table keeper keeps the upload's logs in <data dir>/<party id>/logs/<job id>.
+            data_dir = Path(uploaded.data.logs_directory).parents[2]
             print(
-                f"party {party.party_id}: uploaded {path.name} as "
-                f"{conf['namespace']}.{conf['table_name']} (job {uploaded.job_id})"
+                f"uploaded {path.name} as {conf['namespace']}.{conf['table_name']} "
+                f"(job {uploaded.job_id})"
             )
-        jobs = job_service_pb2_grpc.JobServiceStub(channels[0])  # type: ignore[no-untyped-call]
+        jobs = job_service_pb2_grpc.JobServiceStub(channel)  # type: ignore[no-untyped-call]
         submitted = jobs.SubmitJob(
             job_service_pb2.SubmitJobRequest(
                 job_dsl=_struct(example.dsl), job_runtime_conf=_struct(example.conf)
@@ -190,25 +188,25 @@ def run_example(example: Example, parties: tuple[NodeConfig, ...]) -> Run:
             submitted.job_id,
             submitted.data.model_info.model_id,
             submitted.data.model_info.model_version,
-            tuple(data_dirs),
+            data_dir,
         )
-        print(f"job {run.job_id} submitted at party {parties[0].party_id}")
-        trackers = [
-            tracking_service_pb2_grpc.TrackingServiceStub(c)  # type: ignore[no-untyped-call]
-            for c in channels
-        ]
+        print(f"job {run.job_id} submitted: guest {GUEST[1]}, host {HOST[1]}, arbiter {ARBITER[1]}")
+        print(f"watch it on the board: {submitted.data.board_url}")
+        tracker = tracking_service_pb2_grpc.TrackingServiceStub(channel)  # type: ignore[no-untyped-call]
         started = time.monotonic()
         try:
-            status = _watch(example, run.job_id, jobs, trackers[1])
+            status = _watch(example, run.job_id, jobs, tracker)
         except KeyboardInterrupt:
             with contextlib.suppress(grpc.RpcError):  # a node already stopped by the ^C
                 jobs.StopJob(job_service_pb2.StopJobRequest(job_id=run.job_id), timeout=10)
             raise DemoError(f"interrupted: job {run.job_id} stopped") from None
         run.elapsed_s = time.monotonic() - started
         if status != "success":
-            logs = " and ".join(str(data_dir / "logs" / run.job_id) for data_dir in data_dirs)
+            logs = " and ".join(
+                str(run.party_dir(party_id) / "logs" / run.job_id) for party_id in PARTIES
+            )
             raise DemoError(f"job {run.job_id} ended {status}; its logs are in {logs}")
-        _read_evaluation(run, trackers[0])
+        _read_evaluation(run, tracker)
         return run
 
 
@@ -216,7 +214,7 @@ def _watch(
     example: Example,
     job_id: str,
     jobs: job_service_pb2_grpc.JobServiceStub,
-    host_tracker: tracking_service_pb2_grpc.TrackingServiceStub,
+    tracker: tracking_service_pb2_grpc.TrackingServiceStub,
 ) -> str:
     """Show each component's status and the learner's iterations until the job ends."""
     role, party_id = GUEST
@@ -246,7 +244,7 @@ def _watch(
                     timeout=30,
                 ).data
             }
-            losses = _losses(job_id, host_tracker)
+            losses = _losses(job_id, tracker)
             for name in components:
                 task = tasks.get(name)
                 status = task.f_status if task else "waiting"
@@ -271,12 +269,10 @@ def _watch(
             time.sleep(POLL_S)
 
 
-def _losses(
-    job_id: str, host_tracker: tracking_service_pb2_grpc.TrackingServiceStub
-) -> list[float]:
+def _losses(job_id: str, tracker: tracking_service_pb2_grpc.TrackingServiceStub) -> list[float]:
     """The arbiter's loss of each iteration so far, as HeteroLR records them."""
     role, party_id = ARBITER
-    reply = host_tracker.GetComponentMetricData(
+    reply = tracker.GetComponentMetricData(
         tracking_service_pb2.GetComponentMetricDataRequest(
             job_id=job_id,
             role=role,
@@ -290,11 +286,9 @@ def _losses(
     return [point.list_value.values[1].number_value for point in reply.data.values]
 
 
-def _read_evaluation(
-    run: Run, guest_tracker: tracking_service_pb2_grpc.TrackingServiceStub
-) -> None:
+def _read_evaluation(run: Run, tracker: tracking_service_pb2_grpc.TrackingServiceStub) -> None:
     role, party_id = GUEST
-    reply = guest_tracker.GetComponentMetricAll(
+    reply = tracker.GetComponentMetricAll(
         tracking_service_pb2.GetComponentMetricAllRequest(
             job_id=run.job_id, role=role, party_id=party_id, component_name=EVALUATION
         ),
@@ -319,15 +313,21 @@ def _method(service: str, method: str) -> str:
     return f"{descriptor.full_name}/{descriptor.methods_by_name[method].name}"
 
 
-def report(run: Run, parties: tuple[NodeConfig, ...], restart: str | None) -> None:
-    guest, host = parties
+def report(run: Run, layout: Layout, restart: str | None) -> None:
     job = run.job_id
     models = [
-        model_path(data_dir, role, party_id, run.model_id, run.model_version, LEARNER, "model")
-        for data_dir, (role, party_id) in zip(run.data_dirs, (GUEST, HOST), strict=True)
+        model_path(
+            run.party_dir(party_id),
+            role,
+            party_id,
+            run.model_id,
+            run.model_version,
+            LEARNER,
+            "model",
+        )
+        for role, party_id in (GUEST, HOST)
     ]
-    client = f"fateflow-client --address http://{guest.host}:{guest.http_port}"
-    host_client = f"fateflow-client --address http://{host.host}:{host.http_port}"
+    client = f"fateflow-client --address {layout.http_url}"
     evaluation = json.dumps(
         {"job_id": job, "role": GUEST[0], "party_id": GUEST[1], "component_name": EVALUATION}
     )
@@ -341,31 +341,34 @@ def report(run: Run, parties: tuple[NodeConfig, ...], restart: str | None) -> No
             "metric_name": "loss",
         }
     )
+    address = layout.grpc_address
     lines = [
         "",
-        f"Evaluation of {LEARNER} on its training data (guest 9999):",
+        f"Evaluation of {LEARNER} on its training data (guest {GUEST[1]}):",
         f"  AUC       {run.auc:.4f}",
         f"  KS        {run.ks:.4f}",
         f"  accuracy  {run.accuracy:.4f} (threshold {run.threshold:.4f})",
         "",
         f"job {job}: success in {run.elapsed_s:.1f} s",
         f"  model     id {run.model_id}, version {run.model_version}",
-        f"            guest 9999:  {models[0]}",
-        f"            host 10000:  {models[1]}",
+        f"            guest {GUEST[1]}:    {models[0]}",
+        f"            host {HOST[1]}:    {models[1]}",
         "  metrics   in each party's database, through the tracking API (commands below)",
-        f"  logs      guest 9999:  {run.data_dirs[0] / 'logs' / job}",
-        f"            host 10000:  {run.data_dirs[1] / 'logs' / job}",
+        f"  logs      guest {GUEST[1]}:    {run.party_dir(GUEST[1]) / 'logs' / job}",
+        f"            host {HOST[1]}:    {run.party_dir(HOST[1]) / 'logs' / job}",
+        f"            arbiter {ARBITER[1]}: {run.party_dir(ARBITER[1]) / 'logs' / job}",
         "",
-        "Look at them" + (f" (start the parties again first: {restart}):" if restart else ":"),
+        "Look at them at the standalone's one address"
+        + (f" (start it again first: {restart}):" if restart else ":"),
         f"  {client} -f query_job -j {job}",
-        f"  {client} -f component_metric_all -j {job} -r guest -p 9999 -cpn {EVALUATION}",
-        f"  {host_client} -f component_metric_all -j {job} -r arbiter -p 10000 -cpn {LEARNER}",
-        f"  {client} -f component_output_model -j {job} -r guest -p 9999 -cpn {LEARNER}",
+        f"  {client} -f component_metric_all -j {job} -r guest -p {GUEST[1]} -cpn {EVALUATION}",
+        f"  {client} -f component_metric_all -j {job} -r arbiter -p {ARBITER[1]} -cpn {LEARNER}",
+        f"  {client} -f component_output_model -j {job} -r guest -p {GUEST[1]} -cpn {LEARNER}",
         f"  {client} -f job_log -j {job} -o .",
-        f"  grpcurl -plaintext {guest.grpc_address} list",
-        f"  grpcurl -plaintext -d '{evaluation}' {guest.grpc_address} "
+        f"  grpcurl -plaintext {address} list",
+        f"  grpcurl -plaintext -d '{evaluation}' {address} "
         + _method("TrackingService", "GetComponentMetricAll"),
-        f"  grpcurl -plaintext -d '{loss}' {host.grpc_address} "
+        f"  grpcurl -plaintext -d '{loss}' {address} "
         + _method("TrackingService", "GetComponentMetricData"),
     ]
     print("\n".join(lines), flush=True)
@@ -375,11 +378,11 @@ def demo(base_dir: Path, port_offset: int = 0) -> None:
     """Run the demo; exit with a message, not a traceback, when it cannot finish."""
     try:
         example = load_example()
-        with _parties(base_dir, port_offset) as (parties, started_here):
-            run = run_example(example, parties)
+        with _standalone(base_dir, port_offset) as (layout, started_here):
+            run = run_example(example, layout.grpc_address)
     except grpc.RpcError as error:
         details = error.details() if isinstance(error, grpc.Call) else str(error)
-        sys.exit(f"fateflow demo: a node refused: {details}")
+        sys.exit(f"fateflow demo: the standalone refused: {details}")
     except DemoError as error:
         sys.exit(f"fateflow demo: {error}")
     except KeyboardInterrupt:
@@ -387,5 +390,6 @@ def demo(base_dir: Path, port_offset: int = 0) -> None:
     restart = None
     if started_here:
         offset = f" --port-offset {port_offset}" if port_offset else ""
-        restart = f"fateflow standalone --data-dir {base_dir}{offset}"
-    report(run, parties, restart)
+        parties = ",".join(map(str, PARTIES))
+        restart = f"fateflow standalone --parties {parties} --data-dir {base_dir}{offset}"
+    report(run, layout, restart)

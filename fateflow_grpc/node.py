@@ -18,11 +18,18 @@ from fateflow_grpc.worker import run_task
 
 
 class Node:
-    """A party's core: its database, the parties it talks to, its participant and scheduler."""
+    """A party's core: its database, the parties it talks to, its participant and scheduler.
 
-    def __init__(self, config: NodeConfig, database: Database) -> None:
+    `table_database` holds the table store's meta rows when the config gives the store a
+    database of its own (`table_database_url`); by default they are in `database`.
+    """
+
+    def __init__(
+        self, config: NodeConfig, database: Database, table_database: Database | None = None
+    ) -> None:
         self.config = config
         self.database = database
+        self.tables = TableStore(config.tables_path, table_database or database)
         # Both reach the proxy on its local endpoint, which only this node's processes can open.
         self.parties = GrpcParties(config.party_id, config.local_proxy_address)
         self.mailboxes = ProxyMailboxes(config.local_proxy_address)
@@ -38,9 +45,16 @@ class Node:
                 config.max_running_jobs,
                 logs_dir,
                 has_route,
-                NodeAccess(config.data_dir, config.database, config.local_proxy_address),
+                NodeAccess(
+                    config.data_dir,
+                    config.database,
+                    config.local_proxy_address,
+                    config.tables_path,
+                    config.table_database,
+                ),
             ),
             database,
+            self.tables,
             self.catalog,
             self.parties,
             lambda on_exit: Executor(
@@ -51,7 +65,7 @@ class Node:
         self.scheduler = Scheduler(
             SchedulerSettings(
                 config.party_id,
-                config.board_url,
+                config.board_address,
                 logs_dir,
                 config.heartbeat_interval_s,
                 config.heartbeat_timeout_s,
@@ -62,9 +76,8 @@ class Node:
             self.parties,
             self.participant,
         )
-        self.tables = TableStore(config.data_dir / "tables", database)
         self.data_jobs = DataJobs(
-            DataJobSettings(config.board_url, logs_dir, config.server_file_dirs),
+            DataJobSettings(config.board_address, logs_dir, config.server_file_dirs),
             database,
             self.tables,
         )

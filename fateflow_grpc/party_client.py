@@ -13,7 +13,7 @@ from grpc_status import rpc_status
 
 from fateflow.party.v1 import party_service_pb2 as pb
 from fateflow.party.v1 import party_service_pb2_grpc
-from fateflow_grpc.domain.parties import PartyRole, TaskRef, TaskState
+from fateflow_grpc.domain.parties import NodeInfo, PartyRole, TaskRef, TaskState
 from fateflow_grpc.domain.publishing import LoadOrder, Model, Outcome
 from fateflow_grpc.errors import (
     ERROR_BY_STATUS,
@@ -40,10 +40,16 @@ class GrpcParties:
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, party_id: int, method: Callable[..., R], request: Any) -> R:
+    def _call(
+        self,
+        party_id: int,
+        method: Callable[..., R],
+        request: Any,
+        timeout_s: float = CALL_TIMEOUT_S,
+    ) -> R:
         metadata = ((DST_PARTY, str(party_id)), (SRC_PARTY, str(self._own)))
         try:
-            return method(request, timeout=CALL_TIMEOUT_S, metadata=metadata)
+            return method(request, timeout=timeout_s, metadata=metadata)
         except grpc.RpcError as error:
             raise _domain_error(party_id, error) from None
 
@@ -118,6 +124,12 @@ class GrpcParties:
             initiator_party_id, self._stub.GetJobStatus, pb.GetJobStatusRequest(job_id=job_id)
         )
         return JobStatus(response.status), response.progress
+
+    def get_node_info(self, party_id: int, timeout_s: float) -> NodeInfo:
+        response = self._call(
+            party_id, self._stub.GetNodeInfo, pb.GetNodeInfoRequest(), timeout_s=timeout_s
+        )
+        return NodeInfo(response.party_id, response.version)
 
     def load_model(self, order: LoadOrder) -> Outcome:
         response = self._call(

@@ -3,7 +3,7 @@
     server, port = create_server(node)   # binds node.config.grpc_address; port 0 picks one
     server.start()
 
-It serves the five `fateflow.v1` services, `fateflow.party.v1.PartyService` (which other
+It serves the six `fateflow.v1` services, `fateflow.party.v1.PartyService` (which other
 parties reach through the proxies), gRPC server reflection (so `grpcurl` and the gateway can
 read the descriptors) and `grpc.health.v1`.
 """
@@ -22,6 +22,8 @@ from fateflow.v1 import (
     job_service_pb2_grpc,
     model_service_pb2,
     model_service_pb2_grpc,
+    node_service_pb2,
+    node_service_pb2_grpc,
     table_service_pb2,
     table_service_pb2_grpc,
     tracking_service_pb2,
@@ -33,6 +35,7 @@ from fateflow_grpc.server_base import SERVER_OPTIONS, add_health_and_reflection
 from fateflow_grpc.servicers.data import DataServicer
 from fateflow_grpc.servicers.job import JobServicer
 from fateflow_grpc.servicers.model import ModelServicer
+from fateflow_grpc.servicers.node import NodeServicer
 from fateflow_grpc.servicers.party import PartyServicer
 from fateflow_grpc.servicers.table import TableServicer
 from fateflow_grpc.servicers.tracking import TrackingServicer
@@ -48,7 +51,8 @@ def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, 
     config, database = node.config, node.database
     job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(node), server)
     party_service_pb2_grpc.add_PartyServiceServicer_to_server(
-        PartyServicer(node.participant, node.scheduler, node.publishing), server
+        PartyServicer(config.party_id, node.participant, node.scheduler, node.publishing),
+        server,
     )
     data_service_pb2_grpc.add_DataServiceServicer_to_server(DataServicer(node), server)
     tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(node), server)
@@ -56,6 +60,7 @@ def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, 
         ModelServicer(config, database, node.publishing), server
     )
     table_service_pb2_grpc.add_TableServiceServicer_to_server(TableServicer(node), server)
+    node_service_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(node), server)
     add_health_and_reflection(
         server,
         [
@@ -66,6 +71,7 @@ def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, 
                 (tracking_service_pb2, "TrackingService"),
                 (model_service_pb2, "ModelService"),
                 (table_service_pb2, "TableService"),
+                (node_service_pb2, "NodeService"),
                 (party_service_pb2, "PartyService"),
             )
         ],

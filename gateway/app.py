@@ -3,7 +3,8 @@
     app = await create_app("127.0.0.1:9360")   # reads the routes from the core's reflection
     web.run_app(app, port=9380)
 
-Besides `/v1/openapi.json` (the routes' OpenAPI description, see `openapi`), one catch-all
+Besides `/v1/openapi.json` (the routes' OpenAPI description, see `openapi`) and the board's
+files under `/board/` (see `static`), one catch-all
 aiohttp route hands every request to `Gateway.dispatch`, which finds the endpoint by path and
 verb in a dict built at start-up and turns every failure into FATE's envelope: a client never
 sees a stack trace or an HTML error page.
@@ -26,6 +27,7 @@ from multidict import MultiDict
 from gateway import openapi
 from gateway.reflection import fetch_files
 from gateway.routes import PACKAGE, Route, build_routes
+from gateway.static import Board
 from gateway.transcoding import (
     EXCEPTION_ERROR,
     Codec,
@@ -316,6 +318,7 @@ async def create_app(
         return web.Response(body=document, content_type="application/json")
 
     app.router.add_get(openapi.PATH, serve_openapi, allow_head=False)
+    Board().add_routes(app)
     app.router.add_route("*", "/{path:.*}", gateway.dispatch)
 
     async def close_channel(_: web.Application) -> None:

@@ -31,7 +31,11 @@ async def serve(
     try:
         await web.TCPSite(runner, host, port).start()
         bound = runner.addresses[0][1]
-        log.info("HTTP gateway on http://%s:%s/v1, core at %s", host, bound, core_target)
+        log.info(
+            "HTTP gateway on http://%s:%s/v1, board on http://%s:%s/board/, core at %s",
+            *(host, bound) * 2,
+            core_target,
+        )
         if on_ready is not None:
             on_ready(bound)
         await asyncio.Event().wait()

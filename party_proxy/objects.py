@@ -18,9 +18,10 @@ import grpc
 from fateflow.proxy.v1 import proxy_service_pb2 as pb
 from fateflow.proxy.v1 import proxy_service_pb2_grpc
 from fateflow_grpc.errors import InvalidArgument, PermissionDenied
+from fateflow_grpc.forwarding import relay, timeout_of
 from party_proxy import security
 from party_proxy.mailbox import Mailbox, check_header
-from party_proxy.routing import Router, relay, timeout_of
+from party_proxy.routing import Router
 from party_proxy.security import Signer
 
 #: Payloads from this size on go to a local reader that accepts files as a file.

@@ -20,18 +20,19 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import grpc
-from grpc_status import rpc_status
 
 from fateflow.party.v1 import party_service_pb2
 from fateflow.v1 import (
     data_service_pb2,
     job_service_pb2,
     model_service_pb2,
+    node_service_pb2,
     table_service_pb2,
     tracking_service_pb2,
 )
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.errors import FederatedError, InvalidArgument
+from fateflow_grpc.forwarding import cancel_with, relay, timeout_of
 from party_proxy import security
 from party_proxy.security import DST_PARTY, SRC_PARTY, Signer
 
@@ -58,6 +59,7 @@ def _public_methods() -> dict[str, tuple[bool, bool]]:
         tracking_service_pb2,
         model_service_pb2,
         table_service_pb2,
+        node_service_pb2,
     ):
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
@@ -217,25 +219,6 @@ def _core_forwarder(
     return grpc.unary_stream_rpc_method_handler(download)
 
 
-#: grpc reports "no deadline" as a remaining time of about 9e18 s, which a call cannot take.
-_NO_DEADLINE_S = 1e9
-
-
-def timeout_of(context: grpc.ServicerContext) -> float | None:
-    """The caller's remaining time, for the next hop's call; None when the caller set none."""
-    remaining = context.time_remaining()
-    return None if remaining is None or remaining > _NO_DEADLINE_S else remaining
-
-
-def cancel_with(context: grpc.ServicerContext, call: grpc.RpcContext) -> None:
-    """The caller went away: so does every hop after this one."""
-
-    def cancel() -> None:
-        call.cancel()
-
-    context.add_callback(cancel)
-
-
 def _metadata(pairs: Sequence[tuple[str, str | bytes]]) -> dict[str, str]:
     return {
         key: value for key, value in pairs if isinstance(value, str) and key.startswith("fateflow-")
@@ -247,16 +230,3 @@ def _party(metadata: dict[str, str], key: str) -> int:
         return int(metadata[key])
     except (KeyError, ValueError):
         raise InvalidArgument(f"a forwarded call needs the metadata {key} as a party id") from None
-
-
-def relay(error: grpc.RpcError, context: grpc.ServicerContext, hop: str) -> None:
-    """Pass the next hop's error back unchanged, or name the hop when it could not be reached."""
-    assert isinstance(error, grpc.Call)
-    status = rpc_status.from_call(error)
-    if status is not None:
-        context.abort_with_status(rpc_status.to_status(status))
-    code = error.code()
-    details = error.details() or ""
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        details = f"{hop} failed: {details}"
-    context.abort(code, details)

@@ -2,7 +2,7 @@
 
 servicers -> domain -> storage, with the shared enums, ids, errors and config below them all;
 the component library on the domain's contracts; the gateway apart over the core (it speaks
-gRPC), the proxy beside it.
+gRPC), the proxy beside it; the standalone's front apart over the cores, as the gateway.
 """
 
 from __future__ import annotations
@@ -72,6 +72,19 @@ FORBIDDEN = [
     ("fateflow_grpc.ids", ["fateflow_grpc.domain", "fateflow_grpc.storage"]),
     ("gateway", ["fateflow_grpc.domain", "fateflow_grpc.storage", "fateflow_grpc.components"]),
     ("party_proxy", ["fateflow_grpc.domain", "fateflow_grpc.storage", "fateflow_grpc.server"]),
+    # The standalone starts the parties' nodes as processes and speaks to them over gRPC only.
+    (
+        "fateflow_grpc.standalone",
+        [
+            "fateflow_grpc.domain",
+            "fateflow_grpc.components",
+            "fateflow_grpc.servicers",
+            "fateflow_grpc.node",
+            "fateflow_grpc.server",
+        ],
+    ),
+    ("fateflow_grpc.standalone.front", ["fateflow_grpc.storage"]),
+    ("fateflow_grpc.standalone.rules", ["fateflow_grpc.storage"]),
 ]
 
 

@@ -159,18 +159,40 @@ class QueryTaskResponse(_message.Message):
     def __init__(self, data: _Optional[_Iterable[_Union[_job_pb2.TaskRow, _Mapping]]] = ..., retmsg: _Optional[str] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("limit",)
+    __slots__ = ("limit", "page", "job_id", "party_id", "role", "status", "create_time_from", "create_time_to")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FROM_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_TO_FIELD_NUMBER: _ClassVar[int]
     limit: int
-    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+    page: int
+    job_id: str
+    party_id: int
+    role: _containers.RepeatedScalarFieldContainer[str]
+    status: _containers.RepeatedScalarFieldContainer[str]
+    create_time_from: int
+    create_time_to: int
+    def __init__(self, limit: _Optional[int] = ..., page: _Optional[int] = ..., job_id: _Optional[str] = ..., party_id: _Optional[int] = ..., role: _Optional[_Iterable[str]] = ..., status: _Optional[_Iterable[str]] = ..., create_time_from: _Optional[int] = ..., create_time_to: _Optional[int] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
-    __slots__ = ("data", "retmsg")
+    __slots__ = ("data", "retmsg", "meta")
     DATA_FIELD_NUMBER: _ClassVar[int]
     RETMSG_FIELD_NUMBER: _ClassVar[int]
+    META_FIELD_NUMBER: _ClassVar[int]
     data: _containers.RepeatedCompositeFieldContainer[_job_pb2.JobRow]
     retmsg: str
-    def __init__(self, data: _Optional[_Iterable[_Union[_job_pb2.JobRow, _Mapping]]] = ..., retmsg: _Optional[str] = ...) -> None: ...
+    meta: ListMeta
+    def __init__(self, data: _Optional[_Iterable[_Union[_job_pb2.JobRow, _Mapping]]] = ..., retmsg: _Optional[str] = ..., meta: _Optional[_Union[ListMeta, _Mapping]] = ...) -> None: ...
+
+class ListMeta(_message.Message):
+    __slots__ = ("count",)
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    def __init__(self, count: _Optional[int] = ...) -> None: ...
 
 class ListTasksRequest(_message.Message):
     __slots__ = ("limit",)
@@ -279,3 +301,65 @@ class GetDagDependencyResponse(_message.Message):
     data: _struct_pb2.Struct
     retmsg: str
     def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., retmsg: _Optional[str] = ...) -> None: ...
+
+class GetLogSizeRequest(_message.Message):
+    __slots__ = ("log_type", "job_id", "role", "party_id", "component_name")
+    LOG_TYPE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PARTY_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    log_type: str
+    job_id: str
+    role: str
+    party_id: int
+    component_name: str
+    def __init__(self, log_type: _Optional[str] = ..., job_id: _Optional[str] = ..., role: _Optional[str] = ..., party_id: _Optional[int] = ..., component_name: _Optional[str] = ...) -> None: ...
+
+class GetLogSizeResponse(_message.Message):
+    __slots__ = ("data", "retmsg")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    RETMSG_FIELD_NUMBER: _ClassVar[int]
+    data: LogSize
+    retmsg: str
+    def __init__(self, data: _Optional[_Union[LogSize, _Mapping]] = ..., retmsg: _Optional[str] = ...) -> None: ...
+
+class LogSize(_message.Message):
+    __slots__ = ("size",)
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    def __init__(self, size: _Optional[int] = ...) -> None: ...
+
+class ListLogLinesRequest(_message.Message):
+    __slots__ = ("log_type", "job_id", "role", "party_id", "component_name", "begin", "end")
+    LOG_TYPE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PARTY_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    BEGIN_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    log_type: str
+    job_id: str
+    role: str
+    party_id: int
+    component_name: str
+    begin: int
+    end: int
+    def __init__(self, log_type: _Optional[str] = ..., job_id: _Optional[str] = ..., role: _Optional[str] = ..., party_id: _Optional[int] = ..., component_name: _Optional[str] = ..., begin: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
+
+class ListLogLinesResponse(_message.Message):
+    __slots__ = ("data", "retmsg")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    RETMSG_FIELD_NUMBER: _ClassVar[int]
+    data: _containers.RepeatedCompositeFieldContainer[LogLine]
+    retmsg: str
+    def __init__(self, data: _Optional[_Iterable[_Union[LogLine, _Mapping]]] = ..., retmsg: _Optional[str] = ...) -> None: ...
+
+class LogLine(_message.Message):
+    __slots__ = ("line_num", "content")
+    LINE_NUM_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    line_num: int
+    content: str
+    def __init__(self, line_num: _Optional[int] = ..., content: _Optional[str] = ...) -> None: ...

@@ -100,6 +100,16 @@ class JobServiceStub:
                 request_serializer=fateflow_dot_v1_dot_job__service__pb2.GetDagDependencyRequest.SerializeToString,
                 response_deserializer=fateflow_dot_v1_dot_job__service__pb2.GetDagDependencyResponse.FromString,
                 _registered_method=True)
+        self.GetLogSize = channel.unary_unary(
+                '/fateflow.v1.JobService/GetLogSize',
+                request_serializer=fateflow_dot_v1_dot_job__service__pb2.GetLogSizeRequest.SerializeToString,
+                response_deserializer=fateflow_dot_v1_dot_job__service__pb2.GetLogSizeResponse.FromString,
+                _registered_method=True)
+        self.ListLogLines = channel.unary_unary(
+                '/fateflow.v1.JobService/ListLogLines',
+                request_serializer=fateflow_dot_v1_dot_job__service__pb2.ListLogLinesRequest.SerializeToString,
+                response_deserializer=fateflow_dot_v1_dot_job__service__pb2.ListLogLinesResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -149,7 +159,7 @@ class JobServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """ListJobs returns the newest jobs.
+        """ListJobs returns the newest job rows, a page at a time, optionally filtered.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -192,6 +202,20 @@ class JobServiceServicer:
 
     def GetDagDependency(self, request, context):
         """GetDagDependency returns a job's components in order and their dependencies, for one party.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLogSize(self, request, context):
+        """GetLogSize counts the lines of one of a job's log files, as FATE-Flow's /v1/log/size.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLogLines(self, request, context):
+        """ListLogLines returns lines of one of a job's log files, as FATE-Flow's /v1/log/cat.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -264,6 +288,16 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.GetDagDependency,
                     request_deserializer=fateflow_dot_v1_dot_job__service__pb2.GetDagDependencyRequest.FromString,
                     response_serializer=fateflow_dot_v1_dot_job__service__pb2.GetDagDependencyResponse.SerializeToString,
+            ),
+            'GetLogSize': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLogSize,
+                    request_deserializer=fateflow_dot_v1_dot_job__service__pb2.GetLogSizeRequest.FromString,
+                    response_serializer=fateflow_dot_v1_dot_job__service__pb2.GetLogSizeResponse.SerializeToString,
+            ),
+            'ListLogLines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLogLines,
+                    request_deserializer=fateflow_dot_v1_dot_job__service__pb2.ListLogLinesRequest.FromString,
+                    response_serializer=fateflow_dot_v1_dot_job__service__pb2.ListLogLinesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -618,6 +652,60 @@ class JobService:
             '/fateflow.v1.JobService/GetDagDependency',
             fateflow_dot_v1_dot_job__service__pb2.GetDagDependencyRequest.SerializeToString,
             fateflow_dot_v1_dot_job__service__pb2.GetDagDependencyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLogSize(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.v1.JobService/GetLogSize',
+            fateflow_dot_v1_dot_job__service__pb2.GetLogSizeRequest.SerializeToString,
+            fateflow_dot_v1_dot_job__service__pb2.GetLogSizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLogLines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.v1.JobService/ListLogLines',
+            fateflow_dot_v1_dot_job__service__pb2.ListLogLinesRequest.SerializeToString,
+            fateflow_dot_v1_dot_job__service__pb2.ListLogLinesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,9 +7,11 @@ its estimators.
   federation to run a protocol's roles side by side in one test).
 - `crypto/`: the cryptography the protocols share: Paillier, secure aggregation, and the
   primitives of the intersections.
-- one package per family: `io/` (Reader, DataTransform), `intersect/`, `linear/`,
-  `evaluation/`, `feature/` (binning, selection; `feature/binning.py` is what the binning
-  modules share), `statistics/` (DataStatistics, PSI, Scorecard). Each module is one component, its protocol's roles side by side, and ends
+- one package per family: `io/` (Reader, DataTransform, Union), `intersect/`, `linear/`
+  (HeteroLR, HomoLR, LocalBaseline), `evaluation/`, `feature/` (binning, selection, scaling,
+  encoding, imputation, weights; `feature/binning.py` is what the binning modules share),
+  `sampling/` (data splits, FederatedSample), `statistics/` (DataStatistics, PSI, Scorecard).
+  Each module is one component, its protocol's roles side by side, and ends
   with the class the registry lists: `info` (a `ModuleInfo`: name, roles, FATE's parameter
   defaults, a validator run before the job is created) and `run(context)`, one party's task.
 

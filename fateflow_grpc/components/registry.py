@@ -6,14 +6,26 @@ from __future__ import annotations
 from typing import Protocol
 
 from fateflow_grpc.components.evaluation.evaluation import Evaluation
+from fateflow_grpc.components.feature.column_expand import ColumnExpand
 from fateflow_grpc.components.feature.hetero_binning import HeteroFeatureBinning
 from fateflow_grpc.components.feature.homo_binning import HomoFeatureBinning
+from fateflow_grpc.components.feature.homo_onehot import HomoOneHotEncoder
+from fateflow_grpc.components.feature.imputation import FeatureImputation
+from fateflow_grpc.components.feature.label_transform import LabelTransform
+from fateflow_grpc.components.feature.onehot import OneHotEncoder
+from fateflow_grpc.components.feature.sample_weight import SampleWeight
+from fateflow_grpc.components.feature.scale import FeatureScale
 from fateflow_grpc.components.feature.selection import HeteroFeatureSelection
 from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.reader import Reader
+from fateflow_grpc.components.io.union import Union
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
+from fateflow_grpc.components.linear.local_baseline import LocalBaseline
+from fateflow_grpc.components.sampling.federated_sample import FederatedSample
+from fateflow_grpc.components.sampling.hetero_data_split import HeteroDataSplit
+from fateflow_grpc.components.sampling.homo_data_split import HomoDataSplit
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
 from fateflow_grpc.components.statistics.data_statistics import DataStatistics
@@ -47,6 +59,18 @@ COMPONENTS: tuple[Component, ...] = (
     DataStatistics(),
     PSI(),
     Scorecard(),
+    FeatureScale(),
+    OneHotEncoder(),
+    HomoOneHotEncoder(),
+    FeatureImputation(),
+    ColumnExpand(),
+    LabelTransform(),
+    SampleWeight(),
+    Union(),
+    HeteroDataSplit(),
+    HomoDataSplit(),
+    FederatedSample(),
+    LocalBaseline(),
     Noop(),
 )
 

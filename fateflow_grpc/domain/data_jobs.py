@@ -10,7 +10,9 @@ When the answer comes: FATE 1.5 answers an upload once the file is saved on its 
 loads it afterwards in a task. Here the file is parsed as its bytes arrive, in one pass with
 no copy on disk, and the answer comes when the table is published: the job has then ended
 `success`, and a file that cannot be loaded is refused in the answer itself (naming the line
-at fault), its job `failed`, nothing of it left in the table store.
+at fault), its job `failed`, nothing of it left in the table store. The table store may keep
+its meta rows in a database of its own (shared by several nodes), so the table is published
+in one unit of work and the job ends in the next.
 
 Files on the node's own disk (an upload's `file` with `use_local_data` 0, a download's
 `output_path`) must lie under one of the node's `server_file_dirs` once symlinks are
@@ -175,8 +177,12 @@ class DataJobs:
                 have_head=head,
                 part_of_data=key_values(writer.first_rows(PREVIEW_ROWS), delimiter),
             )
+            # The table first, then the job's end: a crash between them leaves the whole
+            # table published and its job failed at restart, never a job that says
+            # success without its table.
+            self._store.publish(writer, description, count, replace=replace)
+            writer = None
             with self._database.session() as session:
-                replaced = self._store.publish(session, writer, description, count, replace=replace)
                 self._end(session, job.job_id, UPLOAD, TaskStatus.SUCCESS, count)
                 tracking.save_output_data_info(
                     session,
@@ -197,7 +203,6 @@ class DataJobs:
                 writer.discard()
             self._fail(job.job_id, UPLOAD, error)
             raise
-        self._store.remove_version(replaced)
         # FATE counts a repeated id once: its later row replaced the earlier one.
         job_log.write(f"success: {reader.rows} rows read, table count {count}")
         return job

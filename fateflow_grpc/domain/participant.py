@@ -30,9 +30,10 @@ from fateflow_grpc.errors import (
     NotFound,
 )
 from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
-from fateflow_grpc.storage import jobs, tables, tasks
+from fateflow_grpc.storage import jobs, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task
+from fateflow_grpc.storage.table_store import TableStore
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,9 @@ class NodeAccess:
     data_dir: Path
     database_url: str
     proxy_address: str
+    #: The table store: its files, and the database of its meta rows.
+    table_dir: Path
+    table_database_url: str
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class Participant:
         self,
         settings: PartySettings,
         database: Database,
+        tables: TableStore,
         catalog: Catalog,
         parties: Parties,
         executor_factory: Callable[[Callable[[Any, Outcome], None]], Executor],
@@ -122,6 +127,7 @@ class Participant:
         self._settings = settings
         self._mailboxes = mailboxes
         self._database = database
+        self._tables = tables
         self._catalog = catalog
         self._parties = parties
         self._executor = executor_factory(self._task_ended)
@@ -161,7 +167,7 @@ class Participant:
             key = jobs.JobKey(job_id, party.role, str(party.party_id))
             if jobs.get_job(session, key) is not None:
                 return  # a retried create
-            _check_tables(session, spec, party, self._catalog)
+            _check_tables(self._tables, spec, party, self._catalog)
             jobs.create_job(
                 session,
                 Job(
@@ -392,7 +398,7 @@ class Participant:
         self._executor.close()
 
 
-def _check_tables(session: Any, spec: JobSpec, party: PartyRole, catalog: Catalog) -> None:
+def _check_tables(store: TableStore, spec: JobSpec, party: PartyRole, catalog: Catalog) -> None:
     """Refuse a job whose tables at this party are missing, or lack a column a component needs
     (a DataTransform's label): the job fails at submission rather than mid-run."""
     for component in spec.components:
@@ -402,7 +408,7 @@ def _check_tables(session: Any, spec: JobSpec, party: PartyRole, catalog: Catalo
             for ref in refs:
                 source = ref.source if ref.source != "args" else component.name
                 for table in spec.input_tables(source, party.role, party.party_id).values():
-                    meta = tables.get_table_meta(session, table.name, table.namespace)
+                    meta = store.describe(table.namespace, table.name)
                     if meta is None:
                         raise NotFound(
                             f"{component.name} at {party.role} {party.party_id} reads table "

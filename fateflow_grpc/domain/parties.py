@@ -8,9 +8,13 @@ it cannot be reached, and relays the remote party's own errors otherwise.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fateflow_grpc.errors import FateFlowError
 from fateflow_grpc.status import JobStatus, TaskStatus
 
 
@@ -50,6 +54,24 @@ class TaskState:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class NodeInfo:
+    """Who a node is and what it runs, as it says itself."""
+
+    party_id: int
+    version: str
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether a party answered: what it said and how long it took, or why it did not."""
+
+    party_id: int
+    info: NodeInfo | None
+    latency_ms: float = 0.0
+    error: str = ""
+
+
 class Parties(Protocol):
     def create_job(
         self,
@@ -73,3 +95,27 @@ class Parties(Protocol):
     def collect_tasks(self, party: PartyRole, job_id: str) -> tuple[JobStatus, list[TaskState]]: ...
 
     def get_job_status(self, initiator_party_id: int, job_id: str) -> tuple[JobStatus, int]: ...
+
+    def get_node_info(self, party_id: int, timeout_s: float) -> NodeInfo: ...
+
+
+def reach(parties: Parties, party_ids: Iterable[int], timeout_s: float) -> list[Reach]:
+    """Ask every party who it is, all at once: a party that does not answer costs
+    `timeout_s` at most, not once per party."""
+    ids = list(party_ids)
+
+    def ask(party_id: int) -> Reach:
+        start = time.perf_counter()
+        try:
+            info = parties.get_node_info(party_id, timeout_s)
+        except FateFlowError as error:
+            return Reach(party_id, None, error=error.message)
+        latency_ms = (time.perf_counter() - start) * 1000
+        if info.party_id != party_id:
+            return Reach(party_id, info, latency_ms, f"answered as party {info.party_id}")
+        return Reach(party_id, info, latency_ms)
+
+    if not ids:
+        return []
+    with ThreadPoolExecutor(max_workers=min(len(ids), 16)) as pool:
+        return list(pool.map(ask, ids))

@@ -16,7 +16,7 @@ from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.node import Node
 from fateflow_grpc.servicers.serde import to_struct
 from fateflow_grpc.status import JobStatus
-from fateflow_grpc.storage import jobs, tables, uploads
+from fateflow_grpc.storage import jobs, uploads
 
 
 def _optional(message: Any, field: str) -> Any:
@@ -79,6 +79,7 @@ class _FileStream:
 class DataServicer(data_service_pb2_grpc.DataServiceServicer):
     def __init__(self, node: Node) -> None:
         self._database = node.database
+        self._tables = node.tables
         self._data_jobs = node.data_jobs
 
     def UploadData(
@@ -138,7 +139,7 @@ class DataServicer(data_service_pb2_grpc.DataServiceServicer):
             # FATE skips uploads whose table is gone and shows the table's current schema.
             entries = []
             for row in rows:
-                meta = tables.get_table_meta(session, row.f_table_name, row.f_namespace)
+                meta = self._tables.describe(row.f_namespace, row.f_table_name)
                 if meta is None:
                     continue
                 job = jobs.get_job(session, jobs.JobKey(row.f_job_id, LOCAL_ROLE, LOCAL_PARTY))

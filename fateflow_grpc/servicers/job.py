@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -23,7 +24,7 @@ from fateflow_grpc.node import Node
 from fateflow_grpc.party_client import struct_to_dict
 from fateflow_grpc.servicers.serde import row_to_proto, to_struct
 from fateflow_grpc.status import JobStatus, TaskStatus
-from fateflow_grpc.storage import jobs, tasks, tracking
+from fateflow_grpc.storage import jobs, task_logs, tasks, tracking
 from fateflow_grpc.storage.models import Job
 
 #: Archive pieces streamed to the client.
@@ -197,10 +198,25 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     def ListJobs(
         self, request: job_service_pb2.ListJobsRequest, context: grpc.ServicerContext
     ) -> job_service_pb2.ListJobsResponse:
+        listing = jobs.JobListing(
+            job_id_contains=request.job_id or None,
+            party_id=party(request),
+            roles=tuple(request.role),
+            statuses=_listed_statuses(request.status),
+            created_from=_optional(request, "create_time_from"),
+            created_to=_optional(request, "create_time_to"),
+        )
+        if request.page < 0:
+            raise InvalidArgument(f"page counts from 1, not {request.page}", page=request.page)
+        limit = limit_or_all(request.limit)
+        offset = (max(request.page, 1) - 1) * limit if limit else 0
         with self._database.session() as session:
-            rows = jobs.list_jobs(session, limit_or_all(request.limit))
+            rows = jobs.list_jobs(session, limit, listing, offset)
+            count = jobs.count_jobs(session, listing)
         return job_service_pb2.ListJobsResponse(
-            data=[job_row(row) for row in rows], retmsg="success"
+            data=[job_row(row) for row in rows],
+            retmsg="success",
+            meta=job_service_pb2.ListMeta(count=count),
         )
 
     def ListTasks(
@@ -325,6 +341,63 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         return job_service_pb2.GetDagDependencyResponse(
             data=to_struct(spec.dependency_view(request.role, request.party_id)), retmsg="success"
         )
+
+    def GetLogSize(
+        self, request: job_service_pb2.GetLogSizeRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.GetLogSizeResponse:
+        size = task_logs.count_lines(self._log_path(request))
+        return job_service_pb2.GetLogSizeResponse(
+            data=job_service_pb2.LogSize(size=size), retmsg="success"
+        )
+
+    def ListLogLines(
+        self, request: job_service_pb2.ListLogLinesRequest, context: grpc.ServicerContext
+    ) -> job_service_pb2.ListLogLinesResponse:
+        if request.begin < 0 or request.end < 0:
+            raise InvalidArgument("begin and end count lines from 1")
+        lines = task_logs.read_lines(self._log_path(request), request.begin, request.end)
+        return job_service_pb2.ListLogLinesResponse(
+            data=[job_service_pb2.LogLine(line_num=n, content=text) for n, text in lines],
+            retmsg="success",
+        )
+
+    def _log_path(
+        self, request: job_service_pb2.GetLogSizeRequest | job_service_pb2.ListLogLinesRequest
+    ) -> Path:
+        """The log a request names, of a component of a job this party has a row of."""
+        rows = self._job_rows(request.job_id, request.role, party(request))
+        if not rows:
+            raise NotFound(
+                f"no job {request.job_id} at {request.role} {request.party_id}",
+                job_id=request.job_id,
+            )
+        job = rows[0]
+        if request.component_name not in job.f_dsl.get("components", {}):
+            raise NotFound(
+                f"job {job.f_job_id} has no component {request.component_name}",
+                job_id=job.f_job_id,
+                component_name=request.component_name,
+            )
+        return task_logs.component_log(
+            self._config.data_dir / "logs",
+            request.log_type,
+            job.f_job_id,
+            job.f_role,
+            job.f_party_id,
+            request.component_name,
+        )
+
+
+def _listed_statuses(names: Iterable[str]) -> tuple[JobStatus, ...]:
+    """The statuses a list filters on; waiting takes ready in, as rows show ready as waiting."""
+    statuses = [status for name in names if (status := status_filter(JobStatus, name))]
+    if JobStatus.WAITING in statuses:
+        statuses.append(JobStatus.READY)
+    return tuple(statuses)
+
+
+def _optional(request: Any, field: str) -> int | None:
+    return int(getattr(request, field)) if request.HasField(field) else None
 
 
 def limit_or_all(limit: int) -> int | None:

@@ -20,6 +20,7 @@ from fateflow_grpc.party_client import (
     task_from_proto,
 )
 from fateflow_grpc.status import JobStatus
+from fateflow_grpc.version import version
 
 
 def _status(value: str) -> JobStatus:
@@ -31,8 +32,13 @@ def _status(value: str) -> JobStatus:
 
 class PartyServicer(party_service_pb2_grpc.PartyServiceServicer):
     def __init__(
-        self, participant: Participant, scheduler: Scheduler, publishing: Publishing
+        self,
+        party_id: int,
+        participant: Participant,
+        scheduler: Scheduler,
+        publishing: Publishing,
     ) -> None:
+        self._party_id = party_id
         self._participant = participant
         self._scheduler = scheduler
         self._publishing = publishing
@@ -101,3 +107,8 @@ class PartyServicer(party_service_pb2_grpc.PartyServiceServicer):
     ) -> pb.LoadModelResponse:
         outcome = self._publishing.load_here(load_order_from_proto(request))
         return pb.LoadModelResponse(retcode=outcome.retcode, retmsg=outcome.message)
+
+    def GetNodeInfo(
+        self, request: pb.GetNodeInfoRequest, context: grpc.ServicerContext
+    ) -> pb.GetNodeInfoResponse:
+        return pb.GetNodeInfoResponse(party_id=self._party_id, version=version())

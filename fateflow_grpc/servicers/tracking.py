@@ -37,6 +37,11 @@ PARAM_CLASSES = {
     "HeteroLR": "HeteroLogisticParam",
     "HomoLR": "HomoLogisticParam",
     "Evaluation": "EvaluateParam",
+    "FeatureScale": "ScaleParam",
+    "HomoOneHotEncoder": "HomoOneHotParam",
+    "HeteroDataSplit": "DataSplitParam",
+    "HomoDataSplit": "DataSplitParam",
+    "FederatedSample": "SampleParam",
 }
 
 

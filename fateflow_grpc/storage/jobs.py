@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from fateflow_grpc.status import JobStatus, allowed_sources
@@ -34,7 +34,21 @@ class JobFilter:
     name: str | None = None
 
 
-_NEWEST_FIRST = (Job.f_create_time.desc(), Job.f_job_id.desc())
+@dataclass(frozen=True, slots=True)
+class JobListing:
+    """The filters of a job list (FATE-Flow 1.7's `/v1/job/list/job`); None or empty: no filter."""
+
+    job_id_contains: str | None = None
+    party_id: str | None = None
+    roles: tuple[str, ...] = ()
+    statuses: tuple[JobStatus, ...] = ()
+    #: Created at or after, epoch milliseconds.
+    created_from: int | None = None
+    #: Created before, epoch milliseconds.
+    created_to: int | None = None
+
+
+_NEWEST_FIRST = (Job.f_create_time.desc(), Job.f_job_id.desc(), Job.f_role, Job.f_party_id)
 
 
 def create_job(session: Session, job: Job) -> None:
@@ -60,9 +74,21 @@ def query_jobs(session: Session, job_filter: JobFilter, limit: int | None = None
     )
 
 
-def list_jobs(session: Session, limit: int | None = None) -> list[Job]:
-    """Every job, newest first, or only the ``limit`` newest."""
-    return list(session.scalars(select(Job).order_by(*_NEWEST_FIRST).limit(limit)))
+def list_jobs(
+    session: Session,
+    limit: int | None = None,
+    listing: JobListing = JobListing(),
+    offset: int = 0,
+) -> list[Job]:
+    """The rows ``listing`` lets through, newest first: ``limit`` of them from ``offset`` on."""
+    query = select(Job).where(*_listing_conditions(listing)).order_by(*_NEWEST_FIRST)
+    return list(session.scalars(query.limit(limit).offset(offset or None)))
+
+
+def count_jobs(session: Session, listing: JobListing = JobListing()) -> int:
+    """How many rows ``listing`` lets through."""
+    query = select(func.count()).select_from(Job).where(*_listing_conditions(listing))
+    return session.scalar(query) or 0
 
 
 def update_job_description(session: Session, key: JobKey, description: str) -> bool:
@@ -117,3 +143,20 @@ def _conditions(job_filter: JobFilter) -> list[ColumnElement[bool]]:
         (Job.f_name, job_filter.name),
     )
     return [column == value for column, value in wanted if value is not None]
+
+
+def _listing_conditions(listing: JobListing) -> list[ColumnElement[bool]]:
+    conditions = []
+    if listing.job_id_contains:
+        conditions.append(Job.f_job_id.contains(listing.job_id_contains, autoescape=True))
+    if listing.party_id is not None:
+        conditions.append(Job.f_party_id == listing.party_id)
+    if listing.roles:
+        conditions.append(Job.f_role.in_(listing.roles))
+    if listing.statuses:
+        conditions.append(Job.f_status.in_(listing.statuses))
+    if listing.created_from is not None:
+        conditions.append(Job.f_create_time >= listing.created_from)
+    if listing.created_to is not None:
+        conditions.append(Job.f_create_time < listing.created_to)
+    return conditions

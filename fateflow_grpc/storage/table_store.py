@@ -7,10 +7,14 @@ record batch k of the table is in partition k mod P, so the partitions share the
 and reading them in turn gives the rows back in the order they were written.
 
 Publishing is atomic. A `TableWriter` fills ``.tmp/<version>/``, moves it to its place when
-complete, and the table exists once the meta row pointing at that version commits (with the
-caller's other rows, in the caller's unit of work). Until then readers, which follow the meta,
-see the previous version or no table. Whatever a crash leaves (a temporary directory, a version
-no meta points at) `collect_garbage` removes when the node starts.
+complete, and the table exists once the meta row pointing at that version commits. Until then
+readers, which follow the meta, see the previous version or no table.
+
+Several nodes may share one store (the same directory and database: the parties of
+`fateflow standalone`, replicas of a party). So a writer holds a lock (`flock` on
+``.tmp/<version>.lock``) from before it creates its version until its meta row has committed
+or it gave up, and `collect_garbage` removes only what a crashed writer left (its lock is free):
+its temporary directory, or its version if no meta points at it.
 
 Ids are keys: a row whose id comes again later is replaced by the later one, as in FATE, and
 the count is that of distinct ids. To find repeats in bounded memory the writer files every id
@@ -21,6 +25,8 @@ bucket at a time.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
 import shutil
 import uuid
@@ -33,7 +39,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from fateflow_grpc.errors import AlreadyExists, InvalidArgument, NotFound
 from fateflow_grpc.storage import tables
@@ -43,6 +48,8 @@ from fateflow_grpc.storage.models import StorageTableMeta
 #: The engine name tables of this store carry in ``t_storage_table_meta.f_engine``.
 ENGINE = "ARROW"
 TEMPORARY = ".tmp"
+#: Suffix of the file in `TEMPORARY` that a version's writer holds locked until it is done.
+LOCK = ".lock"
 _BUCKET_BITS = 6
 ID_BUCKETS = 1 << _BUCKET_BITS
 #: Ids wait in memory until this many, then go to their buckets in one sorted pass.
@@ -89,8 +96,10 @@ class TableWriter:
         self.schema = schema
         self.version = version
         self._partitions = partitions
+        (root / TEMPORARY).mkdir(parents=True, exist_ok=True)
+        self._lock = _WriterLock(root / TEMPORARY / f"{version}{LOCK}")
         self._directory = root / TEMPORARY / version
-        self._directory.mkdir(parents=True)
+        self._directory.mkdir()
         self._published: Path | None = None
         self._finished = False
         # Partition 0 always exists, so that an empty table still has its schema on disk.
@@ -168,6 +177,10 @@ class TableWriter:
         self._published = target
         return relative
 
+    def published(self) -> None:
+        """Its meta row has committed: the version is the table's, the writer is done."""
+        self._lock.release()
+
     def discard(self) -> None:
         """Remove whatever this writer put on disk (its meta row must not have committed)."""
         if not self._finished:
@@ -175,6 +188,7 @@ class TableWriter:
         shutil.rmtree(self._directory, ignore_errors=True)
         if self._published is not None:
             shutil.rmtree(self._published, ignore_errors=True)
+        self._lock.release()
 
 
 class TableStore:
@@ -191,43 +205,38 @@ class TableStore:
         return TableWriter(self.root, schema, partitions, version or uuid.uuid4().hex)
 
     def publish(
-        self,
-        session: Session,
-        writer: TableWriter,
-        description: TableDescription,
-        count: int,
-        *,
-        replace: bool,
-    ) -> str | None:
-        """Make the writer's finished version the table, in `session`'s unit of work.
-
-        Returns the path of the version it replaces, for `remove_version` once the unit of
-        work has committed. If the unit of work fails, the caller must `writer.discard()`.
-        """
+        self, writer: TableWriter, description: TableDescription, count: int, *, replace: bool
+    ) -> None:
+        """Make the writer's finished version the table: its meta row commits here, in the
+        store's database, and the version it replaces is removed. If this raises, the caller
+        must `writer.discard()`."""
         check_table_name(description.namespace, description.name)
-        old = tables.get_table_meta(session, description.name, description.namespace)
-        if old is not None and not replace:
-            raise _exists(description)
-        path = writer.move_to(self.root, description.namespace, description.name)
+        with self._database.session() as session:
+            old = tables.get_table_meta(session, description.name, description.namespace)
+            if old is not None and not replace:
+                raise _exists(description)
+            path = writer.move_to(self.root, description.namespace, description.name)
+            if old is not None:
+                tables.delete_table_meta(session, description.name, description.namespace)
+            meta = StorageTableMeta(
+                f_name=description.name,
+                f_namespace=description.namespace,
+                f_engine=ENGINE,
+                f_address={"path": path},
+                f_partitions=description.partitions,
+                f_count=count,
+                f_schema=description.schema,
+                f_id_delimiter=description.delimiter,
+                f_have_head=description.have_head,
+                f_part_of_data=description.part_of_data,
+            )
+            try:
+                tables.create_table_meta(session, meta)
+            except IntegrityError:  # another writer published the same table meanwhile
+                raise _exists(description) from None
+        writer.published()
         if old is not None:
-            tables.delete_table_meta(session, description.name, description.namespace)
-        meta = StorageTableMeta(
-            f_name=description.name,
-            f_namespace=description.namespace,
-            f_engine=ENGINE,
-            f_address={"path": path},
-            f_partitions=description.partitions,
-            f_count=count,
-            f_schema=description.schema,
-            f_id_delimiter=description.delimiter,
-            f_have_head=description.have_head,
-            f_part_of_data=description.part_of_data,
-        )
-        try:
-            tables.create_table_meta(session, meta)
-        except IntegrityError:  # another writer published the same table meanwhile
-            raise _exists(description) from None
-        return _path_of(old) if old is not None else None
+            self._remove_version(_path_of(old))
 
     def write_table(
         self,
@@ -253,15 +262,13 @@ class TableStore:
             for batch in batches:
                 writer.write(batch)
             count = writer.finish()
-            with self._database.session() as session:
-                replaced = self.publish(session, writer, description, count, replace=replace)
+            self.publish(writer, description, count, replace=replace)
         except BaseException:
             writer.discard()
             raise
-        self.remove_version(replaced)
         return count
 
-    def remove_version(self, path: str | None) -> None:
+    def _remove_version(self, path: str | None) -> None:
         """Remove a version that no meta row points at any more (and its table's directories,
         if that leaves them empty)."""
         if path:
@@ -310,15 +317,20 @@ class TableStore:
             meta = tables.delete_table_meta(session, name, namespace)
         if meta is None:
             return False
-        self.remove_version(_path_of(meta))
+        self._remove_version(_path_of(meta))
         return True
 
     def collect_garbage(self) -> None:
-        """Remove what no meta row points at: temporary directories, unpublished or replaced
-        versions. Only while nothing writes: when the node starts."""
-        shutil.rmtree(self.root / TEMPORARY, ignore_errors=True)
-        if not self.root.is_dir():
-            return
+        """Remove what crashed writers left: their temporary versions, and their versions no
+        meta row points at. Writers that are alive (their lock is held) are left alone: other
+        nodes sharing the store may be writing meanwhile."""
+        temporary = self.root / TEMPORARY
+        if not temporary.is_dir():
+            return  # nothing was ever written here
+        for version in _subdirectories(temporary):
+            with _abandoned(temporary / f"{version.name}{LOCK}") as abandoned:
+                if abandoned:
+                    shutil.rmtree(version, ignore_errors=True)
         with self._database.session() as session:
             live = {
                 _path_of(meta)
@@ -328,10 +340,20 @@ class TableStore:
         for namespace in _subdirectories(self.root):
             for name in _subdirectories(namespace):
                 for version in _subdirectories(name):
-                    if version.relative_to(self.root).as_posix() not in live:
-                        shutil.rmtree(version, ignore_errors=True)
+                    relative = version.relative_to(self.root).as_posix()
+                    if relative in live:
+                        continue
+                    with _abandoned(temporary / f"{version.name}{LOCK}") as abandoned:
+                        # A writer frees its lock once its meta has committed: asked now,
+                        # the meta says whether the version became the table meanwhile.
+                        meta = self.describe(namespace.name, name.name) if abandoned else None
+                        if abandoned and (meta is None or _path_of(meta) != relative):
+                            shutil.rmtree(version, ignore_errors=True)
                 _remove_if_empty(name)
             _remove_if_empty(namespace)
+        for lock in temporary.glob(f"*{LOCK}"):  # of writers that died before their version
+            with _abandoned(lock):
+                pass
 
 
 def _exists(description: TableDescription) -> AlreadyExists:
@@ -373,6 +395,51 @@ def _path_of(meta: StorageTableMeta) -> str:
 
 def _subdirectories(directory: Path) -> list[Path]:
     return [p for p in directory.iterdir() if p.is_dir() and p.name != TEMPORARY]
+
+
+class _WriterLock:
+    """An exclusive `flock` on a file, held from creation until `release`. The kernel drops
+    it when the process dies, so a lock that can be taken is a writer that is gone."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        while True:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # A collector may have removed the file while this waited for its lock: then
+            # the lock is on a file nobody else can find, and a new one is needed.
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    self._fd: int | None = fd
+                    return
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            self._path.unlink(missing_ok=True)
+            os.close(self._fd)
+            self._fd = None
+
+
+@contextlib.contextmanager
+def _abandoned(path: Path) -> Iterator[bool]:
+    """Whether the writer of the lock file at `path` is gone. If so, its lock is held (no
+    writer can take it) while the block removes what it left, and the file is removed after."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:  # a writer takes its lock first: this one ended or never began
+        yield True
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+        path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
 
 
 def _remove_if_empty(directory: Path) -> None:

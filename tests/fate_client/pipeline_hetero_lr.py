@@ -1,8 +1,8 @@
 """Run by the fate-client 1.5.0 venv's python: FATE's pipeline SDK trains hetero LR through us,
 then deploys it and predicts with it.
 
-`pipeline init` has already pointed the SDK at the guest's gateway, and both tables are
-uploaded. Prints one JSON object for the test to check.
+`pipeline init` has already pointed the SDK at the standalone's one address, where both tables
+are uploaded. Prints one JSON object for the test to check.
 """
 
 import json

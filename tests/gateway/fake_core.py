@@ -1,6 +1,6 @@
 """A stand-in for the gRPC core: the generated servicer base classes, reflection, scripted answers.
 
-Every RPC of the five `fateflow.v1` services is served. By default a unary RPC answers an empty
+Every RPC of the six `fateflow.v1` services is served. By default a unary RPC answers an empty
 response whose `retmsg` is the request as JSON (so a test sees what the core received), a
 client-streaming RPC records its messages, and a server-streaming RPC sends two chunks. A test
 replaces any of them with `core.on("QueryJob", behaviour)`.
@@ -27,6 +27,8 @@ from fateflow.v1 import (
     job_service_pb2_grpc,
     model_service_pb2,
     model_service_pb2_grpc,
+    node_service_pb2,
+    node_service_pb2_grpc,
     table_service_pb2,
     table_service_pb2_grpc,
     tracking_service_pb2,
@@ -39,6 +41,7 @@ SERVICES = (
     (tracking_service_pb2, tracking_service_pb2_grpc, "TrackingService"),
     (model_service_pb2, model_service_pb2_grpc, "ModelService"),
     (table_service_pb2, table_service_pb2_grpc, "TableService"),
+    (node_service_pb2, node_service_pb2_grpc, "NodeService"),
 )
 
 #: What the default server-streaming behaviour sends.

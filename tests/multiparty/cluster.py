@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import secrets
 import signal
 import socket
@@ -159,6 +160,15 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: FATE's end statuses.
 FINAL = frozenset({"success", "failed", "canceled", "timeout"})
+
+
+def two_party_example(name: str, version: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An example job's DSL and conf for two nodes, guest 9999 and host 10000: the host plays
+    the arbiter too, as in FATE's own examples (ours give the arbiter a party of its own)."""
+    dsl: dict[str, Any] = json.loads((EXAMPLES / name / f"dsl_v{version}.json").read_text())
+    conf: dict[str, Any] = json.loads((EXAMPLES / name / f"conf_v{version}.json").read_text())
+    conf["role"]["arbiter"] = [10000]
+    return dsl, conf
 
 
 async def _upload(node: NodeProcess, table: str, csv: Path | None) -> dict[str, Any]:

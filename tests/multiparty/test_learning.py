@@ -16,7 +16,13 @@ from google.protobuf import json_format
 from fateflow.v1 import job_service_pb2 as pb
 from fateflow.v1 import table_service_pb2, table_service_pb2_grpc, tracking_service_pb2_grpc
 from fateflow.v1 import tracking_service_pb2 as tpb
-from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, upload
+from tests.multiparty.cluster import (
+    EXAMPLES,
+    NodeProcess,
+    start_parties,
+    two_party_example,
+    upload,
+)
 from tests.multiparty.test_scheduling import GUEST, HOST, statuses, submit, wait_final
 
 
@@ -32,8 +38,7 @@ def parties(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Node
 
 
 def run_example(parties: dict[int, NodeProcess], name: str, version: int) -> str:
-    dsl = json.loads((EXAMPLES / name / f"dsl_v{version}.json").read_text())
-    conf = json.loads((EXAMPLES / name / f"conf_v{version}.json").read_text())
+    dsl, conf = two_party_example(name, version)
     job_id = submit(parties[GUEST], dsl, conf)
     wait_final(parties, job_id, timeout=300)
     return job_id
@@ -144,7 +149,7 @@ def test_predict_job_gives_the_training_scores(
     request = pb.GenerateDslRequest(train_dsl=train_dsl, version="2")
     request.cpn_str.string_value = "data_transform_0,intersection_0,hetero_lr_0"
     predict_dsl = json_format.MessageToDict(parties[GUEST].jobs().GenerateDsl(request).data)
-    conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v2.json").read_text())
+    _, conf = two_party_example("hetero_lr", 2)
     (config,) = [parties[GUEST].jobs().GetJobConfig(pb.GetJobConfigRequest(job_id=hetero_job)).data]
     conf["job_parameters"]["common"].update(
         job_type="predict",
@@ -189,9 +194,8 @@ def test_predict_job_gives_the_training_scores(
 def test_bad_parameters_are_refused_at_submission(
     parties: dict[int, NodeProcess], component: str, settings: dict[str, Any], words: str
 ) -> None:
-    conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v2.json").read_text())
+    dsl, conf = two_party_example("hetero_lr", 2)
     conf["component_parameters"]["common"][component].update(settings)
-    dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
     with pytest.raises(grpc.RpcError) as caught:
         submit(parties[GUEST], dsl, conf)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -201,9 +205,8 @@ def test_bad_parameters_are_refused_at_submission(
 def test_a_label_column_that_does_not_exist_is_refused_at_submission(
     parties: dict[int, NodeProcess],
 ) -> None:
-    conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v2.json").read_text())
+    dsl, conf = two_party_example("hetero_lr", 2)
     conf["component_parameters"]["role"]["guest"]["0"]["data_transform_0"]["label_name"] = "z"
-    dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text())
     before = len(parties[GUEST].jobs().ListJobs(pb.ListJobsRequest()).data)
     with pytest.raises(grpc.RpcError) as caught:
         submit(parties[GUEST], dsl, conf)

@@ -13,7 +13,13 @@ import pytest
 
 from fateflow.serving import model_service_pb2 as spb
 from fateflow.v1 import job_service_pb2 as pb
-from tests.multiparty.cluster import EXAMPLES, NodeProcess, free_ports, start_parties, upload
+from tests.multiparty.cluster import (
+    NodeProcess,
+    free_ports,
+    start_parties,
+    two_party_example,
+    upload,
+)
 from tests.multiparty.test_scheduling import GUEST, HOST, submit, wait_final
 from tests.serving.endpoint import ServingEndpoint
 
@@ -67,8 +73,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         upload(parties[GUEST], "breast_hetero_guest")
         upload(parties[HOST], "breast_hetero_host")
-        dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v1.json").read_text())
-        conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v1.json").read_text())
+        dsl, conf = two_party_example("hetero_lr", 1)
         conf["algorithm_parameters"]["hetero_lr_0"]["max_iter"] = 2  # a model is all we need
         job_id = submit(parties[GUEST], dsl, conf)
         assert wait_final(parties, job_id, timeout=300)[GUEST] == {"guest": "success"}

@@ -23,7 +23,13 @@ from fateflow.v1 import model_service_pb2_grpc, tracking_service_pb2_grpc
 from fateflow.v1 import tracking_service_pb2 as tpb
 from fateflow_grpc.storage import model_files, model_info
 from fateflow_grpc.storage.database import Database
-from tests.multiparty.cluster import EXAMPLES, NodeProcess, start_parties, upload
+from tests.multiparty.cluster import (
+    EXAMPLES,
+    NodeProcess,
+    start_parties,
+    two_party_example,
+    upload,
+)
 from tests.multiparty.test_scheduling import GUEST, HOST, submit, wait_final
 
 #: Every party's model of the job: (role, party id).
@@ -65,8 +71,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     """The hetero LR example (DSL v1) with 3 iterations, trained once for the module."""
     nodes = start_with_data(tmp_path_factory.mktemp("training"))
     try:
-        dsl = json.loads((EXAMPLES / "hetero_lr" / "dsl_v1.json").read_text())
-        conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v1.json").read_text())
+        dsl, conf = two_party_example("hetero_lr", 1)
         conf["algorithm_parameters"]["hetero_lr_0"]["max_iter"] = 3
         job_id = run(nodes, dsl, conf)
         config = nodes[GUEST].jobs().GetJobConfig(pb.GetJobConfigRequest(job_id=job_id)).data
@@ -218,7 +223,7 @@ def test_export_import_into_fresh_nodes_then_predict(
         request = pb.GenerateDslRequest(train_dsl=train_dsl, version="1")
         request.cpn_str.string_value = "dataio_0,intersection_0,hetero_lr_0"
         predict_dsl = json_format.MessageToDict(fresh[GUEST].jobs().GenerateDsl(request).data)
-        conf = json.loads((EXAMPLES / "hetero_lr" / "conf_v1.json").read_text())
+        _, conf = two_party_example("hetero_lr", 1)
         conf["job_parameters"].update(
             job_type="predict", model_id=trained.model_id, model_version=trained.job_id
         )

@@ -6,6 +6,7 @@ from fateflow.v1 import (
     data_service_pb2,
     job_service_pb2,
     model_service_pb2,
+    node_service_pb2,
     table_service_pb2,
     tracking_service_pb2,
 )
@@ -50,6 +51,12 @@ FATE_ROUTES = {
     ("post", "/v1/model/restore"),
     ("get", "/v1/model/export"),
     ("post", "/v1/model/import"),
+    # later FATE-Flow 1.x, for the board: logs read a range of lines at a time, and versions
+    ("post", "/v1/log/size"),
+    ("post", "/v1/log/cat"),
+    ("post", "/v1/version/get"),
+    # ours, for the board: the parties a node has routes to, and whether they answer
+    ("post", "/v1/node/parties"),
 }
 
 SERVICES = [
@@ -58,6 +65,7 @@ SERVICES = [
     tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"],
     model_service_pb2.DESCRIPTOR.services_by_name["ModelService"],
     table_service_pb2.DESCRIPTOR.services_by_name["TableService"],
+    node_service_pb2.DESCRIPTOR.services_by_name["NodeService"],
 ]
 
 

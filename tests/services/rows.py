@@ -26,6 +26,7 @@ def add_job(
     role: str = "guest",
     party_id: str = "9999",
     status: JobStatus = JobStatus.RUNNING,
+    create_time: int = 1764216405000,
 ) -> None:
     with database.session() as session:
         jobs.create_job(
@@ -42,7 +43,7 @@ def add_job(
                 f_is_initiator=role == "guest",
                 f_status=status,
                 f_progress=40,
-                f_create_time=1764216405000,
+                f_create_time=create_time,
             ),
         )
         tasks.create_task(

@@ -131,6 +131,65 @@ def test_task_query_and_lists(stub: job_service_pb2_grpc.JobServiceStub) -> None
     assert len(stub.ListTasks(pb.ListTasksRequest()).data) == 2
 
 
+def test_list_pages_and_filters_rows(
+    stub: job_service_pb2_grpc.JobServiceStub, node_database: Database
+) -> None:
+    """FATE-Flow 1.7's list: pages of `limit` rows from page 1, newest first, with filters;
+    `meta.count` counts every matching row."""
+    for n in range(2, 7):
+        add_job(
+            node_database,
+            job_id=f"20261127040645000000{n}",
+            status=JobStatus.SUCCESS if n % 2 else JobStatus.FAILED,
+            create_time=1764216405000 + n * 86_400_000,
+        )
+    everything = stub.ListJobs(pb.ListJobsRequest())
+    assert everything.meta.count == len(everything.data) == 7
+    newest = ["202611270406450000006", "202611270406450000005", "202611270406450000004"]
+    page = stub.ListJobs(pb.ListJobsRequest(limit=3))
+    assert [row.f_job_id for row in page.data] == newest
+    assert page.meta.count == 7
+    second = stub.ListJobs(pb.ListJobsRequest(limit=3, page=2)).data
+    assert [row.f_job_id for row in second] == [
+        "202611270406450000003",
+        "202611270406450000002",
+        JOB_ID,
+    ]
+    assert {row.f_role for row in second[2:]} == {"guest"}  # rows of one job: by role
+    last = stub.ListJobs(pb.ListJobsRequest(limit=3, page=3))
+    assert [(row.f_job_id, row.f_role) for row in last.data] == [(JOB_ID, "host")]
+
+    def listed(**filters: object) -> list[str]:
+        response = stub.ListJobs(pb.ListJobsRequest(**filters))  # type: ignore[arg-type]
+        assert response.meta.count == len(response.data)
+        return [f"{row.f_job_id[-1]}{row.f_role[0]}" for row in response.data]
+
+    assert listed(status=["failed"]) == ["6g", "4g", "2g"]
+    assert listed(status=["failed", "running"]) == ["6g", "4g", "2g", "1g", "1h"]
+    assert listed(role=["host"], party_id=10000) == ["1h"]
+    assert listed(party_id=10000, role=["guest"]) == []
+    assert listed(job_id="00005") == ["5g"]
+    assert listed(job_id="%") == []  # a LIKE wildcard is a character like any other
+    day = 86_400_000
+    assert listed(create_time_from=1764216405000 + 3 * day) == ["6g", "5g", "4g", "3g"]
+    assert listed(
+        create_time_from=1764216405000 + 3 * day, create_time_to=1764216405000 + 5 * day
+    ) == ["4g", "3g"]
+    expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        100,
+        lambda: stub.ListJobs(pb.ListJobsRequest(status=["complete"])),
+    )
+
+
+def test_list_shows_ready_rows_under_waiting(
+    stub: job_service_pb2_grpc.JobServiceStub, node_database: Database
+) -> None:
+    add_job(node_database, job_id="202611270406450000002", status=JobStatus.READY)
+    (row,) = stub.ListJobs(pb.ListJobsRequest(status=["waiting"])).data
+    assert (row.f_job_id, row.f_status) == ("202611270406450000002", "waiting")
+
+
 def test_stop_unknown_job_is_fate_data_error(stub: job_service_pb2_grpc.JobServiceStub) -> None:
     expect_error(
         grpc.StatusCode.NOT_FOUND, 102, lambda: stub.StopJob(pb.StopJobRequest(job_id="404"))

@@ -9,14 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
-from fateflow_grpc.demo import DemoError, load_example
-from fateflow_grpc.standalone import standalone_parties
+from fateflow_grpc.demo import PARTIES, DemoError, load_example
+from fateflow_grpc.standalone.launcher import standalone_layout
 from tests.multiparty.cluster import wait_for
 from tests.standalone.process import free_port_offset
 
@@ -43,8 +42,9 @@ def _processes_of(directory: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_demo_trains_the_hetero_example_and_stops_its_nodes(tmp_path: Path) -> None:
-    offset = free_port_offset()
+    offset = free_port_offset(PARTIES)
     # Its own session: if the test fails, everything the demo started can be killed at once.
     process = subprocess.Popen(
         _demo(tmp_path, offset),
@@ -62,18 +62,19 @@ def test_demo_trains_the_hetero_example_and_stops_its_nodes(tmp_path: Path) -> N
         assert re.search(r"^\s*KS\s+0\.\d+$", output, re.MULTILINE), output
         assert re.search(r"^\s*accuracy\s+0\.\d+ \(threshold", output, re.MULTILINE), output
         assert "hetero_lr_0: success" in output and "30 iterations" in output, output
-        paths = re.findall(r"(?:guest 9999|host 10000):\s+(\S+)$", output, re.MULTILINE)
-        assert len(paths) == 4, output  # each party's model file and logs directory
+        paths = re.findall(
+            r"(?:guest 9999|host 10000|arbiter 10001):\s+(\S+)$", output, re.MULTILINE
+        )
+        assert len(paths) == 5, output  # the guest's and host's models, every party's logs
         for path in map(Path, paths):
             assert path.exists() and path.is_relative_to(tmp_path), path
         job_id = re.search(r"^job (\d+): success", output, re.MULTILINE)
         assert job_id and f"-f query_job -j {job_id.group(1)}" in output
-        ports = [
-            port
-            for party in standalone_parties(offset)
-            for port in (party.http_port, party.grpc_port, party.proxy_port)
-        ]
-        assert f"127.0.0.1:{ports[1]} fateflow.v1.TrackingService/GetComponentMetricAll" in output
+        layout = standalone_layout(tmp_path / "var", PARTIES, offset)
+        ports = [port for port, _ in layout.ports()]
+        # Everything is at the standalone's one address.
+        assert f"{layout.grpc_address} fateflow.v1.TrackingService/GetComponentMetricAll" in output
+        assert f"--address {layout.http_url} -f query_job" in output
         assert not [port for port in ports if _listening(port)]
         # A node's worker processes end just after it (they read its end on a pipe).
         wait_for(lambda: not _processes_of(tmp_path), 10, "the nodes' processes to end")
@@ -83,22 +84,20 @@ def test_demo_trains_the_hetero_example_and_stops_its_nodes(tmp_path: Path) -> N
         process.wait()
 
 
+@pytest.mark.slow
 def test_demo_refuses_a_port_another_program_holds(tmp_path: Path) -> None:
-    offset = free_port_offset()
-    guest = standalone_parties(offset)[0]
+    offset = free_port_offset(PARTIES)
+    layout = standalone_layout(tmp_path / "var", PARTIES, offset)
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", guest.grpc_port))
+        taken.bind(("127.0.0.1", layout.grpc_port))
         taken.listen()
-        started = time.monotonic()
         result = subprocess.run(
             _demo(tmp_path, offset), cwd=tmp_path, capture_output=True, text=True, timeout=120
         )
-        elapsed = time.monotonic() - started
     assert result.returncode != 0
-    assert f"port {guest.grpc_port} (party 9999's gRPC port) is in use" in result.stderr
+    assert f"port {layout.grpc_port} (the standalone's gRPC port) is in use" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    assert elapsed < 60  # refused before anything starts
-    assert not (tmp_path / "var").exists()
+    assert not (tmp_path / "var").exists()  # refused before anything started
 
 
 def test_missing_example_files_are_named(tmp_path: Path) -> None:

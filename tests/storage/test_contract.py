@@ -185,6 +185,37 @@ def test_query_jobs_by_typed_filters(db: Database) -> None:
     assert [JobKey(j.f_job_id, j.f_role, j.f_party_id) for j in newest] == [upload, GUEST]
 
 
+def test_list_jobs_pages_and_filters(db: Database) -> None:
+    """The board's listing: pages of the newest rows, the filters, and the count of them all."""
+    # The newest id holds a "%": a character like any other to `job_id_contains`.
+    ids = [f"20260101000000000000{n}" for n in range(5)] + ["2026010100000000000%5"]
+    with db.session() as session:
+        for n, job_id in enumerate(ids):
+            for role, party in (("guest", "9999"), ("host", "10000")):
+                status = JobStatus.FAILED if n % 2 else JobStatus.SUCCESS
+                key = JobKey(job_id, role, party)
+                jobs.create_job(session, make_job(key, status, f_create_time=1000 * n))
+
+    def listed(listing: jobs.JobListing, limit: int | None = None, offset: int = 0) -> list[str]:
+        with db.session() as session:
+            rows = jobs.list_jobs(session, limit, listing, offset)
+            if limit is None:
+                assert jobs.count_jobs(session, listing) == len(rows)
+        return [f"{j.f_job_id[-2:]}{j.f_role[0]}" for j in rows]
+
+    everything = jobs.JobListing()
+    assert listed(everything, limit=3) == ["%5g", "%5h", "04g"]
+    assert listed(everything, limit=3, offset=3) == ["04h", "03g", "03h"]
+    failed_hosts = jobs.JobListing(roles=("host",), statuses=(JobStatus.FAILED,))
+    assert listed(failed_hosts) == ["%5h", "03h", "01h"]
+    days = jobs.JobListing(party_id="9999", created_from=2000, created_to=4000)
+    assert listed(days) == ["03g", "02g"]
+    assert listed(jobs.JobListing(job_id_contains="%", roles=("guest",))) == ["%5g"]
+    assert listed(jobs.JobListing(job_id_contains="0003")) == ["03g", "03h"]
+    with db.session() as session:
+        assert jobs.count_jobs(session, everything) == 12
+
+
 def test_update_job_description(db: Database) -> None:
     with db.session() as session:
         jobs.create_job(session, make_job())

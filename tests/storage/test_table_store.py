@@ -3,6 +3,8 @@ publication, deletion and garbage collection."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -133,16 +135,62 @@ def test_a_failed_write_leaves_nothing(store: TableStore) -> None:
     assert [f for f in files(store) if f != TEMPORARY] == []
 
 
-def test_publish_commits_with_the_callers_unit_of_work(store: TableStore, db: Database) -> None:
-    writer = store.writer(SCHEMA, 2, version="v1")
-    writer.write(batch(["1"]))
+def test_a_refused_publication_leaves_nothing_of_it(store: TableStore) -> None:
+    store.write_table(describe(), [batch(["1"])], schema=SCHEMA)
+    before = files(store)
+    writer = store.writer(SCHEMA, 2, version="v2")
+    writer.write(batch(["2"]))
     count = writer.finish()
-    with pytest.raises(RuntimeError), db.session() as session:
-        store.publish(session, writer, describe(), count, replace=False)
-        raise RuntimeError("the caller's other rows failed")
+    with pytest.raises(AlreadyExists):
+        store.publish(writer, describe(), count, replace=False)
     writer.discard()
-    assert store.describe("ns", "t") is None
-    assert [f for f in files(store) if f != TEMPORARY and f not in ("ns", "ns/t")] == []
+    assert files(store) == before
+    assert store.read_table("ns", "t").column("id").to_pylist() == ["1"]
+
+
+def test_collection_leaves_the_writers_of_other_nodes_alone(
+    store: TableStore, db: Database
+) -> None:
+    """Nodes sharing a store collect garbage while others write: what a live writer holds,
+    in its temporary directory or moved into place before its meta commits, stays."""
+    other_node = TableStore(store.root, db)
+    writing = store.writer(SCHEMA, 1, version="writing")
+    writing.write(batch(["1"]))
+    moved = store.writer(SCHEMA, 1, version="moved")
+    moved.write(batch(["2"]))
+    moved.finish()
+    moved.move_to(store.root, "ns", "t")
+    other_node.collect_garbage()
+    assert {"ns/t/moved", f"{TEMPORARY}/writing"} <= set(files(store))
+    writing.discard()
+    moved.discard()
+    other_node.collect_garbage()
+    assert files(store) == [TEMPORARY]
+
+
+CRASHED_WRITER = """
+import os, sys
+from pathlib import Path
+import pyarrow as pa
+from fateflow_grpc.storage.table_store import TableWriter
+schema = pa.schema([("id", pa.string())])
+root = Path(sys.argv[1])
+half = TableWriter(root, schema, 1, "half")
+half.write(pa.record_batch([pa.array(["1"])], schema=schema))
+moved = TableWriter(root, schema, 1, "moved")
+moved.finish()
+moved.move_to(root, "ns", "t")
+os._exit(0)  # a crash: no writer discards, the kernel drops their locks
+"""
+
+
+def test_collection_removes_what_a_crashed_writer_left(store: TableStore) -> None:
+    store.write_table(describe("kept"), [batch(["1"])], schema=SCHEMA)
+    kept = files(store)
+    subprocess.run([sys.executable, "-c", CRASHED_WRITER, str(store.root)], check=True)
+    assert {"ns/t/moved", f"{TEMPORARY}/half"} <= set(files(store))
+    store.collect_garbage()
+    assert files(store) == kept
 
 
 def test_delete_removes_rows_and_files(store: TableStore) -> None:

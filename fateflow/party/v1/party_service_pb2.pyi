@@ -179,3 +179,15 @@ class LoadModelResponse(_message.Message):
     retcode: int
     retmsg: str
     def __init__(self, retcode: _Optional[int] = ..., retmsg: _Optional[str] = ...) -> None: ...
+
+class GetNodeInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetNodeInfoResponse(_message.Message):
+    __slots__ = ("party_id", "version")
+    PARTY_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    party_id: int
+    version: str
+    def __init__(self, party_id: _Optional[int] = ..., version: _Optional[str] = ...) -> None: ...

@@ -76,6 +76,11 @@ class PartyServiceStub:
                 request_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.SerializeToString,
                 response_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.FromString,
                 _registered_method=True)
+        self.GetNodeInfo = channel.unary_unary(
+                '/fateflow.party.v1.PartyService/GetNodeInfo',
+                request_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetNodeInfoRequest.SerializeToString,
+                response_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetNodeInfoResponse.FromString,
+                _registered_method=True)
 
 
 class PartyServiceServicer:
@@ -141,6 +146,14 @@ class PartyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetNodeInfo(self, request, context):
+        """GetNodeInfo says which party answers and what it runs: another node's check that this
+        party is reachable, through both proxies, with its proof of party.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PartyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -183,6 +196,11 @@ def add_PartyServiceServicer_to_server(servicer, server):
                     servicer.LoadModel,
                     request_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.FromString,
                     response_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.SerializeToString,
+            ),
+            'GetNodeInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNodeInfo,
+                    request_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetNodeInfoRequest.FromString,
+                    response_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetNodeInfoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -403,6 +421,33 @@ class PartyService:
             '/fateflow.party.v1.PartyService/LoadModel',
             fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.SerializeToString,
             fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNodeInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.party.v1.PartyService/GetNodeInfo',
+            fateflow_dot_party_dot_v1_dot_party__service__pb2.GetNodeInfoRequest.SerializeToString,
+            fateflow_dot_party_dot_v1_dot_party__service__pb2.GetNodeInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import gmpy2
@@ -45,6 +45,7 @@ from fateflow_grpc.components.crypto import paillier
 from fateflow_grpc.components.feature import binning
 from fateflow_grpc.components.feature.binning import BinningParams, Columns
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.learning import label_text
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
 from fateflow_grpc.domain.catalog import ModuleInfo
@@ -517,7 +518,7 @@ def model_of(fitted: Fitted, params: BinningParams, local: PartyRole) -> dict[st
                 }
             )
     per_host = len(fitted.results) or 1
-    labels = [_label(c) for c in fitted.classes]
+    labels = [label_text(c) for c in fitted.classes]
     meta = {
         "need_run": True,
         "method": params.method,
@@ -558,16 +559,12 @@ def model_of(fitted: Fitted, params: BinningParams, local: PartyRole) -> dict[st
     return {"meta": meta, "param": param}
 
 
-def _label(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
 def summary_of(fitted: Fitted) -> dict[str, Any]:
     """FATE's summary: per class the IVs (highest first, hosts' by anonymous name), WOEs,
     monotonicity and the party's own split points; a host's: its split points."""
     if not fitted.results:
         return {name: list(points) for name, points in fitted.points.items()}
-    labels = ["result"] if len(fitted.results) == 1 else [_label(c) for c in fitted.classes]
+    labels = ["result"] if len(fitted.results) == 1 else [label_text(c) for c in fitted.classes]
     summary = {}
     for k, label in enumerate(labels):
         ivs = [(name, r["iv"]) for name, r in fitted.results[k].items()]
@@ -605,7 +602,7 @@ def apply(model: Mapping[str, Any], data: Dataset) -> Dataset:
     points = {name: own[name]["split_points"] for name in names}
     woe = {name: own[name]["woe_array"] for name in names}
     features = binning.transform(data.features, columns, points, transform_type, woe)
-    return Dataset(data.ids, features, data.labels, data.header, data.sid, data.label_name)
+    return replace(data, features=features)
 
 
 def transformed(fitted: Fitted, data: Dataset, params: BinningParams) -> Dataset:
@@ -617,7 +614,7 @@ def transformed(fitted: Fitted, data: Dataset, params: BinningParams) -> Dataset
     features = binning.transform(
         data.features, fitted.columns, fitted.points, params.transform_type, woe
     )
-    return Dataset(data.ids, features, data.labels, data.header, data.sid, data.label_name)
+    return replace(data, features=features)
 
 
 # --- the component ------------------------------------------------------------------------

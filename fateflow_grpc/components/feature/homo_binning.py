@@ -20,6 +20,7 @@ FeatureBinningParam with split points only: there are no labels to weigh.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -345,8 +346,4 @@ class HomoFeatureBinning:
         features = binning.transform(
             data.features, fitted.columns, fitted.points, params.transform_type
         )
-        context.save_output_data(
-            Dataset(
-                data.ids, features, data.labels, data.header, data.sid, data.label_name
-            ).to_table()
-        )
+        context.save_output_data(dataclasses.replace(data, features=features).to_table())

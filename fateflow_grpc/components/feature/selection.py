@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -767,9 +767,7 @@ def apply(model: Mapping[str, Any], data: Dataset) -> Dataset:
 
 def keep_columns(data: Dataset, names: Sequence[str]) -> Dataset:
     indexes = [data.header.index(n) for n in names]
-    return Dataset(
-        data.ids, data.features[:, indexes], data.labels, list(names), data.sid, data.label_name
-    )
+    return replace(data, features=data.features[:, indexes], header=list(names))
 
 
 class HeteroFeatureSelection:

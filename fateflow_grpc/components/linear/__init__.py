@@ -1,1 +1,2 @@
-"""Linear models: HeteroLR (features split across parties) and HomoLR (rows split)."""
+"""Linear models: HeteroLR (features split across parties), HomoLR (rows split) and
+LocalBaseline (scikit-learn on one party's own data, to compare with)."""

@@ -48,6 +48,16 @@ Departures from FATE, on purpose:
   square root of an iteration count that is 0 in the first iteration).
 * Only binary labels (0 and 1): FATE's one-vs-rest for more classes is not implemented.
 
+Sample weights (SampleWeight's, the guest's alone), as FATE 1.7+ weighs them: scaled to mean 1
+over the guest's rows, each row's residual is weighted, d = w (u / 4 - y / 2) (the guest
+weighs its half before encrypting it and each [[u_h / 4]] by a plaintext multiplication), so
+the gradient is X^T [[d]] / m as before. The loss is the weighted Taylor loss
+mean(w (log 2 - y u / 2 + u^2 / 8)): with one host, the guest sends it each batch's weights
+encrypted once, before the first iteration (`sample_weight`, ours; `batch_info` says
+`with_weight`), and the host sends [[sum w u_h^2]], a product of powers of them, re-randomised
+so that the guest, which made those ciphertexts, cannot test guesses of u_h against it.
+FATE's weighted loss mixes weighted and unweighted terms.
+
 Performance: the cost is Paillier's, and mostly encryption. Per batch of m rows the guest and
 each host encrypt m values each, at the same time (an obfuscator r^n mod n^2 apiece, the bulk
 of the work; each party computes the next batch's while it waits for the arbiter); X^T [[d]]
@@ -97,6 +107,8 @@ CONVERGE_FLAG = f"{_VARIABLES}.converge_flag"
 HOST_PROB = f"{_VARIABLES}.host_prob"
 #: Ours (see the module's docstring): a party's squared weight change, for `weight_diff`.
 WEIGHT_DIFF = f"{_VARIABLES}.weight_diff"
+#: Ours: each batch's sample weights, encrypted, for a host's share of the weighted loss.
+SAMPLE_WEIGHT = f"{_VARIABLES}.sample_weight"
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd")
 PENALTIES = ("L1", "L2", "NONE")
@@ -652,6 +664,20 @@ def _features(
     return matrix
 
 
+def _scaled_weights(weights: npt.ArrayLike | None, count: int) -> Floats | None:
+    """Sample weights scaled to mean 1, as FATE's `scale_sample_weight` does (None: none)."""
+    if weights is None:
+        return None
+    values = np.asarray(weights, dtype=np.float64)
+    if values.shape != (count,) or not np.all(np.isfinite(values)):
+        raise InvalidArgument(f"{MODULE} at the guest: {count} rows need {count} finite weights")
+    total = float(values.sum())
+    if total <= 0:
+        raise InvalidArgument(f"{MODULE} at the guest: the sample weights add up to {total:g}")
+    scaled: Floats = values * (count / total)
+    return scaled
+
+
 def _binary_labels(labels: npt.ArrayLike) -> Floats:
     """Labels as FATE trains on them: 1 stays 1, 0 becomes -1."""
     values = np.asarray(labels, dtype=np.float64)
@@ -857,11 +883,13 @@ def fit_guest(
     *,
     ids: Sequence[object],
     header: Sequence[str],
+    sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
-    `train`, as FATE's training job outputs them)."""
+    `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
+    row's gradient and loss."""
     settings = _Settings.of(params)
     _check_hosts(settings, parties)
     arbiter = parties.require_arbiter()
@@ -875,6 +903,7 @@ def fit_guest(
             f"{MODULE} at the guest: {len(ids)} ids but labels of shape {original_labels.shape}"
         )
     y = _binary_labels(original_labels)
+    row_weights = _scaled_weights(sample_weights, len(ids))
     sample_ids = [str(value) for value in ids]
     fit_intercept = settings.fit_intercept
     # The intercept is the weight of a column of ones, so X^T [[d]] gives its gradient too.
@@ -887,7 +916,11 @@ def fit_guest(
     prefetch = _Prefetch(key)
     batches = _batches(len(ids), settings)
     channel.remote(
-        {"batch_size": settings.batch_size, "batch_num": len(batches)},
+        {
+            "batch_size": settings.batch_size,
+            "batch_num": len(batches),
+            "with_weight": row_weights is not None,
+        },
         BATCH_INFO,
         "fit",
         [*hosts, arbiter],
@@ -895,6 +928,16 @@ def fit_guest(
     for index, rows in enumerate(batches):
         channel.remote([sample_ids[k] for k in rows], BATCH_DATA_INDEX, f"fit.{index}", hosts)
     with_loss = len(hosts) == 1
+    if with_loss and row_weights is not None:
+        for index, rows in enumerate(batches):
+            with timings.phase("encrypt"):
+                encrypted = key.encrypt_many(row_weights[rows], precision=_RESIDUAL_PRECISION)
+            channel.remote(
+                _pack_numbers(encrypted, key, rerandomize=False),
+                SAMPLE_WEIGHT,
+                f"fit.{index}",
+                hosts,
+            )
     converged = False
     iteration = 0
     x_precision = 2.0**-settings.precision_bits
@@ -904,18 +947,23 @@ def fit_guest(
         for index, rows in enumerate(batches):
             tag = f"fit.{iteration}.{index}"
             x, labels_b = design[rows], y[rows]
+            weights_b = None if row_weights is None else row_weights[rows]
             forward = x @ weights
+            half = 0.25 * forward - 0.5 * labels_b
             # Encrypt our half before the hosts' forwards arrive: the hosts encrypt theirs
             # at the same time.
             with timings.phase("encrypt"):
                 residual = key.encrypt_many(
-                    0.25 * forward - 0.5 * labels_b, precision=_RESIDUAL_PRECISION
+                    half if weights_b is None else half * weights_b, precision=_RESIDUAL_PRECISION
                 )
             host_forwards = [
                 _unpack_numbers(obj, key, "forwards", host, len(rows))
                 for obj, host in zip(channel.get(HOST_FORWARD, tag, hosts), hosts, strict=True)
             ]
             for host_forward in host_forwards:
+                if weights_b is not None:
+                    with timings.phase("matvec"):
+                        host_forward = [h * w for h, w in zip(host_forward, weights_b, strict=True)]
                 residual = [a + b for a, b in zip(residual, host_forward, strict=True)]
             # Every [[d]] includes a fresh encryption of our half, which is what hides it from
             # a host that knows the randomness of its own term: no second obfuscator needed.
@@ -936,6 +984,7 @@ def fit_guest(
                     forward,
                     labels_b,
                     host_forwards[0],
+                    weights_b,
                     penalty_value(settings, weights[:coefficients]),
                     x_precision,
                     timings,
@@ -980,15 +1029,18 @@ def _guest_loss(
     forward: Floats,
     labels: Floats,
     host_forward: Sequence[paillier.EncryptedNumber],
+    sample_weights: Floats | None,
     own_penalty: float,
     x_precision: float,
     timings: Timings,
 ) -> paillier.EncryptedNumber:
-    """[[mean(log 2 - y u / 2 + u^2 / 8)]] + penalties, u = u_g + u_h, from [[u_h / 4]]."""
-    plain = float(np.sum(math.log(2) - 0.5 * labels * forward + 0.125 * np.square(forward)))
+    """[[mean(w (log 2 - y u / 2 + u^2 / 8))]] + penalties, u = u_g + u_h, from [[u_h / 4]]
+    and the host's [[sum w u_h^2]] (w = 1 without sample weights)."""
+    w = np.ones(len(labels)) if sample_weights is None else sample_weights
+    plain = float(np.sum(w * (math.log(2) - 0.5 * labels * forward + 0.125 * np.square(forward))))
     with timings.phase("matvec"):
-        # (u_g / 4 - y / 2) * u_h = (u_g - 2 y) * [[u_h / 4]]
-        cross = paillier.dot(forward - 2.0 * labels, host_forward, precision=x_precision)
+        # w (u_g / 4 - y / 2) * u_h = w (u_g - 2 y) * [[u_h / 4]]
+        cross = paillier.dot(w * (forward - 2.0 * labels), host_forward, precision=x_precision)
     [square] = _unpack_numbers(
         channel.get_one(LOSS_INTERMEDIATE, tag, host), key, "a loss intermediate", host, 1
     )
@@ -1107,6 +1159,14 @@ def fit_host(
         for index in range(int(info["batch_num"]))
     ]
     with_loss = len(parties.hosts) == 1
+    # Each batch's sample weights, encrypted, for our share of the weighted loss.
+    sample_weights = [
+        _unpack_numbers(
+            channel.get_one(SAMPLE_WEIGHT, f"fit.{index}", guest), key, "weights", guest, len(rows)
+        )
+        for index, rows in enumerate(batches)
+        if with_loss and info.get("with_weight") is True
+    ]
     converged = False
     iteration = 0
     x_precision = 2.0**-settings.precision_bits
@@ -1123,10 +1183,21 @@ def fit_host(
                 _pack_numbers(encrypted, key, rerandomize=False), HOST_FORWARD, tag, [guest]
             )
             if with_loss:
-                with timings.phase("encrypt"):
-                    square = key.encrypt(float(forward @ forward))
+                if sample_weights:
+                    with timings.phase("matvec"):
+                        square = paillier.dot(
+                            np.square(forward), sample_weights[index], precision=x_precision
+                        )
+                else:
+                    with timings.phase("encrypt"):
+                        square = key.encrypt(float(forward @ forward))
+                # The guest made the weights' ciphertexts: a product of their powers must be
+                # re-randomised before it goes back, or it could test guesses of u_h on it.
                 channel.remote(
-                    _pack_numbers([square], key, rerandomize=False), LOSS_INTERMEDIATE, tag, [guest]
+                    _pack_numbers([square], key, rerandomize=bool(sample_weights)),
+                    LOSS_INTERMEDIATE,
+                    tag,
+                    [guest],
                 )
                 if settings.penalty != "NONE":
                     with timings.phase("encrypt"):
@@ -1271,6 +1342,7 @@ class HeteroLR:
                 parties,
                 ids=ids,
                 header=data.header,
+                sample_weights=data.weights,
                 timings=timings,
             )
             self._save(context, model, timings)

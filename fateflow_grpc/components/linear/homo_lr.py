@@ -28,6 +28,10 @@ Model: a JSON-able dict with FATE's `LRModelParam` fields (`weight` per feature 
 parameters). Predictions carry FATE's columns: label, predict_result (1 when the score is above
 `predict_param.threshold`), predict_score (probability of label 1) and predict_detail.
 
+Sample weights (SampleWeight's), as FATE 1.11 weighs them (its WeightedBCE): a client's loss is
+its rows' weighted mean log-loss, sum(w l) / sum(w), in each batch and in the loss it reports,
+and its gradient is that loss's; the models are still averaged by row counts.
+
 Departures from FATE, on purpose: the loss reported for round r is that of the global model
 the round starts from (it rides with the update instead of costing a round trip of its own);
 labels must be 0 or 1 (FATE's one-vs-rest multi-class is not here); Paillier `encrypt_param`
@@ -260,10 +264,12 @@ def fit_guest(
     parties: Participants,
     *,
     header: Sequence[str] | None = None,
+    sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
 ) -> tuple[dict[str, Any], Predictions]:
-    """Train with the hosts through the arbiter; the model and its predictions on `X`."""
-    return _fit_client(transport, X, y, params, parties, header, timeout)
+    """Train with the hosts through the arbiter; the model and its predictions on `X`.
+    `sample_weights`, one per row, weigh each row's loss."""
+    return _fit_client(transport, X, y, params, parties, header, sample_weights, timeout)
 
 
 def fit_host(
@@ -274,10 +280,11 @@ def fit_host(
     parties: Participants,
     *,
     header: Sequence[str] | None = None,
+    sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
 ) -> tuple[dict[str, Any], Predictions]:
     """A host trains exactly as the guest does: in HomoLR both are clients of the arbiter."""
-    return _fit_client(transport, X, y, params, parties, header, timeout)
+    return _fit_client(transport, X, y, params, parties, header, sample_weights, timeout)
 
 
 def fit_arbiter(
@@ -392,11 +399,13 @@ def _fit_client(
     params: HomoLRParams,
     parties: Participants,
     header: Sequence[str] | None,
+    sample_weights: npt.ArrayLike | None,
     timeout: float,
 ) -> tuple[dict[str, Any], Predictions]:
     features = _features(X)
     labels = _labels(y, len(features))
     rows, width = features.shape
+    row_weights = np.ones(rows) if sample_weights is None else _weights(sample_weights, rows)
     names = list(header) if header is not None else [f"x{k}" for k in range(width)]
     if len(names) != width:
         raise InvalidArgument(f"HomoLR: a header of {len(names)} names for {width} features")
@@ -422,11 +431,13 @@ def _fit_client(
     for round_ in range(params.rounds):
         tag = f"{TAG}.{round_}"
         start = weights
-        loss = _loss(start, features, labels, params)
+        loss = _loss(start, features, labels, row_weights, params)
         local = start.copy()
         for _ in range(min(params.aggregate_iters, params.max_iter - epoch)):
             for batch in batches:
-                gradient = _gradient(local, features[batch], labels[batch], params, start)
+                gradient = _gradient(
+                    local, features[batch], labels[batch], row_weights[batch], params, start
+                )
                 local = optimizer.step(local, gradient, epoch)
             epoch += 1
         update = np.concatenate([rows * local, [rows * loss, rows]])
@@ -506,31 +517,40 @@ def _gradient(
     weights: FloatArray,
     features: FloatArray,
     labels: FloatArray,
+    sample_weights: FloatArray,
     params: HomoLRParams,
     start: FloatArray,
 ) -> FloatArray:
-    """The mean log-loss gradient, with L2 (on the coefficients) and FedProx's proximal term."""
+    """The gradient of the weighted mean log-loss, with L2 (on the coefficients) and FedProx's
+    proximal term."""
     fit_intercept = params.init_param.fit_intercept
     coef, intercept = _split(weights, fit_intercept)
-    error = _sigmoid(features @ coef + intercept) - labels
-    gradient = features.T @ error / len(labels)
+    error = (_sigmoid(features @ coef + intercept) - labels) * sample_weights
+    total = float(sample_weights.sum()) or 1.0  # a batch of weight 0 moves nothing
+    gradient = features.T @ error / total
     if params.penalty == "L2":
         gradient = gradient + params.alpha * coef
     if fit_intercept:
-        gradient = np.append(gradient, error.mean())
+        gradient = np.append(gradient, error.sum() / total)
     if params.use_proximal:
         gradient = gradient + params.mu * (weights - start)
     return gradient
 
 
 def _loss(
-    weights: FloatArray, features: FloatArray, labels: FloatArray, params: HomoLRParams
+    weights: FloatArray,
+    features: FloatArray,
+    labels: FloatArray,
+    sample_weights: FloatArray,
+    params: HomoLRParams,
 ) -> float:
-    """Mean log-loss plus FATE's penalty term (alpha/2 |w|^2 for L2, alpha |w|_1 for L1)."""
+    """Weighted mean log-loss plus FATE's penalty term (alpha/2 |w|^2 for L2, alpha |w|_1 for
+    L1)."""
     coef, intercept = _split(weights, params.init_param.fit_intercept)
     z = features @ coef + intercept
     # log(1 + e^-z) for label 1 and log(1 + e^z) for label 0, without overflow.
-    loss = float(np.mean(np.logaddexp(0.0, np.where(labels == 1, -z, z)))) if len(labels) else 0.0
+    each = np.logaddexp(0.0, np.where(labels == 1, -z, z))
+    loss = float(each @ sample_weights / sample_weights.sum()) if len(labels) else 0.0
     if params.penalty == "L2":
         loss += 0.5 * params.alpha * float(coef @ coef)
     elif params.penalty == "L1":
@@ -593,6 +613,13 @@ def _labels(y: npt.ArrayLike, rows: int) -> FloatArray:
     if not np.all((labels == 0) | (labels == 1)):
         raise InvalidArgument("HomoLR labels must be 0 or 1 (binary classification)")
     return labels
+
+
+def _weights(values: npt.ArrayLike, rows: int) -> FloatArray:
+    weights = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(weights) != rows or not np.all(np.isfinite(weights)) or weights.sum() <= 0:
+        raise InvalidArgument(f"HomoLR: {rows} rows need {rows} finite weights of positive sum")
+    return weights
 
 
 def _header_digest(names: Sequence[str]) -> str:
@@ -690,7 +717,13 @@ class HomoLR:
         else:
             fit = fit_guest if context.task.role == "guest" else fit_host
             model, predictions = fit(
-                context.federation, data.features, data.labels, params, parties, header=data.header
+                context.federation,
+                data.features,
+                data.labels,
+                params,
+                parties,
+                header=data.header,
+                sample_weights=data.weights,
             )
             context.save_model(model)
             context.save_summary({"iters": model["iters"], "is_converged": model["is_converged"]})

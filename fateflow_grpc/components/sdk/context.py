@@ -3,12 +3,14 @@ parties' tasks, its input tables and models, and where to put its outputs and me
 
 A component never opens a file, a table or a connection itself: it asks its `TaskContext`.
 Data between components are Arrow tables whose first column is the id (FATE's key); a dataset
-(what DataTransform makes) adds the label column, if any, and float64 feature columns, and
-records which is which in the schema's metadata (`Dataset`).
+(what DataTransform makes) adds the label column, if any, a sample weight column, if any (what
+SampleWeight adds: FATE's instances carry a weight), and float64 feature columns, and records
+which is which in the schema's metadata (`Dataset`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -29,15 +31,20 @@ from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import ModelInfo, OutputDataInfo
 from fateflow_grpc.storage.table_store import TableDescription, TableStore
 
-#: Schema metadata keys of a dataset.
-_SID, _LABEL, _HEADER = b"sid", b"label_name", b"header"
+#: Schema metadata keys of a dataset (`sample_weight` is FATE's schema key for the weight).
+_SID, _LABEL, _HEADER, _WEIGHT = b"sid", b"label_name", b"header", b"sample_weight"
 #: Partitions of a component's output table; they are small next to uploads.
 OUTPUT_PARTITIONS = 4
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset as numpy: ids, features (n x d), labels (or None) and the feature names."""
+    """A dataset as numpy: ids, features (n x d), labels (or None), the feature names, and the
+    sample weights (or None: every sample weighs 1).
+
+    Components that change some of it keep the rest with `dataclasses.replace`, so a weight or
+    a label set upstream travels on.
+    """
 
     ids: np.ndarray[Any, Any]
     features: np.ndarray[Any, np.dtype[np.float64]]
@@ -45,17 +52,26 @@ class Dataset:
     header: list[str]
     sid: str = "id"
     label_name: str = "y"
+    weights: np.ndarray[Any, np.dtype[np.float64]] | None = None
+    weight_name: str = "weight"
 
     def to_table(self) -> pa.Table:
-        columns: dict[str, Any] = {self.sid: pa.array(self.ids, pa.string())}
-        if self.labels is not None:
-            columns[self.label_name] = pa.array(self.labels, pa.float64())
-        for index, name in enumerate(self.header):
-            columns[name] = pa.array(self.features[:, index], pa.float64())
-        table = pa.table(columns)
+        columns: list[tuple[str, pa.Array]] = [(self.sid, pa.array(self.ids, pa.string()))]
         metadata = {_SID: self.sid, _HEADER: json.dumps(self.header)}
         if self.labels is not None:
+            columns.append((self.label_name, pa.array(self.labels, pa.float64())))
             metadata[_LABEL] = self.label_name
+        if self.weights is not None:
+            columns.append((self.weight_name, pa.array(self.weights, pa.float64())))
+            metadata[_WEIGHT] = self.weight_name
+        columns += [
+            (name, pa.array(self.features[:, index], pa.float64()))
+            for index, name in enumerate(self.header)
+        ]
+        names = [name for name, _ in columns]
+        if len(set(names)) != len(names):
+            raise InvalidArgument(f"a dataset's columns must have distinct names, not {names}")
+        table = pa.table(dict(columns))
         return table.replace_schema_metadata(metadata)
 
     @classmethod
@@ -68,6 +84,7 @@ class Dataset:
         header = json.loads(metadata[_HEADER])
         sid = metadata.get(_SID, b"id").decode()
         label = metadata.get(_LABEL)
+        weight = metadata.get(_WEIGHT)
         features = (
             np.column_stack([table.column(name).to_numpy() for name in header])
             if header
@@ -80,16 +97,17 @@ class Dataset:
             header=header,
             sid=sid,
             label_name=label.decode() if label else "y",
+            weights=table.column(weight.decode()).to_numpy() if weight else None,
+            weight_name=weight.decode() if weight else "weight",
         )
 
     def take(self, rows: np.ndarray[Any, Any]) -> Dataset:
-        return Dataset(
-            self.ids[rows],
-            self.features[rows],
-            None if self.labels is None else self.labels[rows],
-            self.header,
-            self.sid,
-            self.label_name,
+        return dataclasses.replace(
+            self,
+            ids=self.ids[rows],
+            features=self.features[rows],
+            labels=None if self.labels is None else self.labels[rows],
+            weights=None if self.weights is None else self.weights[rows],
         )
 
 
@@ -112,7 +130,12 @@ class TaskContext:
         self.log = log
         self._node = node
         self._database = Database(node.database_url)
-        self.tables = TableStore(node.data_dir / "tables", self._database)
+        self._table_database = (
+            self._database
+            if node.table_database_url == node.database_url
+            else Database(node.table_database_url)
+        )
+        self.tables = TableStore(node.table_dir, self._table_database)
         self.federation = Federation(
             task.job_id,
             f"{task.task_id}_{task.task_version}",
@@ -124,6 +147,7 @@ class TaskContext:
     def close(self) -> None:
         self.federation.close()
         self._database.dispose()
+        self._table_database.dispose()
 
     @property
     def local(self) -> PartyRole:

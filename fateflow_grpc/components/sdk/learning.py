@@ -3,16 +3,14 @@
 `predict_result`, `predict_score`, `predict_detail` (JSON of the class scores) and `type`
 (train, validate or predict).
 
-FATE's three shapes of it (`ModelBase.predict_score_to_output`): binary (`prediction_table`:
-the positive class when the score is above the threshold, the detail both classes' scores),
-multi-class (`multi_prediction_table`: the most probable class, its probability, the detail
-every class's) and regression (`regression_prediction_table`: the value twice, the detail
+FATE's shapes of it (`ModelBase.predict_score_to_output`): classes (`prediction_table` for 0
+and 1 from the positive class's score, `class_prediction_table` for any classes from their
+probabilities) and regression (`regression_prediction_table`: the value twice, the detail
 `{"label": value}`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,37 +30,12 @@ def prediction_table(
     threshold: float,
     kind: str,
     sid: str = "id",
-    classes: tuple[float, float] = (0, 1),
 ) -> pa.Table:
-    """Binary predictions: the positive class (the second of `classes`) when the score is
-    above `threshold`."""
+    """Binary predictions: the positive class when the score is above `threshold`."""
     scores = np.asarray(scores, dtype=np.float64)
-    negative, positive = (_class_name(c) for c in classes)
-    details = [
-        json.dumps({negative: round(1.0 - s, 6), positive: round(s, 6)}) for s in scores.tolist()
-    ]
-    results = np.where(scores > threshold, classes[1], classes[0]).astype(np.int64)
+    details = [json.dumps({"0": round(1.0 - s, 6), "1": round(s, 6)}) for s in scores.tolist()]
+    results = (scores > threshold).astype(np.int64)
     return _table(ids, labels, results, scores, details, kind, sid)
-
-
-def multi_prediction_table(
-    ids: np.ndarray[Any, Any],
-    labels: np.ndarray[Any, Any] | None,
-    probabilities: np.ndarray[Any, Any],
-    classes: Sequence[float],
-    kind: str,
-    sid: str = "id",
-) -> pa.Table:
-    """Multi-class predictions from one probability per class (columns in `classes` order)."""
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    names = [_class_name(c) for c in classes]
-    best = np.argmax(probabilities, axis=1)
-    details = [
-        json.dumps({name: round(p, 6) for name, p in zip(names, row, strict=True)})
-        for row in probabilities.tolist()
-    ]
-    results = np.asarray(classes, dtype=np.float64)[best].astype(np.int64)
-    return _table(ids, labels, results, probabilities.max(axis=1), details, kind, sid)
 
 
 def regression_prediction_table(
@@ -75,10 +48,6 @@ def regression_prediction_table(
     values = np.asarray(values, dtype=np.float64)
     details = [json.dumps({"label": v}) for v in values.tolist()]
     return _table(ids, labels, values, values, details, kind, sid)
-
-
-def _class_name(value: float) -> str:
-    return f"{value:g}"
 
 
 def _table(
@@ -98,6 +67,52 @@ def _table(
             else pa.array(np.asarray(labels, dtype=np.float64)),
             "predict_result": pa.array(results),
             "predict_score": pa.array(scores),
+            "predict_detail": pa.array(details, pa.string()),
+            "type": pa.array([kind] * len(scores), pa.string()),
+        }
+    )
+
+
+def label_text(value: float) -> str:
+    """A label (a float here) as FATE writes it: an integer label as an integer ("1", not
+    "1.0"), as FATE's int labels print."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def class_prediction_table(
+    ids: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any] | None,
+    probabilities: np.ndarray[Any, Any],
+    classes: list[float],
+    threshold: float,
+    kind: str,
+    sid: str = "id",
+) -> pa.Table:
+    """Predictions over any classes (one column of `probabilities` per class, in `classes`'
+    order), as FATE's `predict_score_to_output` makes them: with two classes, the second when
+    its probability is above `threshold` (the score is that probability); with more, the most
+    probable class (the score is its probability)."""
+    names = [label_text(c) for c in classes]
+    if len(classes) == 2:
+        scores = probabilities[:, 1]
+        results = np.where(scores > threshold, classes[1], classes[0])
+    else:
+        best = np.argmax(probabilities, axis=1)
+        scores = probabilities[np.arange(len(best)), best]
+        results = np.asarray(classes, dtype=np.float64)[best]
+    details = [
+        json.dumps({name: round(float(p), 6) for name, p in zip(names, row, strict=True)})
+        for row in probabilities.tolist()
+    ]
+    integral = all(float(c).is_integer() for c in classes)
+    return pa.table(
+        {
+            sid: pa.array(ids.tolist(), pa.string()),
+            "label": pa.nulls(len(scores), pa.float64())
+            if labels is None
+            else pa.array(np.asarray(labels, dtype=np.float64)),
+            "predict_result": pa.array(results.astype(np.int64) if integral else results),
+            "predict_score": pa.array(np.asarray(scores, dtype=np.float64)),
             "predict_detail": pa.array(details, pa.string()),
             "type": pa.array([kind] * len(scores), pa.string()),
         }

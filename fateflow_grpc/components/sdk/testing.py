@@ -50,7 +50,14 @@ class Wire:
         self._lock = threading.Condition()
         self._payloads: dict[_Key, tuple[int, str, tuple[int, ...], int, list[bytes]]] = {}
         self._sent: set[_Key] = set()
+        self._failed: BaseException | None = None
         self.log: list[Delivery] = []
+
+    def fail(self, error: BaseException) -> None:
+        """A role failed: the others stop waiting at once instead of timing out."""
+        with self._lock:
+            self._failed = error
+            self._lock.notify_all()
 
     def transport(self, local: PartyRole) -> MemoryTransport:
         return MemoryTransport(self, local)
@@ -77,6 +84,8 @@ class Wire:
         deadline = time.monotonic() + timeout
         with self._lock:
             while key not in self._payloads:
+                if self._failed is not None:
+                    raise DeadlineExceeded(f"another party failed while waiting for {key}")
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise DeadlineExceeded(f"nothing arrived for {key}")
@@ -107,9 +116,21 @@ class MemoryTransport:
 def run_parties(
     wire: Wire, roles: Mapping[PartyRole, Callable[[MemoryTransport], T]]
 ) -> dict[PartyRole, T]:
-    """Run each party's role in its own thread; the first failure is raised."""
+    """Run each party's role in its own thread; the failure that caused the others is raised."""
+
+    def guarded(party: PartyRole, run: Callable[[MemoryTransport], T]) -> T:
+        try:
+            return run(wire.transport(party))
+        except BaseException as error:
+            wire.fail(error)
+            raise
+
     with ThreadPoolExecutor(len(roles)) as pool:
-        futures = {party: pool.submit(run, wire.transport(party)) for party, run in roles.items()}
+        futures = {party: pool.submit(guarded, party, run) for party, run in roles.items()}
+        errors = [error for f in futures.values() if (error := f.exception()) is not None]
+        causes = [error for error in errors if not isinstance(error, DeadlineExceeded)]
+        if errors:
+            raise (causes or errors)[0]
         return {party: future.result() for party, future in futures.items()}
 
 

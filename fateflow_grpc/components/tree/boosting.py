@@ -48,8 +48,7 @@ import pyarrow as pa
 from fateflow_grpc.components.feature import binning as feature_binning
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.learning import (
-    multi_prediction_table,
-    prediction_table,
+    class_prediction_table,
     regression_prediction_table,
 )
 from fateflow_grpc.components.sdk.parameters import ParamReader
@@ -868,11 +867,9 @@ def prediction_output(
     predicted = objective.predict(scores)
     if not classes:
         return regression_prediction_table(ids, labels, predicted, kind, sid)
-    if len(classes) == 2:
-        return prediction_table(
-            ids, labels, predicted, threshold, kind, sid, classes=(classes[0], classes[1])
-        )
-    return multi_prediction_table(ids, labels, predicted, classes, kind, sid)
+    if len(classes) == 2:  # the positive class's probability
+        predicted = np.column_stack([1.0 - predicted, predicted])
+    return class_prediction_table(ids, labels, predicted, list(classes), threshold, kind, sid)
 
 
 def aligned_features(data: Dataset, header: Sequence[str], where: str) -> Floats:

@@ -272,10 +272,12 @@ def plaintext_lr(
     batches: Sequence[np.ndarray],
     *,
     initial: np.ndarray,
+    sample_weights: np.ndarray | None = None,
 ) -> PlainResult:
     """The same algorithm on the joined data, in the clear: FATE's Taylor gradient
     (u / 4 - y / 2) x with y in {-1, 1}, its optimizers, penalties and convergence rules.
-    Weights: the features' columns, then the intercept (if `fit_intercept`)."""
+    Weights: the features' columns, then the intercept (if `fit_intercept`). Each row's
+    gradient and loss are weighted by `sample_weights` (as given: no scaling here)."""
     y = np.where(labels == 1, 1.0, -1.0)
     intercept = params["init_param"]["fit_intercept"]
     x = np.hstack([features, np.ones((len(y), 1))]) if intercept else features
@@ -290,14 +292,15 @@ def plaintext_lr(
         batch_losses = []
         for rows in batches:
             xb, yb = x[rows], y[rows]
+            wb = np.ones(len(rows)) if sample_weights is None else sample_weights[rows]
             u = xb @ w
-            loss = float(np.mean(math.log(2) - 0.5 * yb * u + 0.125 * u * u))
+            loss = float(np.mean(wb * (math.log(2) - 0.5 * yb * u + 0.125 * u * u)))
             if penalty == "L2":
                 loss += 0.5 * alpha * float(w[:k] @ w[:k])
             elif penalty == "L1":
                 loss += alpha * float(np.abs(w[:k]).sum())
             batch_losses.append(loss)
-            w = optimizer.step(w, xb.T @ (0.25 * u - 0.5 * yb) / len(rows), iteration)
+            w = optimizer.step(w, xb.T @ (wb * (0.25 * u - 0.5 * yb)) / len(rows), iteration)
         losses.append(float(np.mean(batch_losses)))
         iters = iteration + 1
         if params["early_stop"] == "weight_diff":
@@ -330,6 +333,7 @@ def train(
     breast: Breast,
     params: Mapping[str, Any],
     host_columns: Mapping[PartyRole, slice],
+    sample_weights: np.ndarray | None = None,
 ) -> Trained:
     hosts = list(host_columns)
     parties = Participants(GUEST, tuple(hosts), ARBITER)
@@ -365,6 +369,7 @@ def train(
             parties,
             ids=breast.ids,
             header=breast.guest_header,
+            sample_weights=sample_weights,
             timings=timings[GUEST],
         ),
         **{host: host_role(host) for host in hosts},
@@ -587,6 +592,50 @@ def test_two_hosts_and_mini_batches_match_the_plaintext_computation(breast: Brea
     assert trained.arbiter_model["param"]["loss_history"] == []
     assert trained.losses == []
     assert trained.arbiter_model["param"]["iters"] == 2
+
+
+def test_sample_weights_weigh_the_gradient_and_the_loss(breast: Breast) -> None:
+    data = breast.head(100)
+    given = np.where(data.labels == 1, 0.5, 3.0) * np.linspace(0.5, 1.5, 100)
+    params = hetero_lr.validate_parameters(
+        {
+            "penalty": "L2",
+            "alpha": 0.01,
+            "optimizer": "sgd",
+            "learning_rate": 0.15,
+            "max_iter": 2,
+            "batch_size": 50,
+            "early_stop": "diff",
+            "tol": 0.0,
+            "init_param": {"init_method": "ones"},
+        }
+    )
+    trained = train(data, params, {HOST: slice(None)}, sample_weights=given)
+    batches = batches_sent(trained, data)
+    features = np.hstack([data.guest, data.host_aligned()])
+    scaled = given * 100 / given.sum()  # FATE scales the weights to mean 1
+    plain = plaintext_lr(
+        features,
+        data.labels,
+        params,
+        batches,
+        initial=np.ones(features.shape[1] + 1),
+        sample_weights=scaled,
+    )
+    np.testing.assert_allclose(federated_weights(trained), plain.weights, atol=1e-6)
+    np.testing.assert_allclose(
+        trained.arbiter_model["param"]["loss_history"], plain.losses, rtol=1e-6
+    )
+    unweighted = plaintext_lr(
+        features, data.labels, params, batches, initial=np.ones(features.shape[1] + 1)
+    )
+    assert not np.allclose(unweighted.weights, plain.weights, atol=1e-3)
+    # The host got each batch's weights encrypted, once, and sends one number per batch back.
+    sent = [d for d in trained.wire.log if d.name == hetero_lr.SAMPLE_WEIGHT]
+    assert [(d.dst, d.tag) for d in sent] == [(HOST, "fit.0"), (HOST, "fit.1")]
+    assert all(isinstance(d.obj, np.ndarray) and d.obj.dtype == np.uint8 for d in sent)
+    squares = [d for d in trained.wire.log if d.name == hetero_lr.LOSS_INTERMEDIATE]
+    assert len(squares) == 4 and {len(d.obj) for d in squares} == {1}  # type: ignore[arg-type]
 
 
 def test_losses_without_penalty_and_abs_convergence(breast: Breast) -> None:

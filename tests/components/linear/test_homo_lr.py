@@ -107,6 +107,7 @@ def train(
     header: list[str],
     wire: Wire,
     timeout: float = TIMEOUT,
+    sample_weights: list[Floats] | None = None,
 ) -> tuple[list[tuple[dict[str, Any], homo_lr.Predictions]], list[float]]:
     hosts = tuple(PartyRole("host", 10000 + k) for k in range(len(clients) - 1))
     parties = Participants(GUEST, hosts, ARBITER)
@@ -115,10 +116,11 @@ def train(
         return fit_arbiter(transport, params, parties, timeout=timeout)
 
     roles: dict[PartyRole, Any] = {ARBITER: arbiter}
-    for party, (X, y) in zip((GUEST, *hosts), clients, strict=True):
+    weights = sample_weights or [None] * len(clients)
+    for party, (X, y), w in zip((GUEST, *hosts), clients, weights, strict=True):
         fit = fit_guest if party == GUEST else fit_host
-        roles[party] = lambda t, X=X, y=y, fit=fit: fit(
-            t, X, y, params, parties, header=header, timeout=timeout
+        roles[party] = lambda t, X=X, y=y, w=w, fit=fit: fit(
+            t, X, y, params, parties, header=header, sample_weights=w, timeout=timeout
         )
     results = run_parties(wire, roles)
     return [results[p] for p in (GUEST, *hosts)], results[ARBITER]
@@ -171,6 +173,43 @@ def test_fate_example_matches_the_centralised_computation(
     assert model["loss_history"] == history and fitted[1][0]["loss_history"] == history
     assert model["iters"] == 30 and model["is_converged"] is False
     assert fitted[1][0]["weight"] == model["weight"]
+
+
+def test_sample_weights_weigh_each_clients_loss(
+    breast: tuple[list[tuple[Floats, Floats]], list[str]],
+) -> None:
+    """FATE's WeightedBCE: each client's loss and gradient are its rows' weighted means; the
+    arbiter still averages the models by row counts. The same, written from the maths."""
+    clients, header = breast
+    conf = {**FATE_EXAMPLE, "max_iter": 5}
+    weights = [np.where(y == 1, 0.5, 2.0) * np.linspace(1, 2, len(y)) for _, y in clients]
+    fitted, history = train(
+        validate_parameters(conf), clients, header, Wire(), sample_weights=weights
+    )
+
+    total = sum(len(y) for _, y in clients)
+    w = np.zeros(len(header) + 1)
+    losses = []
+    for epoch in range(conf["max_iter"]):
+        rate = conf["learning_rate"] / np.sqrt(1 + epoch)
+        updated, loss = np.zeros_like(w), 0.0
+        for (X, y), s in zip(clients, weights, strict=True):
+            z = X @ w[:-1] + w[-1]
+            each = np.log1p(np.exp(-(2 * y - 1) * z))
+            loss += len(y) / total * (each @ s / s.sum() + conf["alpha"] / 2 * w[:-1] @ w[:-1])
+            error = (1 / (1 + np.exp(-z)) - y) * s
+            gradient = np.append(
+                X.T @ error / s.sum() + conf["alpha"] * w[:-1], error.sum() / s.sum()
+            )
+            updated += len(y) / total * (w - rate * gradient)
+        losses.append(float(loss))
+        w = updated
+    model, _ = fitted[0]
+    got = np.array([model["weight"][name] for name in header] + [model["intercept"]])
+    np.testing.assert_allclose(got, w, atol=1e-6)
+    np.testing.assert_allclose(history, losses, atol=1e-6)
+    unweighted, _ = centralised(*pooled(clients), conf)
+    assert not np.allclose(got, unweighted, atol=1e-3)
 
 
 def test_rmsprop_with_local_epochs_is_close_to_centralised(

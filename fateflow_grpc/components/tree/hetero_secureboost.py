@@ -575,8 +575,7 @@ class _GuestTrainer:
         for round_ in range(self.start, len(self.plan)):
             shape = TreeShape.of(self.plan[round_], settings, config.tree.max_depth)
             scores = train_scores.total()
-            g, h = self.objective.gradients(self.y, scores)
-            # Sample weights (FATE's SampleWeight component) would multiply g and h here.
+            g, h = self.objective.gradients(self.y, scores, self.train.weights)
             increment = np.zeros_like(scores)
             round_trees = []
             for k in range(dim):
@@ -596,7 +595,7 @@ class _GuestTrainer:
                         self.validate_features,
                     )
                 )
-            loss = self.objective.loss(self.y, train_scores.total())
+            loss = self.objective.loss(self.y, train_scores.total(), self.train.weights)
             if on_loss is not None:
                 on_loss(round_, loss)
             if self.validation is not None and self.validation.due(round_):

@@ -29,8 +29,8 @@ sums, never a client's own. In order:
    arbiter adds them, finds each node's best split and sends the splits (feature, bin,
    missing direction); each client routes its rows. The arbiter then sends the tree, with
    its weights and thresholds.
-5. Per round, the summed loss (the arbiter's train/loss metric) and whether the loss has
-   stopped moving (`n_iter_no_change`, `tol`).
+5. Per round, the summed loss and weights (the arbiter's train/loss metric: the weighted
+   mean) and whether the loss has stopped moving (`n_iter_no_change`, `tol`).
 
 Validation (`validation_freqs`, with each client's `validate_data`) runs at each client on its
 own data; FATE's HomoSecureBoost has no early stopping, which is refused by name, as are cross
@@ -391,8 +391,9 @@ def fit_arbiter(
                 transport, clients, settings, binning, f"{_TAG}.{round_}.{k}", seed, trees, timeout
             )
             trees += 1
-        total = _total(transport, clients, LOSS_STATUS, f"{_TAG}.{round_}", 1, timeout)
-        loss = float(secure_aggregation.from_fixed(total.view(np.uint64))[0]) / rows
+        total = _total(transport, clients, LOSS_STATUS, f"{_TAG}.{round_}", 2, timeout)
+        loss_sum, weight = secure_aggregation.from_fixed(total.view(np.uint64)).tolist()
+        loss = loss_sum / weight
         converged = bool(
             settings.n_iter_no_change and losses and abs(loss - losses[-1]) < settings.tol
         )
@@ -571,8 +572,7 @@ def fit_client(
         )
     converged = False
     for round_ in range(start, rounds):
-        g, h = objective.gradients(y, scores)
-        # Sample weights (FATE's SampleWeight component) would multiply g and h here.
+        g, h = objective.gradients(y, scores, data.weights)
         for k in range(objective.dim):
             tree = _client_tree(
                 aggregation,
@@ -592,16 +592,20 @@ def fit_client(
                 forest, features, missing, np.arange(len(y)), np.zeros(len(y), np.int64)
             )
             scores[:, k] += learning_rate * forest.weight[leaves]
-        loss = objective.loss(y, scores)
+        # The weighted sum of the losses and the sum of the weights: the arbiter divides.
+        weights = np.ones(len(y)) if data.weights is None else data.weights
+        totals = [float(np.sum(objective.losses(y, scores) * weights)), float(np.sum(weights))]
         aggregation.add(
-            secure_aggregation.to_fixed(np.asarray([loss * len(y)])).view(np.int64),
+            secure_aggregation.to_fixed(np.asarray(totals)).view(np.int64),
             LOSS_STATUS,
             f"{_TAG}.{round_}",
         )
         flag = aggregation.get(STOP_FLAG, f"{_TAG}.{round_}")
         if not isinstance(flag, dict):
             raise FederatedError("the arbiter sent a stop flag that is not one")
-        losses.append(float(flag.get("loss", loss)))
+        if not isinstance(flag.get("loss"), int | float):
+            raise FederatedError("the arbiter sent a stop flag without the loss")
+        losses.append(float(flag["loss"]))
         if validation is not None and validation.due(round_):
             validation.score(
                 round_,

@@ -183,16 +183,19 @@ def binned_blocks(
     return result
 
 
-def loss_of(task: str, labels: np.ndarray, scores: np.ndarray) -> float:
+def loss_of(task: str, labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> float:
+    """The weighted mean of the instances' losses."""
     n = len(labels)
     if task == "binary":
         f = scores[:, 0]
-        return float(np.mean(np.logaddexp(0.0, np.where(labels == 1, -f, f))))
-    if task == "multi":
+        values = np.logaddexp(0.0, np.where(labels == 1, -f, f))
+    elif task == "multi":
         shifted = scores - scores.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return float(-np.mean(log_p[np.arange(n), labels.astype(int)]))
-    return float(np.mean((scores[:, 0] - labels) ** 2))
+        values = -log_p[np.arange(n), labels.astype(int)]
+    else:
+        values = (scores[:, 0] - labels) ** 2
+    return float(np.sum(values * weights) / np.sum(weights))
 
 
 def fit(
@@ -214,8 +217,10 @@ def fit(
     parties_per_level: Callable[[int, int], Sequence[int]] | None = None,
     depth_of_tree: Callable[[int], int] | None = None,
     tol: float | None = None,
+    weights: np.ndarray | None = None,
 ) -> RefModel:
-    """task: binary (labels 0/1), multi (labels 0..k-1) or lse (regression)."""
+    """task: binary (labels 0/1), multi (labels 0..k-1) or lse (regression); `weights`: the
+    instances' sample weights (g and h are multiplied by them, the loss is their mean)."""
     settings = _Settings(
         l2, l1, min_impurity_split, min_sample_split, min_leaf_node, min_child_weight, use_missing
     )
@@ -236,6 +241,8 @@ def fit(
             h_all = p * (1 - p)
         else:
             g_all, h_all = 2 * (scores - labels[:, None]), np.full((n, 1), 2.0)
+        if weights is not None:
+            g_all, h_all = g_all * weights[:, None], h_all * weights[:, None]
         increment = np.zeros_like(scores)
         for k in range(dim):
             g, g_scale = to_fixed(g_all[:, k])
@@ -257,7 +264,7 @@ def fit(
                     increment[rows[node.id], k] = learning_rate * node.weight
             model.trees.append(nodes)
         scores = scores + increment
-        loss = loss_of(task, labels, scores)
+        loss = loss_of(task, labels, scores, np.ones(n) if weights is None else weights)
         converged = bool(tol is not None and model.losses and abs(loss - model.losses[-1]) < tol)
         model.losses.append(loss)
         if converged:

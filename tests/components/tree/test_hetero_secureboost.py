@@ -517,6 +517,21 @@ def test_validation_scores_rounds_and_stops_early() -> None:
         assert len(run.host_models[HOST]["param"]["trees_"]) == kept
 
 
+def test_sample_weights_weigh_g_h_and_the_loss() -> None:
+    """A weight column (FATE's SampleWeight) multiplies each instance's g and h."""
+    guest, host = breast(rows=200)
+    weights = np.random.default_rng(2).uniform(0.2, 3.0, size=200)
+    run = train(replace(guest, weights=weights), {HOST: host}, {"num_trees": 3})
+    assert guest.labels is not None
+    expected = reference.fit(
+        [guest.features, host.features], guest.labels, num_trees=3, tol=1e-4, weights=weights
+    )
+    assert_same_trees(run, expected, [HOST])
+    assert run.guest_model["param"]["losses"] == pytest.approx(expected.losses, rel=1e-12)
+    unweighted = reference.fit([guest.features, host.features], guest.labels, num_trees=3)
+    assert expected.trees != unweighted.trees  # the weights made a difference
+
+
 def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
     guest, host = breast(rows=200)
     params = {"n_iter_no_change": False, "tree_param": {"max_depth": 2}}

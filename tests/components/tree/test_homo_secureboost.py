@@ -259,3 +259,18 @@ def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
         assert then.models[party]["param"]["trees_"] == whole.models[party]["param"]["trees_"]
         assert then.tables[party].equals(whole.tables[party])
     assert then.arbiter["param"]["losses"] == whole.arbiter["param"]["losses"]
+
+
+def test_sample_weights_weigh_every_clients_g_h_and_the_loss() -> None:
+    rng = np.random.default_rng(4)
+    clients = {
+        GUEST: load(DATA / "breast_homo_guest.csv"),
+        HOST: load(DATA / "breast_homo_host.csv"),
+    }
+    clients = {p: replace(d, weights=rng.uniform(0.2, 3.0, len(d.ids))) for p, d in clients.items()}
+    run = train(clients, {"num_trees": 2, "n_iter_no_change": False})
+    features, labels = pooled(clients)
+    weights = np.concatenate([d.weights for d in clients.values() if d.weights is not None])
+    expected = reference.fit([features], labels, num_trees=2, weights=weights)
+    assert_same_trees(run, expected)
+    assert run.arbiter["param"]["losses"] == pytest.approx(expected.losses, abs=1e-6)

@@ -1331,6 +1331,8 @@ class _HostTrainer:
         with timings.phase("pack"):
             if self.packing_field:
                 values = paillier.pack(self.key, values, 2 * self.packing_field)
+            # Exactly the obfuscators still missing (a pool refill rounds up to a batch).
+            self.key.precompute(len(values) - self.key.precomputed)
             values = self.key.rerandomize(values)
         channel.remote(paillier.to_rows(self.key, values), ENCRYPTED_SPLITINFO, tag, [guest])
         channel.remote(valid, VALID_SPLITINFO, tag, [guest])

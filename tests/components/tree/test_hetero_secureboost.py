@@ -172,6 +172,7 @@ def test_breast_trees_are_the_plaintext_reference_trees(breast_run: Run) -> None
     assert sites == {"guest:9999", "host:10000"}
 
 
+@pytest.mark.slow
 def test_missing_values_two_hosts_and_regularisation_are_lossless() -> None:
     guest, host = breast(rows=240)
     rng = np.random.default_rng(7)
@@ -221,6 +222,7 @@ def test_missing_values_two_hosts_and_regularisation_are_lossless() -> None:
     assert np.max(np.abs(np.asarray(table.column("predict_score").to_pylist()) - run.scores)) == 0
 
 
+@pytest.mark.slow
 def test_multi_class_grows_a_tree_per_class_and_is_lossless() -> None:
     guest = load(fate_table("vehicle_scale_hetero_guest.csv"), rows=300)
     host = load(fate_table("vehicle_scale_hetero_host.csv"), label=None, rows=300)
@@ -486,6 +488,7 @@ def test_the_model_has_fates_fields(breast_run: Run) -> None:
     assert set(breast_run.summary) >= {"loss_history", "feature_importance", "best_iteration"}
 
 
+@pytest.mark.slow
 def test_validation_scores_rounds_and_stops_early() -> None:
     guest, host = breast(rows=300)
     train_rows, valid_rows = np.arange(200), np.arange(200, 300)
@@ -517,6 +520,7 @@ def test_validation_scores_rounds_and_stops_early() -> None:
         assert len(run.host_models[HOST]["param"]["trees_"]) == kept
 
 
+@pytest.mark.slow
 def test_sample_weights_weigh_g_h_and_the_loss() -> None:
     """A weight column (FATE's SampleWeight) multiplies each instance's g and h."""
     guest, host = breast(rows=200)
@@ -532,6 +536,7 @@ def test_sample_weights_weigh_g_h_and_the_loss() -> None:
     assert expected.trees != unweighted.trees  # the weights made a difference
 
 
+@pytest.mark.slow
 def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
     guest, host = breast(rows=200)
     params = {"n_iter_no_change": False, "tree_param": {"max_depth": 2}}

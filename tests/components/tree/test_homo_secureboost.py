@@ -246,6 +246,7 @@ def test_each_client_validates_on_its_own_data() -> None:
         assert len(run.summaries[party]["validation_metrics"]["auc"]) == 3
 
 
+@pytest.mark.slow
 def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
     clients = {
         GUEST: load(DATA / "breast_homo_guest.csv"),

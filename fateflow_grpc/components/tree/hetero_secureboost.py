@@ -557,7 +557,7 @@ class _GuestTrainer:
         if self.validate is not None:
             ids = [str(v) for v in self.validate.ids.tolist()]
             channel.remote(ids, SAMPLE_IDS, "validate", hosts)
-        self.key.prefill(len(self.y))
+        self.key.fill_in_background(len(self.y))
         if self.previous is None:
             initial = self.objective.initial_scores(self.objective.statistic(self.y))
             trees, losses = [], []
@@ -739,7 +739,8 @@ class _GuestTrainer:
                 )
                 ciphertexts = self.key.encrypt_ints(plaintexts)
             channel.remote(paillier.to_rows(self.key, ciphertexts), ENCRYPTED_GH, tag, tree_hosts)
-            self.key.prefill(len(ciphertexts))  # the next tree's randomness, while hosts work
+            # The next tree's randomness, while the hosts work.
+            self.key.fill_in_background(len(ciphertexts))
         grower = _GuestTree(self, fp, shape, index)
         for depth in range(shape.max_depth):
             if not grower.level(f"{tag}.{depth}", depth):
@@ -1272,7 +1273,7 @@ class _HostTrainer:
             # The order the guest sees the candidates in: new for every tree.
             order = np.random.default_rng(secrets.randbits(128)).permutation(len(found))
             # The answers' randomness, while the guest encrypts.
-            self._prefill(len(found), levels)
+            self._fill_in_background(len(found), levels)
             count = len(self.bins)
             received = channel.ciphertexts(self.key, ENCRYPTED_GH, tag, guest)
             if len(received) != (count if self.packing_field else 2 * count):
@@ -1285,15 +1286,15 @@ class _HostTrainer:
                     break
         return self._tree(channel.json(TREE, tag, guest, list), splits)
 
-    def _prefill(self, candidates: int, levels: int) -> None:
-        """Start computing the obfuscators of this tree's answers (see paillier.prefill)."""
+    def _fill_in_background(self, candidates: int, levels: int) -> None:
+        """Start computing the obfuscators of this tree's answers, while the guest works."""
         per_node = (
             -(-candidates // paillier.slots(self.key, 2 * self.packing_field))
             if self.packing_field
             else 2 * candidates
         )
         # The root, then one node of each pair of siblings: 2^(levels - 1) nodes in all.
-        self.key.prefill(per_node << max(levels - 1, 0))
+        self.key.fill_in_background(per_node << max(levels - 1, 0))
 
     def _level(
         self,

@@ -33,8 +33,9 @@ The guest then sends every host the tree's shape (`tree`: ids, owners, children;
 What each party learns: the guest, the sums of g and h left of each host candidate (what
 SecureBoost reveals) and the instances' paths, never a host's feature, threshold or value; a
 host, ciphertexts, the instances' paths and which of its candidates won, never a label, g, h,
-leaf weight or guest threshold. What a host sends back is re-randomised: the guest, knowing
-the randomness of what it encrypted, could otherwise tell which instances a sum adds up.
+leaf weight or guest threshold. What a host sends back is re-randomised, with classic r^n
+obfuscators (the guest's encryptions use the key's faster DJN ones): the guest, knowing the
+randomness of what it encrypted, could otherwise tell which instances a sum adds up.
 
 Prediction is federated (`_federated_leaves`): the guest walks every (tree, instance) through
 its own splits as far as it can, then sends each host, in one batch, the pairs waiting at that
@@ -1175,6 +1176,10 @@ class _HostTrainer:
             self.start = int(setup["start_round"])
             self.max_depth = int(setup["max_depth"])
             self.key = paillier.PublicKey.from_json(setup["public_key"])
+            # The answers' obfuscators are classic r^n: DJN's hs^a, with a a 512-bit exponent,
+            # would hide which instances a sum adds up from the guest, who holds the key's
+            # factors, only as far as discrete logarithms modulo its 512-bit primes are hard.
+            self.answers = paillier.PublicKey(self.key.n)
             self.packing_field = int(setup["packing_field"])
             with_validation = bool(setup["validate"])
         except (KeyError, TypeError, ValueError, InvalidArgument) as error:
@@ -1294,7 +1299,7 @@ class _HostTrainer:
             else 2 * candidates
         )
         # The root, then one node of each pair of siblings: 2^(levels - 1) nodes in all.
-        self.key.fill_in_background(per_node << max(levels - 1, 0))
+        self.answers.fill_in_background(per_node << max(levels - 1, 0))
 
     def _level(
         self,
@@ -1333,8 +1338,8 @@ class _HostTrainer:
             if self.packing_field:
                 values = paillier.pack(self.key, values, 2 * self.packing_field)
             # Exactly the obfuscators still missing (a pool refill rounds up to a batch).
-            self.key.precompute(len(values) - self.key.precomputed)
-            values = self.key.rerandomize(values)
+            self.answers.precompute(len(values) - self.answers.precomputed)
+            values = self.answers.rerandomize(values)
         channel.remote(paillier.to_rows(self.key, values), ENCRYPTED_SPLITINFO, tag, [guest])
         channel.remote(valid, VALID_SPLITINFO, tag, [guest])
         decisions = channel.json(BEST_SPLITINFO, tag, guest, list)

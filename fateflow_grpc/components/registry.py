@@ -31,6 +31,9 @@ from fateflow_grpc.components.sdk.testing import Noop
 from fateflow_grpc.components.statistics.data_statistics import DataStatistics
 from fateflow_grpc.components.statistics.psi import PSI
 from fateflow_grpc.components.statistics.scorecard import Scorecard
+from fateflow_grpc.components.tree.hetero_fast_secureboost import HeteroFastSecureBoost
+from fateflow_grpc.components.tree.hetero_secureboost import HeteroSecureBoost
+from fateflow_grpc.components.tree.homo_secureboost import HomoSecureBoost
 from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
 
 
@@ -46,6 +49,9 @@ COMPONENTS: tuple[Component, ...] = (
     Intersection(),
     HeteroLR(),
     HomoLR(),
+    HeteroSecureBoost(),
+    HeteroFastSecureBoost(),
+    HomoSecureBoost(),
     Evaluation(),
     HeteroFeatureBinning(),
     HomoFeatureBinning(),

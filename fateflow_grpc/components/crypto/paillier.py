@@ -6,6 +6,11 @@
     wire = to_ints(gradient)                               # BigIntegers(wire) crosses parties
     values = private_key.decrypt_many(from_ints(public_key, wire))
 
+    ciphertexts = public_key.encrypt_ints(packed)          # SecureBoost: signed integers
+    sums = sum_by_groups(public_key, ciphertexts, bins, size)   # a histogram per feature
+    wire = to_rows(public_key, public_key.rerandomize(pack(public_key, sums, width)))
+    slot_values = unpack(private_key.decrypt_ints(from_rows(public_key, wire))[0], width, count)
+
 Keys: n = p * q with p, q random primes of key_length / 2 bits each, both 3 modulo 4 with
 gcd(p - 1, q - 1) = 2 (Damgard-Jurik-Nielsen's admissible modulus), and g = n + 1, so g^m mod
 n^2 is 1 + m * n and never a modular exponentiation.
@@ -62,7 +67,7 @@ import math
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import gmpy2
@@ -72,6 +77,7 @@ from fateflow_grpc.components.crypto.exponentiation import (
     FixedBase,
     Mpz,
     batch_invert,
+    cores,
     multi_power,
     on_every_core,
 )
@@ -426,6 +432,18 @@ class PublicKey:
             for (mantissa, exponent), r in zip(encodings, obfuscators, strict=True)
         ]
 
+    def encrypt_ints(self, values: Sequence[int]) -> list[_Mpz]:
+        """Raw ciphertexts of signed integers (|value| <= max_int), each freshly obfuscated."""
+        obfuscators = self._take_obfuscators(len(values))
+        return [self._encrypt_encoded(int(v), r) for v, r in zip(values, obfuscators, strict=True)]
+
+    def rerandomize(self, ciphertexts: Sequence[_Mpz]) -> list[_Mpz]:
+        """The same plaintexts under fresh obfuscators: what sums and packs must get before
+        they go back to the key holder, who knows the obfuscators of what it encrypted."""
+        obfuscators = self._take_obfuscators(len(ciphertexts))
+        nsquare = self._nsquare
+        return [c * r % nsquare for c, r in zip(ciphertexts, obfuscators, strict=True)]
+
     def _encrypt_encoded(self, mantissa: int, obfuscator: _Mpz) -> _Mpz:
         self._check_range(mantissa)
         # g^m = (1 + n)^m = 1 + m * n (mod n^2): the binomial terms past the first vanish.
@@ -507,6 +525,13 @@ class PrivateKey:
         if not all(0 < ciphertext < nsquare for ciphertext in ciphertexts):
             raise InvalidArgument("a Paillier ciphertext is an integer in (0, n^2)")
         return [int(m) for m in self._decrypt_all([gmpy2.mpz(c) for c in ciphertexts])]
+
+    def decrypt_ints(self, ciphertexts: Sequence[_Mpz]) -> list[int]:
+        """The signed integers (`PublicKey.encrypt_ints`, and their sums) of raw ciphertexts."""
+        nsquare = self.public_key._nsquare
+        if not all(0 < ciphertext < nsquare for ciphertext in ciphertexts):
+            raise InvalidArgument("a Paillier ciphertext is an integer in (0, n^2)")
+        return [cast(int, self._decode(m, 0)) for m in self._decrypt_all(ciphertexts)]
 
     def _decrypt_all(self, ciphertexts: Sequence[_Mpz]) -> list[_Mpz]:
         return on_every_core(self._decrypt_chunk, ciphertexts)
@@ -833,3 +858,175 @@ def from_ints(public_key: PublicKey, ints: Sequence[int]) -> list[EncryptedNumbe
             )
         numbers.append(EncryptedNumber(public_key, ciphertext, _unzigzag(zigzag), obfuscated=True))
     return numbers
+
+
+# --- raw integer ciphertexts: sums per group, packing, the wire -------------------------------
+#
+# SecureBoost's histograms. The key holder encrypts one signed integer per instance
+# (`encrypt_ints`); another party adds them per histogram bin (`sum_by_groups`), packs many sums
+# into one plaintext (`pack`: sum_k m_k 2^(width k), so one decryption reads them all),
+# re-randomises (`PublicKey.rerandomize`) and sends the rows (`to_rows`); the key holder decrypts
+# (`PrivateKey.decrypt_ints`) and splits each plaintext into its values (`unpack`).
+
+
+def slots(public_key: PublicKey, width: int) -> int:
+    """How many signed values of `width` bits (|m| < 2^(width - 1)) one plaintext packs."""
+    return max(1, (public_key.key_length - 2) // width)
+
+
+#: Entries (ciphertexts x columns) below which one process adds them all: forking costs more.
+FORK_MINIMUM = 50_000
+
+
+def sum_by_groups(
+    public_key: PublicKey,
+    ciphertexts: Sequence[_Mpz],
+    groups: np.ndarray[Any, Any],
+    size: int,
+    *,
+    processes: int | None = None,
+) -> list[_Mpz]:
+    """Per group g in range(size), the sum of the ciphertexts whose row of `groups` holds g.
+
+    `groups` has one row per ciphertext (a histogram: one column per feature, the bin of that
+    feature offset by the feature's first group); an empty group is 1, an encryption of 0 with
+    no obfuscator (re-randomise before sending). One modular multiplication per entry, a Python
+    loop that holds the GIL: with more than FORK_MINIMUM entries the columns are shared among
+    `processes` (every core by default) forked processes (see `_forked`).
+    """
+    if groups.ndim != 2 or len(groups) != len(ciphertexts):
+        raise InvalidArgument("sum_by_groups takes one row of groups per ciphertext")
+    processes = min(processes or cores(), groups.shape[1])
+    if processes <= 1 or groups.size < FORK_MINIMUM or not hasattr(os, "fork"):
+        return _sum_by_groups(public_key._nsquare, ciphertexts, groups.tolist(), size)
+    parts = np.array_split(np.arange(groups.shape[1]), processes)
+    nsquare = public_key._nsquare
+    width = _width_bytes(public_key.nsquare)
+
+    def part(columns: np.ndarray[Any, Any]) -> Callable[[], bytes]:
+        def work() -> bytes:
+            totals = _sum_by_groups(nsquare, ciphertexts, groups[:, columns].tolist(), size)
+            return b"".join(int(t).to_bytes(width, "big") for t in totals)
+
+        return work
+
+    children = [_forked(part(columns)) for columns in parts[1:]]
+    totals = _sum_by_groups(nsquare, ciphertexts, groups[:, parts[0]].tolist(), size)
+    for child in children:
+        data = child()
+        for g in range(size):
+            value = gmpy2.mpz(int.from_bytes(data[g * width : (g + 1) * width], "big"))
+            totals[g] = totals[g] * value % nsquare
+    return totals
+
+
+def _sum_by_groups(
+    nsquare: _Mpz, ciphertexts: Sequence[_Mpz], rows: list[list[int]], size: int
+) -> list[_Mpz]:
+    totals: list[_Mpz] = [gmpy2.mpz(1)] * size
+    for c, row in zip(ciphertexts, rows, strict=True):
+        for g in row:
+            totals[g] = totals[g] * c % nsquare
+    return totals
+
+
+def _forked(work: Callable[[], bytes]) -> Callable[[], bytes]:
+    """Run `work` in a forked process now; the returned function waits for its bytes.
+
+    A task's worker process is a daemon, which multiprocessing may not give children; a bare
+    fork may, and the child does nothing but arithmetic on what it inherited, write to a pipe
+    and leave with os._exit (no lock, no gRPC, no handler of the parent's is touched).
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "wb") as out:
+                out.write(work())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+
+    def wait() -> bytes:
+        with os.fdopen(read, "rb") as source:
+            data = source.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise RuntimeError(f"a forked Paillier worker failed (status {status})")
+        return data
+
+    return wait
+
+
+def pack(public_key: PublicKey, ciphertexts: Sequence[_Mpz], width: int) -> list[_Mpz]:
+    """Ciphertexts of sum_k m_(j s + k) 2^(width k), for consecutive runs of s = `slots` values.
+
+    Horner's rule from the top value down: width squarings per value, done for every run at
+    once by gmpy2 (in parallel). Each value must satisfy |m| < 2^(width - 1); `unpack` reads
+    them back.
+    """
+    count = slots(public_key, width)
+    runs = [list(ciphertexts[k : k + count]) for k in range(0, len(ciphertexts), count)]
+    nsquare = public_key._nsquare
+    shift = gmpy2.mpz(1) << width
+    packed = [run[-1] for run in runs]
+    for position in range(count - 2, -1, -1):
+        active = [j for j, run in enumerate(runs) if len(run) > position + 1]
+        if not active:
+            continue
+        shifted = on_every_core(
+            lambda chunk: list(gmpy2.powmod_base_list(chunk, shift, nsquare)),
+            [packed[j] for j in active],
+        )
+        for j, value in zip(active, shifted, strict=True):
+            packed[j] = value * runs[j][position] % nsquare
+    return packed
+
+
+def unpack(value: int, width: int, count: int) -> list[int]:
+    """The `count` signed values of `width` bits that `pack` put in a plaintext, lowest first."""
+    half = 1 << (width - 1)
+    mask = (1 << width) - 1
+    values = []
+    for _ in range(count):
+        low = ((value + half) & mask) - half
+        values.append(low)
+        value = (value - low) >> width
+    if value:
+        raise InvalidArgument("a packed Paillier plaintext holds more than its values")
+    return values
+
+
+def _width_bytes(modulus: int) -> int:
+    return (modulus.bit_length() + 7) // 8
+
+
+def to_rows(public_key: PublicKey, ciphertexts: Sequence[_Mpz]) -> np.ndarray[Any, Any]:
+    """Raw ciphertexts as a (count, bytes of n^2) uint8 array, big-endian: a wire-legal array."""
+    width = _width_bytes(public_key.nsquare)
+    data = b"".join(int(c).to_bytes(width, "big") for c in ciphertexts)
+    return np.frombuffer(data, np.uint8).reshape(len(ciphertexts), width)
+
+
+def from_rows(public_key: PublicKey, rows: object) -> list[_Mpz]:
+    """The ciphertexts of `to_rows`, checked: InvalidArgument for anything else."""
+    width = _width_bytes(public_key.nsquare)
+    if (
+        not isinstance(rows, np.ndarray)
+        or rows.dtype != np.uint8
+        or rows.ndim != 2
+        or rows.shape[1] != width
+    ):
+        raise InvalidArgument(f"Paillier ciphertexts come as rows of {width} bytes")
+    data = rows.tobytes()
+    nsquare = public_key._nsquare
+    values = [
+        gmpy2.mpz(int.from_bytes(data[k : k + width], "big")) for k in range(0, len(data), width)
+    ]
+    for index, c in enumerate(values):
+        if not 0 < c < nsquare:
+            raise InvalidArgument("a Paillier ciphertext is an integer in (0, n^2)", index=index)
+    return values

@@ -285,18 +285,23 @@ def quantile_points(values: Floats, bin_num: int, error: float) -> list[float]:
 
 
 def quantile(ordered: Floats, rate: float, error: float) -> float:
-    """FATE's answer to the quantile `rate` of these sorted values: the first value whose rank,
-    as its summary counts it (from the second value, as rank 1), reaches
-    ceil(rate N) - ceil(error N); the minimum and maximum within `error` of the ends."""
+    """FATE's answer to the quantile `rate` of these sorted values (`quantile_position`)."""
     count = len(ordered)
     if count == 0:
         return 0.0
+    return float(ordered[quantile_position(count, rate, error)])
+
+
+def quantile_position(count: int, rate: float, error: float) -> int:
+    """Where FATE's summary answers the quantile `rate` of `count` sorted values: the first
+    value whose rank, as it counts them (from the second value, as rank 1), reaches
+    ceil(rate N) - ceil(error N); the minimum and maximum within `error` of the ends."""
     if rate <= error:
-        return float(ordered[0])
+        return 0
     if rate >= 1 - error:
-        return float(ordered[-1])
+        return count - 1
     position = max(1, math.ceil(rate * count) - math.ceil(error * count))
-    return float(ordered[position] if position < count - 1 else ordered[-1])
+    return min(position, count - 1)
 
 
 def bucket_points(values: Floats, bin_num: int) -> list[float]:

@@ -1,7 +1,12 @@
 """What every learner shares: where it finds its data, and FATE's prediction table it outputs
 (what Evaluation reads): after the id, `label`,
 `predict_result`, `predict_score`, `predict_detail` (JSON of the class scores) and `type`
-(train, validate or predict)."""
+(train, validate or predict).
+
+FATE's shapes of it (`ModelBase.predict_score_to_output`): classes (`prediction_table` for 0
+and 1 from the positive class's score, `class_prediction_table` for any classes from their
+probabilities) and regression (`regression_prediction_table`: the value twice, the detail
+`{"label": value}`)."""
 
 from __future__ import annotations
 
@@ -29,13 +34,38 @@ def prediction_table(
     """Binary predictions: the positive class when the score is above `threshold`."""
     scores = np.asarray(scores, dtype=np.float64)
     details = [json.dumps({"0": round(1.0 - s, 6), "1": round(s, 6)}) for s in scores.tolist()]
+    results = (scores > threshold).astype(np.int64)
+    return _table(ids, labels, results, scores, details, kind, sid)
+
+
+def regression_prediction_table(
+    ids: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any] | None,
+    values: np.ndarray[Any, Any],
+    kind: str,
+    sid: str = "id",
+) -> pa.Table:
+    values = np.asarray(values, dtype=np.float64)
+    details = [json.dumps({"label": v}) for v in values.tolist()]
+    return _table(ids, labels, values, values, details, kind, sid)
+
+
+def _table(
+    ids: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any] | None,
+    results: np.ndarray[Any, Any],
+    scores: np.ndarray[Any, Any],
+    details: list[str],
+    kind: str,
+    sid: str,
+) -> pa.Table:
     return pa.table(
         {
             sid: pa.array(ids.tolist(), pa.string()),
             "label": pa.nulls(len(scores), pa.float64())
             if labels is None
             else pa.array(np.asarray(labels, dtype=np.float64)),
-            "predict_result": pa.array((scores > threshold).astype(np.int64)),
+            "predict_result": pa.array(results),
             "predict_score": pa.array(scores),
             "predict_detail": pa.array(details, pa.string()),
             "type": pa.array([kind] * len(scores), pa.string()),

@@ -56,6 +56,16 @@ class ParamReader:
         """An error about parameter `name` of this section (its full path goes in the message)."""
         return _error(self._module, f"{self._path}{name}", value, message)
 
+    def knows(self, name: str) -> bool:
+        """Whether `name` is a parameter of this section at all."""
+        return name in self._defaults
+
+    def changed(self, name: str) -> bool:
+        """Whether `name` has another value than FATE's default. (A job's parameters reach a
+        component merged with the defaults, so a value the conf gives equal to the default
+        cannot be told from one it leaves out.)"""
+        return name in self._values and self._values[name] != self._defaults[name]
+
     def raw(self, name: str) -> Any:
         """The value the conf gives, or FATE's default."""
         return self._values.get(name, self._defaults[name])

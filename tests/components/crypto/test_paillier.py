@@ -594,3 +594,55 @@ def test_python_paillier_ciphertexts_decrypt_with_our_key(
             )
             == value * -0.125
         )
+
+
+# --- raw integer ciphertexts ------------------------------------------------------------------
+
+
+def test_raw_integers_round_trip_signed(public_key: PublicKey, private_key: PrivateKey) -> None:
+    values = [0, 1, -1, 2**200, -(2**300), public_key.max_int, -public_key.max_int]
+    assert private_key.decrypt_ints(public_key.encrypt_ints(values)) == values
+
+
+def test_sums_by_group_match_the_plaintext_sums(
+    public_key: PublicKey, private_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(1)
+    values = rng.integers(-1000, 1000, size=40).tolist()
+    groups = rng.integers(0, 5, size=(40, 3)) + np.arange(3) * 5
+    ciphertexts = public_key.encrypt_ints(values)
+    expected = [
+        sum(v for v, row in zip(values, groups.tolist(), strict=True) if g in row)
+        for g in range(15)
+    ]
+    alone = paillier.sum_by_groups(public_key, ciphertexts, groups, 15, processes=1)
+    assert private_key.decrypt_ints(alone) == expected
+    monkeypatch.setattr(paillier, "FORK_MINIMUM", 0)  # forked workers, one per column
+    shared = paillier.sum_by_groups(public_key, ciphertexts, groups, 15, processes=3)
+    assert private_key.decrypt_ints(shared) == expected
+
+
+def test_packed_values_unpack_signed(public_key: PublicKey, private_key: PrivateKey) -> None:
+    width = 40
+    values = [2**38, -(2**38), 0, -1, 12345] * 7  # more than one plaintext's worth
+    packed = paillier.pack(public_key, public_key.encrypt_ints(values), width)
+    per = paillier.slots(public_key, width)
+    assert len(packed) == -(-len(values) // per)
+    plain = private_key.decrypt_ints(public_key.rerandomize(packed))
+    unpacked = [
+        v
+        for j, p in enumerate(plain)
+        for v in paillier.unpack(p, width, min(per, len(values) - j * per))
+    ]
+    assert unpacked == values
+
+
+def test_ciphertext_rows_round_trip_and_refuse_garbage(public_key: PublicKey) -> None:
+    ciphertexts = public_key.encrypt_ints([1, 2, 3])
+    rows = paillier.to_rows(public_key, ciphertexts)
+    assert rows.dtype == np.uint8 and rows.shape == (3, (public_key.nsquare.bit_length() + 7) // 8)
+    assert paillier.from_rows(public_key, rows) == ciphertexts
+    with pytest.raises(InvalidArgument):
+        paillier.from_rows(public_key, np.zeros((2, rows.shape[1]), np.uint8))  # 0 is not one
+    with pytest.raises(InvalidArgument):
+        paillier.from_rows(public_key, rows.astype(np.int16))

@@ -21,6 +21,8 @@ from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.reader import Reader
 from fateflow_grpc.components.io.union import Union
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
+from fateflow_grpc.components.linear.hetero_sshe_linr import HeteroSSHELinR
+from fateflow_grpc.components.linear.hetero_sshe_lr import HeteroSSHELR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.linear.local_baseline import LocalBaseline
 from fateflow_grpc.components.sampling.federated_sample import FederatedSample
@@ -65,6 +67,8 @@ COMPONENTS: tuple[Component, ...] = (
     HomoDataSplit(),
     FederatedSample(),
     LocalBaseline(),
+    HeteroSSHELR(),
+    HeteroSSHELinR(),
     Noop(),
 )
 

@@ -63,7 +63,13 @@ class Stores:
             data_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self._migrated, data_dir / "fateflow.db")
             self._databases[party] = Database(url)
-        return NodeAccess(data_dir=data_dir, database_url=url, proxy_address="unix:/nonexistent")
+        return NodeAccess(
+            data_dir=data_dir,
+            database_url=url,
+            proxy_address="unix:/nonexistent",
+            table_dir=data_dir / "tables",
+            table_database_url=url,
+        )
 
     def close(self) -> None:
         for database in self._databases.values():

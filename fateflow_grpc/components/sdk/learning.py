@@ -43,6 +43,33 @@ def prediction_table(
     )
 
 
+def regression_prediction_table(
+    ids: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any] | None,
+    predictions: np.ndarray[Any, Any],
+    kind: str,
+    sid: str = "id",
+) -> pa.Table:
+    """Regression predictions, as FATE's `predict_score_to_output` without classes makes them:
+    the prediction is both `predict_result` and `predict_score`, and the detail
+    `{"label": prediction}`."""
+    values = np.asarray(predictions, dtype=np.float64)
+    return pa.table(
+        {
+            sid: pa.array(ids.tolist(), pa.string()),
+            "label": pa.nulls(len(values), pa.float64())
+            if labels is None
+            else pa.array(np.asarray(labels, dtype=np.float64)),
+            "predict_result": pa.array(values),
+            "predict_score": pa.array(values),
+            "predict_detail": pa.array(
+                [json.dumps({"label": round(v, 6)}) for v in values.tolist()], pa.string()
+            ),
+            "type": pa.array([kind] * len(values), pa.string()),
+        }
+    )
+
+
 def label_text(value: float) -> str:
     """A label (a float here) as FATE writes it: an integer label as an integer ("1", not
     "1.0"), as FATE's int labels print."""

@@ -771,10 +771,10 @@ def fit_guest(
     forward_bits = F if settings.reveal_every_iter else 2 * F
     residual_bits = forward_bits + objective.residual_bits + (F if row_weights is not None else 0)
     # A batch's encryptions under our key, re-randomisations under the host's.
-    rows = max(len(batch) for batch in batches)
+    largest = max(len(batch) for batch in batches)
     shared = 0 if settings.reveal_every_iter else 1
-    link.prefetch.want(keys.own, rows + shared * host_size)
-    link.prefetch.want(keys.peer, rows * (1 + shared) + size + 4)
+    link.prefetch.want(keys.own, largest + shared * host_size)
+    link.prefetch.want(keys.peer, largest * (1 + shared) + size + 4)
     if settings.reveal_every_iter:
         optimizer = Optimizer(settings.rule, size, has_intercept=settings.fit_intercept)
         own_share = peer_share = np.zeros(0, dtype=object)
@@ -965,10 +965,10 @@ def fit_host(
     forward_bits = F if settings.reveal_every_iter else 2 * F
     residual_bits = forward_bits + objective.residual_bits + (F if info["with_weight"] else 0)
     # A batch's encryptions under our key, re-randomisations under the guest's.
-    rows = max(len(batch) for batch in batches)
+    largest = max(len(batch) for batch in batches)
     shared = 0 if settings.reveal_every_iter else 1
-    link.prefetch.want(keys.own, rows + 1 + shared * (2 * guest_size + 2 * size))
-    link.prefetch.want(keys.peer, size + shared * rows)
+    link.prefetch.want(keys.own, largest + 1 + shared * (2 * guest_size + 2 * size))
+    link.prefetch.want(keys.peer, size + shared * largest)
     if settings.reveal_every_iter:
         optimizer = Optimizer(settings.rule, size, has_intercept=False)
         own_share = peer_share = np.zeros(0, dtype=object)

@@ -31,6 +31,7 @@ from fateflow_grpc.components.sampling.homo_data_split import HomoDataSplit
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
 from fateflow_grpc.components.statistics.data_statistics import DataStatistics
+from fateflow_grpc.components.statistics.pearson import HeteroPearson
 from fateflow_grpc.components.statistics.psi import PSI
 from fateflow_grpc.components.statistics.scorecard import Scorecard
 from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
@@ -69,6 +70,7 @@ COMPONENTS: tuple[Component, ...] = (
     LocalBaseline(),
     HeteroSSHELR(),
     HeteroSSHELinR(),
+    HeteroPearson(),
     Noop(),
 )
 

@@ -42,6 +42,7 @@ PARAM_CLASSES = {
     "HeteroDataSplit": "DataSplitParam",
     "HomoDataSplit": "DataSplitParam",
     "FederatedSample": "SampleParam",
+    "HeteroPearson": "PearsonParam",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from fateflow_grpc.components.cluster.hetero_kmeans import HeteroKmeans
 from fateflow_grpc.components.evaluation.evaluation import Evaluation
 from fateflow_grpc.components.feature.column_expand import ColumnExpand
 from fateflow_grpc.components.feature.hetero_binning import HeteroFeatureBinning
@@ -71,6 +72,7 @@ COMPONENTS: tuple[Component, ...] = (
     HeteroSSHELR(),
     HeteroSSHELinR(),
     HeteroPearson(),
+    HeteroKmeans(),
     Noop(),
 )
 

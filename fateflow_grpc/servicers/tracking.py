@@ -43,6 +43,7 @@ PARAM_CLASSES = {
     "HomoDataSplit": "DataSplitParam",
     "FederatedSample": "SampleParam",
     "HeteroPearson": "PearsonParam",
+    "HeteroKmeans": "KmeansParam",
 }
 
 

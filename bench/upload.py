@@ -1,6 +1,7 @@
 """Upload and download through a real node, against pyarrow on the same file in the same run.
 
     python bench/upload.py [--rows 1000000] [--large-rows 4000000] [--rounds 3] [--dir DIR]
+                           [--previous TREE]
 
 Generates a CSV of `--rows` rows (an id, then 30 float features with 6 decimals), starts a real
 `fateflow node` (core, gateway and proxy in one process, on free ports, over a fresh data
@@ -16,6 +17,11 @@ directory) allowed to read and write the bench's directory, and measures, in rou
   what a table holds) to a file;
 - breast: the client path for the 569 rows of `examples/data/breast_hetero_guest.csv`, the
   table FATE's examples start with: what a small upload costs from request to answer.
+
+With `--previous TREE` (a source tree of another version, say `git archive main | tar -x -C
+TREE`), a second node runs that tree's code, and each round also times its client and server
+uploads: a comparison that the machine's load weighs on equally, where the floor (two threads)
+suffers more from it than a node does.
 
 Each figure is the best of its rounds. The node's peak RSS is its VmHWM over the whole run.
 Then the same with `--large-rows` rows on a fresh node (`--large-rounds`), to show that the
@@ -83,7 +89,7 @@ def free_port() -> int:
 class Node:
     """A `fateflow node` process allowed to use `files`."""
 
-    def __init__(self, directory: Path, files: Path) -> None:
+    def __init__(self, directory: Path, files: Path, root: Path = ROOT) -> None:
         self.http = free_port()
         directory.mkdir(parents=True)
         config = directory / "node.yaml"
@@ -102,7 +108,7 @@ class Node:
         self.log = (directory / "node.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fateflow_grpc", "node", "--config", str(config)],
-            cwd=ROOT,
+            cwd=root,  # `-m fateflow_grpc` imports the package of the tree it starts in
             stdout=self.log,
             stderr=self.log,
         )
@@ -164,7 +170,9 @@ def write_floor(source: Path, output: Path) -> float:
     return timed(lambda: pa_csv.write_csv(table, str(output), options))
 
 
-def measure(files: Path, node_dir: Path, rows: int, rounds: int) -> dict[str, float]:
+def measure(
+    files: Path, node_dir: Path, rows: int, rounds: int, previous: Path | None
+) -> dict[str, float]:
     """Best seconds of each measurement over `rounds`, and the node's memory."""
     source = files / f"bench_{rows}.csv"
     if not source.exists():
@@ -182,6 +190,9 @@ def measure(files: Path, node_dir: Path, rows: int, rounds: int) -> dict[str, fl
     floor_output = files / f"floor_{rows}.csv"
     best: dict[str, float] = {}
     node = Node(node_dir, files)
+    other = (
+        Node(node_dir.with_name(f"{node_dir.name}-previous"), files, previous) if previous else None
+    )
     try:
         best["node_start_mb"] = node.memory_mb("VmRSS")
         for round_ in range(rounds):
@@ -205,6 +216,15 @@ def measure(files: Path, node_dir: Path, rows: int, rounds: int) -> dict[str, fl
                     )
                 ),
             }
+            if other is not None:
+                seconds["previous_client"] = timed(
+                    lambda: other.call("upload", {**conf, "table_name": "client"})
+                )
+                seconds["previous_server"] = timed(
+                    lambda: other.call(
+                        "upload", {**conf, "table_name": "server", "use_local_data": 0}
+                    )
+                )
             seconds["write_floor"] = write_floor(source, floor_output)
             if not filecmp.cmp(source, output, shallow=False):
                 raise RuntimeError("the download differs from the uploaded file")
@@ -218,6 +238,8 @@ def measure(files: Path, node_dir: Path, rows: int, rounds: int) -> dict[str, fl
         best["node_peak_mb"] = node.memory_mb()
     finally:
         node.close()
+        if other is not None:
+            other.close()
         output.unlink(missing_ok=True)
         floor_output.unlink(missing_ok=True)
     return best
@@ -240,6 +262,11 @@ def figures(rows: int, best: dict[str, float]) -> dict[str, float]:
         "breast_upload_ms": round(best["breast"] * 1000, 1),
         "node_start_rss_mb": round(best["node_start_mb"]),
         "node_peak_rss_mb": round(best["node_peak_mb"]),
+        **{
+            f"{path}_vs_previous": round(best[f"previous_{path}"] / best[path], 2)
+            for path in ("client", "server")
+            if f"previous_{path}" in best
+        },
     }
 
 
@@ -249,6 +276,7 @@ def main() -> None:
     parser.add_argument("--large-rows", type=int, default=4_000_000, help="0: skip")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--large-rounds", type=int, default=2)
+    parser.add_argument("--previous", type=Path, help="another version's source tree to compare")
     parser.add_argument(
         "--dir", type=Path, help="keep the generated files here (default: a temp dir)"
     )
@@ -263,7 +291,9 @@ def main() -> None:
         results = []
         for rows, rounds in runs:
             print(f"{rows:,} rows x {FEATURES} features, {rounds} round(s):", flush=True)
-            results.append(figures(rows, measure(files, nodes / str(rows), rows, rounds)))
+            results.append(
+                figures(rows, measure(files, nodes / str(rows), rows, rounds, args.previous))
+            )
     print()
     print(f"{'rows':>10} {'path':<10} {'rows/s':>12} {'floor rows/s':>14} {'ratio':>6}")
     for result in results:
@@ -277,6 +307,12 @@ def main() -> None:
             f"{result['rows']:>10,} node RSS: {result['node_start_rss_mb']} MB at start, "
             f"peak {result['node_peak_rss_mb']} MB; 569-row upload {result['breast_upload_ms']} ms"
         )
+        for path in ("client", "server"):
+            if f"{path}_vs_previous" in result:
+                print(
+                    f"{result['rows']:>10,} {path}: {result[f'{path}_vs_previous']}x as fast as "
+                    "the previous version in the same rounds"
+                )
     print(json.dumps({"bench": "upload", "runs": results}))
 
 

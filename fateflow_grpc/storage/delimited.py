@@ -5,18 +5,22 @@ Fields are split on one delimiter character and kept as text, byte for byte: no 
 escaping, no type conversion. FATE does the same (DataTransform turns text into numbers
 later), and it is what makes a download give back the uploaded bytes.
 
-Reading streams. The bytes pass a check on their way to pyarrow's CSV reader (UTF-8, line
-length); a bad line ends the stream just before it, so the rows pyarrow parsed count the lines
-before it and the error names its line, as pyarrow's own do (field counts). pyarrow reads
-short blocks that end at line ends and queues a fixed number ahead: memory stays bounded
-whatever the file's size.
+Reading streams, in one pass with no Python per row. The bytes pass a check on their way
+(UTF-8, line length; `isascii` and `find` at C speed); a bad line ends the stream just before
+it. The checked bytes are cut into blocks of whole lines (about 2 MB), and pyarrow's CSV
+parser parses the blocks on every core at once, each block in one thread: pyarrow then
+numbers the block's rows, and as every line is a row, the rows of the blocks before it give
+their lines, so every error names its line. A few blocks are parsed ahead of the one being
+written: memory stays bounded whatever the file's size.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 import numpy as np
@@ -28,12 +32,10 @@ from fateflow_grpc.errors import InvalidArgument
 
 #: The longest line accepted, newline excluded.
 MAX_LINE_BYTES = 1 << 20
-#: What pyarrow may ask for at once: a row must fit in one block.
-_BLOCK_SIZE = MAX_LINE_BYTES + (64 << 10)
-#: What one read gives pyarrow, about: see `_CheckedStream.read`.
-_READ_SIZE = 256 << 10
-#: About the size of the record batches read.
-_BATCH_BYTES = 4 << 20
+#: About the size of a block of lines parsed at once, and so of the record batches read.
+_BLOCK_BYTES = 2 << 20
+#: Blocks parsed ahead of the one being written, per core.
+_BLOCKS_AHEAD_PER_CORE = 2
 _UTF8_BOM = codecs.BOM_UTF8
 
 
@@ -84,6 +86,34 @@ class DelimitedReader:
         self.rows = 0
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        pool = ThreadPoolExecutor(cores, thread_name_prefix="csv-parse")
+        pending: deque[Future[pa.RecordBatch | pa_csv.InvalidRow]] = deque()
+        try:
+            while True:
+                while len(pending) < _BLOCKS_AHEAD_PER_CORE * cores:
+                    block = self._stream.read_lines(_BLOCK_BYTES)
+                    if not block:
+                        break
+                    pending.append(pool.submit(self._parse, block))
+                if not pending:
+                    break
+                batch = pending.popleft().result()
+                if isinstance(batch, pa_csv.InvalidRow):
+                    # Every line is a row: the rows before this block's give its first line.
+                    raise self._field_count_error(batch, self._line(self.rows))
+                self._check_ids(batch.column(0))
+                self.rows += batch.num_rows
+                yield batch
+        finally:
+            pool.shutdown(cancel_futures=True)
+        if self._stream.problem is not None:  # the stream ended before a bad line
+            raise self._stream.problem(self._line(self.rows))
+        if self.rows == 0:
+            raise InvalidArgument("the file has a header line but no rows")
+
+    def _parse(self, block: memoryview) -> pa.RecordBatch | pa_csv.InvalidRow:
+        """The rows of a block of whole lines, or its first row of the wrong field count."""
         invalid: list[pa_csv.InvalidRow] = []
 
         def refuse(row: pa_csv.InvalidRow) -> str:
@@ -91,12 +121,13 @@ class DelimitedReader:
             return "error"
 
         try:
-            reader = pa_csv.open_csv(
-                pa.PythonFile(self._stream, mode="r"),
+            table = pa_csv.read_csv(
+                pa.BufferReader(pa.py_buffer(block)),
                 read_options=pa_csv.ReadOptions(
-                    # One thread: pyarrow then numbers rows, which gives an error its line.
+                    # One thread per block: pyarrow then numbers rows, which gives an error its
+                    # line; and one pyarrow block per block of lines: one record batch.
                     use_threads=False,
-                    block_size=_BLOCK_SIZE,
+                    block_size=len(block) + 1,
                     column_names=self.names,
                 ),
                 parse_options=pa_csv.ParseOptions(
@@ -116,43 +147,21 @@ class DelimitedReader:
                     quoted_strings_can_be_null=False,
                 ),
             )
-            # pyarrow parses short blocks (see `_CheckedStream.read`); fewer, larger batches
-            # cost less per row downstream.
-            parsed: list[pa.RecordBatch] = []
-            size = 0
-            for batch in reader:
-                parsed.append(batch)
-                size += batch.nbytes
-                if size >= _BATCH_BYTES:
-                    yield self._combined(parsed)
-                    parsed, size = [], 0
-            if parsed:
-                yield self._combined(parsed)
         except pa.ArrowInvalid as error:
             if invalid:
-                raise self._field_count_error(invalid[0]) from None
-            empty = not self.rows and "Empty CSV file" in str(error)
-            if not (empty or self._stream.problem):
-                raise InvalidArgument(f"the file cannot be read: {error}") from None
-        if self._stream.problem is not None:  # the stream ended before a bad line
-            raise self._stream.problem(self._line(self.rows))
-        if self.rows == 0:
-            raise InvalidArgument("the file has a header line but no rows")
-
-    def _combined(self, parsed: list[pa.RecordBatch]) -> pa.RecordBatch:
-        columns = pa.Table.from_batches(parsed).combine_chunks().columns
-        batch = pa.RecordBatch.from_arrays([c.chunk(0) for c in columns], schema=self.schema)
-        self._check_ids(batch.column(0))
-        self.rows += batch.num_rows
-        return batch
+                return invalid[0]
+            raise InvalidArgument(f"the file cannot be read: {error}") from None
+        columns = table.combine_chunks().columns
+        return pa.RecordBatch.from_arrays([c.chunk(0) for c in columns], schema=self.schema)
 
     def _line(self, row_index: int) -> int:
         """The line number of data row `row_index` (0-based)."""
         return row_index + 1 + self._head
 
-    def _field_count_error(self, row: pa_csv.InvalidRow) -> InvalidArgument:
-        # `number` counts the rows pyarrow read, from 1; pyarrow knows it single-threaded.
-        line = row.number + self._head if row.number is not None else None
+    def _field_count_error(self, row: pa_csv.InvalidRow, first_line: int) -> InvalidArgument:
+        # `number` counts the rows of the block pyarrow read, from 1; pyarrow knows it
+        # single-threaded.
+        line = first_line + row.number - 1 if row.number is not None else None
         where = f"line {line}" if line is not None else "a line"
         if not row.text:
             return InvalidArgument(f"{where} is empty", line=line)
@@ -187,13 +196,13 @@ def _header_names(fields: list[str]) -> list[str]:
 
 
 class _CheckedStream:
-    """A file's bytes on their way to pyarrow, checked as they pass.
+    """A file's bytes on their way to the parser, checked as they pass.
 
     Every byte must belong to UTF-8 text and every line must be at most `MAX_LINE_BYTES`
     long; the checks run once per chunk at C speed (`isascii`, `find`), so a file of plain
     ASCII costs almost nothing. A bad line is not passed on: the stream ends just before it,
-    pyarrow reads every row up to it, and the reader, which counts them, names the line with
-    `problem`. pyarrow reads through `pyarrow.PythonFile`, which needs `read` and `closed`.
+    every row up to it is parsed, and the reader, which counts them, names the line with
+    `problem`.
     """
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
@@ -207,30 +216,32 @@ class _CheckedStream:
         self._exhausted = False
         #: What is wrong with the line the stream stopped before, given its number.
         self.problem: Callable[[int], InvalidArgument] | None = None
-        self.closed = False
 
-    def read(self, size: int = -1) -> bytes | memoryview:
-        """About `_READ_SIZE` bytes ending at a line's end (fewer at the file's end).
+    def read_lines(self, size: int) -> memoryview:
+        """Whole lines, about `size` bytes of them; none at the end.
 
-        pyarrow asks for `_BLOCK_SIZE` bytes and queues 32 reads ahead of its parser; short
-        reads keep that queue small, and ending each at a line's end lets a line be as long
-        as a whole block.
+        A line is at most `MAX_LINE_BYTES` long (the check), so a `size` larger than that
+        always holds a line's end, except in the file's last line, which may lack one.
         """
-        limit = size if size >= 0 else MAX_LINE_BYTES
-        while self._buffered < min(limit, _READ_SIZE) and self._fill():
+        data, length = self._read(size)
+        return memoryview(data)[:length]
+
+    def _read(self, size: int) -> tuple[bytes, int]:
+        """Up to `size` bytes ending at a line's end (fewer at the file's end), as the first
+        `length` bytes of `data`: (data, length)."""
+        while self._buffered < size and self._fill():
             pass
-        data = self._take(min(limit, _READ_SIZE, self._buffered))
+        data = self._take(min(size, self._buffered))
         while True:
             end = data.rfind(b"\n")
             if end >= 0:
-                view = memoryview(data)
-                self.unread(view[end + 1 :])
-                return view[: end + 1]
-            if len(data) >= limit or not (self._buffered or self._fill()):
+                self.unread(memoryview(data)[end + 1 :])
+                return data, end + 1
+            if len(data) >= size or not (self._buffered or self._fill()):
                 # The file's end (its last line may lack a newline), or a read short of a
                 # whole line (readline's); a line cut short by a problem is the bad one.
-                return b"" if self.problem else data
-            data += self._take(min(limit - len(data), self._buffered))
+                return data, 0 if self.problem else len(data)
+            data += self._take(min(size - len(data), self._buffered))
 
     def _take(self, size: int) -> bytes:
         """The first `size` buffered bytes, removed from the buffer."""
@@ -265,10 +276,10 @@ class _CheckedStream:
             if end >= 0:
                 self.unread(data[end + 1 :])
                 return data[: end + 1]
-            more = self.read(64 << 10)
-            if not more:
+            more, length = self._read(64 << 10)
+            if not length:
                 return data
-            data += bytes(more)
+            data += more[:length]
 
     def unread(self, data: bytes | memoryview) -> None:
         if data:

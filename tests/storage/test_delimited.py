@@ -130,6 +130,22 @@ def test_non_utf8_far_into_the_file_names_its_line() -> None:
     assert "line 200002 is not UTF-8 text (byte 0x80)" in refusal(data, chunk=1 << 20)
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (b"3,4,5\n", "line 250002 has 3 fields where the header has 2"),
+        (b",4\n", "line 250002 has an empty id"),
+        (b"\n", "line 250002 has an empty id"),
+    ],
+)
+def test_errors_in_a_later_block_name_their_line(bad: bytes, message: str) -> None:
+    # 12 MB of rows: blocks of lines are parsed on several threads, and each error still
+    # names its line in the whole file.
+    row = b"1," + b"8" * 45 + b"\n"
+    data = b"id,v\n" + row * 250_000 + bad + row * 10_000
+    assert message in refusal(data, chunk=1 << 20)
+
+
 def test_a_line_of_10_mb_is_refused() -> None:
     data = b"id,v\n1,2\n2," + b"7" * (10 << 20) + b"\n3,4\n"
     message = refusal(data, chunk=1 << 20)

@@ -58,19 +58,19 @@ encrypted once, before the first iteration (`sample_weight`, ours; `batch_info` 
 so that the guest, which made those ciphertexts, cannot test guesses of u_h against it.
 FATE's weighted loss mixes weighted and unweighted terms.
 
-Performance: the cost is Paillier's, and mostly encryption. Per batch of m rows the guest and
-each host encrypt m values each, at the same time (an obfuscator r^n mod n^2 apiece, the bulk
-of the work; each party computes the next batch's while it waits for the arbiter); X^T [[d]]
-is a multi-exponentiation per weight (`paillier.matvec`) with exponents of
-`floating_point_precision` bits; the arbiter decrypts one value per weight. The rest is
-vectorised numpy. `Timings` measures the phases.
+Performance: the cost is Paillier's. Per batch of m rows the guest and each host encrypt m
+values each, at the same time (an obfuscator apiece, the bulk of encrypting; each party
+computes the next batch's in the background while it waits for the others); X^T [[d]] is a
+multi-exponentiation per weight (`paillier.matvec`) with exponents of
+`floating_point_precision` bits, the largest cost with DJN keys (the arbiter's default); the
+arbiter decrypts one value per weight. Both use every core. The rest is vectorised numpy.
+`Timings` measures the phases.
 """
 
 from __future__ import annotations
 
 import math
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
@@ -471,29 +471,6 @@ class Timings:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-class _Prefetch:
-    """Fills a public key's obfuscator pool in a background thread while this party waits.
-
-    Obfuscators (r^n mod n^2) are the cost of encrypting; a party computes the next batch's
-    while it waits for the arbiter, when its core would be idle. gmpy2 releases the GIL while
-    it computes them, and the work is needed anyway: if the wait ends first, the encryption
-    that needs them waits for the pool's lock instead of computing them itself.
-    """
-
-    def __init__(self, key: paillier.PublicKey) -> None:
-        self._key = key
-        self._thread: threading.Thread | None = None
-
-    def fill(self, count: int) -> None:
-        missing = count - self._key.precomputed
-        if missing <= 0 or (self._thread is not None and self._thread.is_alive()):
-            return
-        self._thread = threading.Thread(
-            target=self._key.precompute, args=(missing,), name="paillier-obfuscators", daemon=True
-        )
-        self._thread.start()
-
-
 def _next_batch_size(batches: Sequence[Sized], iteration: int, index: int, max_iter: int) -> int:
     """Rows of the batch after (iteration, index); 0 after the last one."""
     if index + 1 < len(batches):
@@ -834,7 +811,7 @@ def fit_arbiter(
                 )
                 with timings.phase("decrypt"):
                     try:
-                        plaintexts = [private_key.raw_decrypt(c) for c in ciphertexts]
+                        plaintexts = private_key.raw_decrypt_many(ciphertexts)
                     except InvalidArgument as error:
                         raise FederatedError(
                             f"{_sender(party)} sent gradients that are not ciphertexts: {error}"
@@ -913,8 +890,9 @@ def fit_guest(
     coefficients = len(header)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
-    prefetch = _Prefetch(key)
     batches = _batches(len(ids), settings)
+    # Obfuscators are the cost of encrypting: computed while this party would wait otherwise.
+    key.fill_in_background(len(batches[0]))
     channel.remote(
         {
             "batch_size": settings.batch_size,
@@ -990,7 +968,7 @@ def fit_guest(
                     timings,
                 )
                 channel.remote(_pack_numbers([loss], key, rerandomize=False), LOSS, tag, [arbiter])
-            prefetch.fill(_next_batch_size(batches, iteration, index, settings.max_iter))
+            key.fill_in_background(_next_batch_size(batches, iteration, index, settings.max_iter))
             plain = _unmask(
                 channel.get_one(GUEST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )
@@ -1144,7 +1122,6 @@ def fit_host(
     optimizer = Optimizer(settings, len(header), has_intercept=False)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
-    prefetch = _Prefetch(key)
     info = channel.get_one(BATCH_INFO, "fit", guest)
     if not isinstance(info, Mapping) or not isinstance(info.get("batch_num"), int):
         raise FederatedError(f"{_sender(guest)} sent a batch_info without batch_num")
@@ -1158,6 +1135,9 @@ def fit_host(
         )
         for index in range(int(info["batch_num"]))
     ]
+    # Obfuscators are the cost of encrypting: computed while this party would wait otherwise
+    # (the forwards of a batch, and the loss's two numbers).
+    key.fill_in_background(len(batches[0]) + 2)
     with_loss = len(parties.hosts) == 1
     # Each batch's sample weights, encrypted, for our share of the weighted loss.
     sample_weights = [
@@ -1215,8 +1195,9 @@ def fit_host(
                 gradient = paillier.matvec(x.T, residual, precision=x_precision)
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, HOST_GRADIENT, tag, [arbiter])
-            # The next forwards, and the loss's two numbers.
-            prefetch.fill(_next_batch_size(batches, iteration, index, settings.max_iter) + 2)
+            key.fill_in_background(
+                _next_batch_size(batches, iteration, index, settings.max_iter) + 2
+            )
             plain = _unmask(
                 channel.get_one(HOST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )
@@ -1370,8 +1351,10 @@ class HeteroLR:
                 "iters": param.get("iters"),
                 "is_converged": param.get("is_converged"),
                 "loss_history": param.get("loss_history", []),
-                # Where this party's time went, for bench/py.
+                # Where this party's time went, for bench/hetero_lr.py; and the CPU its task's
+                # process used, every thread (the process runs this task alone).
                 "seconds": timings.seconds,
                 "iteration_seconds": timings.iteration_seconds,
+                "cpu_seconds": time.process_time(),
             }
         )

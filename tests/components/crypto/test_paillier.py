@@ -1,5 +1,8 @@
 """Paillier: round trips, homomorphic operations, matvec against numpy, python-paillier as an
-oracle for the encoding and the ciphertexts, the textbook decryption as one for the CRT."""
+oracle for the encoding and the ciphertexts, the textbook decryption as one for the CRT.
+
+Every test that takes a key runs twice: with DJN obfuscators (the default) and with classic
+ones."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import numpy as np
 import phe
 import pytest
 
-from fateflow_grpc.components.crypto import paillier
+from fateflow_grpc.components.crypto import exponentiation, paillier
 from fateflow_grpc.components.crypto.paillier import EncryptedNumber, PrivateKey, PublicKey
 from fateflow_grpc.errors import InvalidArgument
 
@@ -40,10 +43,10 @@ FLOATS = [
 INTS = [0, 1, -1, 7, -123456789, 2**62, -(2**200)]
 
 
-@pytest.fixture(scope="module")
-def keys() -> tuple[PublicKey, PrivateKey]:
-    # Key generation is the slow part: one 1024-bit pair for the whole module.
-    return paillier.generate_keypair(1024)
+@pytest.fixture(scope="module", params=["djn", "classic"])
+def keys(request: pytest.FixtureRequest) -> tuple[PublicKey, PrivateKey]:
+    # Key generation is the slow part: one 1024-bit pair of each kind for the whole module.
+    return paillier.generate_keypair(1024, djn=request.param == "djn")
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +77,11 @@ def textbook_decrypt(private_key: PrivateKey, ciphertext: int) -> int:
     return (pow(ciphertext, lam, nsquare) - 1) // n * mu % n
 
 
-def test_the_module_imports_nothing_of_grpc_or_protobuf() -> None:
-    """It runs inside components, which must not depend on the wire layer (the codec's
+@pytest.mark.parametrize("module", [paillier, exponentiation])
+def test_the_modules_import_nothing_of_grpc_or_protobuf(module: object) -> None:
+    """They run inside components, which must not depend on the wire layer (the codec's
     `BigIntegers` wraps what `to_ints` returns)."""
-    source = ast.parse(Path(paillier.__file__).read_text())
+    source = ast.parse(Path(str(getattr(module, "__file__", ""))).read_text())
     imported = {
         alias.name
         for node in ast.walk(source)
@@ -87,6 +91,7 @@ def test_the_module_imports_nothing_of_grpc_or_protobuf() -> None:
     assert imported <= {
         "__future__",
         "collections.abc",
+        "concurrent.futures",
         "gmpy2",
         "math",
         "numpy",
@@ -94,6 +99,7 @@ def test_the_module_imports_nothing_of_grpc_or_protobuf() -> None:
         "secrets",
         "threading",
         "typing",
+        "fateflow_grpc.components.crypto.exponentiation",
         "fateflow_grpc.errors",
     }
 
@@ -109,6 +115,38 @@ def test_generated_key_has_the_asked_length_and_equal_size_primes(
     assert private_key.p.bit_length() == private_key.q.bit_length() == 512
     assert gmpy2.is_prime(private_key.p) and gmpy2.is_prime(private_key.q)
     assert public_key.g == public_key.n + 1
+    # DJN's admissible modulus, for both kinds of key.
+    assert private_key.p % 4 == private_key.q % 4 == 3
+    assert math.gcd(private_key.p - 1, private_key.q - 1) == 2
+
+
+def test_djn_keys_carry_the_base_of_their_obfuscators(
+    public_key: PublicKey, private_key: PrivateKey
+) -> None:
+    if public_key.hs is None:
+        assert public_key.to_json() == {"n": public_key.n}
+        return
+    assert public_key.to_json() == {"n": public_key.n, "hs": public_key.hs}
+    # hs is an n-th residue (an encryption of 0) of Jacobi symbol 1 modulo n.
+    assert private_key.raw_decrypt(public_key.hs) == 0
+    assert gmpy2.jacobi(public_key.hs % public_key.n, public_key.n) == 1
+
+
+def test_every_obfuscator_is_an_encryption_of_zero(
+    public_key: PublicKey, private_key: PrivateKey
+) -> None:
+    obfuscators = PublicKey(public_key.n, public_key.hs)._take_obfuscators(50)
+    assert len(set(obfuscators)) == 50
+    assert private_key.raw_decrypt_many([int(r) for r in obfuscators]) == [0] * 50
+
+
+@pytest.mark.parametrize("hs", [0, 1, -5, "7", True])
+def test_a_djn_base_must_be_a_unit_other_than_one(public_key: PublicKey, hs: object) -> None:
+    with pytest.raises(InvalidArgument):
+        PublicKey.from_json({"n": public_key.n, "hs": hs})
+    for bad in (public_key.nsquare, public_key.n, public_key.n * 5):
+        with pytest.raises(InvalidArgument, match="unit"):
+            PublicKey(public_key.n, bad)
 
 
 @pytest.mark.parametrize("key_length", [100, 512, 1000, 1023, 1030, 9216, 0, -1024])
@@ -194,6 +232,20 @@ def test_unencodable_values_are_refused(public_key: PublicKey, value: object) ->
 def test_values_beyond_n_over_3_are_refused(public_key: PublicKey) -> None:
     with pytest.raises(InvalidArgument, match="does not fit"):
         public_key.encrypt(public_key.n // 2)
+
+
+def test_precision_encodes_arrays_as_it_encodes_values() -> None:
+    # The vectorised path must round exactly as `_encode` does, ties to even included.
+    unit = 2.0**-40
+    values = np.array([0.0, 1.5 * unit, 2.5 * unit, -2.5 * unit, math.pi, -1e-13, 12345.678])
+    assert paillier._encode_many(values, 2.0**-40) == [
+        paillier._encode(float(v), precision=2.0**-40) for v in values
+    ]
+    # Beyond int64 after scaling: the exact path.
+    big = np.array([1e30, -3.0])
+    assert paillier._encode_many(big, 2.0**-40) == [
+        paillier._encode(float(v), precision=2.0**-40) for v in big
+    ]
 
 
 def test_raw_encrypt_and_decrypt(public_key: PublicKey, private_key: PrivateKey) -> None:
@@ -423,6 +475,7 @@ def test_serialization_round_trip(public_key: PublicKey, private_key: PrivateKey
 def test_public_key_travels_as_json(public_key: PublicKey) -> None:
     received = PublicKey.from_json(json.loads(json.dumps(public_key.to_json())))
     assert received == public_key and hash(received) == hash(public_key)
+    assert received.hs == public_key.hs
     with pytest.raises(InvalidArgument):
         PublicKey.from_json({"n": "123"})
     with pytest.raises(InvalidArgument):
@@ -454,15 +507,31 @@ def test_ciphertexts_beyond_n_squared_are_refused(public_key: PublicKey) -> None
 
 
 def test_pool_is_filled_ahead_and_each_value_used_once(keys: tuple[PublicKey, PrivateKey]) -> None:
-    public_key = PublicKey(keys[0].n, obfuscator_batch=8)
+    public_key = PublicKey(keys[0].n, keys[0].hs)
     public_key.precompute(20)
     assert public_key.precomputed == 20
     numbers = public_key.encrypt_many([1.0] * 15)
     assert public_key.precomputed == 5
-    assert len({n.ciphertext for n in numbers}) == 15
-    public_key.encrypt_many([1.0] * 6)  # one short: refilled by one batch
-    assert public_key.precomputed == 7
-    assert keys[1].decrypt_many(numbers) == [1.0] * 15
+    numbers += public_key.encrypt_many([1.0] * 6)  # one short: computed on the spot
+    assert public_key.precomputed == 0
+    assert len({n.ciphertext for n in numbers}) == 21
+    assert keys[1].decrypt_many(numbers) == [1.0] * 21
+
+
+def test_the_pool_fills_in_the_background(keys: tuple[PublicKey, PrivateKey]) -> None:
+    public_key = PublicKey(keys[0].n, keys[0].hs)
+    public_key.fill_in_background(40)
+    public_key.fill_in_background(40)  # one filler at a time: this one does nothing
+    numbers = public_key.encrypt_many([2.5] * 10)  # whatever is ready, the rest on the spot
+    background = public_key._background
+    assert background is not None
+    background.join()
+    assert 30 <= public_key.precomputed <= 40
+    numbers += public_key.encrypt_many([2.5] * public_key.precomputed)
+    assert len({n.ciphertext for n in numbers}) == len(numbers)
+    assert set(keys[1].decrypt_many(numbers)) == {2.5}
+    public_key.fill_in_background(0)  # full enough: nothing to do
+    assert public_key._background is background
 
 
 def test_copies_do_not_share_the_pool(public_key: PublicKey) -> None:
@@ -473,6 +542,7 @@ def test_copies_do_not_share_the_pool(public_key: PublicKey) -> None:
         pickle.loads(pickle.dumps(public_key)),
     ):
         assert duplicate == public_key and duplicate.precomputed == 0
+        assert duplicate.hs == public_key.hs
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

@@ -63,7 +63,6 @@ always fresh). Departure: L1 shrinks by alpha times the step's learning rate (`o
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -431,45 +430,6 @@ class Timings:
 # --- the link between the two parties ---------------------------------------------------------
 
 
-class _Prefetch:
-    """Keeps Paillier keys' obfuscator pools topped up in a background thread while this party
-    waits for the other: obfuscators are the cost of every encryption and re-randomisation,
-    and a waiting party's core would otherwise be idle (gmpy2 computes without the GIL). An
-    encryption that needs them waits for the pool's lock instead of computing them itself."""
-
-    def __init__(self) -> None:
-        self._targets: dict[paillier.PublicKey, int] = {}
-        self._thread: threading.Thread | None = None
-
-    def want(self, key: paillier.PublicKey, count: int) -> None:
-        """Keep `count` obfuscators ready for `key` (what one batch uses)."""
-        self._targets[key] = count
-
-    def fill(self) -> None:
-        missing = {
-            key: target - key.precomputed
-            for key, target in self._targets.items()
-            if key.precomputed < target
-        }
-        if not missing or (self._thread is not None and self._thread.is_alive()):
-            return
-        self._thread = threading.Thread(
-            target=_fill_pools, args=(missing,), name="sshe-obfuscators", daemon=True
-        )
-        self._thread.start()
-
-
-def _fill_pools(missing: Mapping[paillier.PublicKey, int]) -> None:
-    for key, count in missing.items():
-        # In small steps: an encryption waiting for the pool's lock gets it soon.
-        for start in range(0, count, _PREFETCH_STEP):
-            key.precompute(min(_PREFETCH_STEP, count - start))
-
-
-#: Obfuscators computed per hold of a key's pool lock in the background.
-_PREFETCH_STEP = 16
-
-
 class _Link:
     """This party's view of the other one: timed waits, and what arrives checked."""
 
@@ -480,13 +440,16 @@ class _Link:
         self.peer = peer
         self._timeout = timeout
         self.timings = timings
-        self.prefetch = _Prefetch()
+        #: Obfuscators to keep ready per key (what one batch uses), computed in the background
+        #: while this party waits: they are the cost of encryption and re-randomisation.
+        self.prefetch: dict[paillier.PublicKey, int] = {}
 
     def send(self, obj: object, name: str, tag: str) -> None:
         self._transport.remote(obj, name, tag, [self.peer])
 
     def receive(self, name: str, tag: str) -> object:
-        self.prefetch.fill()
+        for key, size in self.prefetch.items():
+            key.fill_in_background(size)
         with self.timings.phase("wait"):
             objects = self._transport.get(name, tag, [self.peer], self._timeout)
         if len(objects) != 1:
@@ -773,8 +736,8 @@ def fit_guest(
     # A batch's encryptions under our key, re-randomisations under the host's.
     largest = max(len(batch) for batch in batches)
     shared = 0 if settings.reveal_every_iter else 1
-    link.prefetch.want(keys.own, largest + shared * host_size)
-    link.prefetch.want(keys.peer, largest * (1 + shared) + size + 4)
+    link.prefetch[keys.own] = largest + shared * host_size
+    link.prefetch[keys.peer] = largest * (1 + shared) + size + 4
     if settings.reveal_every_iter:
         optimizer = Optimizer(settings.rule, size, has_intercept=settings.fit_intercept)
         own_share = peer_share = np.zeros(0, dtype=object)
@@ -967,8 +930,8 @@ def fit_host(
     # A batch's encryptions under our key, re-randomisations under the guest's.
     largest = max(len(batch) for batch in batches)
     shared = 0 if settings.reveal_every_iter else 1
-    link.prefetch.want(keys.own, largest + 1 + shared * (2 * guest_size + 2 * size))
-    link.prefetch.want(keys.peer, size + shared * largest)
+    link.prefetch[keys.own] = largest + 1 + shared * (2 * guest_size + 2 * size)
+    link.prefetch[keys.peer] = size + shared * largest
     if settings.reveal_every_iter:
         optimizer = Optimizer(settings.rule, size, has_intercept=False)
         own_share = peer_share = np.zeros(0, dtype=object)

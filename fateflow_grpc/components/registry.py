@@ -32,6 +32,7 @@ from fateflow_grpc.components.sampling.homo_data_split import HomoDataSplit
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
 from fateflow_grpc.components.statistics.data_statistics import DataStatistics
+from fateflow_grpc.components.statistics.feldman_verifiable_sum import FeldmanVerifiableSum
 from fateflow_grpc.components.statistics.pearson import HeteroPearson
 from fateflow_grpc.components.statistics.psi import PSI
 from fateflow_grpc.components.statistics.scorecard import Scorecard
@@ -73,6 +74,7 @@ COMPONENTS: tuple[Component, ...] = (
     HeteroSSHELinR(),
     HeteroPearson(),
     HeteroKmeans(),
+    FeldmanVerifiableSum(),
     Noop(),
 )
 

@@ -1231,6 +1231,10 @@ def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> N
     parties = Participants.from_roles(context.roles)
     model = next(iter(context.input_models().values()), None)
     dataset, kind = learner_input(context)
+    if model is not None and kind == "train":
+        raise InvalidArgument(
+            f"{objective.module}: warm start (train_data beside a model input) is {LATER}"
+        )
     guest = context.task.role == "guest"
     data = PartyData.of(
         dataset.ids.tolist(),

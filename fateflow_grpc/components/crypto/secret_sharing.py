@@ -45,10 +45,12 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+import gmpy2
 import numpy as np
 import numpy.typing as npt
 
 from fateflow_grpc.components.crypto import paillier
+from fateflow_grpc.components.crypto.exponentiation import FixedBase, on_every_core
 from fateflow_grpc.errors import InvalidArgument
 
 RING_BITS = 128
@@ -227,7 +229,10 @@ def matvec(
     if array.ndim != 2:
         raise InvalidArgument(f"matvec takes a matrix, not an array of shape {array.shape}")
     if array.dtype.kind in "iu" and array.dtype.itemsize <= 8 and array.dtype != np.uint64:
-        return paillier.matvec(array.astype(np.int64, copy=False), numbers)
+        small = array.astype(np.int64, copy=False)
+        if len(small) >= _FIXED_BASE_ROWS and numbers:
+            return _tall_matvec(small, numbers)
+        return paillier.matvec(small, numbers)
     entries = np.asarray(array, dtype=object)
     widest = max((abs(int(v)).bit_length() for v in entries.ravel()), default=0)
     limbs = max(1, -(-widest // _LIMB_BITS))
@@ -245,6 +250,47 @@ def matvec(
         total = part if total is None else [a + b for a, b in zip(total, part, strict=True)]
     assert total is not None
     return total
+
+
+#: From this many rows on, a matrix of small integers times [[v]] tables each [[v_j]]'s powers
+#: (`exponentiation.FixedBase`): a table costs 255 multiplications per byte of the exponents,
+#: and then each entry costs one multiplication per byte instead of one squaring per bit.
+_FIXED_BASE_ROWS = 96
+
+
+def _tall_matvec(
+    matrix: npt.NDArray[np.int64], numbers: Sequence[paillier.EncryptedNumber]
+) -> list[paillier.EncryptedNumber]:
+    """matrix @ [[v]] for many rows and few columns (X [[w]]): the entries, shifted by 2^b to be
+    non-negative, are powers of tabled bases, and [[sum v]]^(-2^b) takes the shift back out."""
+    if matrix.shape[1] != len(numbers):
+        raise InvalidArgument(
+            f"matvec multiplies a (k, {len(numbers)}) matrix by {len(numbers)} encrypted "
+            f"numbers, not a matrix of shape {matrix.shape}"
+        )
+    key = numbers[0].public_key
+    if any(n.exponent != 0 or (n.public_key is not key and n.public_key != key) for n in numbers):
+        raise InvalidArgument("matvec takes integers encrypted under one key (exponent 0)")
+    modulus = gmpy2.mpz(key.nsquare)
+    bits = int(np.abs(matrix).max(initial=0)).bit_length() + 1
+    offset = 1 << (bits - 1)
+    tables = [FixedBase(n.ciphertext, key.nsquare, bits) for n in numbers]
+    total = gmpy2.mpz(1)
+    for number in numbers:
+        total = total * number.ciphertext % modulus
+    correction = gmpy2.powmod(total, -offset, modulus)
+    shifted = (matrix + offset).tolist()
+
+    def rows(chunk: Sequence[list[int]]) -> list[paillier.EncryptedNumber]:
+        results = []
+        for row in chunk:
+            product = correction
+            for table, power in zip(tables, row, strict=True):
+                product = product * table.power(power) % modulus
+            results.append(paillier.EncryptedNumber(key, int(product), 0))
+        return results
+
+    return on_every_core(rows, shifted, smallest=16)
 
 
 def mask(

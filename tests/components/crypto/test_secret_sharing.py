@@ -133,3 +133,15 @@ def test_fixed_refuses_values_too_large_for_int64() -> None:
     assert ss.fixed([1.5, -2.0]).tolist() == [3 << 23, -(2 << 24)]
     with pytest.raises(InvalidArgument, match="scale the features"):
         ss.fixed([2.0**40])
+
+
+def test_tall_matrices_take_the_fixed_base_path_with_the_same_result(
+    keys: tuple[paillier.PublicKey, paillier.PrivateKey],
+) -> None:
+    public, private = keys
+    rng = np.random.RandomState(2)
+    matrix = rng.randint(-(2**40), 2**40, size=(130, 4)).astype(np.int64)
+    matrix[0] = 0
+    vector = [int(v) for v in ss.random_ring(4)]
+    result = private.decrypt_many(ss.matvec(matrix, public.encrypt_many(vector)))
+    assert result == (matrix.astype(object) @ np.array(vector, dtype=object)).tolist()

@@ -26,6 +26,9 @@ from fateflow_grpc.components.linear.hetero_sshe_linr import HeteroSSHELinR
 from fateflow_grpc.components.linear.hetero_sshe_lr import HeteroSSHELR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.linear.local_baseline import LocalBaseline
+from fateflow_grpc.components.retrieval.secure_information_retrieval import (
+    SecureInformationRetrieval,
+)
 from fateflow_grpc.components.sampling.federated_sample import FederatedSample
 from fateflow_grpc.components.sampling.hetero_data_split import HeteroDataSplit
 from fateflow_grpc.components.sampling.homo_data_split import HomoDataSplit
@@ -75,6 +78,7 @@ COMPONENTS: tuple[Component, ...] = (
     HeteroPearson(),
     HeteroKmeans(),
     FeldmanVerifiableSum(),
+    SecureInformationRetrieval(),
     Noop(),
 )
 

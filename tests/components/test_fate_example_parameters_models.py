@@ -1,5 +1,6 @@
 """Every parameter set FATE's example jobs (1.5.3 and 1.11.4, `examples/dsl/v1` and `v2`) give
-HeteroSSHELR, HeteroSSHELinR, HeteroPearson, HeteroKmeans and FeldmanVerifiableSum (role
+HeteroSSHELR, HeteroSSHELinR, HeteroPearson, HeteroKmeans, FeldmanVerifiableSum and
+SecureInformationRetrieval (role
 parameters merged over common ones, as a party sees them) is accepted, or refused naming the
 parameter of a feature that is not here yet (cross validation, callbacks: issue #20)."""
 
@@ -310,6 +311,24 @@ EXAMPLES: list[tuple[str, dict[str, Any], str | None]] = [
         "callback_param.callbacks",
     ),
     ("HeteroSSHELR", {**KEY, "max_iter": 2}, None),
+    *[
+        (
+            "SecureInformationRetrieval",
+            {
+                "commutative_encryption": "CommutativeEncryptionPohligHellman",
+                "non_committing_encryption": "aes",
+                "oblivious_transfer_protocol": "OT_Hauck",
+                "raw_retrieval": False,
+                "security_level": 0.5,
+                **more,
+            },
+            None,
+        )
+        for more in (
+            {"key_size": 1024},
+            {"dh_params": {"key_length": 1024}, "target_cols": ["x0", "x3"]},
+        )
+    ],
 ]
 
 

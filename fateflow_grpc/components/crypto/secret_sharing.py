@@ -90,10 +90,10 @@ def encode(values: npt.ArrayLike, fraction_bits: int = FRACTION_BITS) -> Ints:
 
 def decode(values: Ints, fraction_bits: int = FRACTION_BITS) -> Floats:
     """The reals of ring elements (those from 2^127 on are negative)."""
-    flat = [(v - RING if v >= _HALF else v) for v in np.asarray(values, dtype=object).ravel()]
     # int / int is correctly rounded in Python, however large the operands.
     scale = 1 << fraction_bits
-    return np.array([v / scale for v in flat], dtype=np.float64).reshape(np.shape(values))
+    flat = [v / scale for v in signed(values).ravel().tolist()]
+    return np.array(flat, dtype=np.float64).reshape(np.shape(values))
 
 
 def signed(values: Ints) -> Ints:
@@ -139,11 +139,6 @@ def reconstruct(*shares: Ints) -> Ints:
     for share in shares[1:]:
         total = total + np.asarray(share, dtype=object)
     return total % RING
-
-
-def scale(share: Ints, factor: int) -> Ints:
-    """A share times a public integer (modulo 2^128)."""
-    return (np.asarray(share, dtype=object) * factor) % RING
 
 
 def divide(share: Ints, divisor: int, party: int) -> Ints:

@@ -51,11 +51,6 @@ def test_local_division_reconstructs_the_floor_or_one_more(divisor: int) -> None
         assert set((result - floors).tolist()) <= {0, 1}
 
 
-def test_products_by_public_integers_wrap_as_the_ring_does() -> None:
-    x = ss.encode([-3.0, 4.0])
-    assert (ss.scale(x, 5) == ss.encode([-15.0, 20.0])).all()
-
-
 def test_mask_and_unmask_divide_exactly_over_the_integers(
     keys: tuple[paillier.PublicKey, paillier.PrivateKey],
 ) -> None:

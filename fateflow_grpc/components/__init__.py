@@ -5,12 +5,15 @@ its estimators.
   outputs, metrics, the federation), `ParamReader` (FATE's parameter checks), `Transport`
   and `Participants` (who plays which role), learner helpers, and `testing` (an in-memory
   federation to run a protocol's roles side by side in one test).
-- `crypto/`: the cryptography the protocols share: Paillier, secure aggregation, and the
-  primitives of the intersections.
+- `crypto/`: the cryptography the protocols share: Paillier, secure aggregation, secret
+  sharing, verifiable secret sharing, commutative encryption and oblivious transfer.
 - one package per family: `io/` (Reader, DataTransform, Union), `intersect/`, `linear/`
-  (HeteroLR, HomoLR, LocalBaseline), `evaluation/`, `feature/` (binning, selection, scaling,
-  encoding, imputation, weights; `feature/binning.py` is what the binning modules share),
-  `sampling/` (data splits, FederatedSample), `statistics/` (DataStatistics, PSI, Scorecard).
+  (HeteroLR, HomoLR, LocalBaseline, HeteroSSHELR, HeteroSSHELinR; `linear/sshe.py` is what
+  the SSHE models share, `linear/optimizer.py` FATE's optimizers), `evaluation/`, `feature/`
+  (binning, selection, scaling, encoding, imputation, weights; `feature/binning.py` is what
+  the binning modules share), `sampling/` (data splits, FederatedSample), `statistics/`
+  (DataStatistics, PSI, Scorecard, HeteroPearson, FeldmanVerifiableSum), `cluster/`
+  (HeteroKmeans), `retrieval/` (SecureInformationRetrieval).
   Each module is one component, its protocol's roles side by side, and ends
   with the class the registry lists: `info` (a `ModuleInfo`: name, roles, FATE's parameter
   defaults, a validator run before the job is created) and `run(context)`, one party's task.

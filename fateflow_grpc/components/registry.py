@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from fateflow_grpc.components.cluster.hetero_kmeans import HeteroKmeans
 from fateflow_grpc.components.evaluation.evaluation import Evaluation
 from fateflow_grpc.components.feature.column_expand import ColumnExpand
 from fateflow_grpc.components.feature.hetero_binning import HeteroFeatureBinning
@@ -21,14 +22,21 @@ from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.reader import Reader
 from fateflow_grpc.components.io.union import Union
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
+from fateflow_grpc.components.linear.hetero_sshe_linr import HeteroSSHELinR
+from fateflow_grpc.components.linear.hetero_sshe_lr import HeteroSSHELR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.linear.local_baseline import LocalBaseline
+from fateflow_grpc.components.retrieval.secure_information_retrieval import (
+    SecureInformationRetrieval,
+)
 from fateflow_grpc.components.sampling.federated_sample import FederatedSample
 from fateflow_grpc.components.sampling.hetero_data_split import HeteroDataSplit
 from fateflow_grpc.components.sampling.homo_data_split import HomoDataSplit
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.testing import Noop
 from fateflow_grpc.components.statistics.data_statistics import DataStatistics
+from fateflow_grpc.components.statistics.feldman_verifiable_sum import FeldmanVerifiableSum
+from fateflow_grpc.components.statistics.pearson import HeteroPearson
 from fateflow_grpc.components.statistics.psi import PSI
 from fateflow_grpc.components.statistics.scorecard import Scorecard
 from fateflow_grpc.components.tree.hetero_fast_secureboost import HeteroFastSecureBoost
@@ -71,6 +79,12 @@ COMPONENTS: tuple[Component, ...] = (
     HomoDataSplit(),
     FederatedSample(),
     LocalBaseline(),
+    HeteroSSHELR(),
+    HeteroSSHELinR(),
+    HeteroPearson(),
+    HeteroKmeans(),
+    FeldmanVerifiableSum(),
+    SecureInformationRetrieval(),
     Noop(),
 )
 

@@ -42,6 +42,8 @@ PARAM_CLASSES = {
     "HeteroDataSplit": "DataSplitParam",
     "HomoDataSplit": "DataSplitParam",
     "FederatedSample": "SampleParam",
+    "HeteroPearson": "PearsonParam",
+    "HeteroKmeans": "KmeansParam",
 }
 
 

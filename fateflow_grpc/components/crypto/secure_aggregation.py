@@ -78,3 +78,26 @@ class PairwiseMasks:
             else:
                 masked -= noise
         return masked
+
+
+def to_fixed_wide(values: FloatArray) -> UInt64Array:
+    """Fixed-point values too large for `to_fixed` (up to 2^71 in magnitude), as two words per
+    value (shape (..., 2)): the integer's low 32 bits, and the rest as a signed word. A sum of
+    masked words is exact for up to 2^32 clients: low words cannot carry out of 64 bits."""
+    scaled = np.rint(np.ldexp(np.asarray(values, dtype=np.float64), FIXED_POINT_BITS))
+    if not np.isfinite(scaled).all() or np.abs(scaled).max(initial=0.0) >= 2.0**94:
+        raise ValueError("values must be finite and below 2^70 in magnitude")
+    high = np.floor(np.ldexp(scaled, -32))
+    low = scaled - np.ldexp(high, 32)
+    words: UInt64Array = np.stack(
+        [low.astype(np.uint64), high.astype(np.int64).view(np.uint64)], axis=-1
+    )
+    return words
+
+
+def from_fixed_wide(words: UInt64Array) -> FloatArray:
+    """The sum `to_fixed_wide` words (summed modulo 2^64, word by word) stand for."""
+    low = words[..., 0].astype(np.float64)
+    high = words[..., 1].view(np.int64).astype(np.float64)
+    values: FloatArray = np.ldexp(np.ldexp(high, 32) + low, -FIXED_POINT_BITS)
+    return values

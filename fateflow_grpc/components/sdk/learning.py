@@ -45,6 +45,9 @@ def regression_prediction_table(
     kind: str,
     sid: str = "id",
 ) -> pa.Table:
+    """Regression predictions, as FATE's `predict_score_to_output` without classes makes them:
+    the prediction is both `predict_result` and `predict_score`, and the detail
+    `{"label": prediction}`."""
     values = np.asarray(values, dtype=np.float64)
     details = [json.dumps({"label": v}) for v in values.tolist()]
     return _table(ids, labels, values, values, details, kind, sid)

@@ -174,14 +174,16 @@ def test_no_party_knows_the_job(channel: grpc.Channel) -> None:
         101,
         lambda: stub.QueryTask(pb.QueryTaskRequest(job_id="20200101000000000404")),
     )
-    assert message == "find task failed (job 404, at every local party: 9999, 10000)"
+    assert (
+        message == "find task failed (job 20200101000000000404, at every local party: 9999, 10000)"
+    )
     assert info.metadata["job_id"] == "20200101000000000404"
     message, _ = expect_error(
         grpc.StatusCode.NOT_FOUND,
         102,
         lambda: stub.StopJob(pb.StopJobRequest(job_id="20200101000000000404")),
     )
-    assert message == "can not found job 404"
+    assert message == "can not found job 20200101000000000404"
     expect_error(
         grpc.StatusCode.NOT_FOUND,
         101,

@@ -205,7 +205,10 @@ def test_query_list_log_and_stop_at_the_one_address(standalone: Standalone) -> N
     again = standalone.post("job/stop", {"job_id": job_id})
     assert again["retcode"] == 103 and "already ended" in again["retmsg"]
     unknown = standalone.post("job/task/query", {"job_id": "20200101000000000404"})
-    assert unknown["retcode"] == 101 and "job 404, at every local party" in unknown["retmsg"]
+    assert (
+        unknown["retcode"] == 101
+        and "job 20200101000000000404, at every local party" in unknown["retmsg"]
+    )
 
 
 def test_a_partys_node_that_dies_is_named_and_the_others_keep_serving(tmp_path: Path) -> None:

@@ -210,8 +210,7 @@ class TaskContext:
     def input_tables(self, kind: str = "data") -> list[pa.Table]:
         """The tables feeding input `kind`, in the DSL's order."""
         return [
-            self._source_table(source, name)
-            for source, name in self.wiring.data_inputs.get(kind, [])
+            self.input_table(source, name) for source, name in self.wiring.data_inputs.get(kind, [])
         ]
 
     def input_kinds(self) -> list[str]:
@@ -232,7 +231,12 @@ class TaskContext:
             {**(table.schema.metadata or {}), DELIMITER_KEY: delimiter}
         )
 
-    def _source_table(self, source: str, name: str) -> pa.Table:
+    def input_table(self, source: str, name: str) -> pa.Table:
+        """One input: output `name` of component `source` here (`args`: a conf table).
+
+        Raises:
+            NotFound: `source` left no such output at this party (FATE: no input here).
+        """
         if source == "args":
             return self.conf_table(name)
         with self._database.session() as session:

@@ -157,11 +157,26 @@ def _evaluate(source: str, table: pa.Table, params: dict[str, Any]) -> _Results:
             pos_label=params["pos_label"],
             metrics=params["metrics"],
         )
-        extra = []
+        extra: list[metrics.MetricRecord] = []
         if details is not None:
-            chosen = [d for d, keep in zip(details, rows.tolist(), strict=True) if keep]
-            extra = metrics.one_vs_rest(source, kind, labels[rows], chosen)
+            picked = [d for d, keep in zip(details, rows.tolist(), strict=True) if keep]
+            extra = metrics.one_vs_rest(source, kind, labels[rows], picked)
         results.append((evaluation, extra))
+    order = list(dict.fromkeys(kinds.tolist()))
+    chosen = metrics.resolve_metrics(eval_type, params["metrics"])
+    if eval_type == metrics.BINARY and "psi" in chosen and {"train", "validate"} <= set(order):
+        # FATE's PSI compares the validate scores with the train scores, once both are seen,
+        # under the namespace of the later one.
+        train, validate = kinds == "train", kinds == "validate"
+        later = max(("train", "validate"), key=order.index)
+        record = metrics.psi(
+            source,
+            later,
+            (labels[train], predictions[train]),
+            (labels[validate], predictions[validate]),
+            pos_label=params["pos_label"],
+        )
+        results[order.index(later)][1].append(record)
     return results
 
 

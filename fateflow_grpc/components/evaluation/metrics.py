@@ -51,7 +51,20 @@ DEFAULT_BINS = 100
 
 #: The metrics of each eval type, in the order FATE lists them (``consts.ALL_*_METRICS``).
 METRICS: dict[str, tuple[str, ...]] = {
-    BINARY: ("auc", "ks", "lift", "gain", "accuracy", "precision", "recall", "roc"),
+    BINARY: (
+        "auc",
+        "ks",
+        "lift",
+        "gain",
+        "accuracy",
+        "precision",
+        "recall",
+        "roc",
+        "confusion_mat",
+        "psi",
+        "f1_score",
+        "quantile_pr",
+    ),
     MULTI: ("accuracy", "precision", "recall"),
     REGRESSION: (
         "explained_variance",
@@ -104,6 +117,10 @@ PRECISION_BINARY_TYPE = "PRECISION_BINARY_EVALUATION"
 RECALL_BINARY_TYPE = "RECALL_BINARY_EVALUATION"
 PRECISION_MULTI_TYPE = "PRECISION_MULTI_EVALUATION"
 RECALL_MULTI_TYPE = "RECALL_MULTI_EVALUATION"
+CONFUSION_MAT_TYPE = "CONFUSION_MAT"
+F1_SCORE_TYPE = "F1_SCORE"
+QUANTILE_PR_TYPE = "QUANTILE_PR"
+PSI_TYPE = "PSI"
 CLUSTERING_SUMMARY_TYPE = "CLUSTERING_EVALUATION_SUMMARY"
 CONTINGENCY_TYPE = "CONTINGENCY_MATRIX"
 DISTANCE_TYPE = "DISTANCE_MEASURE"
@@ -756,6 +773,9 @@ def evaluate(
     builder = _Records(data_name, namespace, round_num)
     if eval_type == BINARY:
         _binary_records(builder, chosen, _Ranking.of(labels, predictions, pos_label), bins)
+        label_array = _vector(labels, "labels")
+        positive = _positive_mask(label_array, pos_label)
+        _binary_tables(builder, chosen, positive, _scores(predictions, len(positive)))
     elif eval_type == MULTI:
         _multi_records(builder, chosen, labels, predictions)
     else:
@@ -826,6 +846,148 @@ class _Records:
             meta = {"name": self.data_name, "metric_type": self.summary_type}
             records.insert(0, MetricRecord(self.namespace, self.data_name, points, meta))
         return DataSetEvaluation(self.data_name, self.namespace, records, dict(self.summary))
+
+
+def _binary_tables(
+    builder: _Records, chosen: Collection[str], positive: npt.NDArray[np.bool_], scores: FloatArray
+) -> None:
+    """FATE's binary metrics kept as tables (meta only): at its 100 fixed thresholds 0, 0.01,
+    ..., 0.99, the confusion matrix and F1; at its 21 score quantiles, precision and recall."""
+    digits = builder.round_num
+    if "confusion_mat" in chosen:
+        matrix = confusion_matrix(positive, scores, FIXED_THRESHOLDS)
+        builder.table(
+            "confusion_mat",
+            CONFUSION_MAT_TYPE,
+            **{key: [int(v) for v in matrix[key]] for key in ("tp", "tn", "fp", "fn")},
+            thresholds=[round(float(t), digits) for t in FIXED_THRESHOLDS],
+        )
+    if "f1_score" in chosen:
+        builder.table(
+            "f1_score",
+            F1_SCORE_TYPE,
+            f1_scores=[round(float(v), digits) for v in f1_scores(positive, scores)],
+            thresholds=[round(float(t), digits) for t in FIXED_THRESHOLDS],
+        )
+    if "quantile_pr" in chosen:
+        precisions, recalls, thresholds = quantile_pr(positive, scores)
+        builder.table(
+            "quantile_pr",
+            QUANTILE_PR_TYPE,
+            p_scores=[[0, round(float(v), digits)] for v in precisions],
+            r_scores=[[0, round(float(v), digits)] for v in recalls],
+            thresholds=[round(float(t), digits) for t in thresholds],
+        )
+
+
+#: FATE's `fixed_interval_threshold`: the confusion matrix's and F1's thresholds.
+FIXED_THRESHOLDS = np.arange(100) * 0.01
+#: FATE's `cut_by_quantile` default: the quantiles of quantile_pr and PSI.
+QUANTILES = [round(i * 0.05, 3) for i in range(20)] + [1.0]
+
+
+def confusion_matrix(
+    positive: npt.NDArray[np.bool_], scores: FloatArray, thresholds: npt.ArrayLike
+) -> dict[str, IntArray]:
+    """tp, tn, fp, fn when a score above each threshold predicts positive."""
+    cuts = np.asarray(thresholds, dtype=np.float64)
+    ranked_positive = np.sort(scores[positive])
+    ranked_negative = np.sort(scores[~positive])
+    tp = len(ranked_positive) - np.searchsorted(ranked_positive, cuts, side="right")
+    fp = len(ranked_negative) - np.searchsorted(ranked_negative, cuts, side="right")
+    return {"tp": tp, "fp": fp, "fn": len(ranked_positive) - tp, "tn": len(ranked_negative) - fp}
+
+
+def _precision_recall(matrix: Mapping[str, IntArray]) -> tuple[FloatArray, FloatArray]:
+    predicted = matrix["tp"] + matrix["fp"]
+    # FATE imputes 1.0 where nothing is predicted positive (the start of a PR curve).
+    precision = np.divide(matrix["tp"], predicted, out=np.ones(len(predicted)), where=predicted > 0)
+    actual = matrix["tp"] + matrix["fn"]
+    recall = np.divide(matrix["tp"], actual, out=np.zeros(len(actual)), where=actual > 0)
+    return precision, recall
+
+
+def f1_scores(positive: npt.NDArray[np.bool_], scores: FloatArray) -> FloatArray:
+    """F1 at FATE's fixed thresholds; FATE's 1e-6 for a zero denominator."""
+    precision, recall = _precision_recall(confusion_matrix(positive, scores, FIXED_THRESHOLDS))
+    denominator = precision + recall
+    denominator[denominator == 0] = 1e-6
+    f1: FloatArray = 2 * precision * recall / denominator
+    return f1
+
+
+def quantile_pr(
+    positive: npt.NDArray[np.bool_], scores: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Precision and recall at the scores' 21 quantiles (numpy's `nearest`), by rising
+    threshold, as FATE's `quantile_pr`."""
+    thresholds = np.sort(np.quantile(scores, QUANTILES, method="nearest"))
+    precision, recall = _precision_recall(confusion_matrix(positive, scores, thresholds))
+    return precision, recall, thresholds
+
+
+def psi(
+    data_name: str,
+    namespace: str,
+    train: tuple[npt.ArrayLike, npt.ArrayLike],
+    validate: tuple[npt.ArrayLike, npt.ArrayLike],
+    *,
+    pos_label: object = 1,
+    round_num: int = DEFAULT_ROUND_NUM,
+) -> MetricRecord:
+    """FATE's population stability index of the validate scores against the train scores
+    (each a `(labels, scores)` pair), over the train scores' quantiles: ``<data>_psi``, meta
+    only (``psi_scores``, ``total_psi``, the counts and shares of each interval and its share
+    of positives)."""
+    (train_labels, train_scores), (validate_labels, validate_scores) = train, validate
+    expected = _scores(train_scores, len(_vector(train_labels, "labels")))
+    actual = _scores(validate_scores, len(_vector(validate_labels, "labels")))
+    points = sorted(set(np.quantile(expected, QUANTILES, method="nearest").tolist()))
+    if len(points) == 1:
+        points = [float(expected.min()), float(expected.max())]
+
+    def counts(values: FloatArray) -> IntArray:
+        # Intervals [p_i, p_i+1), the last one closed on both sides.
+        found = np.searchsorted(points, values, side="right") - 1
+        found[values == points[-1]] = len(points) - 2
+        inside = (found >= 0) & (found <= len(points) - 2) & (values <= points[-1])
+        return np.bincount(found[inside], minlength=len(points) - 1)
+
+    train_count, validate_count = counts(expected), counts(actual)
+    train_positive = counts(expected[_positive_mask(np.asarray(train_labels), pos_label)])
+    validate_positive = counts(actual[_positive_mask(np.asarray(validate_labels), pos_label)])
+
+    def shares(part: IntArray, whole: IntArray) -> list[float]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = part / whole
+        ratio[np.isinf(ratio)] = -1
+        ratio[np.isnan(ratio)] = 0
+        return [float(v) for v in ratio]
+
+    expected_interval = np.where(train_count == 0, 1e-6, train_count.astype(np.float64))
+    actual_interval = np.where(validate_count == 0, 1e-6, validate_count.astype(np.float64))
+    expected_share = expected_interval / len(expected)
+    actual_share = actual_interval / len(actual)
+    scores = (actual_share - expected_share) * np.log(actual_share / expected_share)
+    intervals = [
+        f"[{round(points[index], round_num)}, {round(points[index + 1], round_num)}"
+        + ("]" if index == len(points) - 2 else ")")
+        for index in range(len(points) - 1)
+    ]
+    meta = {
+        "name": f"{data_name}_psi",
+        "metric_type": PSI_TYPE,
+        "psi_scores": [round(float(v), round_num) for v in scores],
+        "total_psi": round(float(scores.sum()), round_num),
+        "expected_interval": [int(v) for v in train_count],
+        "expected_percentage": [float(v) for v in expected_share],
+        "actual_interval": [int(v) for v in validate_count],
+        "actual_percentage": [float(v) for v in actual_share],
+        "intervals": intervals,
+        "train_pos_perc": shares(train_positive, train_count),
+        "validate_pos_perc": shares(validate_positive, validate_count),
+    }
+    return MetricRecord(namespace, f"{data_name}_psi", [], meta)
 
 
 def _binary_records(

@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -248,3 +249,88 @@ def test_unfold_multi_result_against_scikit_learn(stores: Stores) -> None:
         fpr, tpr, _ = sk.roc_curve(labels == c, scores[:, c])
         assert meta[str(c)]["auc"] == pytest.approx(sk.roc_auc_score(labels == c, scores[:, c]))
         assert meta[str(c)]["ks"] == pytest.approx(np.max(tpr - fpr))
+
+
+def _binary(seed: int, size: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    random = np.random.RandomState(seed)
+    labels = random.randint(0, 2, size)
+    scores = np.clip(random.normal(0.35 + 0.3 * labels, 0.2), 0, 1).round(3)  # with ties
+    return labels, scores
+
+
+def test_fates_threshold_tables_against_scikit_learn() -> None:
+    labels, scores = _binary(4)
+    evaluation = metrics.evaluate("lr_0", "train", "binary", labels, scores)
+    records = {record.metric_name: record for record in evaluation.records}
+    confusion = records["lr_0_confusion_mat"].meta
+    f1 = records["lr_0_f1_score"].meta
+    assert (
+        confusion["metric_type"] == "CONFUSION_MAT" and records["lr_0_confusion_mat"].points == []
+    )
+    assert len(confusion["thresholds"]) == 100 and confusion["thresholds"][:3] == [0.0, 0.01, 0.02]
+    for index, threshold in enumerate(np.arange(100) * 0.01):
+        predicted = scores > threshold
+        tn, fp, fn, tp = sk.confusion_matrix(labels, predicted, labels=[0, 1]).ravel()
+        assert [confusion[k][index] for k in ("tp", "tn", "fp", "fn")] == [tp, tn, fp, fn]
+        expected = sk.f1_score(labels, predicted, zero_division=0)
+        assert f1["f1_scores"][index] == pytest.approx(expected, abs=1e-6)
+    pr = records["lr_0_quantile_pr"].meta
+    quantiles = np.sort(
+        np.quantile(scores, [i * 0.05 for i in range(20)] + [1.0], method="nearest")
+    )
+    assert pr["thresholds"] == pytest.approx(quantiles.tolist())
+    for index, threshold in enumerate(quantiles):
+        predicted = scores > threshold
+        assert pr["r_scores"][index] == [
+            0,
+            pytest.approx(sk.recall_score(labels, predicted), abs=1e-6),
+        ]
+        precision = sk.precision_score(labels, predicted, zero_division=1.0)
+        assert pr["p_scores"][index] == [0, pytest.approx(precision, abs=1e-6)]
+
+
+def test_psi_by_hand_through_the_component(stores: Stores) -> None:
+    train_labels, train_scores = _binary(5)
+    validate_labels, validate_scores = _binary(6, 120)
+    validate_scores = np.clip(validate_scores + 0.05, 0, 1)
+    table = pa.table(
+        {
+            "id": [str(i) for i in range(420)],
+            "label": np.concatenate([train_labels, validate_labels]).astype(float),
+            "predict_result": (np.concatenate([train_scores, validate_scores]) > 0.5).astype(float),
+            "predict_score": np.concatenate([train_scores, validate_scores]),
+            "type": ["train"] * 300 + ["validate"] * 120,
+        }
+    )
+    stores.put(GUEST, "lr_0.data", table)
+    stores.run(
+        Evaluation(),
+        "evaluation_0",
+        GUEST,
+        {"metrics": ["auc", "psi"]},
+        data={"data": ["lr_0.data"]},
+    )
+    found = stores.metrics(GUEST, "evaluation_0")
+    assert "lr_0_psi" not in found["train"]
+    meta = found["validate"]["lr_0_psi"].meta
+    points = sorted(
+        set(np.quantile(train_scores, [i * 0.05 for i in range(20)] + [1.0], method="nearest"))
+    )
+    bins = list(itertools.pairwise(points))
+
+    def count(values: np.ndarray) -> list[int]:
+        return [
+            int(((values >= lo) & ((values < hi) if k < len(bins) - 1 else (values <= hi))).sum())
+            for k, (lo, hi) in enumerate(bins)
+        ]
+
+    expected, actual = count(train_scores), count(validate_scores)
+    assert meta["expected_interval"] == expected and meta["actual_interval"] == actual
+    e = np.maximum(np.array(expected, float), 1e-6) / 300
+    a = np.maximum(np.array(actual, float), 1e-6) / 120
+    assert meta["total_psi"] == pytest.approx(float(np.sum((a - e) * np.log(a / e))), abs=1e-6)
+    assert meta["intervals"][-1].endswith("]") and meta["intervals"][0].endswith(")")
+    positives = count(train_scores[train_labels == 1])
+    assert meta["train_pos_perc"] == pytest.approx(
+        [p / n if n else 0 for p, n in zip(positives, expected, strict=True)]
+    )

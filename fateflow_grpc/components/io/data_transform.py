@@ -559,9 +559,9 @@ def transform(
         prefix = "missing" if switch == "missing_fill" else "outlier"
         summary["missing_fill_info" if prefix == "missing" else "outlier_replace_rate"] = {
             f"{prefix}_value": chosen,
-            "missing_impute_value" if prefix == "missing" else "outlier_replace_value": dict(
-                zip(read.header, fitted.fill, strict=True)
-            ),
+            "missing_impute_value" if prefix == "missing" else "outlier_replace_value": {
+                name: _shown(value) for name, value in zip(read.header, fitted.fill, strict=True)
+            },
             "missing_impute_rate" if prefix == "missing" else "outlier_replace_rate": dict(
                 zip(read.header, fitted.rates, strict=True)
             ),
@@ -600,6 +600,12 @@ def transform(
     if trained is not None:
         model = dict(trained)
     return dataset, model, summary
+
+
+def _shown(fill: str) -> float | None:
+    """A fill value in the summary: the number FATE shows (None for a feature left NaN)."""
+    number = float(fill)
+    return None if math.isnan(number) else number
 
 
 #: What a predict job takes from the trained model rather than from its own conf.

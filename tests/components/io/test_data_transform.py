@@ -12,10 +12,17 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from fateflow_grpc.components.io.data_transform import DEFAULTS, transform, validate_parameters
+from fateflow_grpc.components.io.data_transform import (
+    DEFAULTS,
+    DataTransform,
+    transform,
+    validate_parameters,
+)
 from fateflow_grpc.components.sdk.context import DELIMITER_KEY, Dataset
+from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.storage.delimited import DelimitedReader
+from tests.components.tasks import Stores
 from tests.data import fate_table
 
 
@@ -115,7 +122,7 @@ def test_tag_value_with_match_id_label_and_missing_fill() -> None:
     np.testing.assert_array_equal(dataset.labels, [1, 0, 1])
     # An absent tag and an empty value are missing; each takes its tag's mean.
     np.testing.assert_array_equal(dataset.features, [[1, 4], [2, 2], [3, 3]])
-    assert summary["missing_fill_info"]["missing_impute_value"] == {"a": "2.0", "b": "3.0"}
+    assert summary["missing_fill_info"]["missing_impute_value"] == {"a": 2.0, "b": 3.0}
     again, _, _ = transform(uploaded(b"9,m9,0,c:5\n", head=False), validate_parameters({}), model)
     np.testing.assert_array_equal(again.features, [[2, 3]])  # unknown tags are dropped
 
@@ -150,7 +157,7 @@ def test_dense_missing_fill(method: str | None, expected_fill: list[float]) -> N
     np.testing.assert_array_equal(dataset.features, np.where(missing, fill, raw))
     info = summary["missing_fill_info"]
     assert info["missing_impute_rate"] == {"a": pytest.approx(1 / 3), "b": pytest.approx(1 / 3)}
-    assert [float(v) for v in info["missing_impute_value"].values()] == expected_fill
+    assert list(info["missing_impute_value"].values()) == expected_fill
     # Predict: the training fill values, not the new data's statistics.
     other = uploaded(b"id,y,b,a,extra\n7,1,,10,0\n8,1,9,,0\n", head=True)
     again, _, _ = transform(other, validate_parameters({}), model)
@@ -202,7 +209,7 @@ def test_mean_of_a_feature_with_no_value_leaves_it_missing() -> None:
     dataset, _, summary = run(table, missing_fill=True, missing_fill_method="mean")
     assert np.isnan(dataset.features[:, 0]).all()
     np.testing.assert_array_equal(dataset.features[:, 1], [1, 3])
-    assert summary["missing_fill_info"]["missing_impute_value"]["a"] == "nan"
+    assert summary["missing_fill_info"]["missing_impute_value"]["a"] is None
 
 
 def test_fates_missing_fill_example_table() -> None:
@@ -336,3 +343,34 @@ def test_fates_examples_parameters() -> None:
         {"with_match_id": True, "need_run": True},
     ):
         validate_parameters(params)
+
+
+def test_predict_job_reads_with_the_trained_model(stores: Stores) -> None:
+    guest = PartyRole("guest", 9999)
+    train = uploaded(b"id,y,a,b\n1,1,1,\n2,0,3,4\n3,1,,8\n", head=True)
+    stores.put(guest, "reader_0.data", train)
+    params = {"with_label": True, "missing_fill": True, "missing_fill_method": "mean"}
+    stores.run(DataTransform(), "data_transform_0", guest, params, data={"data": ["reader_0.data"]})
+    model = stores.model(guest, "data_transform_0")
+    assert model is not None and model["missing_fill_values"] == ["2.0", "6.0"]
+    summary = stores.summary(guest, "data_transform_0")
+    assert summary["missing_fill_info"]["missing_impute_rate"] == {
+        "a": pytest.approx(1 / 3),
+        "b": pytest.approx(1 / 3),
+    }
+    # The predict job's own conf asks for nothing; the model says how to read the data.
+    stores.put(guest, "reader_0.data", uploaded(b"id,b,a\n9,,\n", head=True), job_id="predict")
+    stores.run(
+        DataTransform(),
+        "data_transform_0",
+        guest,
+        {},
+        data={"data": ["reader_0.data"]},
+        models=["data_transform_0.model"],
+        job_id="predict",
+        trained="train",
+    )
+    predicted = Dataset.from_table(stores.output(guest, "data_transform_0", job_id="predict"))
+    assert predicted.header == ["a", "b"] and predicted.features.tolist() == [[2.0, 6.0]]
+    assert predicted.labels is None
+    assert stores.model(guest, "data_transform_0", job_id="predict") is None

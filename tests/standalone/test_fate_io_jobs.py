@@ -140,3 +140,47 @@ def test_match_id(standalone: Standalone) -> None:
     host = _output(standalone, job_id, "host", 10000, "data_transform_1")
     # The host's first column after its id is its match id; the rest are features.
     assert host["meta"]["header"][0][:3] == ["id", "x0", "x1"]
+
+
+def _kmeans_example(name: str) -> Any:
+    shown = subprocess.run(
+        ["git", "-C", str(_repository()), "show", f"{TAG}:examples/dsl/v2/hetero_kmeans/{name}"],
+        capture_output=True,
+        check=True,
+    )
+    return json.loads(shown.stdout)
+
+
+def test_hetero_kmeans_evaluated_as_clustering(standalone: Standalone) -> None:
+    """FATE's HeteroKmeans example (arbiter = guest 9999): Evaluation's label metrics at the
+    guest, the clusters' at the arbiter, nothing at the host (no labels)."""
+    conf = _kmeans_example("test_hetero_kmeans_conf.json")
+    assert conf["role"]["arbiter"] == conf["role"]["guest"]
+    with standalone.channel() as channel:
+        job_id = submit(channel, _kmeans_example("test_hetero_kmeans_dsl.json"), conf)
+        ended = wait_final(channel, job_id)
+    assert set(ended.values()) == {"success"}, ended
+
+    def metrics(role: str, party: int) -> dict[str, Any]:
+        answer = standalone.post(
+            "tracking/component/metric/all",
+            {"job_id": job_id, "role": role, "party_id": party, "component_name": "evaluation_0"},
+        )
+        assert answer["retcode"] == 0, answer
+        return dict(answer["data"].get("train", {}))
+
+    at_guest = metrics("guest", 9999)
+    summary = dict(at_guest["hetero_kmeans_0"]["data"])
+    assert set(summary) == {
+        "jaccard_similarity_score",
+        "fowlkes_mallows_score",
+        "adjusted_rand_score",
+    }
+    assert at_guest["hetero_kmeans_0_contingency_matrix"]["meta"]["metric_type"] == (
+        "CONTINGENCY_MATRIX"
+    )
+    at_arbiter = metrics("arbiter", 9999)
+    assert set(dict(at_arbiter["hetero_kmeans_0"]["data"])) == {"davies_bouldin_index"}
+    measure = at_arbiter["hetero_kmeans_0_distance_measure"]["meta"]
+    assert measure["cluster_index"] == [0, 1, 2]
+    assert metrics("host", 9998) == {}

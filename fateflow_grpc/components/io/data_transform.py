@@ -228,15 +228,16 @@ def _dense_text(table: pa.Table, delimitor: str) -> _Text:
     return _Text(sid, ids, header, [pc.list_element(fields, i) for i in range(len(header))])
 
 
-def _row_fields(table: pa.Table, delimitor: str) -> tuple[str, pa.Array, list[list[str]]]:
+def _row_fields(table: pa.Table, delimitor: str) -> tuple[str, pa.Array, pa.ListArray]:
     """The id name, the ids and each row's fields, for the sparse and tag formats."""
     sid = table.column_names[0]
     ids = table.column(0).combine_chunks().cast(pa.string())
     columns = [c.combine_chunks().cast(pa.string()) for c in table.columns[1:]]
     if not columns:
-        return sid, ids, [[] for _ in range(table.num_rows)]
+        empty: pa.ListArray = pa.array([[] for _ in range(table.num_rows)], pa.list_(pa.string()))
+        return sid, ids, empty
     value = _joined(columns, _upload_delimiter(table))
-    return sid, ids, pc.split_pattern(value, delimitor).to_pylist()
+    return sid, ids, pc.split_pattern(value, delimitor)
 
 
 def _upload_delimiter(table: pa.Table) -> str:
@@ -420,71 +421,81 @@ def _read_dense(table: pa.Table, settings: dict[str, Any], header: list[str] | N
 
 
 def _leading(
-    fields: list[list[str]], ids: pa.Array, settings: dict[str, Any]
-) -> tuple[int, pa.Array | None, np.ndarray | None]:
-    """The fields before the features of a sparse or tag row: the match id and the label."""
+    fields: pa.ListArray, ids: pa.Array, settings: dict[str, Any]
+) -> tuple[pa.ListArray, pa.Array | None, np.ndarray | None]:
+    """A sparse or tag row's fields split: its features' fields, its match id, its label."""
+    lengths = pc.list_value_length(fields).to_numpy(zero_copy_only=False)
+
+    def field(index: int, what: str) -> pa.Array:
+        short = np.flatnonzero(lengths <= index)
+        if len(short):
+            raise InvalidArgument(
+                f"row {ids[short[0]].as_py()!r} has no field {index} to take its {what} from",
+                field=index,
+            )
+        return pc.list_element(fields, index)
+
     offset = 0
     match_ids = None
     if settings["with_match_id"]:
         offset = 1
-        index = settings["match_id_index"]
-        short = next((r for r, row in enumerate(fields) if len(row) <= index), None)
-        if short is not None:
-            raise InvalidArgument(
-                f"row {ids[short].as_py()!r} has no field {index} to take its match id from",
-                match_id_index=index,
-            )
-        match_ids = pa.array([row[index] for row in fields], pa.string())
+        match_ids = field(settings["match_id_index"], "match id")
     labels = None
     if settings["with_label"]:
-        short = next((r for r, row in enumerate(fields) if len(row) <= offset), None)
-        if short is not None:
-            raise InvalidArgument(f"row {ids[short].as_py()!r} has no label")
-        column = pa.array([row[offset] for row in fields], pa.string())
-        labels = _parse(column, "label", settings["label_type"])
+        labels = _parse(field(offset, "label"), "label", settings["label_type"])
         offset += 1
-    return offset, match_ids, labels
+    return pc.list_slice(fields, offset), match_ids, labels
+
+
+def _pairs(
+    items: pa.ListArray, ids: pa.Array, separator: str, what: str
+) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Each `key<separator>value` item: its row, its key and its value."""
+    flat = pc.list_flatten(items)
+    rows = pc.list_parent_indices(items).to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(pc.count_substring(flat, separator).to_numpy(zero_copy_only=False) != 1)
+    if len(bad):
+        raise InvalidArgument(
+            f"row {ids[rows[bad[0]]].as_py()!r} holds {flat[bad[0]].as_py()!r}, not {what}"
+        )
+    parts = pc.split_pattern(flat, separator, max_splits=1)
+    return rows, pc.list_element(parts, 0), pc.list_element(parts, 1)
+
+
+def _scatter(
+    rows: np.ndarray, positions: np.ndarray, values: pa.Array, shape: tuple[int, int], absent: str
+) -> list[pa.Array]:
+    """Text columns of `shape`, `values` at (row, position), `absent` elsewhere; a later item
+    of a row wins over an earlier one of the same position, as FATE's loop assigns them."""
+    grid = np.full(shape, absent, dtype=object)
+    grid[rows, positions] = np.asarray(values.to_pylist(), dtype=object)
+    return [pa.array(grid[:, index], pa.string()) for index in range(shape[1])]
 
 
 def _read_sparse(table: pa.Table, settings: dict[str, Any], header: list[str] | None) -> _Read:
     sid, ids, fields = _row_fields(table, settings["delimitor"])
-    offset, match_ids, labels = _leading(fields, ids, settings)
-    entries: list[list[tuple[int, str]]] = []
-    top = -1
-    for row, values in enumerate(fields):
-        pairs = []
-        for item in values[offset:]:
-            key, colon, value = item.partition(":")
-            if not colon or not key.strip().isdigit() or ":" in value:
-                raise InvalidArgument(
-                    f"row {ids[row].as_py()!r} holds {item!r}, not an svmlight fid:value pair"
-                )
-            pairs.append((int(key), value))
-            top = max(top, int(key))
-        entries.append(pairs)
+    items, match_ids, labels = _leading(fields, ids, settings)
+    rows, keys, values = _pairs(items, ids, ":", "an svmlight fid:value pair")
+    trimmed = pc.utf8_trim_whitespace(keys)
+    if len(trimmed) and not pc.all(pc.utf8_is_digit(trimmed)).as_py():
+        bad = int(np.flatnonzero(~pc.utf8_is_digit(trimmed).to_numpy(zero_copy_only=False))[0])
+        raise InvalidArgument(
+            f"row {ids[rows[bad]].as_py()!r} has feature {keys[bad].as_py()!r}, not a number"
+        )
+    fids = trimmed.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    top = int(fids.max()) if len(fids) else -1
     names = header if header is not None else [f"x{i}" for i in range(top + 1)]
     if not names:
         raise InvalidArgument("no feature value in the data (svmlight format)")
-    columns: list[list[str]] = [["0"] * len(fields) for _ in names]
-    for row, pairs in enumerate(entries):
-        for fid, value in pairs:
-            if not 0 <= fid < len(names):
-                raise InvalidArgument(
-                    f"row {ids[row].as_py()!r} has feature {fid}, beyond the trained model's "
-                    f"{len(names)} features",
-                    fid=fid,
-                )
-            columns[fid][row] = value
-    return _Read(
-        sid,
-        ids,
-        list(names),
-        [pa.array(c, pa.string()) for c in columns],
-        labels,
-        "label",
-        match_ids,
-        "match_id",
-    )
+    beyond = np.flatnonzero(fids >= len(names))
+    if len(beyond):
+        raise InvalidArgument(
+            f"row {ids[rows[beyond[0]]].as_py()!r} has feature {fids[beyond[0]]}, beyond the "
+            f"trained model's {len(names)} features",
+            fid=int(fids[beyond[0]]),
+        )
+    columns = _scatter(rows, fids, values, (table.num_rows, len(names)), "0")
+    return _Read(sid, ids, list(names), columns, labels, "label", match_ids, "match_id")
 
 
 def _read_tag(
@@ -493,27 +504,27 @@ def _read_tag(
     """The tag format; also whether absent tags are missing values (tag:value with
     `missing_fill`), where they are 0 otherwise."""
     sid, ids, fields = _row_fields(table, settings["delimitor"])
-    offset, match_ids, labels = _leading(fields, ids, settings)
+    items, match_ids, labels = _leading(fields, ids, settings)
     with_value = settings["tag_with_value"]
-    separator = settings["tag_value_delimitor"]
-    rows: list[dict[str, str]] = []
-    for row, values in enumerate(fields):
-        found: dict[str, str] = {}
-        for item in values[offset:]:
-            if with_value:
-                parts = item.split(separator)
-                if len(parts) != 2:
-                    raise InvalidArgument(
-                        f"row {ids[row].as_py()!r} holds {item!r}, not tag{separator}value"
-                    )
-                found[parts[0]] = parts[1]
-            else:
-                found[item] = "1"
-        rows.append(found)
-    names = header if header is not None else sorted({tag for row in rows for tag in row})
+    if with_value:
+        separator = settings["tag_value_delimitor"]
+        rows, tags, values = _pairs(items, ids, separator, f"tag{separator}value")
+    else:
+        tags = pc.list_flatten(items)
+        rows = pc.list_parent_indices(items).to_numpy(zero_copy_only=False)
+        values = pa.array(["1"] * len(tags), pa.string())
+    names = header if header is not None else sorted(set(tags.to_pylist()))
+    position = {tag: index for index, tag in enumerate(names)}
+    positions = np.array([position.get(tag, -1) for tag in tags.to_pylist()], dtype=np.int64)
+    known = positions >= 0  # a predict job drops the tags its model does not know
     missing = with_value and settings["missing_fill"]
-    absent = "" if missing else "0"
-    columns = [pa.array([row.get(tag, absent) for row in rows], pa.string()) for tag in names]
+    columns = _scatter(
+        rows[known],
+        positions[known],
+        values.filter(pa.array(known)),
+        (table.num_rows, len(names)),
+        "" if missing else "0",
+    )
     read = _Read(sid, ids, list(names), columns, labels, "label", match_ids, "match_id")
     return read, missing
 

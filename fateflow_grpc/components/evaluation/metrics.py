@@ -21,6 +21,13 @@ Decisions, each one FATE's unless it says otherwise:
   ``bins + 1`` population fractions ``0, 1/bins, ..., 1``, the first threshold that predicts at
   least that fraction positive. Their x is that fraction as achieved, where FATE plots the
   nominal fraction even when tied scores make it unreachable.
+* FATE's tables (meta only, no points) are FATE's own cuts: the confusion matrix and F1 at the
+  fixed thresholds 0, 0.01, ..., 0.99; precision and recall at the 21 score quantiles
+  (``quantile_pr``); PSI over the train scores' quantiles (the component pairs train and
+  validate data).
+* Clustering: the label metrics (Jaccard weighted by label counts, Fowlkes-Mallows, adjusted
+  Rand, the contingency matrix) are scikit-learn's definitions, which FATE calls; the clusters'
+  (Davies-Bouldin index, distance measure) are FATE's, over the arbiter's cluster table.
 """
 
 from __future__ import annotations

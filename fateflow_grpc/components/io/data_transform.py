@@ -183,7 +183,7 @@ def _check_fill_value(reader: ParamReader, name: str, value: object) -> None:
 def _text(value: object) -> str:
     """A conf value as the text it matches in a table (JSON numbers match their digits)."""
     if isinstance(value, float) and value.is_integer():
-        return str(int(value)) if not math.isinf(value) else str(value)
+        return str(int(value))
     return value if isinstance(value, str) else str(value)
 
 
@@ -198,12 +198,11 @@ def _required_columns(params: Mapping[str, Any]) -> list[str]:
 
 @dataclass
 class _Text:
-    """A table's rows as FATE's DataTransform sees them: the ids, and per row its value's
-    fields (split on `delimitor`)."""
+    """A dense table as FATE's DataTransform sees it: the ids, the header and the columns of
+    the rows' values split on `delimitor`."""
 
     sid: str
     ids: pa.Array
-    #: For a dense table, the header (split on `delimitor`) and one column per name.
     header: list[str]
     columns: list[pa.Array]
 

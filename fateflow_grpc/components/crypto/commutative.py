@@ -60,7 +60,7 @@ def modp_prime(bits: int) -> int:
     context.precision = bits + 64  # enough bits of pi for floor(2^(n-130) * pi)
     with gmpy2.context(context):
         scaled = int(gmpy2.floor(gmpy2.mul_2exp(gmpy2.const_pi(), bits - 130)))
-    return 2**bits - 2 ** (bits - 64) - 1 + 2**64 * (scaled + _MODP_K[bits])
+    return (1 << bits) - (1 << (bits - 64)) - 1 + ((scaled + _MODP_K[bits]) << 64)
 
 
 def hash_to_group(value: bytes, p: int) -> int:

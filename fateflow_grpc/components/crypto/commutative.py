@@ -20,7 +20,9 @@ Two groups:
   which here means a value that was not an honest encryption. An id is hashed to 32 bytes
   (SHA-512, truncated); the key is 32 bytes from `secrets`.
 
-Keys never leave the party: a cipher has no method that exports its key.
+A key leaves its cipher only as `cipher.secret()`, for the party's own cache (Intersection's
+`run_cache` keeps it in that party's model store, as FATE does), and comes back with
+`restore_cipher(method, key_length, secret)`.
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ class CommutativeCipher(Protocol):
         """E(value) of the other party's ciphertexts; ValueError for one not in the group."""
         ...
 
+    def secret(self) -> str:
+        """The key, in hexadecimal: for this party's own cache only."""
+        ...
+
 
 def new_cipher(method: str, key_length: int = 2048) -> CommutativeCipher:
     """A fresh key: `dh` in the MODP group of `key_length` bits, or `ecdh` on curve25519."""
@@ -103,6 +109,20 @@ def new_cipher(method: str, key_length: int = 2048) -> CommutativeCipher:
         return PohligHellman.generate(key_length)
     if method == ECDH:
         return X25519Cipher.generate()
+    raise ValueError(f"no commutative cipher {method!r} ({DH} or {ECDH})")
+
+
+def restore_cipher(method: str, key_length: int, secret: str) -> CommutativeCipher:
+    """The cipher whose `secret()` this is; ValueError for one that is not a key."""
+    key = bytes.fromhex(secret)
+    if method == DH:
+        p = modp_prime(key_length)
+        exponent = int.from_bytes(key, "big")
+        if not 1 <= exponent < (p - 1) // 2:
+            raise ValueError("the exponent is not in [1, q)")
+        return PohligHellman(p, exponent)
+    if method == ECDH:
+        return X25519Cipher(X25519PrivateKey.from_private_bytes(key))
     raise ValueError(f"no commutative cipher {method!r} ({DH} or {ECDH})")
 
 
@@ -131,6 +151,9 @@ class PohligHellman:
             raise ValueError("a value is not in the group of squares modulo p")
         return self._power(numbers)
 
+    def secret(self) -> str:
+        return int(self._exponent).to_bytes(self.width, "big").hex()
+
     def _power(self, numbers: Sequence[int]) -> list[bytes]:
         powers = gmpy2.powmod_base_list(
             [gmpy2.mpz(x) for x in numbers], self._exponent, self._modulus
@@ -150,6 +173,9 @@ class X25519Cipher:
 
     def hash_encrypt(self, values: Sequence[bytes]) -> list[bytes]:
         return self.encrypt([hashlib.sha512(v).digest()[:32] for v in values])
+
+    def secret(self) -> str:
+        return self._key.private_bytes_raw().hex()
 
     def encrypt(self, values: Sequence[bytes]) -> list[bytes]:
         if any(len(v) != self.width for v in values):

@@ -15,6 +15,7 @@ from fateflow_grpc.components.crypto.commutative import (
     X25519Cipher,
     modp_prime,
     new_cipher,
+    restore_cipher,
     salted_digests,
 )
 
@@ -72,3 +73,12 @@ def test_salted_digests_are_fates_id_preprocessing() -> None:
     assert salted_digests(["a"], "sha256", "s") == [hashlib.sha256(b"as").digest()]
     assert salted_digests(["a"], "none", "s") == [b"as"]
     assert salted_digests(["a"], "sm3", "")[0] == hashlib.new("sm3", b"a").digest()
+
+
+@pytest.mark.parametrize("method", [DH, ECDH])
+def test_a_restored_key_encrypts_as_the_original(method: str) -> None:
+    cipher = new_cipher(method, 1024)
+    again = restore_cipher(method, 1024, cipher.secret())
+    assert again.hash_encrypt(IDS) == cipher.hash_encrypt(IDS)
+    with pytest.raises(ValueError):
+        restore_cipher(method, 1024, "00" * cipher.width if method == DH else "00")

@@ -13,7 +13,12 @@ Four methods, as FATE 1.x has them (`intersect_method`):
   and sends the blinded values; the host signs them (the d-th power, by CRT) and sends them back;
   the guest divides r out, which leaves H(id)^d, checks each signature with e, and hashes it
   with ``final_hash_method``. The host sends the final hashes of its own signed ids, in an order
-  it shuffled. The guest matches the two lists.
+  it shuffled. The guest matches the two lists. With ``rsa_params.split_calculation`` (FATE's
+  split mode) the ids are cut in two halves by a hash of the id: on one the host signs as
+  above; on the other the roles swap (the guest makes a key per host and signs, the host blinds
+  and matches, and tells the guest which of the guest's ids it matched), so that each side
+  does half the exponentiations. The host then learns its own intersection with the guest on
+  its half, even without ``sync_intersect_ids``, as in FATE.
 * ``dh`` and ``ecdh`` (FATE 1.7+): doubly encrypted ids under a commutative cipher
   (`crypto/commutative.py`: Pohlig-Hellman in the MODP group of ``dh_params.key_length`` bits,
   or X25519 for ``ecdh_params.curve`` curve25519). Each host sends E_h(H(id)) of its ids in an
@@ -76,11 +81,12 @@ Departures from FATE, on purpose:
 * ``dh_params.key_length`` is one of the RFC MODP groups' sizes (1024, 1536, 2048, 3072, 4096,
   6144, 8192), where FATE draws a safe prime of any size of at least 1024 bits.
 * The hash functions are hashlib's; FATE's `none` for rsa is not one of them.
+* ``rsa_params.random_base_fraction`` is accepted (FATE's leave to reuse blinding factors, for
+  speed) and every factor is fresh all the same: r^e with e = 65537 costs 17 multiplications,
+  and a factor used twice would let the host relate the two blinded ids. The job's log says so.
 
 FATE parameters refused when switched on (their default is accepted), with why:
-``rsa_params.split_calculation`` (a second protocol, in which guest and host both sign),
-``rsa_params.random_base_fraction`` (reusing blinding factors lets the host relate the guest's
-blinded ids to one another), ``cardinality_method: rsa`` (FATE's rsa cardinality lets the guest
+``cardinality_method: rsa`` (FATE's rsa cardinality lets the guest
 test each of its ids against the host's filter, so it learns the intersection, not only its
 size), ``cardinality_only`` with several hosts (FATE's dh and ecdh cardinality is single-host),
 ``join_method: left_join``, ``new_sample_id``, ``with_sample_id``, ``repeated_id_process`` and
@@ -201,6 +207,12 @@ RSA_GUEST_IDS = f"{_RSA_VARIABLES}.intersect_guest_ids"
 RSA_GUEST_IDS_PROCESS = f"{_RSA_VARIABLES}.intersect_guest_ids_process"
 RSA_HOST_IDS_PROCESS = f"{_RSA_VARIABLES}.intersect_host_ids_process"
 RSA_INTERSECT_IDS = f"{_RSA_VARIABLES}.intersect_ids"
+#: split_calculation's other half, where the guest signs.
+GUEST_PUBKEY = f"{_RSA_VARIABLES}.guest_pubkey"
+HOST_PUBKEY_IDS = f"{_RSA_VARIABLES}.host_pubkey_ids"
+GUEST_SIGN_HOST_IDS = f"{_RSA_VARIABLES}.guest_sign_host_ids"
+GUEST_PRVKEY_IDS = f"{_RSA_VARIABLES}.guest_prvkey_ids"
+HOST_INTERSECT_IDS = f"{_RSA_VARIABLES}.host_intersect_ids"
 _RAW_VARIABLES = "RawIntersectTransferVariable"
 RAW_SEND_IDS_GUEST = f"{_RAW_VARIABLES}.send_ids_guest"
 RAW_SEND_IDS_HOST = f"{_RAW_VARIABLES}.send_ids_host"
@@ -227,6 +239,8 @@ FILTER_FROM_HOST = f"{_FUNC_VARIABLES}.intersect_filter_from_host"
 CACHE_ID = f"{_FUNC_VARIABLES}.cache_id"
 CACHE_ID_FROM_HOST = f"{_FUNC_VARIABLES}.cache_id_from_host"
 TAG = "fit"
+#: The synchronised intersection of split_calculation's guest-signed half.
+EVEN_TAG = "fit.even"
 #: The bits of a Bloom filter travel apart from its description (JSON cannot hold an array).
 BITS_TAG = "fit.bits"
 
@@ -253,6 +267,9 @@ class RsaParams:
     salt: str
     key_length: int
     random_bit: int
+    split_calculation: bool
+    #: Accepted, and every blinding factor is fresh all the same (see the module docstring).
+    random_base_fraction: float | None
 
 
 @dataclass(frozen=True)
@@ -358,6 +375,8 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> IntersectPar
             raise reader.error("run_cache", True, "cannot go with cardinality_only")
         if run_preprocess:
             raise reader.error("run_cache", True, "cannot go with run_preprocess")
+        if method == RSA and rsa_params.split_calculation:
+            raise reader.error("run_cache", True, "cannot go with rsa_params.split_calculation")
     return IntersectParams(
         intersect_method=method,
         sync_intersect_ids=sync,
@@ -390,23 +409,17 @@ def _rsa_params(reader: ParamReader) -> RsaParams:
         )
     where = reader if reader.changed("random_bit") else section
     random_bit = where.integer("random_bit", minimum=1, maximum=key_length)
-    if section.boolean("split_calculation"):
-        raise section.error(
-            "split_calculation", True, "is FATE's second rsa protocol, which is not here"
-        )
+    fraction = None
     if section.raw("random_base_fraction") is not None:
         fraction = section.number("random_base_fraction", above=0)
-        raise section.error(
-            "random_base_fraction",
-            fraction,
-            "must be null here: reusing blinding factors lets the host relate blinded ids",
-        )
     return RsaParams(
         hash_method=section.choice("hash_method", HASH_METHODS),
         final_hash_method=section.choice("final_hash_method", HASH_METHODS),
         salt=section.string("salt"),
         key_length=key_length,
         random_bit=random_bit,
+        split_calculation=section.boolean("split_calculation"),
+        random_base_fraction=fraction,
     )
 
 
@@ -902,6 +915,73 @@ class _PrivateKey:
         return [b + q * ((self.q_inv * (a - b)) % p) for a, b in zip(s_p, s_q, strict=True)]
 
 
+@dataclass
+class _Blinded:
+    """Our ids blinded for one signer: H(id), the factors r, and what we send (H * r^e)."""
+
+    n: Mpz
+    e: Mpz
+    hashed: list[Mpz]
+    factors: list[Mpz]
+    rows: UInt8Rows
+
+    @classmethod
+    def of(cls, ids: Sequence[str], rsa_params: RsaParams, n: Mpz, e: Mpz) -> _Blinded:
+        # One fresh r per id and signer (see the module docstring on random_base_fraction).
+        hashed = _full_domain_hash(ids, rsa_params, n)
+        factors = [_blinding_factor(n) for _ in ids]
+        blinded = [(a * b) % n for a, b in zip(hashed, _powmod_all(factors, e, n), strict=True)]
+        return cls(n, e, hashed, factors, _integer_rows(blinded, _width(n)))
+
+    def unblind(self, obj: object, rsa_params: RsaParams, signer: PartyRole) -> list[bytes]:
+        """The final digests of our ids' signatures, from what the signer sent back."""
+        n = self.n
+        signed = _read_integers(obj, _width(n), "signed ids", signer)
+        if len(signed) != len(self.hashed):
+            raise InvalidArgument(
+                f"{signer.role} {signer.party_id} signed {len(signed)} ids, "
+                f"not the {len(self.hashed)} sent"
+            )
+        # Divide r out: (H * r^e)^d / r = H^d. Inverting is cheap next to one exponentiation.
+        unblinded = [
+            (gmpy2.mpz(s) * gmpy2.invert(f, n)) % n
+            for s, f in zip(signed, self.factors, strict=True)
+        ]
+        # A signature that does not verify is a bug or a party cheating; either way the
+        # intersection would be silently wrong.
+        if _powmod_all(unblinded, self.e, n) != self.hashed:
+            raise InvalidArgument(
+                f"{signer.role} {signer.party_id} sent signatures that do not verify"
+            )
+        return _rows_bytes(_final_digests(unblinded, _width(n), rsa_params.final_hash_method))
+
+
+def _public_key(key: _PrivateKey) -> dict[str, Any]:
+    return {"n": format(key.n, "x"), "e": int(key.e)}
+
+
+def _sign_blinded(key: _PrivateKey, obj: object, requester: PartyRole) -> UInt8Rows:
+    values = [gmpy2.mpz(v) for v in _read_integers(obj, key.width, "blinded ids", requester)]
+    if any(v >= key.n for v in values):
+        raise InvalidArgument(f"{requester.role} {requester.party_id} sent blinded ids outside Z_n")
+    return _integer_rows(key.sign(values), key.width)
+
+
+def _signed_digests(key: _PrivateKey, ids: Sequence[str], rsa_params: RsaParams) -> UInt8Rows:
+    hashed = _full_domain_hash(ids, rsa_params, key.n)
+    return _final_digests(key.sign(hashed), key.width, rsa_params.final_hash_method)
+
+
+def _halves(ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """split_calculation's two halves, as both sides cut them: by the parity of a hash of the
+    id, so that an id both sides have falls in the same half at both."""
+    odd: list[str] = []
+    even: list[str] = []
+    for value in ids:
+        (odd if hashlib.sha256(value.encode()).digest()[-1] & 1 else even).append(value)
+    return odd, even
+
+
 def _rsa_host(
     transport: Transport,
     ids: Sequence[str],
@@ -911,41 +991,58 @@ def _rsa_host(
     cache: _HostCache | None,
 ) -> Intersected:
     to_guest = [guest]
+    rsa_params = params.rsa_params
+    split = rsa_params.split_calculation
+    odd, even = _halves(ids) if split else (list(ids), [])
     if cache is None:
-        key = _PrivateKey.generate(params.rsa_params.key_length)
-        transport.remote({"n": format(key.n, "x"), "e": int(key.e)}, RSA_PUBKEY, TAG, to_guest)
+        key = _PrivateKey.generate(rsa_params.key_length)
+        transport.remote(_public_key(key), RSA_PUBKEY, TAG, to_guest)
         # Our own ids go out in an order we shuffled, so that the positions the guest sends
         # back say nothing about where an id sits in our table.
-        shuffled = [ids[i] for i in _shuffled(len(ids))]
+        shuffled = [odd[i] for i in _shuffled(len(odd))]
     else:
         key = _PrivateKey.from_numbers({k: int(v, 16) for k, v in cache.key.items()})
         shuffled = cache.ids
 
-    def own_digests() -> None:
-        hashed = _full_domain_hash(shuffled, params.rsa_params, key.n)
-        final = _final_digests(key.sign(hashed), key.width, params.rsa_params.final_hash_method)
-        transport.remote(final, RSA_HOST_IDS_PROCESS, TAG, to_guest)
-
     if params.run_cache:
-        own_digests()
+        transport.remote(
+            _signed_digests(key, shuffled, rsa_params), RSA_HOST_IDS_PROCESS, TAG, to_guest
+        )
         cache_id = secrets.token_hex(16)
         transport.remote(cache_id, CACHE_ID_FROM_HOST, TAG, to_guest)
         made = _HostCache(cache_id, params, shuffled, key.numbers())
         return Intersected(cache=made.model())
 
+    if split:  # the even half: the guest signs, we blind ours
+        [guest_key] = transport.get(GUEST_PUBKEY, TAG, to_guest, timeout)
+        mine = _Blinded.of(even, rsa_params, *_read_public_key(guest_key, guest))
+        transport.remote(mine.rows, HOST_PUBKEY_IDS, TAG, to_guest)
+
     # Sign the guest's blinded values first: the guest unblinds them while we sign our own.
     [blinded] = transport.get(RSA_GUEST_IDS, TAG, to_guest, timeout)
-    values = [gmpy2.mpz(v) for v in _read_integers(blinded, key.width, "blinded ids", guest)]
-    if any(v >= key.n for v in values):
-        raise InvalidArgument(f"guest {guest.party_id} sent blinded ids outside Z_n")
-    transport.remote(
-        _integer_rows(key.sign(values), key.width), RSA_GUEST_IDS_PROCESS, TAG, to_guest
-    )
+    transport.remote(_sign_blinded(key, blinded, guest), RSA_GUEST_IDS_PROCESS, TAG, to_guest)
     if cache is None:
-        own_digests()
-    return Intersected(
-        ids=_host_synced(transport, shuffled, params, guest, RSA_INTERSECT_IDS, timeout)
-    )
+        transport.remote(
+            _signed_digests(key, shuffled, rsa_params), RSA_HOST_IDS_PROCESS, TAG, to_guest
+        )
+    common = _host_synced(transport, shuffled, params, guest, RSA_INTERSECT_IDS, TAG, timeout)
+    if not split:
+        return Intersected(ids=common)
+
+    [signed] = transport.get(GUEST_SIGN_HOST_IDS, TAG, to_guest, timeout)
+    own = mine.unblind(signed, rsa_params, guest)
+    [theirs] = transport.get(GUEST_PRVKEY_IDS, TAG, to_guest, timeout)
+    listed = _rows_bytes(_read_rows(theirs, _digest_size(rsa_params), "signed id digests", guest))
+    where = {value: k for k, value in enumerate(listed)}
+    matched = {where[d]: value for value, d in zip(even, own, strict=True) if d in where}
+    transport.remote(np.array(sorted(matched), dtype=np.int64), HOST_INTERSECT_IDS, TAG, to_guest)
+    if not params.sync_intersect_ids:
+        return Intersected()
+    [positions] = transport.get(RSA_INTERSECT_IDS, EVEN_TAG, to_guest, timeout)
+    final = _read_positions(positions, len(listed), "intersection", guest)
+    if not set(final) <= set(matched):
+        raise InvalidArgument(f"guest {guest.party_id} sent ids this host did not match")
+    return Intersected(ids=(common or []) + [matched[k] for k in final])
 
 
 def _host_synced(
@@ -954,14 +1051,19 @@ def _host_synced(
     params: IntersectParams,
     guest: PartyRole,
     name: str,
+    tag: str,
     timeout: float,
 ) -> list[str] | None:
-    """The intersection as the guest's positions in our shuffled list tell it, in our order."""
+    """The intersection as the guest's positions in our shuffled list tell it."""
     if not params.sync_intersect_ids:
         return None
-    [positions] = transport.get(name, TAG, [guest], timeout)
+    [positions] = transport.get(name, tag, [guest], timeout)
     chosen = set(_read_positions(positions, len(shuffled), "intersection", guest))
     return [shuffled[k] for k in sorted(chosen)]
+
+
+def _digest_size(rsa_params: RsaParams) -> int:
+    return hashlib.new(rsa_params.final_hash_method).digest_size
 
 
 def _rsa_guest(
@@ -972,6 +1074,13 @@ def _rsa_guest(
     timeout: float,
     cache: _GuestCache | None,
 ) -> Intersected:
+    rsa_params = params.rsa_params
+    split = rsa_params.split_calculation
+    odd, even = _halves(ids) if split else (list(ids), [])
+    if split:  # the even half: we sign, with a key per host
+        guest_keys = [_PrivateKey.generate(rsa_params.key_length) for _ in hosts]
+        for guest_key, host in zip(guest_keys, hosts, strict=True):
+            transport.remote(_public_key(guest_key), GUEST_PUBKEY, TAG, [host])
     if cache is None:
         keys = [
             _read_public_key(obj, host)
@@ -982,13 +1091,12 @@ def _rsa_guest(
             _read_public_key(entry.public_key, host)
             for entry, host in zip(cache.hosts, hosts, strict=True)
         ]
-    digest_size = hashlib.new(params.rsa_params.final_hash_method).digest_size
 
     def host_digests() -> list[list[bytes]]:
         if cache is not None:
             return [entry.values for entry in cache.hosts]
         return [
-            _rows_bytes(_read_rows(obj, digest_size, "signed id digests", host))
+            _rows_bytes(_read_rows(obj, _digest_size(rsa_params), "signed id digests", host))
             for obj, host in zip(
                 transport.get(RSA_HOST_IDS_PROCESS, TAG, hosts, timeout), hosts, strict=True
             )
@@ -1003,42 +1111,44 @@ def _rsa_guest(
         ]
         return Intersected(cache=_GuestCache(params, entries).model())
 
-    # Blind: H(id) * r^e mod n, one fresh r per id and host.
-    hashed: list[list[Mpz]] = []
-    factors: list[list[Mpz]] = []
-    for host, (n, e) in zip(hosts, keys, strict=True):
-        h = _full_domain_hash(ids, params.rsa_params, n)
-        r = [_blinding_factor(n) for _ in ids]
-        blinded = [(a * b) % n for a, b in zip(h, _powmod_all(r, e, n), strict=True)]
-        transport.remote(_integer_rows(blinded, _width(n)), RSA_GUEST_IDS, TAG, [host])
-        hashed.append(h)
-        factors.append(r)
+    blinded = [_Blinded.of(odd, rsa_params, n, e) for n, e in keys]
+    for mine, host in zip(blinded, hosts, strict=True):
+        transport.remote(mine.rows, RSA_GUEST_IDS, TAG, [host])
+    if split:
+        # Sign each host's blinded even ids, and list our own even ids signed, in an order we
+        # shuffled (one order for every host, a key per host).
+        shuffled_even = [even[i] for i in _shuffled(len(even))]
+        for guest_key, obj, host in zip(
+            guest_keys, transport.get(HOST_PUBKEY_IDS, TAG, hosts, timeout), hosts, strict=True
+        ):
+            transport.remote(_sign_blinded(guest_key, obj, host), GUEST_SIGN_HOST_IDS, TAG, [host])
+            digests = _signed_digests(guest_key, shuffled_even, rsa_params)
+            transport.remote(digests, GUEST_PRVKEY_IDS, TAG, [host])
 
-    own_digests: list[list[bytes]] = []
-    signed_all = transport.get(RSA_GUEST_IDS_PROCESS, TAG, hosts, timeout)
-    for host, (n, e), h, r, signed_obj in zip(
-        hosts, keys, hashed, factors, signed_all, strict=True
-    ):
-        signed = _read_integers(signed_obj, _width(n), "signed ids", host)
-        if len(signed) != len(ids):
-            raise InvalidArgument(
-                f"host {host.party_id} signed {len(signed)} ids, not the {len(ids)} sent"
-            )
-        # Divide r out: (H * r^e)^d / r = H^d. Inverting is cheap next to one exponentiation.
-        unblinded = [
-            (gmpy2.mpz(s) * gmpy2.invert(f, n)) % n for s, f in zip(signed, r, strict=True)
-        ]
-        # A signature that does not verify is a host bug or a host cheating; either way the
-        # intersection would be silently wrong.
-        if _powmod_all(unblinded, e, n) != h:
-            raise InvalidArgument(f"host {host.party_id} sent signatures that do not verify")
-        own_digests.append(
-            _rows_bytes(_final_digests(unblinded, _width(n), params.rsa_params.final_hash_method))
+    own_digests = [
+        mine.unblind(obj, rsa_params, host)
+        for mine, obj, host in zip(
+            blinded, transport.get(RSA_GUEST_IDS_PROCESS, TAG, hosts, timeout), hosts, strict=True
         )
+    ]
     common = _guest_common(
-        transport, ids, params, hosts, own_digests, host_digests(), RSA_INTERSECT_IDS
+        transport, odd, params, hosts, own_digests, host_digests(), RSA_INTERSECT_IDS
     )
-    return Intersected(ids=common)
+    if not split:
+        return Intersected(ids=common)
+
+    # The hosts matched our even ids; we keep what every host matched.
+    matched = [
+        set(_read_positions(obj, len(even), "matched ids", host))
+        for obj, host in zip(
+            transport.get(HOST_INTERSECT_IDS, TAG, hosts, timeout), hosts, strict=True
+        )
+    ]
+    final = sorted(set.intersection(*matched)) if matched else []
+    if params.sync_intersect_ids:
+        transport.remote(np.array(final, dtype=np.int64), RSA_INTERSECT_IDS, EVEN_TAG, hosts)
+    chosen = set(common) | {shuffled_even[k] for k in final}
+    return Intersected(ids=[value for value in ids if value in chosen])
 
 
 def _guest_common(
@@ -1188,7 +1298,9 @@ def _commutative_host(
         if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= len(ids):
             raise InvalidArgument(f"guest {guest.party_id} sent a cardinality of {count!r}")
         return Intersected(cardinality=count)
-    return Intersected(ids=_host_synced(transport, shuffled, params, guest, intersect_ids, timeout))
+    return Intersected(
+        ids=_host_synced(transport, shuffled, params, guest, intersect_ids, TAG, timeout)
+    )
 
 
 def _commutative_guest(
@@ -1456,6 +1568,12 @@ class Intersection:
         ids = table.column(0).cast(pa.string()).to_pylist()
         parties = Participants.from_roles(context.roles)
         cache = _cache_input(context, params)
+        if params.rsa_params.random_base_fraction is not None and params.method == RSA:
+            context.log.warning(
+                "rsa_params.random_base_fraction %s: every blinding factor is fresh here "
+                "(a factor used twice would let the host relate two blinded ids)",
+                params.rsa_params.random_base_fraction,
+            )
         run = intersect_guest if context.task.role == "guest" else intersect_host
         result = run(context.federation, ids, params, parties, cache=cache)
 

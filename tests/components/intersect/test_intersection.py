@@ -35,6 +35,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "raw-join-host": {"intersect_method": "raw", "join_role": "host"},
     "raw-plain": {"intersect_method": "raw", "with_encode": False},
     "raw-params": {"intersect_method": "raw", "raw_params": {"use_hash": True, "salt": "s"}},
+    "rsa-split": {"rsa_params": {"split_calculation": True, "random_base_fraction": 0.5}},
     "dh": {"intersect_method": "dh", "dh_params": {"key_length": 1024, "salt": "12345"}},
     "ecdh": {"intersect_method": "ecdh", "ecdh_params": {"hash_method": "sm3"}},
 }
@@ -166,7 +167,7 @@ def test_without_sync_the_host_learns_nothing(method: str) -> None:
     assert [d.name for d in received] == expected
 
 
-@pytest.mark.parametrize("method", ["rsa", "raw", "dh", "ecdh"])
+@pytest.mark.parametrize("method", ["rsa", "raw", "dh", "ecdh", "rsa-split"])
 def test_the_host_never_receives_ids_outside_the_intersection(method: str) -> None:
     rng = random.Random(f"leak-{method}")
     guest_ids, [host_ids], common = make_tables(rng, guest_only=50, shared=20, host_only=[30])
@@ -192,9 +193,12 @@ def test_the_host_never_receives_ids_outside_the_intersection(method: str) -> No
             else repr(delivery.obj).encode()
         )
         assert not any(form in blob for form in forms), delivery.name
-    # Beyond blinded values (rsa), the only thing the host gets is the final intersection.
+    # Beyond blinded values and ciphertexts, the only thing the host gets is the final
+    # intersection
     positions = [d for d in received if d.name.endswith(("intersect_ids_guest", ".intersect_ids"))]
-    assert len(positions) == 1 and len(positions[0].obj) == len(common)  # type: ignore[arg-type]
+    # (split_calculation syncs each half apart).
+    assert len(positions) == (2 if method == "rsa-split" else 1)
+    assert sum(len(d.obj) for d in positions) == len(common)  # type: ignore[arg-type]
     assert set(got_host or []) == common
 
 
@@ -305,8 +309,6 @@ def test_fates_parameter_sets_are_accepted(conf: dict[str, Any]) -> None:
         ({"rsa_params": {"hash_method": "none"}}, "rsa_params.hash_method"),
         ({"rsa_params": {"key_length": 100}}, "rsa_params.key_length"),
         ({"rsa_params": {"key_length": 1024.5}}, "rsa_params.key_length"),
-        ({"rsa_params": {"split_calculation": True}}, "rsa_params.split_calculation"),
-        ({"rsa_params": {"random_base_fraction": 0.5}}, "rsa_params.random_base_fraction"),
         ({"rsa_params": {"random_base_fraction": -1}}, "rsa_params.random_base_fraction"),
         ({"dh_params": {"key_length": 1000}}, "dh_params.key_length"),
         ({"dh_params": {"key_length": 2000}}, "dh_params.key_length"),
@@ -340,6 +342,7 @@ def test_fates_parameter_sets_are_accepted(conf: dict[str, Any]) -> None:
         ),
         ({"run_cache": True, "intersect_method": "raw"}, "run_cache"),
         ({"run_cache": True, "cardinality_only": True}, "run_cache"),
+        ({"run_cache": True, "rsa_params": {"split_calculation": True}}, "run_cache"),
         ({"join_method": "left_join"}, "join_method"),
         ({"new_sample_id": True}, "new_sample_id"),
         ({"with_sample_id": True}, "with_sample_id"),

@@ -34,10 +34,15 @@ that host's shuffled list, of the ids common to *all* parties, and the host maps
 
 Options, as FATE's:
 
-* ``cardinality_only`` (with ``cardinality_method`` dh or ecdh, one host): the host also shuffles
-  the doubly encrypted ids it returns, so that the guest can count the matches but not tell
-  which of its ids they are; the guest sends the count to the host with ``sync_cardinality``.
-  There is no output table.
+* ``cardinality_only`` (with ``cardinality_method`` dh or ecdh): the number of the guest's ids
+  that every host has. Each party encrypts its ids under its own key; every list then goes
+  round the hosts (the guest's through all of them, a host's through the others), each host
+  encrypting it again and shuffling it, and ends at the guest, which adds its key to the
+  hosts' lists and counts the values all lists share. So every list the guest compares is
+  under every key and in an order no single party knows: the guest learns the count (and the
+  sizes of the lists and of their overlaps), no party learns an id. With ``sync_cardinality``
+  the guest sends the count to the hosts. There is no output table. (FATE's multi-host
+  cardinality relays through the guest; hosts talk to each other here.)
 * ``run_preprocess``: ``intersect_preprocess_params.filter_owner`` builds a Bloom filter
   (`crypto/bloom_filter.py`) of its ids (``preprocess_method`` over id + ``preprocess_salt``) with
   ``false_positive_rate`` and sends it to the other side, which runs the intersection on the ids
@@ -86,9 +91,8 @@ Departures from FATE, on purpose:
   and a factor used twice would let the host relate the two blinded ids. The job's log says so.
 
 FATE parameters refused when switched on (their default is accepted), with why:
-``cardinality_method: rsa`` (FATE's rsa cardinality lets the guest
-test each of its ids against the host's filter, so it learns the intersection, not only its
-size), ``cardinality_only`` with several hosts (FATE's dh and ecdh cardinality is single-host),
+``cardinality_method: rsa`` (FATE's rsa cardinality lets the guest test each of its ids
+against the host's filter, so it learns the intersection, not only its size),
 ``join_method: left_join``, ``new_sample_id``, ``with_sample_id``, ``repeated_id_process`` and
 ``allow_info_share`` (they need tables of match ids, which our DataTransform does not make: it
 refuses ``with_match_id``), and ``intersect_cache_param.use_cache`` (FATE 1.5's cache by id
@@ -103,7 +107,7 @@ import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import gmpy2
 import numpy as np
@@ -523,7 +527,6 @@ def intersect_guest(
     """The guest's ids that every host has too, in the guest's order (or what the options make
     of them: a count, a cache). `cache` is the guest's model of an earlier `run_cache`."""
     _check_ids(ids)
-    _check_parties(params, parties)
     hosts = list(parties.hosts)
     if cache is not None:
         cached = _GuestCache.read(cache, params, hosts)
@@ -539,19 +542,21 @@ def intersect_host(
     ids: Sequence[str],
     params: IntersectParams,
     parties: Participants,
+    local: PartyRole,
     *,
     cache: Mapping[str, Any] | None = None,
     timeout: float = GET_TIMEOUT_S,
 ) -> Intersected:
-    """This host's ids in the intersection, in its order, when it is told them (or a count, or
-    a cache). `cache` is this host's model of an earlier `run_cache`.
+    """This host's (`local`'s) ids in the intersection, in its order, when it is told them (or
+    a count, or a cache). `cache` is this host's model of an earlier `run_cache`.
 
     A host learns the intersection when `sync_intersect_ids` is on, or, with `raw` and
     `join_role: host`, when it computes it itself (its intersection with the guest).
     """
     _check_ids(ids)
-    _check_parties(params, parties)
     guest = parties.guest
+    if params.cardinality_only:
+        return _cardinality_host(transport, ids, params, parties, local, timeout)
     if cache is not None:
         cached = _HostCache.read(cache, params)
         _exchange_cache_ids(transport, [cached.cache_id], [guest], timeout, host=True)
@@ -576,6 +581,8 @@ def _run_guest(
     timeout: float,
     cache: _GuestCache | None,
 ) -> Intersected:
+    if params.cardinality_only:
+        return _cardinality_guest(transport, ids, params, hosts, timeout)
     if params.method == RSA:
         return _rsa_guest(transport, ids, params, hosts, timeout, cache)
     if params.method == RAW:
@@ -629,17 +636,6 @@ def _check_ids(ids: Sequence[str]) -> None:
         raise InvalidArgument(
             "Intersection needs unique ids: the table has an id twice "
             "(FATE's repeated ids need match-id tables, which are not supported here)"
-        )
-
-
-def _check_parties(params: IntersectParams, parties: Participants) -> None:
-    # Every party checks, so that none starts a protocol the others refuse.
-    if params.cardinality_only and len(parties.hosts) > 1:
-        raise InvalidArgument(
-            f"Intersection parameter cardinality_only works with one host, not "
-            f"{len(parties.hosts)} (FATE's dh and ecdh cardinality is single-host)",
-            module=MODULE,
-            parameter="cardinality_only",
         )
 
 
@@ -1230,15 +1226,26 @@ def _powmod_all(bases: Sequence[Mpz], exponent: Mpz, modulus: Mpz) -> list[Mpz]:
 # --- dh and ecdh: doubly encrypted ids ---------------------------------------------------------
 
 
-def _commutative_names(method: str) -> tuple[str, str, str, str, str]:
-    """h2g, g2h, doubly encrypted, intersect ids, cardinality: the method's transfer variables."""
+class _Names(NamedTuple):
+    """dh's or ecdh's transfer variables (`chain`: host to host, in cardinality_only)."""
+
+    h2g: str
+    g2h: str
+    doubly: str
+    intersect_ids: str
+    cardinality: str
+    chain: str
+
+
+def _commutative_names(method: str) -> _Names:
     cls, h2g, g2h, doubly = _COMMUTATIVE_VARIABLES[method]
-    return (
+    return _Names(
         f"{cls}.{h2g}",
         f"{cls}.{g2h}",
         f"{cls}.{doubly}",
         f"{cls}.intersect_ids",
         f"{cls}.cardinality",
+        f"{cls}.id_ciphertext_chain",
     )
 
 
@@ -1270,7 +1277,7 @@ def _commutative_host(
     to_guest = [guest]
     method = params.method
     section = params.commutative(method)
-    h2g, g2h, doubly, intersect_ids, cardinality = _commutative_names(method)
+    h2g, g2h, doubly, intersect_ids, _, _ = _commutative_names(method)
     if cache is None:
         cipher = new_cipher(method, section.key_length)
         shuffled = [ids[i] for i in _shuffled(len(ids))]
@@ -1287,17 +1294,7 @@ def _commutative_host(
 
     [obj] = transport.get(g2h, TAG, to_guest, timeout)
     _, twice = _encrypt_received(cipher, obj, "encrypted ids", guest)
-    if params.cardinality_only:
-        # Shuffled, the guest can count its ids among ours but not tell which they are.
-        twice = [twice[k] for k in _shuffled(len(twice))]
     transport.remote(_bytes_rows(twice, cipher.width), doubly, TAG, to_guest)
-    if params.cardinality_only:
-        if not params.sync_cardinality:
-            return Intersected()
-        [count] = transport.get(cardinality, TAG, to_guest, timeout)
-        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= len(ids):
-            raise InvalidArgument(f"guest {guest.party_id} sent a cardinality of {count!r}")
-        return Intersected(cardinality=count)
     return Intersected(
         ids=_host_synced(transport, shuffled, params, guest, intersect_ids, TAG, timeout)
     )
@@ -1313,7 +1310,7 @@ def _commutative_guest(
 ) -> Intersected:
     method = params.method
     section = params.commutative(method)
-    h2g, g2h, doubly, intersect_ids, cardinality = _commutative_names(method)
+    h2g, g2h, doubly, intersect_ids, _, _ = _commutative_names(method)
 
     def host_once(ciphers: Sequence[CommutativeCipher]) -> list[list[bytes]]:
         if cache is not None:
@@ -1355,15 +1352,103 @@ def _commutative_guest(
                 f"host {host.party_id} encrypted {len(values)} ids, not the {len(ids)} sent"
             )
         mine_twice.append(values)
-
-    if params.cardinality_only:
-        [host] = hosts
-        count = len(set(mine_twice[0]) & set(theirs_twice[0]))
-        if params.sync_cardinality:
-            transport.remote(count, cardinality, TAG, [host])
-        return Intersected(cardinality=count)
     common = _guest_common(transport, ids, params, hosts, mine_twice, theirs_twice, intersect_ids)
     return Intersected(ids=common)
+
+
+# --- cardinality only: a ring of encryptions ----------------------------------------------------
+
+
+def _chain_path(origin: int | None, hosts: Sequence[PartyRole]) -> list[PartyRole]:
+    """The hosts a list visits, in order, before it reaches the guest: the guest's list (origin
+    None) every host; host i's list every other host, starting after i."""
+    if origin is None:
+        return list(hosts)
+    return list(hosts[origin + 1 :]) + list(hosts[:origin])
+
+
+def _chain_tag(origin: int | None) -> str:
+    return f"{TAG}.{'guest' if origin is None else origin}"
+
+
+def _cardinality_host(
+    transport: Transport,
+    ids: Sequence[str],
+    params: IntersectParams,
+    parties: Participants,
+    local: PartyRole,
+    timeout: float,
+) -> Intersected:
+    """Encrypt our ids and every list that passes through, each time in a fresh order, so that
+    whoever holds a list next sees it under at least one key it lacks, in an order it cannot
+    trace."""
+    hosts = list(parties.hosts)
+    me = hosts.index(local)
+    section = params.commutative(params.method)
+    cipher = new_cipher(params.method, section.key_length)
+    names = _commutative_names(params.method)
+
+    def forward(values: list[bytes], origin: int | None, path: list[PartyRole]) -> None:
+        values = [values[k] for k in _shuffled(len(values))]
+        rows = _bytes_rows(values, cipher.width)
+        following = path[path.index(local) + 1 :] if local in path else path
+        if following:
+            transport.remote(rows, names.chain, _chain_tag(origin), [following[0]])
+        else:
+            last = names.doubly if origin is None else names.h2g
+            transport.remote(rows, last, _chain_tag(origin), [parties.guest])
+
+    forward(_hash_encrypt(cipher, ids, section), me, _chain_path(me, hosts))
+    for origin in [None, *range(len(hosts))]:
+        if origin == me:
+            continue
+        path = _chain_path(origin, hosts)
+        position = path.index(local)
+        if position > 0:
+            sender = path[position - 1]
+        else:
+            sender = parties.guest if origin is None else hosts[origin]
+        name = names.g2h if sender == parties.guest else names.chain
+        [obj] = transport.get(name, _chain_tag(origin), [sender], timeout)
+        _, encrypted = _encrypt_received(cipher, obj, "encrypted ids", sender)
+        forward(encrypted, origin, path)
+    if not params.sync_cardinality:
+        return Intersected()
+    [count] = transport.get(names.cardinality, TAG, [parties.guest], timeout)
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= len(ids):
+        raise InvalidArgument(f"guest {parties.guest.party_id} sent a cardinality of {count!r}")
+    return Intersected(cardinality=count)
+
+
+def _cardinality_guest(
+    transport: Transport,
+    ids: Sequence[str],
+    params: IntersectParams,
+    hosts: list[PartyRole],
+    timeout: float,
+) -> Intersected:
+    """The number of our ids every host has: lists under every party's key, compared as sets."""
+    section = params.commutative(params.method)
+    cipher = new_cipher(params.method, section.key_length)
+    names = _commutative_names(params.method)
+    mine = _hash_encrypt(cipher, ids, section)
+    transport.remote(
+        _bytes_rows([mine[k] for k in _shuffled(len(mine))], cipher.width),
+        names.g2h,
+        _chain_tag(None),
+        [hosts[0]],
+    )
+    [obj] = transport.get(names.doubly, _chain_tag(None), [hosts[-1]], timeout)
+    ours = set(_rows_bytes(_read_rows(obj, cipher.width, "encrypted ids", hosts[-1])))
+    for origin, host in enumerate(hosts):
+        last = (_chain_path(origin, hosts) or [host])[-1]
+        [obj] = transport.get(names.h2g, _chain_tag(origin), [last], timeout)
+        _, theirs = _encrypt_received(cipher, obj, "encrypted ids", last)
+        ours &= set(theirs)
+    count = len(ours)
+    if params.sync_cardinality:
+        transport.remote(count, names.cardinality, TAG, hosts)
+    return Intersected(cardinality=count)
 
 
 # --- raw (hashed) ids -------------------------------------------------------------------------
@@ -1574,8 +1659,12 @@ class Intersection:
                 "(a factor used twice would let the host relate two blinded ids)",
                 params.rsa_params.random_base_fraction,
             )
-        run = intersect_guest if context.task.role == "guest" else intersect_host
-        result = run(context.federation, ids, params, parties, cache=cache)
+        if context.task.role == "guest":
+            result = intersect_guest(context.federation, ids, params, parties, cache=cache)
+        else:
+            result = intersect_host(
+                context.federation, ids, params, parties, context.local, cache=cache
+            )
 
         if result.cache is not None:
             # FATE's run_cache: the cache is the output, there is no intersection.

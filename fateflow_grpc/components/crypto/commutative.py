@@ -36,6 +36,8 @@ from typing import Protocol
 import gmpy2
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from fateflow_grpc.components.crypto.exponentiation import on_every_core
+
 DH = "dh"
 ECDH = "ecdh"
 
@@ -51,6 +53,8 @@ _MODP_K = {
     8192: 4743158,
 }
 MODP_KEY_LENGTHS = tuple(_MODP_K)
+#: Below this many values a batch is not worth splitting across cores.
+_MIN_SLICE = 64
 
 
 @functools.cache
@@ -155,10 +159,16 @@ class PohligHellman:
         return int(self._exponent).to_bytes(self.width, "big").hex()
 
     def _power(self, numbers: Sequence[int]) -> list[bytes]:
-        powers = gmpy2.powmod_base_list(
-            [gmpy2.mpz(x) for x in numbers], self._exponent, self._modulus
-        )
-        return [int(x).to_bytes(self.width, "big") for x in powers]
+        exponent, modulus, width = self._exponent, self._modulus, self.width
+
+        def power(part: Sequence[int]) -> list[bytes]:
+            bases = [gmpy2.mpz(x) for x in part]
+            return [
+                int(x).to_bytes(width, "big")
+                for x in gmpy2.powmod_base_list(bases, exponent, modulus)
+            ]
+
+        return on_every_core(power, numbers, smallest=_MIN_SLICE)
 
 
 class X25519Cipher:

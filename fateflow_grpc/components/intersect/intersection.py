@@ -1674,9 +1674,10 @@ class Intersection:
             return
         if params.cardinality_only:
             summary: dict[str, Any] = {"cardinality_only": True}
-            if result.cardinality is not None:
+            if result.cardinality is None:  # a host the guest does not tell
+                context.save_summary(summary)
+            else:
                 self._log_metrics(context, result.cardinality, len(ids), params, summary)
-            context.save_summary(summary)
             return
         common = result.ids or []
         self._log_metrics(context, len(common), len(ids), params, {})

@@ -2,7 +2,7 @@
 
     params = validate_parameters(component_parameters)
     result = intersect_guest(transport, guest_ids, params, participants)  # at the guest
-    result = intersect_host(transport, host_ids, params, participants)    # at each host
+    result = intersect_host(transport, host_ids, params, participants, me)  # at host `me`
     result.ids, result.cardinality, result.cache
 
 Four methods, as FATE 1.x has them (`intersect_method`):
@@ -94,8 +94,8 @@ FATE parameters refused when switched on (their default is accepted), with why:
 ``cardinality_method: rsa`` (FATE's rsa cardinality lets the guest test each of its ids
 against the host's filter, so it learns the intersection, not only its size),
 ``join_method: left_join``, ``new_sample_id``, ``with_sample_id``, ``repeated_id_process`` and
-``allow_info_share`` (they need tables of match ids, which our DataTransform does not make: it
-refuses ``with_match_id``), and ``intersect_cache_param.use_cache`` (FATE 1.5's cache by id
+``allow_info_share`` (they need tables of match ids, DataTransform's ``with_match_id``, which
+this Intersection does not read), and ``intersect_cache_param.use_cache`` (FATE 1.5's cache by id
 type; ``run_cache`` is the cache here).
 """
 

@@ -469,9 +469,9 @@ def test_v1_sections_beside_dsl_version_2() -> None:
     for role, party_id in ((p.role, p.party_id) for p in spec.parties()):
         for name in (c.name for c in spec.components):
             assert spec.runs_at(name, role, party_id) == expected.runs_at(name, role, party_id)
-            assert spec.component_parameters(
+            assert spec.component_parameters(name, role, party_id) == expected.component_parameters(
                 name, role, party_id
-            ) == expected.component_parameters(name, role, party_id)
+            )
     assert spec.input_tables("reader_0", "host", 10001) == {
         "table": TableRef("breast_hetero_host_b", "experiment")
     }

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ import pytest
 
 from fateflow.v1 import job_service_pb2 as pb
 from fateflow_grpc.components.registry import component
+from tests.domain.fate_examples import fate_json
 from tests.standalone.process import Standalone, run_standalone
 from tests.standalone.test_standalone import _upload, jobs, submit, wait_final
 
@@ -29,18 +28,6 @@ pytestmark = pytest.mark.slow
 
 EXAMPLE = "v1.11.4:examples/dsl/v2/hetero_logistic_regression/hetero_lr_normal"
 TABLES = ("breast_hetero_guest", "breast_hetero_host")
-
-
-def fate_json(spec: str) -> dict[str, Any]:
-    """A JSON file of FATE's repository, `<tag>:<path>`."""
-    repository = Path(os.environ.get("FATEFLOW_FATE_REPO", "/work/.mirror/FederatedAI+FATE/repo"))
-    if not repository.is_dir():
-        pytest.skip(f"FATE's repository is not at {repository}: set FATEFLOW_FATE_REPO")
-    shown = subprocess.run(
-        ["git", "-C", str(repository), "show", spec], capture_output=True, check=True, timeout=60
-    )
-    found: dict[str, Any] = json.loads(shown.stdout)
-    return found
 
 
 def fate_example() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -134,7 +121,7 @@ def _task_log(standalone: Standalone, job_id: str, where: str) -> str:
     texts = []
     with tarfile.open(fileobj=io.BytesIO(b"".join(p.chunk for p in pieces))) as archive:
         for member in archive.getmembers():
-            if member.isfile() and member.name.startswith(where):
+            if member.isfile() and "/".join(Path(member.name).parts).startswith(where):
                 extracted = archive.extractfile(member)
                 assert extracted is not None
                 texts.append(extracted.read().decode())

@@ -290,8 +290,10 @@ def test_flow_cli_runs_fates_hetero_lr_example(
         *("--cpn-list", "dataio_0,intersection_0,hetero_lr_0"),
     )
     assert predict["retcode"] == 0, predict
-    assert set(predict["data"]["components"]) >= {"dataio_0", "intersection_0", "hetero_lr_0"}
-    assert "evaluation_0" not in predict["data"]["components"]
+    components = predict["data"]["components"]
+    assert list(components) == ["dataio_0", "intersection_0", "hetero_lr_0"]
+    # As FATE's deploy step: the data of reader_0, not deployed, is dropped.
+    assert components["dataio_0"]["input"] == {"model": ["pipeline.dataio_0.model"]}
 
 
 @pytest.mark.usefixtures("tables")

@@ -361,8 +361,7 @@ def generate_predict_dsl(
       data input), until it reaches a kept component or the raw data. Raw data is
       `args.eval_data` in v1; in v2, data from a Reader that is not deployed is dropped, as
       FATE's deploy step drops it (the predict job's own Reader is wired in by whoever submits
-      it: the pipeline SDK, or a user editing the DSL), and a kept component left without data
-      has no data input.
+      it: the pipeline SDK, or a user editing the DSL), leaving an empty `data` object.
     - A component with model outputs loads them from the training job:
       `input.model = ["pipeline.<component>.<alias>", ...]`; one without reads the trained
       models it read in training, which must be kept too. Model outputs and isometric models
@@ -409,8 +408,12 @@ def _predict_component(
     first = _first_data_input(spec)
     if first:
         refs = [ref for ref in map(rewire, first[1]) if ref is not None]
-        if refs:
-            inputs["data"] = {_predict_kind(first[0]): list(dict.fromkeys(map(str, refs)))}
+        # Nothing left: an empty `data`, where FATE 1.5.2+ drops the key, because fate-client
+        # 1.5.0's pipeline (written for FATE-Flow 1.5.0, which kept the Reader's data) puts
+        # its own Reader's data into that object, and fails without it.
+        inputs["data"] = (
+            {_predict_kind(first[0]): list(dict.fromkeys(map(str, refs)))} if refs else {}
+        )
     if spec.model_outputs:
         inputs["model"] = [f"{PIPELINE}.{spec.name}.{alias}" for alias in spec.model_outputs]
     elif spec.model_inputs:

@@ -60,7 +60,6 @@ CONF_KEYS = frozenset(
 _V2_SECTION = "component_parameters"
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 _DIGITS = re.compile(r"[0-9]+")
-_PARTY_ID = re.compile(r"[0-9]+")
 
 
 class TableRef(NamedTuple):
@@ -349,7 +348,7 @@ def _party_id(value: Any, where: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         party_id = value
     elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and _PARTY_ID.fullmatch(value)
+        isinstance(value, str) and _DIGITS.fullmatch(value)
     ):
         party_id = int(value)
     if party_id is None or party_id <= 0:

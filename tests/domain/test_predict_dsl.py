@@ -43,12 +43,14 @@ def test_v1_predict_dsl() -> None:
 
 def test_v2_predict_dsl_drops_the_data_of_a_reader_not_deployed() -> None:
     """FATE's deploy step (`DSLParserV2.deploy_component`, `erase_top_data_input`): what the
-    kept components read from a component that is not deployed, reader_0, is dropped."""
+    kept components read from a component that is not deployed, reader_0, is dropped. The
+    `data` object stays, empty, for fate-client 1.5.0's pipeline to fill (FATE 1.5.2+ drops
+    it; FATE-Flow 1.5.0, that client's server, kept `reader_0.data`)."""
     assert generate_predict_dsl(dsl_v2(), DEPLOY_V2, 2) == {
         "components": {
             "data_transform_0": {
                 "module": "DataTransform",
-                "input": {"model": ["pipeline.data_transform_0.model"]},
+                "input": {"data": {}, "model": ["pipeline.data_transform_0.model"]},
                 "output": {"data": ["data"]},
             },
             "intersection_0": {
@@ -70,6 +72,7 @@ def test_v2_predict_dsl_drops_the_data_of_a_reader_not_deployed() -> None:
     predict = generate_predict_dsl(dsl_v2(), ["intersection_0"], 2)
     assert predict["components"]["intersection_0"] == {
         "module": "Intersection",
+        "input": {"data": {}},
         "output": {"data": ["data"]},
     }
 

@@ -293,7 +293,7 @@ def test_flow_cli_runs_fates_hetero_lr_example(
     components = predict["data"]["components"]
     assert list(components) == ["dataio_0", "intersection_0", "hetero_lr_0"]
     # As FATE's deploy step: the data of reader_0, not deployed, is dropped.
-    assert components["dataio_0"]["input"] == {"model": ["pipeline.dataio_0.model"]}
+    assert components["dataio_0"]["input"] == {"data": {}, "model": ["pipeline.dataio_0.model"]}
 
 
 @pytest.mark.usefixtures("tables")

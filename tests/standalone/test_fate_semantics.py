@@ -1,7 +1,8 @@
 """FATE's job semantics, on `fateflow standalone` with real processes: FATE's own hetero LR
 example job (FATE 1.11.4's `hetero_lr_normal` DSL and conf, read from FATE's repository) runs
-as it is, the host's Evaluation, which has no input there, ending with nothing to do; a conf
-serves a trimmed DSL, its entries for the components left out named in the job's log.
+as it is, the host's Evaluation, which has no input there, ending with nothing to do; a conf,
+in conf v1's sections beside `dsl_version: 2`, serves a trimmed DSL, its entries for the
+components left out named in the job's log.
 
 FATE's repository is read from a bare mirror (`FATEFLOW_FATE_REPO`, else
 `/work/.mirror/FederatedAI+FATE/repo`); without it these tests skip.
@@ -98,19 +99,24 @@ def test_fates_hetero_lr_example_runs_as_it_is(standalone: Standalone) -> None:
     assert "no hetero_lr_0.data at this party: the component runs without it" in host_log
 
 
-def test_a_trimmed_dsl_with_the_whole_conf(standalone: Standalone) -> None:
-    """FATE's conf with FATE's DSL cut after the intersection: the entries of hetero_lr_0 and
-    evaluation_0 are left out, and the job's log says so."""
+def test_a_trimmed_dsl_with_the_whole_conf_in_v1_sections(standalone: Standalone) -> None:
+    """FATE's DSL cut after the intersection, with FATE's whole conf given as FATE 1.x also
+    takes it beside `dsl_version: 2`: `algorithm_parameters` and `role_parameters` keyed by
+    party index. The entries of hetero_lr_0 and evaluation_0 are left out at every party, and
+    the job's log says so."""
     dsl, conf = fate_example()
     for name in ("hetero_lr_0", "evaluation_0"):
         del dsl["components"][name]
+    sections = conf.pop("component_parameters")
+    conf["algorithm_parameters"] = sections["common"]
+    conf["role_parameters"] = sections["role"]
     with standalone.channel() as channel:
         job_id = submit(channel, dsl, conf)
         assert set(wait_final(channel, job_id).values()) == {"success"}
     log = _task_log(standalone, job_id, "fate_flow_schedule.log")
     assert (
         "the conf's entries for components that are not in the DSL are ignored: "
-        "component_parameters.common.hetero_lr_0, component_parameters.common.evaluation_0"
+        "algorithm_parameters.hetero_lr_0, algorithm_parameters.evaluation_0"
     ) in log
 
 

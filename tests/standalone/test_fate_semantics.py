@@ -73,13 +73,16 @@ def test_fates_hetero_lr_example_runs_as_it_is(standalone: Standalone) -> None:
         evaluations = jobs(channel).QueryTask(
             pb.QueryTaskRequest(job_id=job_id, component_name="evaluation_0")
         )
-    # The host's Evaluation ran, and ended with nothing to do: hetero_lr_0 left it no data.
-    # (The arbiter's HeteroLR, whose train_data does not run there either, trained.)
+    # The host's and the arbiter's Evaluation ran, and ended with nothing to do: hetero_lr_0
+    # left them no data. (The arbiter's HeteroLR, whose train_data is not there either,
+    # trained.)
     assert {(t.f_role, t.f_party_id, t.f_status) for t in evaluations.data} == {
         ("guest", "9999", "success"),
         ("host", "10000", "success"),
+        ("arbiter", "10000", "success"),
     }
     assert metrics(standalone, job_id, "host", 10000) == {}
+    assert metrics(standalone, job_id, "arbiter", 10000) == {}
     guest = metrics(standalone, job_id, "guest", 9999)
     (auc,) = [
         value

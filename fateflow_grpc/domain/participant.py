@@ -8,9 +8,10 @@ on the party's own rows, written before the side effect it announces.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,15 @@ class Wiring:
     #: Tables the conf names for this party, as (name, namespace): the Reader's `table`, v1's
     #: `args` data.
     tables: dict[str, tuple[str, str]]
+
+    def without(self, absent: Iterable[tuple[str, str]]) -> Wiring:
+        """This wiring without the data inputs `absent`; an input kind left with none goes."""
+        gone = set(absent)
+        kept = {
+            kind: [ref for ref in refs if ref not in gone]
+            for kind, refs in self.data_inputs.items()
+        }
+        return dataclasses.replace(self, data_inputs={k: refs for k, refs in kept.items() if refs})
 
     @classmethod
     def of(cls, spec: JobSpec, component: str, role: str, party_id: int) -> Wiring:

@@ -149,7 +149,7 @@ def test_predict_job_gives_the_training_scores(
 ) -> None:
     train_dsl = (EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text()
     request = pb.GenerateDslRequest(train_dsl=train_dsl, version="2")
-    request.cpn_str.string_value = "data_transform_0,intersection_0,hetero_lr_0"
+    request.cpn_str.string_value = "reader_0,data_transform_0,intersection_0,hetero_lr_0"
     predict_dsl = json_format.MessageToDict(parties[GUEST].jobs().GenerateDsl(request).data)
     _, conf = two_party_example("hetero_lr", 2)
     (config,) = [parties[GUEST].jobs().GetJobConfig(pb.GetJobConfigRequest(job_id=hetero_job)).data]

@@ -150,12 +150,16 @@ def _read_component(name: str, body: Any, *, version: int, predict: bool) -> Com
         data_inputs=MappingProxyType(
             {str(kind): refs(values, f"input.data.{kind}", False) for kind, values in data.items()}
         ),
-        model_inputs=refs(inputs.get("model", []), "input.model", True),
+        # FATE 1.7+'s intersection cache is a model under another name: `output.cache` is
+        # saved, and `input.cache` read, as a model output and input are.
+        model_inputs=refs(inputs.get("model", []), "input.model", True)
+        + refs(inputs.get("cache", []), "input.cache", True),
         isometric_model_inputs=refs(
             inputs.get("isometric_model", []), "input.isometric_model", True
         ),
         data_outputs=_strings(outputs.get("data", []), f"component {name}: `output.data`", name),
-        model_outputs=_strings(outputs.get("model", []), f"component {name}: `output.model`", name),
+        model_outputs=_strings(outputs.get("model", []), f"component {name}: `output.model`", name)
+        + _strings(outputs.get("cache", []), f"component {name}: `output.cache`", name),
         # `parse_dsl` puts the module's default in when the DSL does not say.
         need_deploy=need_deploy,
     )

@@ -59,3 +59,17 @@ def test_fates_v1_multi_host_example_reads_its_args_tables() -> None:
     }
     # The host's Evaluation runs (FATE's conf says nothing of it there): it gets no input.
     assert spec.runs_at("evaluation_0", "host", 10001)
+
+
+def test_fates_intersection_cache_edge_is_a_model_edge() -> None:
+    """FATE 1.7+'s `cache` output and input connect two Intersections as a model does."""
+    spec = parse_job(
+        fate_json("v1.11.4:examples/dsl/v2/intersect/test_intersect_job_cache_dsl.json"),
+        fate_json("v1.11.4:examples/dsl/v2/intersect/test_intersect_job_rsa_cache_conf.json"),
+        catalog(with_testing=False),
+        has_route=lambda _: True,
+    )
+    by_name = {component.name: component for component in spec.components}
+    assert by_name["intersect_0"].model_outputs == ("cache",)
+    (cache,) = by_name["intersect_1"].model_inputs
+    assert (cache.source, cache.name) == ("intersect_0", "cache")

@@ -18,7 +18,7 @@ from fateflow_grpc.domain.catalog import Catalog, ModuleCatalog, ModuleInfo
 from fateflow_grpc.domain.dsl import ARGS, PIPELINE, READER, ComponentSpec, EdgeType, parse_dsl
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument, NotFound
-from fateflow_grpc.ids import model_id, new_job_id
+from fateflow_grpc.ids import ROLES, model_id, new_job_id
 
 # What a job's users need, in one import (catalog and ids live in their own modules).
 __all__ = [
@@ -509,6 +509,8 @@ class _Conf(ABC):
     def __init__(self, conf: Mapping[str, Any], roles: Mapping[str, tuple[int, ...]]) -> None:
         self._conf = conf
         self._roles = roles
+        #: Sections for a role the job does not have, which FATE's parser never reads.
+        self._absent_roles: list[str] = []
         self._common = [
             (where, self._section(*where.split(".")))
             for where in ("algorithm_parameters", f"{_V2_SECTION}.common")
@@ -613,7 +615,7 @@ class _Conf(ABC):
                         module=module.name,
                         key=key,
                     )
-        return ignored
+        return self._absent_roles + ignored
 
     def _section(self, *path: str) -> Mapping[str, Any]:
         section: Mapping[str, Any] = self._conf
@@ -628,16 +630,20 @@ class _Conf(ABC):
         return section
 
     def _roles_of(self, section: Mapping[str, Any], where: str) -> Mapping[str, Any]:
-        """`section` keyed by role, each role one of the job's."""
+        """The parts of `section` (keyed by role) for the job's roles. A part for another of
+        FATE's roles is left out, as FATE's parser leaves it (one conf serves jobs with and
+        without an arbiter), and named by `ignored`; a name that is no role is refused."""
         for role in section:
-            if role not in self._roles:
+            if role not in ROLES:
                 raise InvalidArgument(
-                    f"{where} names role {role}, which has no parties in `role`",
+                    f"{where} names role {role}, which is not one of {', '.join(sorted(ROLES))}",
                     reason="CONFLICTING_PARAMETERS",
                     role=role,
                     section=where,
                 )
-        return section
+            if role not in self._roles:
+                self._absent_roles.append(f"{where}.{role}")
+        return {role: part for role, part in section.items() if role in self._roles}
 
 
 class _ConfV1(_Conf):

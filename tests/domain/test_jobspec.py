@@ -455,6 +455,20 @@ def test_a_trimmed_dsl_with_the_whole_conf() -> None:
     )
 
 
+@pytest.mark.parametrize("section", ["component_parameters.role", "job_parameters.role"])
+def test_sections_for_a_role_the_job_lacks_are_left_out(section: str) -> None:
+    """One conf serves jobs with and without an arbiter, as FATE's parser reads only the
+    job's roles; a name that is no role at all is still refused."""
+    dsl, conf = dsl_v2(), conf_v2()
+    del conf["role"]["arbiter"]
+    first, second = section.split(".")
+    conf.setdefault(first, {}).setdefault(second, {})["arbiter"] = {"0": {}}
+    assert parse(dsl, conf).ignored[0] == f"{section}.arbiter"
+    conf[first][second]["gust"] = {"0": {}}
+    with pytest.raises(InvalidArgument, match="names role gust, which is not one of"):
+        parse(dsl, conf)
+
+
 def _v2_as_v1_sections(conf: dict[str, Any]) -> dict[str, Any]:
     """conf v2's component parameters moved into the v1 sections, as FATE 1.x accepts them."""
     conf = dict(conf)

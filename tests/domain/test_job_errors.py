@@ -306,11 +306,11 @@ def test_party_index_key_naming_no_party(section: str, key: str) -> None:
     assert error.metadata == {"section": section, "role": "host", "key": key}
 
 
-def test_role_section_for_a_role_without_parties() -> None:
+def test_role_section_for_a_name_that_is_no_role() -> None:
     conf = conf_v2()
-    conf["component_parameters"]["role"]["local"] = {"0": {}}
+    conf["component_parameters"]["role"]["gest"] = {"0": {}}
     error = refused(dsl_v2(), conf)
-    assert "component_parameters.role names role local" in error.message
+    assert "component_parameters.role names role gest, which is not one of" in error.message
 
 
 def test_unknown_parameter_key_names_component_and_module() -> None:

@@ -362,22 +362,17 @@ def check_pipeline(
     return dict(zip(ids, scores.tolist(), strict=True))
 
 
-def check_predict(
-    standalone: Standalone, job_id: str, conf: dict[str, Any], trained: dict[str, float]
-) -> None:
+def predict_job(
+    standalone: Standalone, job_id: str, conf: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The predict job of FATE's shape: the DSL `/v1/job/dsl/generate` makes from the training
-    DSL, the training job's model, only the readers configured; the same scores."""
+    DSL, the training job's model, only the readers configured."""
     generated = standalone.post(
         "job/dsl/generate",
         {"train_dsl": json.dumps(DSL), "cpn_str": WITH_MODELS, "version": "2"},
     )
     assert generated["retcode"] == 0, generated["retmsg"]
-    predict_dsl = generated["data"]
-    assert predict_dsl["components"]["hetero_feature_selection_0"]["input"]["model"] == [
-        "pipeline.hetero_feature_selection_0.model"
-    ]
-    config = standalone.post("job/config", {"job_id": job_id})
-    model_info = config["data"]["model_info"]
+    model_info = standalone.post("job/config", {"job_id": job_id})["data"]["model_info"]
     predict_conf = copy.deepcopy(conf)
     predict_conf["job_parameters"]["common"] = {
         "job_type": "predict",
@@ -388,6 +383,17 @@ def check_predict(
     for role in ("guest", "host"):
         party = predict_conf["component_parameters"]["role"][role]["0"]
         predict_conf["component_parameters"]["role"][role]["0"] = {"reader_0": party["reader_0"]}
+    return generated["data"], predict_conf
+
+
+def check_predict(
+    standalone: Standalone, job_id: str, conf: dict[str, Any], trained: dict[str, float]
+) -> None:
+    """The predict job gives the training job's scores for the same rows."""
+    predict_dsl, predict_conf = predict_job(standalone, job_id, conf)
+    assert predict_dsl["components"]["hetero_feature_selection_0"]["input"]["model"] == [
+        "pipeline.hetero_feature_selection_0.model"
+    ]
     predict_id = run_job(standalone, predict_dsl, predict_conf)
     predicted = output(standalone, predict_id, "hetero_lr_0", "guest")
     assert sorted(predicted.rows) == sorted(trained)

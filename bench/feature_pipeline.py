@@ -95,9 +95,10 @@ def floor(guest: Dataset, host: Dataset) -> dict[str, float]:
 
 
 def task_seconds(standalone: Any, job_id: str) -> dict[str, float]:
-    """Each component's elapsed time at the guest, as the node recorded it."""
+    """Each component's elapsed time at the guest, as the node recorded it, in the DSL's order."""
     answer = standalone.post("job/task/query", {"job_id": job_id, "role": "guest"})
-    return {row["f_component_name"]: int(row["f_elapsed"]) / 1000 for row in answer["data"]}
+    found = {row["f_component_name"]: int(row["f_elapsed"]) / 1000 for row in answer["data"]}
+    return {name: found[name] for name in pipeline.DSL["components"] if name in found}
 
 
 def main() -> None:

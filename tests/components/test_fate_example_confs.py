@@ -1,7 +1,7 @@
 """FATE's own example jobs (1.5.3 and 1.11.4, `examples/dsl/v1` and `v2`), read from FATE's git
-mirror at run time: every parameter set they give a feature, statistics or sampling module, as
-each party sees it once the job is resolved (defaults, common, role, v1's per-party lists), is
-accepted, or refused naming the parameter and the reason, and only those listed in `REFUSED`.
+mirror at run time: every parameter set they give a feature, statistics or sampling module (or
+LocalBaseline), as each party sees it once the job is resolved (defaults, common, role, v1's
+per-party lists), is accepted, or refused naming the parameter, and only those in `REFUSED`.
 
 The jobs are resolved by the node's own job parser (`parse_job`); the other modules of a job are
 taken as they come, so that one job's LR or SecureBoost parameters do not hide its feature
@@ -46,6 +46,7 @@ CHECKED = frozenset(
         "HeteroDataSplit",
         "HomoDataSplit",
         "FederatedSample",
+        "LocalBaseline",
     }
 )
 

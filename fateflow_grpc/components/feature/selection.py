@@ -145,6 +145,13 @@ class Filter:
     upper_pct: float = 1.0
 
     def meta(self) -> dict[str, Any]:
+        if self.method == "correlation_filter":  # FATE's CorrelationFilter.get_meta_obj
+            return {
+                "metrics": "correlation",
+                "filter_type": "Sort and filter by threshold",
+                "threshold": self.threshold,
+                "select_federated": self.federated,
+            }
         return {
             "metrics": self.metric,
             "filter_type": self.filter_type,

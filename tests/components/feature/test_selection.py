@@ -307,6 +307,12 @@ def test_correlation_filter_drops_columns_correlated_with_a_higher_iv(
     # Each party's model holds its own columns' values; the host's none of the guest's.
     host_model = selection.model_of(host, HOST, PARTIES)
     assert host_model["param"]["results"][1]["feature_values"] == {}
+    assert selection.model_of(guest, GUEST, PARTIES)["meta"]["filter_metas"][1] == {
+        "metrics": "correlation",
+        "filter_type": "Sort and filter by threshold",
+        "threshold": 0.7,
+        "select_federated": True,
+    }
     local = {**params, "correlation_param": {"threshold": 0.7, "select_federated": False}}
     _, host_alone = run_with(
         trained,

@@ -352,7 +352,7 @@ def _filters(reader: ParamReader, method: str) -> list[Filter]:
             raise section.error(
                 "take_high", highs[k], "must be true (iv, taken high) for iv_filter"
             )
-        if method == "psi_filter" and (metric != "psi" or highs[k]):
+        if method == "psi_filter" and highs[k]:
             raise section.error(
                 "take_high", highs[k], "must be false (psi, taken low) for psi_filter"
             )

@@ -465,7 +465,6 @@ SELECTION_EXAMPLES = (
     ("v1.11.4", "hetero_feature_selection_pearson"),
     ("v1.11.4", "hetero_feature_selection_multi_iso"),
     ("v1.5.3", "hetero_feature_selection_fast_sbt"),
-    ("v1.11.4", "hetero_feature_selection_select_anonymous_col_names"),
 )
 
 

@@ -76,7 +76,9 @@ class Wiring:
         found = spec.component(component)
         return cls(
             data_inputs={
-                kind: [(ref.source, ref.name) for ref in refs]
+                kind: _passed_through(
+                    spec, [(ref.source, ref.name) for ref in refs], role, party_id
+                )
                 for kind, refs in found.data_inputs.items()
             },
             model_inputs=[(ref.source, ref.name) for ref in found.model_inputs],
@@ -88,6 +90,27 @@ class Wiring:
                 for key, table in spec.input_tables(component, role, party_id).items()
             },
         )
+
+
+def _passed_through(
+    spec: JobSpec, refs: list[tuple[str, str]], role: str, party_id: int
+) -> list[tuple[str, str]]:
+    """FATE's `pass_data`: a component told `need_run: false` at a party outputs its one data
+    input unchanged there, so what reads its data reads that input (through as many as skip)."""
+    found: list[tuple[str, str]] = []
+    for source, name in refs:
+        if source != "args" and not spec.runs_at(source, role, party_id):
+            parameters = spec.component_parameters(source, role, party_id)
+            upstream = [
+                (ref.source, ref.name)
+                for kind in spec.component(source).data_inputs.values()
+                for ref in kind
+            ]
+            if parameters.get("need_run", True) is False and len(upstream) == 1:
+                found += _passed_through(spec, upstream, role, party_id)
+                continue
+        found.append((source, name))
+    return found
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ The filters, as FATE 1.11 defines them (1.5's older names map onto them as in FA
 | `percentage_value` | no value fills more than upper_pct of the rows | the data |
 | `iv_value_thres`, `iv_percentile`, `iv_top_k`, `iv_filter` | IV by threshold / top_k / top_percentile | a HeteroFeatureBinning model |
 | `psi_filter` | PSI by threshold (low kept) | a PSI model |
+| `hetero_sbt_filter`, `homo_sbt_filter`, `hetero_fast_sbt_filter` | the party's own feature importance by threshold / top_k / top_percentile | that SecureBoost's model |
+| `vif_filter` | its variance inflation factor by threshold / top_k / top_percentile (FATE: <= 5 kept) | a HeteroPearson model (`calc_local_vif`) |
+| `correlation_filter` | no column of higher IV correlates with it above `threshold` | HeteroPearson and HeteroFeatureBinning models |
 
 Every filter keeps at least one column (the best by its value). The IV filters are federated
 (unless `local_only` / `select_federated: false`): a host sends the anonymous names of the
@@ -26,9 +29,14 @@ binning model, decides for all (hosts' by `host_thresholds` when given) and tell
 which of its columns stay (`result_left_cols`). A host never learns an IV; the guest never a
 host's column name. A predict job keeps the columns the training kept.
 
-Refused by name: the SecureBoost filters (`hetero_sbt_filter`, `homo_sbt_filter`,
-`hetero_fast_sbt_filter`), `vif_filter` and `correlation_filter` (they read models of modules
-this node lacks: SecureBoost's feature importance, HeteroPearson).
+The SecureBoost and VIF filters are each party's alone, on its own columns' values, as in FATE
+(its IsoModelFilter). `correlation_filter` is FATE's: the guest ranks its columns and, with
+`select_federated`, the Pearson model's host's by IV, highest first; walking down, each column
+not yet dropped drops every other column whose correlation with it exceeds `threshold` in
+absolute value (the guest's by the local matrix, the host's by the cross matrix both parties
+learnt from HeteroPearson). As in FATE, a host column dropped by a guest column still drops
+the guest columns it correlates with when its turn comes (FATE checks the guest's dropped
+set only). The host learns which of its columns stay, nothing else.
 """
 
 from __future__ import annotations
@@ -71,12 +79,11 @@ FILTERS = (
     "vif_filter",
     "correlation_filter",
 )
-REFUSED = {
-    "hetero_sbt_filter": "it reads a SecureBoost model's feature importance",
-    "homo_sbt_filter": "it reads a SecureBoost model's feature importance",
-    "hetero_fast_sbt_filter": "it reads a SecureBoost model's feature importance",
-    "vif_filter": "it reads a HeteroPearson model, a module this node lacks",
-    "correlation_filter": "it reads a HeteroPearson model, a module this node lacks",
+#: The SecureBoost filters, with the model each reads (FATE's model_name, or its prefix).
+SBT_FILTERS = {
+    "hetero_sbt_filter": "hetero_sbt",
+    "homo_sbt_filter": "homo_sbt",
+    "hetero_fast_sbt_filter": "hetero_fast_sbt",
 }
 FILTER_TYPES = ("threshold", "top_k", "top_percentile")
 
@@ -138,6 +145,13 @@ class Filter:
     upper_pct: float = 1.0
 
     def meta(self) -> dict[str, Any]:
+        if self.method == "correlation_filter":  # FATE's CorrelationFilter.get_meta_obj
+            return {
+                "metrics": "correlation",
+                "filter_type": "Sort and filter by threshold",
+                "threshold": self.threshold,
+                "select_federated": self.federated,
+            }
         return {
             "metrics": self.metric,
             "filter_type": self.filter_type,
@@ -167,10 +181,6 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> SelectionPar
         method = raw.lower() if isinstance(raw, str) else raw
         if method not in FILTERS:
             raise reader.error("filter_methods", methods, f"names an unknown filter {raw!r}")
-        if method in REFUSED:
-            raise reader.error(
-                "filter_methods", methods, f"{method} is not supported here: {REFUSED[method]}"
-            )
         filters += _filters(reader, method)
     # Sections the chosen filters do not use are still FATE's and checked for their names.
     for name in (
@@ -279,11 +289,26 @@ def _filters(reader: ParamReader, method: str) -> list[Filter]:
             ]
         k = section.integer("k", minimum=1)
         return [Filter(method, "iv_top_k", "iv", "top_k", True, k, None, federated)]
+    if method == "correlation_filter":
+        section = reader.section("correlation_param")
+        section.choice("sort_metric", ("iv",))
+        threshold = section.number("threshold", above=0)
+        federated = section.boolean("select_federated")
+        return [
+            Filter(
+                method, "correlation", "correlation", "threshold", False, threshold, None, federated
+            )
+        ]
     section_name = {
         "iv_filter": "iv_param",
         "statistic_filter": "statistic_param",
         "psi_filter": "psi_param",
-    }[method]
+        "vif_filter": "vif_param",
+    }.get(method, "sbt_param")
+    # The metric each iso-model filter reads, where FATE fixes it.
+    fixed_metric = {"iv_filter": "iv", "psi_filter": "psi", "vif_filter": "vif"}.get(
+        method, "feature_importance" if method in SBT_FILTERS else None
+    )
     section = reader.section(section_name)
     metrics = section.raw("metrics")
     listed = isinstance(metrics, list)
@@ -321,9 +346,13 @@ def _filters(reader: ParamReader, method: str) -> list[Filter]:
             raise section.error("take_high", highs[k], "must be true or false")
         if not isinstance(thresholds[k], int | float) or isinstance(thresholds[k], bool):
             raise section.error("threshold", thresholds[k], "must be a number")
-        if method == "iv_filter" and (metric != "iv" or not highs[k]):
-            raise section.error("metrics", metrics, "must be iv, taken high, for iv_filter")
-        if method == "psi_filter" and (metric != "psi" or highs[k]):
+        if fixed_metric is not None and metric != fixed_metric:
+            raise section.error("metrics", metrics, f"must be {fixed_metric} for {method}")
+        if method == "iv_filter" and not highs[k]:
+            raise section.error(
+                "take_high", highs[k], "must be true (iv, taken high) for iv_filter"
+            )
+        if method == "psi_filter" and highs[k]:
             raise section.error(
                 "take_high", highs[k], "must be false (psi, taken low) for psi_filter"
             )
@@ -385,16 +414,32 @@ def _host_thresholds(section: ParamReader, value: Any) -> list[float | None] | N
 
 
 @dataclass(frozen=True)
+class Pearson:
+    """What a HeteroPearson model gives the correlation filter: the party's own columns and
+    their correlations, and, crossed with one host, that host's anonymous columns."""
+
+    names: list[str]
+    local_corr: np.ndarray[Any, Any]
+    host: int | None = None
+    host_names: list[str] = field(default_factory=list)
+    #: The guest's columns (rows) by the host's (columns).
+    corr: np.ndarray[Any, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Metrics:
     """The values the isometric models give: {metric: {column: value}}; the binning model's IV
-    per class, and the hosts' IV (guest only) per host party id: {party: {anonymous: [iv per class]}}."""
+    per class, and the hosts' IV (guest only) per host party id: {party: {anonymous: [iv per class]}}.
+    `sources` names the model (FATE's model_name) each metric came from."""
 
     values: dict[str, dict[str, float]] = field(default_factory=dict)
     iv: dict[str, list[float]] = field(default_factory=dict)
     host_iv: dict[int, dict[str, list[float]]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    pearson: list[Pearson] = field(default_factory=list)
 
     @classmethod
-    def of(cls, models: Mapping[str, Mapping[str, Any]]) -> Metrics:
+    def of(cls, models: Mapping[str, Mapping[str, Any]], local: PartyRole) -> Metrics:
         metrics = cls()
         for key, model in models.items():
             param = model.get("param", {})
@@ -416,12 +461,48 @@ class Metrics:
                     }
             elif name == "psi":
                 metrics.values["psi"] = {c: _number(v) for c, v in param["total_score"].items()}
+            elif name == "HeteroPearson":
+                metrics.pearson.append(_pearson(param, local))
+                if param.get("local_vif"):
+                    names = metrics.pearson[-1].names
+                    metrics.values["vif"] = {
+                        c: _number(v) for c, v in zip(names, param["local_vif"], strict=True)
+                    }
+                    metrics.sources["vif"] = name
+            elif isinstance(name, str) and name.startswith(tuple(SBT_FILTERS.values())):
+                # The party's own columns: FATE's guest skips the hosts' importances it holds.
+                importance = dict.fromkeys(param["feature_name_fid_mapping"].values(), 0.0)
+                for record in param["feature_importances"]:
+                    if str(record["sitename"]).split(":")[0] == local.role:
+                        fid = str(record["fid"])
+                        importance[param["feature_name_fid_mapping"][fid]] = float(
+                            record["importance"]
+                        )
+                metrics.values["feature_importance"] = importance
+                metrics.sources["feature_importance"] = name
             else:
                 raise InvalidArgument(
                     f"{MODULE} cannot read the isometric model {key}: it is not a binning, "
-                    "statistics or PSI model"
+                    "statistics, PSI, HeteroPearson or SecureBoost model"
                 )
         return metrics
+
+
+def _pearson(param: Mapping[str, Any], local: PartyRole) -> Pearson:
+    """The party's view of a HeteroPearson model: its own columns' correlations, and (crossed)
+    the host's anonymous columns and the guest-by-host matrix."""
+    own = f"({local.role},{local.party_id})"
+    parties = [str(p) for p in param["parties"]]
+    all_names = [list(entry["names"]) for entry in param["all_names"]]
+    names = all_names[parties.index(own)] if own in parties else list(param["names"])
+    size = len(names)
+    local_corr = np.asarray(param["local_corr"], dtype=np.float64).reshape(size, size)
+    if len(parties) != 2:
+        return Pearson(names, local_corr)
+    shape = tuple(int(v) for v in param["shapes"])
+    host = int(parties[1].strip("()").split(",")[1])
+    corr = np.asarray(param["corr"], dtype=np.float64).reshape(shape)
+    return Pearson(names, local_corr, host, all_names[1], corr)
 
 
 def _number(value: Any) -> float:
@@ -546,6 +627,13 @@ def _local_step(flt: Filter, selected: list[str], data: Dataset, metrics: Metric
     if flt.metric == "iv":
         values = {c: _merge(metrics.iv[c], flt.merge) for c in selected if c in metrics.iv}
     else:
+        wanted = SBT_FILTERS.get(flt.method)
+        if wanted and not metrics.sources.get(flt.metric, "").startswith(wanted):
+            raise InvalidArgument(
+                f"{MODULE}: filter {flt.method} reads the feature importance of a {wanted} "
+                "model: give one as isometric_model",
+                metric=flt.metric,
+            )
         if flt.metric not in metrics.values:
             raise InvalidArgument(
                 f"{MODULE}: filter {flt.method} needs {flt.metric!r}, which no isometric model "
@@ -575,59 +663,157 @@ def fit_guest(
     local: PartyRole,
     timeout: float = GET_TIMEOUT_S,
 ) -> Selection:
-    metrics = Metrics.of(models)
+    metrics = Metrics.of(models, local)
     anonymous = _anonymous(local, data.header)
     selected = _selected(params, data.header, anonymous)
     steps: list[Step] = []
     current = selected
     hosts = list(parties.hosts)
     for index, flt in enumerate(params.filters):
-        step = _local_step(flt, current, data, metrics) if not flt.federated else None
+        tag = f"fit.{index}"
+        host_cols = _host_columns_offered(transport, hosts, tag, timeout) if flt.federated else []
+        if flt.method == "correlation_filter":
+            step = _correlation_step(flt, current, metrics, hosts, host_cols)
+        elif flt.federated:
+            step = _iv_step(flt, current, metrics, hosts, host_cols)
+        else:
+            step = _local_step(flt, current, data, metrics)
         if flt.federated:
-            tag = f"fit.{index}"
-            host_cols: list[list[str]] = []
-            for host, cols in zip(
-                hosts, transport.get(SELECT_COLS, tag, hosts, timeout), strict=True
-            ):
-                if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
-                    raise FederatedError(f"host {host.party_id} sent no column names")
-                host_cols.append(cols)
-            values = {c: _merge(metrics.iv[c], flt.merge) for c in current if c in metrics.iv}
-            columns: list[tuple[PartyRole | None, str]] = [(None, c) for c in current]
-            thresholds: dict[str, float] = {}
-            keyed = {f"guest:{c}": v for c, v in values.items()}
-            for k, (host, cols) in enumerate(zip(hosts, host_cols, strict=True)):
-                host_iv = metrics.host_iv.get(host.party_id, {})
-                unknown = [c for c in cols if c not in host_iv]
-                if unknown:
-                    raise InvalidArgument(
-                        f"{MODULE}: the binning model has no IV of host {host.party_id}'s "
-                        f"{', '.join(unknown)}"
-                    )
-                columns += [(host, c) for c in cols]
-                for c in cols:
-                    keyed[f"{host.party_id}:{c}"] = _merge(host_iv[c], flt.merge)
-                    if flt.host_thresholds and k < len(flt.host_thresholds):
-                        threshold = flt.host_thresholds[k]
-                        if threshold is not None:
-                            thresholds[f"{host.party_id}:{c}"] = threshold
-            keys = [f"guest:{c}" if h is None else f"{h.party_id}:{c}" for h, c in columns]
-            kept = set(_keep(keyed, keys, flt, thresholds))
-            left = _keep_one([c for c in current if f"guest:{c}" in kept], values, current, True)
-            step = Step(flt.name, current, values, left)
-            for host, cols in zip(hosts, host_cols, strict=True):
-                host_values = {c: keyed[f"{host.party_id}:{c}"] for c in cols}
-                host_left = _keep_one(
-                    [c for c in cols if f"{host.party_id}:{c}" in kept], host_values, cols, True
-                )
-                step.host_values.append(host_values)
-                step.host_selected.append(list(cols))
-                step.host_left.append(host_left)
+            for host, host_left in zip(hosts, step.host_left, strict=True):
                 transport.remote(host_left, RESULT_LEFT_COLS, tag, [host])
-        assert step is not None
         steps.append(step)
         current = step.left
     return Selection(data.header, selected, steps, params.filters)
+
+
+def _host_columns_offered(
+    transport: Transport, hosts: list[PartyRole], tag: str, timeout: float
+) -> list[list[str]]:
+    """The anonymous names of the columns each host still selects."""
+    offered: list[list[str]] = []
+    for host, cols in zip(hosts, transport.get(SELECT_COLS, tag, hosts, timeout), strict=True):
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise FederatedError(f"host {host.party_id} sent no column names")
+        offered.append(cols)
+    return offered
+
+
+def _iv_step(
+    flt: Filter,
+    current: list[str],
+    metrics: Metrics,
+    hosts: list[PartyRole],
+    host_cols: list[list[str]],
+) -> Step:
+    """A federated IV filter: every party's columns ranked or thresholded together."""
+    values = {c: _merge(metrics.iv[c], flt.merge) for c in current if c in metrics.iv}
+    columns: list[tuple[PartyRole | None, str]] = [(None, c) for c in current]
+    thresholds: dict[str, float] = {}
+    keyed = {f"guest:{c}": v for c, v in values.items()}
+    for k, (host, cols) in enumerate(zip(hosts, host_cols, strict=True)):
+        host_iv = metrics.host_iv.get(host.party_id, {})
+        unknown = [c for c in cols if c not in host_iv]
+        if unknown:
+            raise InvalidArgument(
+                f"{MODULE}: the binning model has no IV of host {host.party_id}'s "
+                f"{', '.join(unknown)}"
+            )
+        columns += [(host, c) for c in cols]
+        for c in cols:
+            keyed[f"{host.party_id}:{c}"] = _merge(host_iv[c], flt.merge)
+            if flt.host_thresholds and k < len(flt.host_thresholds):
+                threshold = flt.host_thresholds[k]
+                if threshold is not None:
+                    thresholds[f"{host.party_id}:{c}"] = threshold
+    keys = [f"guest:{c}" if h is None else f"{h.party_id}:{c}" for h, c in columns]
+    kept = set(_keep(keyed, keys, flt, thresholds))
+    left = _keep_one([c for c in current if f"guest:{c}" in kept], values, current, True)
+    step = Step(flt.name, current, values, left)
+    for host, cols in zip(hosts, host_cols, strict=True):
+        host_values = {c: keyed[f"{host.party_id}:{c}"] for c in cols}
+        host_left = _keep_one(
+            [c for c in cols if f"{host.party_id}:{c}" in kept], host_values, cols, True
+        )
+        step.host_values.append(host_values)
+        step.host_selected.append(list(cols))
+        step.host_left.append(host_left)
+    return step
+
+
+def _correlation_step(
+    flt: Filter,
+    current: list[str],
+    metrics: Metrics,
+    hosts: list[PartyRole],
+    host_cols: list[list[str]],
+) -> Step:
+    """FATE's CorrelationFilter at the guest (see the module's docstring). A dropped column's
+    value is its correlation with the column that dropped it; a kept one's 0."""
+    if len(metrics.pearson) != 1:
+        raise InvalidArgument(
+            f"{MODULE}: correlation_filter needs one HeteroPearson model as isometric_model, "
+            f"not {len(metrics.pearson)}"
+        )
+    (pearson,) = metrics.pearson
+    crossed: tuple[PartyRole, list[str]] | None = None
+    if flt.federated:
+        if pearson.corr is None or pearson.host is None:
+            raise InvalidArgument(
+                f"{MODULE}: correlation_filter with select_federated needs a HeteroPearson "
+                "model with cross_parties"
+            )
+        found = [k for k, host in enumerate(hosts) if host.party_id == pearson.host]
+        if not found:
+            raise InvalidArgument(f"{MODULE}: the Pearson model's host {pearson.host} is not here")
+        crossed = (hosts[found[0]], host_cols[found[0]])
+    unknown = [c for c in current if c not in metrics.iv or c not in pearson.names]
+    if unknown:
+        raise InvalidArgument(
+            f"{MODULE}: correlation_filter has no IV or correlation of {', '.join(unknown)}"
+        )
+    ranked: list[tuple[str, str]] = [("guest", c) for c in current]
+    ivs = [_merge(metrics.iv[c], "average") for c in current]
+    if crossed is not None:
+        host, cols = crossed
+        host_iv = metrics.host_iv.get(host.party_id, {})
+        unknown = [c for c in cols if c not in host_iv or c not in pearson.host_names]
+        if unknown:
+            raise InvalidArgument(
+                f"{MODULE}: correlation_filter has no IV or correlation of host "
+                f"{host.party_id}'s {', '.join(unknown)}"
+            )
+        ranked += [("host", c) for c in cols]
+        ivs += [_merge(host_iv[c], "average") for c in cols]
+    dropped: dict[str, float] = {}
+    host_dropped: dict[str, float] = {}
+
+    def drop(correlations: Any, names: list[str], into: dict[str, float], skip: str) -> None:
+        for name, value in zip(names, correlations.tolist(), strict=True):
+            if abs(value) > flt.threshold and name != skip and name not in into:
+                into[name] = float(value)
+
+    for k in np.argsort(ivs, kind="stable")[::-1].tolist():
+        party, name = ranked[k]
+        if name in dropped:
+            continue
+        if party == "guest":
+            row = pearson.names.index(name)
+            drop(pearson.local_corr[row, :], pearson.names, dropped, name)
+            if crossed is not None and pearson.corr is not None:
+                drop(pearson.corr[row, :], pearson.host_names, host_dropped, "")
+        elif pearson.corr is not None:
+            column = pearson.host_names.index(name)
+            drop(pearson.corr[:, column], pearson.names, dropped, "")
+    values = {c: dropped.get(c, 0.0) for c in current}
+    left = _keep_one([c for c in current if c not in dropped], values, current, False)
+    step = Step(flt.name, current, values, left)
+    for cols in host_cols:
+        host_values = {c: host_dropped.get(c, 0.0) for c in cols}
+        kept = [c for c in cols if c not in host_dropped]
+        step.host_values.append(host_values)
+        step.host_selected.append(list(cols))
+        step.host_left.append(_keep_one(kept, host_values, cols, False))
+    return step
 
 
 def fit_host(
@@ -645,7 +831,8 @@ def fit_host(
             k: m
             for k, m in models.items()
             if m.get("param", {}).get("model_name") != binning.MODEL_NAME
-        }
+        },
+        local,
     )
     anonymous = _anonymous(local, data.header)
     by_anonymous = dict(zip(anonymous, data.header, strict=True))
@@ -662,7 +849,7 @@ def fit_host(
                 raise FederatedError("the guest sent back columns this host did not offer")
             kept = [by_anonymous[c] for c in left]
             step = Step(flt.name, current, {}, [c for c in current if c in kept])
-        elif flt.metric == "iv":
+        elif flt.metric in ("iv", "correlation"):
             step = Step(flt.name, current, {}, list(current))  # the guest selects alone
         else:
             step = _local_step(flt, current, data, metrics)

@@ -64,7 +64,9 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
     method = reader.choice("method", ("downsample", "upsample"))
     seed = reader.raw("random_state")
     fractions: Any = None
-    if mode == "random":
+    if reader.raw("fractions") is None:
+        pass  # as FATE's check: a hetero host draws nothing; where one draws, `draw` refuses it
+    elif mode == "random":
         fractions = _fraction(reader, reader.raw("fractions"), method)
     elif mode == "stratified":
         pairs = reader.raw("fractions")
@@ -147,6 +149,12 @@ def draw(
             [value for value, copies in drawn for _ in range(copies)],
             [f"{value}_{k}" for value, copies in drawn for k in range(copies)],
             {"count": (sum(copies for _, copies in drawn), len(ids))},
+        )
+    if params["fractions"] is None:
+        raise InvalidArgument(
+            f"{MODULE} parameter fractions must be given where the sample is drawn (the guest "
+            f"of a hetero job, each party of a homo one), not None",
+            parameter="fractions",
         )
     upsample = method == "upsample"
     if mode == "random":

@@ -95,6 +95,16 @@ def test_bad_parameters_are_refused(params: dict[str, Any], words: str) -> None:
         federated_sample.validate_parameters(params)
 
 
+def test_no_fractions_is_accepted_until_a_party_draws() -> None:
+    """FATE's check accepts fractions None (a hetero host draws nothing); the party that draws
+    is refused, naming it."""
+    for mode in ("random", "stratified"):
+        assert federated_sample.validate_parameters({"mode": mode})["fractions"] is None
+        with pytest.raises(InvalidArgument, match="fractions must be given") as caught:
+            drawn(breast("breast_hetero_guest"), mode=mode)
+        assert caught.value.metadata["parameter"] == "fractions"
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -139,6 +149,24 @@ def test_hetero_sample_gives_every_party_the_same_rows(
             "sample_count": {"0": 318, "1": 714},
             "original_count": {"0": 212, "1": 357},
         }
+
+
+def test_a_host_given_no_fractions_takes_the_guests_draw(stores: Stores) -> None:
+    """FATE 1.5's example gives the host no sample parameters (so no fractions): it follows."""
+    guest, host = breast("breast_hetero_guest"), breast("breast_hetero_host")
+    stores.put(GUEST, "intersection_0.data", guest.to_table())
+    stores.put(HOST, "intersection_0.data", host.to_table())
+    params = {"mode": "stratified", "fractions": [[0, 0.15], [1, 1]], "random_state": 5}
+    stores.run_parties(
+        FederatedSample(),
+        "federated_sample_0",
+        {GUEST: params, HOST: {}},
+        ROLES,
+        data={"data": ["intersection_0.data"]},
+    )
+    at_guest = Dataset.from_table(stores.output(GUEST, "federated_sample_0"))
+    at_host = Dataset.from_table(stores.output(HOST, "federated_sample_0"))
+    assert list(at_host.ids) == list(at_guest.ids) == list(drawn(guest, **params).ids)
 
 
 def test_homo_sample_is_each_partys_own(stores: Stores) -> None:

@@ -12,7 +12,9 @@ import pytest
 from fateflow_grpc.components.feature import binning
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.statistics import data_statistics, psi, scorecard
+from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
+from tests.components.tasks import Stores
 
 
 def test_statistics_equal_the_textbook_formulas() -> None:
@@ -82,6 +84,32 @@ def test_psi_of_two_tables() -> None:
         assert summary["total_score"][name] == pytest.approx(expected)
         feature = summary["feature_psi"][j]
         assert feature["interval"][-1] == "missing" and len(feature["interval"]) == len(points) + 1
+
+
+@pytest.mark.parametrize("actual_kind", ["validate_data", "eval_data"])
+def test_the_psi_task_reads_fate_1_5s_eval_data_as_its_validate_data(
+    stores: Stores, actual_kind: str
+) -> None:
+    """FATE 1.11's DSL gives the actual data as validate_data, 1.5's v1 DSL as eval_data."""
+    rng = np.random.default_rng(3)
+    ids = np.asarray([str(i) for i in range(300)], dtype=object)
+    expect = Dataset(ids, rng.normal(size=(300, 2)), None, ["a", "b"])
+    actual = Dataset(ids, rng.normal(loc=0.5, size=(300, 2)), None, ["a", "b"])
+    guest = PartyRole("guest", 9999)
+    stores.put(guest, "expect_0.data", expect.to_table())
+    stores.put(guest, "actual_0.data", actual.to_table())
+    stores.run(
+        psi.PSI(),
+        "psi_0",
+        guest,
+        {"max_bin_num": 10},
+        data={"train_data": ["expect_0.data"], actual_kind: ["actual_0.data"]},
+    )
+    model = stores.model(guest, "psi_0")
+    assert model is not None
+    wanted = psi.compute(expect, actual, psi.validate_parameters({"max_bin_num": 10}))
+    assert model["param"]["total_score"] == pytest.approx(wanted["total_score"])
+    assert wanted["total_score"]["a"] > 0.05
 
 
 def test_scorecard_credit_scores() -> None:

@@ -1,8 +1,8 @@
 """Union (FATE's `Union`): the rows of several tables of one party, as one table; nothing
 crosses.
 
-Its `data` inputs (two or more: tables as Reader leaves them, or datasets) must have the same
-columns: for datasets, the same id name, label, weight and features (FATE's `check_id`,
+Its data inputs (two or more, under any input names: FATE 1.5 names them `data_0`, `data_1`;
+tables as Reader leaves them, or datasets) must have the same columns: for datasets, the same id name, label, weight and features (FATE's `check_id`,
 `check_label_name`, `check_header`). An empty table is skipped. A row whose id an earlier
 table already has is dropped (FATE keeps the first), unless `keep_duplicate`: then every id
 becomes `<id>_<input>`, where the input is named `<component>.<output>` as FATE names it
@@ -109,16 +109,16 @@ class Union:
         name=MODULE,
         roles=frozenset({"guest", "host"}),
         parameters=DEFAULTS,
-        input_kinds=frozenset({"data"}),
+        # Any data input names: FATE 1.5's examples give Union `data_0`, `data_1`, ...
         validate=lambda params: validate_parameters(params),
     )
 
     def run(self, context: TaskContext) -> None:
         params = validate_parameters(context.parameters)
-        sources = context.wiring.data_inputs.get("data", [])
         tables = {
             f"{source}.{name}": table
-            for (source, name), table in zip(sources, context.input_tables("data"), strict=True)
+            for kind, sources in context.wiring.data_inputs.items()
+            for (source, name), table in zip(sources, context.input_tables(kind), strict=True)
         }
         combined, counts = union(tables, params["keep_duplicate"])
         context.log_metric(

@@ -39,6 +39,16 @@ def test_each_id_once_and_the_first_table_wins(stores: Stores) -> None:
     assert stores.summary(GUEST, "union_0") == dict(metric.data)
 
 
+def test_inputs_under_fate_15s_names(stores: Stores) -> None:
+    """FATE 1.5's examples give Union `data_0`, `data_1`: every data input counts, in order."""
+    put_two(
+        stores, small([[1.0]], [0], ids=["a"]).to_table(), small([[2.0]], [1], ids=["b"]).to_table()
+    )
+    named = {"data_0": ["data_transform_0.data"], "data_1": ["data_transform_1.data"]}
+    stores.run(Union(), "union_0", GUEST, {}, data=named)
+    assert list(Dataset.from_table(stores.output(GUEST, "union_0")).ids) == ["a", "b"]
+
+
 def test_keep_duplicate_renames_every_id_by_its_input(stores: Stores) -> None:
     first = small([[1.0]], ids=["a"])
     put_two(stores, first.to_table(), first.to_table())

@@ -69,6 +69,7 @@ arbiter decrypts one value per weight. Both use every core. The rest is vectoris
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
 import time
@@ -81,10 +82,18 @@ import numpy as np
 import numpy.typing as npt
 
 from fateflow_grpc.components.crypto import paillier
-from fateflow_grpc.components.sdk.context import TaskContext
+from fateflow_grpc.components.linear import glm_params
+from fateflow_grpc.components.linear.glm_params import (
+    CALCULATOR_MODES,
+    SQN_DEFAULTS,
+    STEPWISE_DEFAULTS,
+)
+from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, FoldResult, read_cv, run_cv
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input, prediction_table
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.sdk.validation import CALLBACK_DEFAULTS, read_validation
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FederatedError, InvalidArgument
@@ -146,21 +155,19 @@ DEFAULTS: dict[str, Any] = {
     "multi_class": "ovr",
     "floating_point_precision": 23,
     "encrypted_mode_calculator_param": {"mode": "strict", "re_encrypted_rate": 1},
-    "cv_param": {
-        "n_splits": 5,
-        "mode": "hetero",
-        "role": "guest",
-        "shuffle": True,
-        "random_seed": 1,
-        "need_cv": False,
-        "output_fold_history": True,
-        "history_value_type": "score",
-    },
+    "cv_param": CV_DEFAULTS,
     "validation_freqs": None,
     "early_stopping_rounds": None,
     "metrics": ["auc", "ks"],
     "use_first_metric_only": False,
     "is_warm_start": False,
+    # FATE 1.5+'s LogisticParam and HeteroLogisticParam, the rest of them.
+    "shuffle": True,
+    "batch_strategy": "full",
+    "masked_rate": 5,
+    "sqn_param": SQN_DEFAULTS,
+    "stepwise_param": STEPWISE_DEFAULTS,
+    "callback_param": CALLBACK_DEFAULTS,
 }
 
 Floats = npt.NDArray[np.float64]
@@ -183,7 +190,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
     encrypt = reader.section("encrypt_param")
     predict = reader.section("predict_param")
     calculator = reader.section("encrypted_mode_calculator_param")
-    cv = reader.section("cv_param")
+    cv = read_cv(reader)
     encrypt.choice("method", ("Paillier",))
     key_length = encrypt.raw("key_length")
     try:
@@ -193,12 +200,20 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
     if reader.raw("optimizer") == "sqn":
         raise reader.error("optimizer", "sqn", "sqn (stochastic quasi-Newton) is not implemented")
     precision = reader.raw("floating_point_precision")
-    cv.only("need_cv", False, "cross validation is not implemented")
-    reader.only("validation_freqs", None, "validation during training is not implemented")
-    reader.only("early_stopping_rounds", None, "it needs validation_freqs")
+    if read_validation(reader).enabled:
+        section = reader.section("callback_param") if reader.changed("callback_param") else reader
+        raise section.error(
+            "validation_freqs",
+            section.raw("validation_freqs"),
+            "cannot be set here: HeteroLR's validation during training is not implemented",
+        )
     reader.only("is_warm_start", False, "warm start is not implemented")
     reader.choice("multi_class", ("ovr",))
-    calculator.choice("mode", ("strict",))
+    # FATE 1.7+ runs every mode as strict (it warns and resets the others), and so do we.
+    calculator.choice("mode", CALCULATOR_MODES)
+    glm_params.read_sqn(reader)
+    glm_params.refuse_stepwise(reader, MODULE)
+    batch_strategy = reader.choice("batch_strategy", ("full", "random"))
     metrics = reader.raw("metrics")
     if metrics is not None and not isinstance(metrics, list):
         raise reader.error("metrics", metrics, "must be a list of metric names")
@@ -230,12 +245,18 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
             "mode": "strict",
             "re_encrypted_rate": calculator.number("re_encrypted_rate", minimum=0, maximum=1),
         },
-        "cv_param": dict(DEFAULTS["cv_param"]),
+        "cv_param": {**dataclasses.asdict(cv), "role": reader.section("cv_param").raw("role")},
         "validation_freqs": None,
         "early_stopping_rounds": None,
         "metrics": list(metrics or []),
         "use_first_metric_only": reader.boolean("use_first_metric_only"),
         "is_warm_start": False,
+        "shuffle": reader.boolean("shuffle"),
+        "batch_strategy": batch_strategy,
+        "masked_rate": reader.number("masked_rate", minimum=0),
+        "sqn_param": reader.raw("sqn_param"),
+        "stepwise_param": reader.raw("stepwise_param"),
+        "callback_param": reader.raw("callback_param"),
     }
 
 
@@ -1269,6 +1290,21 @@ class HeteroLR:
         model: dict[str, Any] | None = next(iter(trained.values()), None)
         role = context.task.role
         timings = Timings()
+        cv = read_cv(ParamReader(MODULE, params, DEFAULTS))
+        if cv.need_cv and model is None:
+            data = None if role == "arbiter" else learner_input(context)[0]
+            run_cv(
+                context,
+                cv,
+                lambda transport, fold, train, test: self._fold(
+                    context, params, parties, transport, fold, train, test
+                ),
+                mode="hetero",
+                data=data,
+                eval_type="binary",
+                metric_names=params["metrics"],
+            )
+            return
         if role == "arbiter":
             if model is not None:
                 return  # scoring needs no key
@@ -1340,6 +1376,69 @@ class HeteroLR:
         )
 
     @staticmethod
+    def _fold(
+        context: TaskContext,
+        params: Mapping[str, Any],
+        parties: Participants,
+        transport: Transport,
+        fold: int,
+        train: Dataset | None,
+        test: Dataset | None,
+    ) -> FoldResult:
+        """One fold of cross validation at this party: FATE's loss curve `loss.<fold>`."""
+        if train is None or test is None:
+
+            def on_loss(iteration: int, loss: float) -> None:
+                meta = {**LOSS_META, "curve_name": str(fold)}
+                context.log_metric("train", f"loss.{fold}", [(iteration, loss)], meta)
+
+            model = fit_arbiter(transport, params, parties, on_loss=on_loss)
+            return FoldResult(summary=_fit_summary(model))
+        if context.task.role == "host":
+            model = fit_host(
+                transport,
+                train.features,
+                params,
+                parties,
+                ids=train.ids.tolist(),
+                header=train.header,
+            )
+            predict_host(
+                transport, test.features, model, parties, ids=test.ids.tolist(), header=test.header
+            )
+            return FoldResult(summary=_fit_summary(model))
+        if train.labels is None:
+            raise InvalidArgument("HeteroLR needs the labels at the guest: set with_label there")
+        model, fitted = fit_guest(
+            transport,
+            train.features,
+            train.labels,
+            params,
+            parties,
+            ids=train.ids.tolist(),
+            header=train.header,
+            sample_weights=train.weights,
+        )
+        scored = predict_guest(
+            transport,
+            test.features,
+            model,
+            parties,
+            ids=test.ids.tolist(),
+            header=test.header,
+            labels=test.labels,
+        )
+        return FoldResult(
+            prediction_table(
+                train.ids, fitted.labels, fitted.scores, fitted.threshold, "train", train.sid
+            ),
+            prediction_table(
+                test.ids, scored.labels, scored.scores, scored.threshold, "validate", test.sid
+            ),
+            _fit_summary(model),
+        )
+
+    @staticmethod
     def _save(context: TaskContext, model: dict[str, Any], timings: Timings) -> None:
         context.save_model(model)
         param = model.get("param", model)
@@ -1358,3 +1457,12 @@ class HeteroLR:
                 "cpu_seconds": time.process_time(),
             }
         )
+
+
+def _fit_summary(model: Model) -> dict[str, Any]:
+    param = model.get("param", model)
+    return {
+        "iters": param.get("iters"),
+        "is_converged": param.get("is_converged"),
+        "loss_history": param.get("loss_history", []),
+    }

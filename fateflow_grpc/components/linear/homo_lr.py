@@ -52,10 +52,13 @@ import numpy as np
 import numpy.typing as npt
 
 from fateflow_grpc.components.crypto import secure_aggregation
-from fateflow_grpc.components.sdk.context import TaskContext
+from fateflow_grpc.components.linear.glm_params import STEPWISE_DEFAULTS, refuse_stepwise
+from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, CvParams, FoldResult, read_cv, run_cv
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input, prediction_table
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.sdk.validation import CALLBACK_DEFAULTS, read_validation
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FailedPrecondition, InvalidArgument
@@ -94,21 +97,21 @@ DEFAULTS: dict[str, Any] = {
     "predict_param": {"threshold": 0.5},
     "encrypt_param": {"method": None, "key_length": 1024},
     "re_encrypt_batches": 2,
-    "cv_param": {
-        "n_splits": 5,
-        "mode": "homo",
-        "role": "guest",
-        "shuffle": True,
-        "random_seed": 1,
-        "need_cv": False,
-        "output_fold_history": True,
-        "history_value_type": "score",
-    },
+    "cv_param": {**CV_DEFAULTS, "mode": "homo"},
     "multi_class": "ovr",
     "validation_freqs": None,
     "early_stopping_rounds": None,
     "metrics": ["auc", "ks"],
     "use_first_metric_only": False,
+    # The rest of FATE's LogisticParam, which HomoLogisticParam inherits (1.5 to 1.11). FATE's
+    # HomoLR reads none of shuffle, batch_strategy, masked_rate and floating_point_precision
+    # (they are for HeteroLR): accepted, and unused as there.
+    "shuffle": True,
+    "batch_strategy": "full",
+    "masked_rate": 5,
+    "floating_point_precision": 23,
+    "stepwise_param": STEPWISE_DEFAULTS,
+    "callback_param": CALLBACK_DEFAULTS,
 }
 
 # FATE-style transfer variables; tags are `fit` for the handshake and `fit.<round>` after it.
@@ -152,6 +155,9 @@ class HomoLRParams:
     use_proximal: bool
     mu: float
     threshold: float
+    cv: CvParams
+    #: FATE's `metrics`: what cross validation evaluates (empty: auc and ks).
+    metrics: tuple[str, ...] = ()
 
     @property
     def rounds(self) -> int:
@@ -191,14 +197,24 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> HomoLRParams
     encrypt.only("method", None, "HomoLR aggregates under pairwise masks, not Paillier")
     encrypt.integer("key_length", minimum=1)
     reader.integer("re_encrypt_batches", minimum=0)
-    cv = reader.section("cv_param")
-    cv.only("need_cv", False, "cross-validation is not implemented")
-    reader.only("multi_class", "ovr", "labels are binary")
-    reader.only("validation_freqs", None, "validation during training is not implemented")
-    reader.only("early_stopping_rounds", None, "validation during training is not implemented")
-    if not isinstance(reader.raw("metrics"), list):
-        raise reader.error("metrics", reader.raw("metrics"), "must be a list of metric names")
-    reader.boolean("use_first_metric_only")
+    cv = read_cv(reader)
+    reader.choice("multi_class", ("ovr",))
+    if read_validation(reader).enabled:
+        section = reader.section("callback_param") if reader.changed("callback_param") else reader
+        raise section.error(
+            "validation_freqs",
+            section.raw("validation_freqs"),
+            "cannot be set here: HomoLR's validation during training is not implemented",
+        )
+    metrics = reader.raw("metrics")
+    if metrics is not None and not isinstance(metrics, list):
+        raise reader.error("metrics", metrics, "must be a list of metric names")
+    reader.boolean("shuffle")
+    reader.choice("batch_strategy", ("full", "random"))
+    reader.number("masked_rate", minimum=0)
+    if reader.raw("floating_point_precision") is not None:
+        reader.integer("floating_point_precision", minimum=0, maximum=63)
+    refuse_stepwise(reader, MODULE)
     seed = init.raw("random_seed")
     return HomoLRParams(
         penalty=penalty,
@@ -221,6 +237,8 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> HomoLRParams
         use_proximal=reader.boolean("use_proximal"),
         mu=reader.number("mu", minimum=0),
         threshold=reader.section("predict_param").number("threshold", minimum=0, maximum=1),
+        cv=cv,
+        metrics=tuple(metrics or ()),
     )
 
 
@@ -695,16 +713,24 @@ class HomoLR:
         params = validate_parameters(context.parameters)
         parties = Participants.from_roles(context.roles)
         trained = context.input_models()
+        if params.cv.need_cv and not trained:
+            run_cv(
+                context,
+                params.cv,
+                lambda transport, fold, train, test: self._fold(
+                    context, params, parties, transport, fold, train, test
+                ),
+                mode="homo",
+                data=None if context.task.role == "arbiter" else learner_input(context)[0],
+                eval_type="binary",
+                metric_names=params.metrics,
+            )
+            return
         if context.task.role == "arbiter":
             if trained:
                 return  # scoring needs no aggregation
             losses = fit_arbiter(context.federation, params, parties)
-            context.log_metric(
-                "train",
-                "loss",
-                list(enumerate(losses)),
-                {"name": "loss", "metric_type": "LOSS", "unit_name": "iters", "curve_name": "loss"},
-            )
+            context.log_metric("train", "loss", list(enumerate(losses)), _loss_meta())
             context.save_summary({"loss_history": losses, "iters": len(losses)})
             context.save_model({"loss_history": losses})
             return
@@ -732,3 +758,51 @@ class HomoLR:
                 data.ids, data.labels, predictions.predict_score, params.threshold, kind, data.sid
             )
         )
+
+    @staticmethod
+    def _fold(
+        context: TaskContext,
+        params: HomoLRParams,
+        parties: Participants,
+        transport: Transport,
+        fold: int,
+        train: Dataset | None,
+        test: Dataset | None,
+    ) -> FoldResult:
+        """One fold of cross validation at this party: every client scores its own rows."""
+        if train is None or test is None:
+            losses = fit_arbiter(transport, params, parties)
+            context.log_metric("train", f"loss.{fold}", list(enumerate(losses)), _loss_meta(fold))
+            return FoldResult(summary={"loss_history": losses, "iters": len(losses)})
+        if train.labels is None or test.labels is None:
+            raise InvalidArgument("HomoLR needs labelled data at every client: set with_label")
+        fit = fit_guest if context.task.role == "guest" else fit_host
+        model, fitted = fit(
+            transport,
+            train.features,
+            train.labels,
+            params,
+            parties,
+            header=train.header,
+            sample_weights=train.weights,
+        )
+        scored = predict(model, test.features, test.labels, header=test.header)
+        return FoldResult(
+            prediction_table(
+                train.ids, train.labels, fitted.predict_score, params.threshold, "train", train.sid
+            ),
+            prediction_table(
+                test.ids, test.labels, scored.predict_score, params.threshold, "validate", test.sid
+            ),
+            {"iters": model["iters"], "is_converged": model["is_converged"]},
+        )
+
+
+def _loss_meta(fold: int | None = None) -> dict[str, Any]:
+    """FATE's meta of the arbiter's loss curve (`loss.<fold>`, curve `<fold>`, in a fold)."""
+    return {
+        "name": "loss",
+        "metric_type": "LOSS",
+        "unit_name": "iters",
+        "curve_name": "loss" if fold is None else str(fold),
+    }

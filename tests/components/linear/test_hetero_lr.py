@@ -706,7 +706,24 @@ def test_optimizers_follow_fates_rules(optimizer: str, penalty: str) -> None:
         ({"init_param": {"init_method": "xavier"}}, "init_param.init_method"),
         ({"init_param": {"fit_intercept": "yes"}}, "init_param.fit_intercept"),
         ({"predict_param": {"threshold": 1.5}}, "predict_param.threshold"),
-        ({"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        ({"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
+        ({"stepwise_param": {"need_stepwise": True}}, "stepwise_param.need_stepwise"),
+        ({"stepwise_param": {"score_name": "CIA"}}, "stepwise_param.score_name"),
+        ({"sqn_param": {"memory_M": 0}}, "sqn_param.memory_M"),
+        ({"batch_strategy": "half"}, "batch_strategy"),
+        ({"masked_rate": -1}, "masked_rate"),
+        ({"shuffle": "yes"}, "shuffle"),
+        ({"multi_class": "ovo"}, "multi_class"),
+        (
+            {"encrypted_mode_calculator_param": {"mode": "loose"}},
+            "encrypted_mode_calculator_param.mode",
+        ),
+        ({"validation_freqs": 1}, "validation_freqs"),
+        (
+            {"callback_param": {"callbacks": ["EarlyStopping"], "validation_freqs": 1}},
+            "callback_param.validation_freqs",
+        ),
+        ({"callback_param": {"callbacks": ["ModelCheckpoint"]}}, "callback_param.callbacks"),
         ({"learning_rat": 0.1}, "learning_rat"),
     ],
 )
@@ -715,6 +732,32 @@ def test_bad_parameters_are_refused_by_name(params: dict[str, Any], parameter: s
         hetero_lr.validate_parameters(params)
     assert caught.value.metadata["parameter"] == parameter
     assert parameter in caught.value.message
+
+
+def test_fates_whole_parameter_set_is_accepted_off() -> None:
+    """FATE 1.5 to 1.11's HeteroLogisticParam, every name, as FATE's example jobs give them."""
+    params = hetero_lr.validate_parameters(
+        {
+            "shuffle": False,
+            "batch_strategy": "full",
+            "masked_rate": 0,
+            "sqn_param": {
+                "update_interval_L": 3,
+                "memory_M": 5,
+                "sample_size": 5000,
+                "random_seed": None,
+            },
+            "stepwise_param": {"score_name": "AIC", "direction": "backward", "max_step": 2},
+            "callback_param": {"callbacks": [], "metrics": None, "save_freq": 1},
+            "encrypted_mode_calculator_param": {"mode": "fast", "re_encrypted_rate": 1},
+            "cv_param": {"n_splits": 4, "shuffle": False, "random_seed": 103, "need_cv": False},
+            "multi_class": "ovr",
+            "floating_point_precision": 23,
+        }
+    )
+    # FATE 1.7+ runs every calculator mode as strict, as ours does.
+    assert params["encrypted_mode_calculator_param"]["mode"] == "strict"
+    assert hetero_lr.validate_parameters(params) == params
 
 
 def test_defaults_are_fates() -> None:

@@ -374,9 +374,16 @@ def test_defaults_are_fates() -> None:
         ({"init_param": {"init_method": "xavier"}}, "init_param.init_method"),
         ({"init_param": {"fit_intercept": "yes"}}, "init_param.fit_intercept"),
         ({"encrypt_param": {"method": "Paillier"}}, "encrypt_param.method"),
-        ({"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        ({"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
         ({"predict_param": {"threshold": 1.5}}, "predict_param.threshold"),
         ({"validation_freqs": 1}, "validation_freqs"),
+        (
+            {"callback_param": {"callbacks": ["EarlyStopping"], "validation_freqs": 2}},
+            "callback_param.validation_freqs",
+        ),
+        ({"stepwise_param": {"need_stepwise": True}}, "stepwise_param.need_stepwise"),
+        ({"multi_class": "ovo"}, "multi_class"),
+        ({"batch_strategy": "half"}, "batch_strategy"),
         ({"learning_rat": 0.1}, "learning_rat"),
     ],
 )
@@ -385,6 +392,27 @@ def test_bad_parameters_are_refused_by_name(conf: dict[str, Any], parameter: str
         validate_parameters(conf)
     assert caught.value.metadata["parameter"] == parameter
     assert parameter in caught.value.message
+
+
+def test_fates_whole_parameter_set_is_accepted_off() -> None:
+    """FATE 1.5 to 1.11's HomoLogisticParam (and the LogisticParam names it inherits)."""
+    params = validate_parameters(
+        {
+            "shuffle": True,
+            "batch_strategy": "full",
+            "masked_rate": 5,
+            "floating_point_precision": 23,
+            "stepwise_param": {"score_name": "AIC", "direction": "both"},
+            "callback_param": {"callbacks": [], "save_freq": 1},
+            "cv_param": {"n_splits": 5, "shuffle": True, "random_seed": 33, "need_cv": False},
+            "re_encrypt_batches": 2,
+            "use_proximal": False,
+            "multi_class": "ovr",
+            "metrics": ["auc", "ks"],
+            "use_first_metric_only": False,
+        }
+    )
+    assert params.cv.n_splits == 5 and not params.cv.need_cv
 
 
 @pytest.mark.parametrize("optimizer", homo_lr.OPTIMIZERS)

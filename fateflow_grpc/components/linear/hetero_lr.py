@@ -42,8 +42,10 @@ Departures from FATE, on purpose:
 * Ciphertexts cross as fixed-width big-endian rows of a `uint8` array (the ciphertext, then its
   base-16 exponent zigzag-encoded in two bytes), as the intersection's big integers do, so this
   module needs nothing of the federation's codec (which imports protobuf).
-* Batches are drawn once (seeded by `init_param.random_seed`) and kept for every iteration, as
-  FATE 1.x does before 1.8's `shuffle`; `batch_size: -1` keeps the rows in their given order.
+* Batches are FATE's (`Batches`: `shuffle`, `batch_strategy`, `masked_rate`), drawn from
+  `init_param.random_seed` when it is given where FATE draws from the system's randomness.
+  A mask's decoys get residuals [[0]] at the exponent of the batch's, and, with one host,
+  an encrypted weight 0 in its share of the loss (the weights ride as `sample_weight`).
 * L1's proximal step shrinks by alpha times the step's learning rate (FATE divides by the
   square root of an iteration count that is 0 in the first iteration).
 * Only binary labels (0 and 1): FATE's one-vs-rest for more classes is not implemented.
@@ -73,7 +75,7 @@ import dataclasses
 import math
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -291,6 +293,9 @@ class _Settings:
     threshold: float
     #: The X of X^T [[d]] is encoded with this many bits after the binary point.
     precision_bits: int
+    batch_strategy: str = "full"
+    shuffle: bool = True
+    masked_rate: float = 5
 
     @classmethod
     def of(cls, params: Mapping[str, Any]) -> _Settings:
@@ -314,6 +319,9 @@ class _Settings:
             key_length=p["encrypt_param"]["key_length"],
             threshold=p["predict_param"]["threshold"],
             precision_bits=p["floating_point_precision"],
+            batch_strategy=p["batch_strategy"],
+            shuffle=p["shuffle"],
+            masked_rate=p["masked_rate"],
         )
 
     def meta(self) -> dict[str, Any]:
@@ -447,15 +455,78 @@ def initial_weights(
     return weights
 
 
-def _batches(count: int, settings: _Settings) -> list[npt.NDArray[np.intp]]:
-    """Row positions of each batch, drawn once for all iterations."""
-    if settings.batch_size == -1 or settings.batch_size >= count:
-        return [np.arange(count)]
-    seed = settings.random_seed if settings.random_seed is not None else secrets.randbits(64)
-    order = np.random.default_rng(seed).permutation(count)
-    return [
-        order[start : start + settings.batch_size] for start in range(0, count, settings.batch_size)
-    ]
+@dataclass(frozen=True)
+class Batch:
+    """A batch as the guest sees it: its rows, the rows the hosts are shown (the rows and, with
+    `masked_rate`, decoys, in a random order), and where each row sits among those shown."""
+
+    rows: npt.NDArray[np.intp]
+    shown: npt.NDArray[np.intp]
+    positions: npt.NDArray[np.intp]
+
+    @property
+    def masked(self) -> bool:
+        return len(self.shown) != len(self.rows)
+
+
+class Batches:
+    """FATE's `MiniBatch` (`federatedml/model_selection/mini_batch.py`) over `count` rows.
+
+    * A `batch_size` of -1 or of at least `count`: one batch of every row, every iteration.
+    * `batch_strategy: full`: the rows cut into consecutive batches of `batch_size`, in the
+      data's order, or reshuffled every iteration with `shuffle` (always, with a mask).
+    * `batch_strategy: random`: one batch per iteration, `batch_size` rows drawn anew.
+    * `masked_rate` r > 0: the hosts are shown round((1 + r) * batch_size) rows (at most all),
+      the batch's and random others, so that a host cannot tell which rows a batch holds; the
+      guest's residual is an encryption of 0 on the others.
+
+    FATE draws from the system's randomness; ours from `init_param.random_seed` when it is
+    given (a job can be rerun to the same numbers), else from the system's.
+    """
+
+    def __init__(self, count: int, settings: _Settings) -> None:
+        self.count = count
+        self.whole = settings.batch_size == -1 or settings.batch_size >= count
+        self.size = count if self.whole else settings.batch_size
+        self.random = not self.whole and settings.batch_strategy == "random"
+        self.shown_size = (
+            count if self.whole else min(count, round((1 + settings.masked_rate) * self.size))
+        )
+        self.shuffle = not self.whole and (settings.shuffle or self.shown_size != self.size)
+        #: Whether batches change from one iteration to the next (they are then sent anew).
+        self.mutable = self.random or self.shuffle
+        self.num = 1 if self.whole or self.random else -(-count // self.size)
+        seed = settings.random_seed if settings.random_seed is not None else secrets.randbits(64)
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def masked(self) -> bool:
+        """Whether the hosts are shown decoys beside each batch's rows."""
+        return self.shown_size != self.size
+
+    def sizes(self) -> list[int]:
+        """Rows of each batch (the same every iteration)."""
+        if self.random:
+            return [self.size]
+        return [min(self.size, self.count - k * self.size) for k in range(self.num)]
+
+    def draw(self) -> list[Batch]:
+        """The batches of one iteration."""
+        if self.random:
+            cuts = [np.sort(self._rng.choice(self.count, self.size, replace=False))]
+        else:
+            order = self._rng.permutation(self.count) if self.shuffle else np.arange(self.count)
+            cuts = [order[k * self.size : (k + 1) * self.size] for k in range(self.num)]
+        return [self._shown(rows) for rows in cuts]
+
+    def _shown(self, rows: npt.NDArray[np.intp]) -> Batch:
+        if self.shown_size == self.size:
+            return Batch(rows, rows, np.arange(len(rows)))
+        others = np.setdiff1d(np.arange(self.count), rows)
+        decoys = self._rng.choice(others, min(len(others), self.shown_size - len(rows)), False)
+        shown = self._rng.permutation(np.concatenate([rows, decoys]))
+        where = {int(row): k for k, row in enumerate(shown.tolist())}
+        return Batch(rows, shown, np.array([where[int(row)] for row in rows.tolist()], np.intp))
 
 
 def _converged(settings: _Settings, losses: Sequence[float], weight_change: float) -> bool:
@@ -492,11 +563,36 @@ class Timings:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def _next_batch_size(batches: Sequence[Sized], iteration: int, index: int, max_iter: int) -> int:
-    """Rows of the batch after (iteration, index); 0 after the last one."""
-    if index + 1 < len(batches):
-        return len(batches[index + 1])
-    return len(batches[0]) if iteration + 1 < max_iter else 0
+def _next_batch_size(plan: Batches, iteration: int, index: int, max_iter: int) -> int:
+    """Rows the hosts are shown in the batch after (iteration, index); 0 after the last one."""
+    if index + 1 < plan.num or iteration + 1 < max_iter:
+        return plan.shown_size
+    return 0
+
+
+def _batch_tag(mutable: bool, iteration: int, index: int) -> str:
+    """The tag of a batch's ids: `fit.<batch>` for batches drawn once, `fit.<iter>.<batch>`
+    for batches drawn anew each iteration."""
+    return f"fit.{iteration}.{index}" if mutable else f"fit.{index}"
+
+
+def _shown_residuals(
+    batch: Batch,
+    residuals: Sequence[paillier.EncryptedNumber],
+    decoys: Sequence[paillier.EncryptedNumber],
+) -> list[paillier.EncryptedNumber]:
+    """The residuals of the rows a host is shown, in its order: the batch's, and encryptions
+    of 0 for the decoys, every one at the same exponent (an exponent must not tell them
+    apart)."""
+    if not batch.masked:
+        return list(residuals)
+    shown: list[paillier.EncryptedNumber | None] = [None] * len(batch.shown)
+    for position, residual in zip(batch.positions.tolist(), residuals, strict=True):
+        shown[position] = residual
+    spare = iter(decoys)
+    filled = [number if number is not None else next(spare) for number in shown]
+    lowest = min(number.exponent for number in filled)
+    return [number.decrease_exponent_to(lowest) for number in filled]
 
 
 # --- the wire ---------------------------------------------------------------------------------
@@ -911,39 +1007,55 @@ def fit_guest(
     coefficients = len(header)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
-    batches = _batches(len(ids), settings)
+    plan = Batches(len(ids), settings)
     # Obfuscators are the cost of encrypting: computed while this party would wait otherwise.
-    key.fill_in_background(len(batches[0]))
+    key.fill_in_background(plan.size)
+    with_loss = len(hosts) == 1
+    # With one host, its share of the loss is a sum of u_h^2 weighed by one encrypted number a
+    # row: the row's sample weight, 0 for a mask's decoy.
+    with_weight = with_loss and (row_weights is not None or plan.masked)
     channel.remote(
         {
-            "batch_size": settings.batch_size,
-            "batch_num": len(batches),
-            "with_weight": row_weights is not None,
+            "batch_size": plan.size,
+            "batch_num": plan.num,
+            "batch_mutable": plan.mutable,
+            "masked_batch_size": plan.shown_size,
+            "batch_sizes": plan.sizes(),
+            "with_weight": with_weight,
         },
         BATCH_INFO,
         "fit",
         [*hosts, arbiter],
     )
-    for index, rows in enumerate(batches):
-        channel.remote([sample_ids[k] for k in rows], BATCH_DATA_INDEX, f"fit.{index}", hosts)
-    with_loss = len(hosts) == 1
-    if with_loss and row_weights is not None:
-        for index, rows in enumerate(batches):
-            with timings.phase("encrypt"):
-                encrypted = key.encrypt_many(row_weights[rows], precision=_RESIDUAL_PRECISION)
-            channel.remote(
-                _pack_numbers(encrypted, key, rerandomize=False),
-                SAMPLE_WEIGHT,
-                f"fit.{index}",
-                hosts,
-            )
+
+    def send(batches: list[Batch], iteration: int) -> None:
+        for index, batch in enumerate(batches):
+            tag = _batch_tag(plan.mutable, iteration, index)
+            channel.remote([sample_ids[k] for k in batch.shown], BATCH_DATA_INDEX, tag, hosts)
+            if with_weight:
+                shown_weights = np.zeros(len(batch.shown))
+                shown_weights[batch.positions] = (
+                    1.0 if row_weights is None else row_weights[batch.rows]
+                )
+                with timings.phase("encrypt"):
+                    encrypted = key.encrypt_many(shown_weights, precision=_RESIDUAL_PRECISION)
+                channel.remote(
+                    _pack_numbers(encrypted, key, rerandomize=False), SAMPLE_WEIGHT, tag, hosts
+                )
+
+    batches = plan.draw()
+    send(batches, 0)
     converged = False
     iteration = 0
     x_precision = 2.0**-settings.precision_bits
     while iteration < settings.max_iter:
         started = time.perf_counter()
         start_weights = weights.copy()
-        for index, rows in enumerate(batches):
+        if plan.mutable and iteration > 0:
+            batches = plan.draw()
+            send(batches, iteration)
+        for index, batch in enumerate(batches):
+            rows = batch.rows
             tag = f"fit.{iteration}.{index}"
             x, labels_b = design[rows], y[rows]
             weights_b = None if row_weights is None else row_weights[rows]
@@ -955,9 +1067,19 @@ def fit_guest(
                 residual = key.encrypt_many(
                     half if weights_b is None else half * weights_b, precision=_RESIDUAL_PRECISION
                 )
+                decoys = (
+                    key.encrypt_many(
+                        np.zeros(len(batch.shown) - len(rows)), precision=_RESIDUAL_PRECISION
+                    )
+                    if batch.masked
+                    else []
+                )
             host_forwards = [
-                _unpack_numbers(obj, key, "forwards", host, len(rows))
-                for obj, host in zip(channel.get(HOST_FORWARD, tag, hosts), hosts, strict=True)
+                [shown[k] for k in batch.positions.tolist()]
+                for shown in (
+                    _unpack_numbers(obj, key, "forwards", host, len(batch.shown))
+                    for obj, host in zip(channel.get(HOST_FORWARD, tag, hosts), hosts, strict=True)
+                )
             ]
             for host_forward in host_forwards:
                 if weights_b is not None:
@@ -967,7 +1089,10 @@ def fit_guest(
             # Every [[d]] includes a fresh encryption of our half, which is what hides it from
             # a host that knows the randomness of its own term: no second obfuscator needed.
             channel.remote(
-                _pack_numbers(residual, key, rerandomize=False), FORE_GRADIENT, tag, hosts
+                _pack_numbers(_shown_residuals(batch, residual, decoys), key, rerandomize=False),
+                FORE_GRADIENT,
+                tag,
+                hosts,
             )
             with timings.phase("matvec"):
                 gradient = paillier.matvec(x.T, residual, precision=x_precision)
@@ -989,7 +1114,7 @@ def fit_guest(
                     timings,
                 )
                 channel.remote(_pack_numbers([loss], key, rerandomize=False), LOSS, tag, [arbiter])
-            key.fill_in_background(_next_batch_size(batches, iteration, index, settings.max_iter))
+            key.fill_in_background(_next_batch_size(plan, iteration, index, settings.max_iter))
             plain = _unmask(
                 channel.get_one(GUEST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )
@@ -1050,6 +1175,32 @@ def _guest_loss(
         )
         total = total + host_penalty
     return total
+
+
+@dataclass(frozen=True)
+class _BatchInfo:
+    """What the guest tells of its batches (FATE's `batch_info`, and ours: `batch_sizes`,
+    `with_weight`)."""
+
+    batch_num: int
+    mutable: bool
+    sizes: list[int]
+    with_weight: bool
+
+
+def _read_batch_info(obj: object, guest: PartyRole) -> _BatchInfo:
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("batch_num"), int):
+        raise FederatedError(f"{_sender(guest)} sent a batch_info without batch_num")
+    sizes = obj.get("batch_sizes")
+    if (
+        not isinstance(sizes, list)
+        or len(sizes) != obj["batch_num"]
+        or not all(isinstance(size, int) and size > 0 for size in sizes)
+    ):
+        raise FederatedError(f"{_sender(guest)} sent a batch_info without its batch sizes")
+    return _BatchInfo(
+        obj["batch_num"], obj.get("batch_mutable") is True, sizes, obj.get("with_weight") is True
+    )
 
 
 def _json_key(obj: object) -> Mapping[str, object]:
@@ -1143,38 +1294,41 @@ def fit_host(
     optimizer = Optimizer(settings, len(header), has_intercept=False)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
-    info = channel.get_one(BATCH_INFO, "fit", guest)
-    if not isinstance(info, Mapping) or not isinstance(info.get("batch_num"), int):
-        raise FederatedError(f"{_sender(guest)} sent a batch_info without batch_num")
-    batches = [
-        _row_positions(
-            ids,
-            _read_json_list(
-                channel.get_one(BATCH_DATA_INDEX, f"fit.{index}", guest), "a batch index", guest
-            ),
-            guest,
-        )
-        for index in range(int(info["batch_num"]))
-    ]
+    info = _read_batch_info(channel.get_one(BATCH_INFO, "fit", guest), guest)
+    with_loss = len(parties.hosts) == 1
+
+    def receive(iteration: int) -> list[tuple[list[int], list[paillier.EncryptedNumber]]]:
+        """Each batch's rows as shown, and their encrypted weights for the loss (if any)."""
+        batches = []
+        for index in range(info.batch_num):
+            tag = _batch_tag(info.mutable, iteration, index)
+            wanted = _read_json_list(
+                channel.get_one(BATCH_DATA_INDEX, tag, guest), "a batch index", guest
+            )
+            rows = _row_positions(ids, wanted, guest)
+            weights = (
+                _unpack_numbers(
+                    channel.get_one(SAMPLE_WEIGHT, tag, guest), key, "weights", guest, len(rows)
+                )
+                if info.with_weight and with_loss
+                else []
+            )
+            batches.append((rows, weights))
+        return batches
+
+    batches = receive(0)
     # Obfuscators are the cost of encrypting: computed while this party would wait otherwise
     # (the forwards of a batch, and the loss's two numbers).
-    key.fill_in_background(len(batches[0]) + 2)
-    with_loss = len(parties.hosts) == 1
-    # Each batch's sample weights, encrypted, for our share of the weighted loss.
-    sample_weights = [
-        _unpack_numbers(
-            channel.get_one(SAMPLE_WEIGHT, f"fit.{index}", guest), key, "weights", guest, len(rows)
-        )
-        for index, rows in enumerate(batches)
-        if with_loss and info.get("with_weight") is True
-    ]
+    key.fill_in_background(len(batches[0][0]) + 2)
     converged = False
     iteration = 0
     x_precision = 2.0**-settings.precision_bits
     while iteration < settings.max_iter:
         started = time.perf_counter()
         start_weights = weights.copy()
-        for index, rows in enumerate(batches):
+        if info.mutable and iteration > 0:
+            batches = receive(iteration)
+        for index, (rows, sample_weights) in enumerate(batches):
             tag = f"fit.{iteration}.{index}"
             x = matrix[rows]
             forward = x @ weights
@@ -1187,7 +1341,7 @@ def fit_host(
                 if sample_weights:
                     with timings.phase("matvec"):
                         square = paillier.dot(
-                            np.square(forward), sample_weights[index], precision=x_precision
+                            np.square(forward), sample_weights, precision=x_precision
                         )
                 else:
                     with timings.phase("encrypt"):
@@ -1216,13 +1370,13 @@ def fit_host(
                 gradient = paillier.matvec(x.T, residual, precision=x_precision)
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, HOST_GRADIENT, tag, [arbiter])
-            key.fill_in_background(
-                _next_batch_size(batches, iteration, index, settings.max_iter) + 2
-            )
+            more = index + 1 < info.batch_num or iteration + 1 < settings.max_iter
+            key.fill_in_background(len(rows) + 2 if more else 0)
             plain = _unmask(
                 channel.get_one(HOST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )
-            weights = optimizer.step(weights, plain / len(rows), iteration)
+            # The mean over the batch's rows, which a mask's decoys are not.
+            weights = optimizer.step(weights, plain / info.sizes[index], iteration)
         if settings.early_stop == "weight_diff":
             change = weights - start_weights
             channel.remote(float(change @ change), WEIGHT_DIFF, f"fit.{iteration}", [arbiter])

@@ -269,7 +269,7 @@ def plaintext_lr(
     features: np.ndarray,
     labels: np.ndarray,
     params: Mapping[str, Any],
-    batches: Sequence[np.ndarray],
+    batches: Sequence[np.ndarray] | Callable[[int], Sequence[np.ndarray]],
     *,
     initial: np.ndarray,
     sample_weights: np.ndarray | None = None,
@@ -277,7 +277,8 @@ def plaintext_lr(
     """The same algorithm on the joined data, in the clear: FATE's Taylor gradient
     (u / 4 - y / 2) x with y in {-1, 1}, its optimizers, penalties and convergence rules.
     Weights: the features' columns, then the intercept (if `fit_intercept`). Each row's
-    gradient and loss are weighted by `sample_weights` (as given: no scaling here)."""
+    gradient and loss are weighted by `sample_weights` (as given: no scaling here). `batches`:
+    the same every iteration, or each iteration's (a function of the iteration)."""
     y = np.where(labels == 1, 1.0, -1.0)
     intercept = params["init_param"]["fit_intercept"]
     x = np.hstack([features, np.ones((len(y), 1))]) if intercept else features
@@ -290,7 +291,7 @@ def plaintext_lr(
     for iteration in range(params["max_iter"]):
         start = w.copy()
         batch_losses = []
-        for rows in batches:
+        for rows in batches(iteration) if callable(batches) else batches:
             xb, yb = x[rows], y[rows]
             wb = np.ones(len(rows)) if sample_weights is None else sample_weights[rows]
             u = xb @ w
@@ -568,6 +569,8 @@ def test_two_hosts_and_mini_batches_match_the_plaintext_computation(breast: Brea
             "learning_rate": 0.1,
             "max_iter": 2,
             "batch_size": 80,
+            "shuffle": False,
+            "masked_rate": 0,
             "early_stop": "weight_diff",
             "tol": 1e-9,
             "init_param": {"init_method": "random_uniform", "random_seed": 7},
@@ -576,8 +579,12 @@ def test_two_hosts_and_mini_batches_match_the_plaintext_computation(breast: Brea
     trained = train(data, params, {HOST: slice(0, 12), HOST_B: slice(12, None)})
     print_timings(trained, "two hosts, 200 rows in 3 batches, adam, L1")
     batches = batches_sent(trained, data)
-    assert [len(b) for b in batches] == [80, 80, 40]
-    assert sorted(np.concatenate(batches).tolist()) == list(range(200))
+    # Without shuffle or mask, FATE's batches: the rows in their order, cut.
+    assert [b.tolist() for b in batches] == [
+        list(range(0, 80)),
+        list(range(80, 160)),
+        list(range(160, 200)),
+    ]
 
     def seeded(size: int) -> np.ndarray:  # each party draws its initial weights from the seed
         return np.random.default_rng(7).random(size)
@@ -605,6 +612,8 @@ def test_sample_weights_weigh_the_gradient_and_the_loss(breast: Breast) -> None:
             "learning_rate": 0.15,
             "max_iter": 2,
             "batch_size": 50,
+            "shuffle": False,
+            "masked_rate": 0,
             "early_stop": "diff",
             "tol": 0.0,
             "init_param": {"init_method": "ones"},
@@ -638,6 +647,63 @@ def test_sample_weights_weigh_the_gradient_and_the_loss(breast: Breast) -> None:
     assert len(squares) == 4 and {len(d.obj) for d in squares} == {1}  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("strategy", "weighted"), [("full", False), ("full", True), ("random", False)]
+)
+def test_fates_default_batches_shuffled_and_masked_match_the_plaintext_computation(
+    breast: Breast, strategy: str, weighted: bool
+) -> None:
+    """FATE's defaults for mini-batches: drawn anew every iteration (`shuffle`), each shown to
+    the host among decoys (`masked_rate` 5); or one random batch an iteration."""
+    data = breast.head(150)
+    given = np.linspace(0.5, 2.0, 150) if weighted else None
+    params = hetero_lr.validate_parameters(
+        {
+            "penalty": "L2",
+            "alpha": 0.01,
+            "optimizer": "rmsprop",
+            "learning_rate": 0.15,
+            "max_iter": 3,
+            "batch_size": 20,
+            "batch_strategy": strategy,
+            "masked_rate": 2,
+            "early_stop": "diff",
+            "tol": 0.0,
+            "init_param": {"init_method": "ones", "random_seed": 11},
+        }
+    )
+    trained = train(data, params, {HOST: slice(None)}, sample_weights=given)
+    # The guest's batches, drawn as the guest draws them from the seed.
+    plan = hetero_lr.Batches(150, hetero_lr._Settings.of(params))
+    drawn = [plan.draw() for _ in range(3)]
+    shown = batches_sent(trained, data)
+    flat = [batch for iteration in drawn for batch in iteration]
+    assert len(shown) == len(flat) == (3 if strategy == "random" else 3 * 8)
+    for batch, seen in zip(flat, shown, strict=True):
+        # The host saw 60 rows (3 x 20; fewer than 20 in the last), the batch's among them.
+        assert len(seen) == 60 and set(batch.rows.tolist()) < set(seen.tolist())
+        assert seen.tolist() == batch.shown.tolist()
+    features = np.hstack([data.guest, data.host_aligned()])
+    scaled = None if given is None else given * 150 / given.sum()
+    plain = plaintext_lr(
+        features,
+        data.labels,
+        params,
+        lambda iteration: [batch.rows for batch in drawn[iteration]],
+        initial=np.ones(features.shape[1] + 1),
+        sample_weights=scaled,
+    )
+    np.testing.assert_allclose(federated_weights(trained), plain.weights, atol=1e-6)
+    np.testing.assert_allclose(
+        trained.arbiter_model["param"]["loss_history"], plain.losses, rtol=1e-6
+    )
+    # Decoys are not told apart by their residuals' exponents.
+    for d in trained.wire.log:
+        if d.name == hetero_lr.FORE_GRADIENT:
+            exponents = {bytes(row[-2:]) for row in cast(np.ndarray, d.obj)}
+            assert len(exponents) == 1
+
+
 def test_losses_without_penalty_and_abs_convergence(breast: Breast) -> None:
     data = breast.head(120)
     params = hetero_lr.validate_parameters(
@@ -647,6 +713,8 @@ def test_losses_without_penalty_and_abs_convergence(breast: Breast) -> None:
             "learning_rate": 0.1,
             "max_iter": 5,
             "batch_size": 60,
+            "shuffle": False,
+            "masked_rate": 0,
             "early_stop": "abs",
             "tol": 3.0,
             "init_param": {"init_method": "ones", "fit_intercept": False},

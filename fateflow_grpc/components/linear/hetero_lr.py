@@ -48,7 +48,10 @@ Departures from FATE, on purpose:
   an encrypted weight 0 in its share of the loss (the weights ride as `sample_weight`).
 * L1's proximal step shrinks by alpha times the step's learning rate (FATE divides by the
   square root of an iteration count that is 0 in the first iteration).
-* Only binary labels (0 and 1): FATE's one-vs-rest for more classes is not implemented.
+
+More than two classes: FATE's one-vs-rest (`one_vs_rest.py`), the guest tells the others how
+many classes there are (`aggregate_classes`, always, as FATE's does) and each class's model is
+trained under tags `model_<k>.`; two classes are 0 and 1. Cross validation: `sdk/cv.py`.
 
 Sample weights (SampleWeight's, the guest's alone), as FATE 1.7+ weighs them: scaled to mean 1
 over the guest's rows, each row's residual is weighted, d = w (u / 4 - y / 2) (the guest
@@ -82,9 +85,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from fateflow_grpc.components.crypto import paillier
-from fateflow_grpc.components.linear import glm_params
+from fateflow_grpc.components.linear import glm_params, one_vs_rest
 from fateflow_grpc.components.linear.glm_params import (
     CALCULATOR_MODES,
     SQN_DEFAULTS,
@@ -92,7 +96,12 @@ from fateflow_grpc.components.linear.glm_params import (
 )
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, FoldResult, read_cv, run_cv
-from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input, prediction_table
+from fateflow_grpc.components.sdk.learning import (
+    TRAIN_KINDS,
+    class_prediction_table,
+    learner_input,
+    prediction_table,
+)
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
 from fateflow_grpc.components.sdk.validation import CALLBACK_DEFAULTS, read_validation
@@ -851,6 +860,17 @@ class Predictions:
     labels: Floats | None
     scores: Floats
     threshold: float
+    #: One-vs-rest: the classes, and each class's probability per row (`scores` is None).
+    classes: list[float] | None = None
+    probabilities: Floats | None = None
+
+    def table(self, ids: npt.NDArray[Any], kind: str, sid: str) -> pa.Table:
+        """FATE's prediction table of these predictions (`type` `kind`)."""
+        if self.classes is None or self.probabilities is None:
+            return prediction_table(ids, self.labels, self.scores, self.threshold, kind, sid)
+        return class_prediction_table(
+            ids, self.labels, self.probabilities, self.classes, self.threshold, kind, sid
+        )
 
     @property
     def results(self) -> npt.NDArray[np.int64]:
@@ -881,7 +901,7 @@ def _sigmoid(values: Floats) -> Floats:
 # --- the arbiter ------------------------------------------------------------------------------
 
 
-def fit_arbiter(
+def _fit_arbiter(
     transport: Transport,
     params: Mapping[str, Any],
     parties: Participants,
@@ -968,7 +988,7 @@ def fit_arbiter(
 # --- the guest --------------------------------------------------------------------------------
 
 
-def fit_guest(
+def _fit_guest(
     transport: Transport,
     features: npt.ArrayLike,
     labels: npt.ArrayLike,
@@ -1215,7 +1235,7 @@ def _read_flag(obj: object, sender: PartyRole) -> bool:
     return obj
 
 
-def predict_guest(
+def _predict_binary_guest(
     transport: Transport,
     features: npt.ArrayLike,
     model: Model,
@@ -1271,7 +1291,7 @@ def _predict_guest(
 # --- a host -----------------------------------------------------------------------------------
 
 
-def fit_host(
+def _fit_host(
     transport: Transport,
     features: npt.ArrayLike,
     params: Mapping[str, Any],
@@ -1391,7 +1411,7 @@ def fit_host(
     return model
 
 
-def predict_host(
+def _predict_binary_host(
     transport: Transport,
     features: npt.ArrayLike,
     model: Model,
@@ -1422,6 +1442,274 @@ def _predict_host(
     channel.remote(np.ascontiguousarray(matrix[rows] @ weights), HOST_PROB, flowid, [guest])
 
 
+# --- one-vs-rest: the roles' entry points -------------------------------------------------------
+
+
+def fit_guest(
+    transport: Transport,
+    features: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    params: Mapping[str, Any],
+    parties: Participants,
+    *,
+    ids: Sequence[object],
+    header: Sequence[str],
+    sample_weights: npt.ArrayLike | None = None,
+    timeout: float = GET_TIMEOUT_S,
+    timings: Timings | None = None,
+) -> tuple[Model, Predictions]:
+    """The guest's part: its model, and its predictions on the training data (flowid
+    `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
+    row's gradient and loss. With more than two classes, one model per class
+    (`one_vs_rest.py`); the guest tells the others how many classes there are, always, as
+    FATE's does."""
+    settings = _Settings.of(params)
+    _check_hosts(settings, parties)
+    original = np.asarray(labels, dtype=np.float64)
+    classes = one_vs_rest.classes_of(original)
+    if len(classes) <= 2:
+        _binary_labels(original)
+    others = [*parties.hosts, parties.require_arbiter()]
+    transport.remote(len(classes), one_vs_rest.AGGREGATE_CLASSES, "fit", others)
+    if len(classes) <= 2:
+        return _fit_guest(
+            transport,
+            features,
+            labels,
+            params,
+            parties,
+            ids=ids,
+            header=header,
+            sample_weights=sample_weights,
+            timeout=timeout,
+            timings=timings,
+        )
+    models, scores = [], []
+    for index, label in enumerate(classes):
+        model, predictions = _fit_guest(
+            one_vs_rest.sub_transport(transport, index),
+            features,
+            (original == label).astype(np.float64),
+            params,
+            parties,
+            ids=ids,
+            header=header,
+            sample_weights=sample_weights,
+            timeout=timeout,
+            timings=timings,
+        )
+        models.append(model["param"])
+        scores.append(predictions.scores)
+    probabilities = np.column_stack(scores)
+    return _ovr_model(settings, header, models, classes), _class_predictions(
+        [str(v) for v in ids], original, probabilities, classes, settings.threshold
+    )
+
+
+def fit_host(
+    transport: Transport,
+    features: npt.ArrayLike,
+    params: Mapping[str, Any],
+    parties: Participants,
+    *,
+    ids: Sequence[object],
+    header: Sequence[str],
+    timeout: float = GET_TIMEOUT_S,
+    timings: Timings | None = None,
+) -> Model:
+    """A host's part: its model (weights, no intercept; one per class with more than two)."""
+    _check_hosts(_Settings.of(params), parties)
+    count = _class_count(transport, parties.guest, timeout)
+    if count <= 2:
+        return _fit_host(
+            transport,
+            features,
+            params,
+            parties,
+            ids=ids,
+            header=header,
+            timeout=timeout,
+            timings=timings,
+        )
+    models = [
+        _fit_host(
+            one_vs_rest.sub_transport(transport, index),
+            features,
+            params,
+            parties,
+            ids=ids,
+            header=header,
+            timeout=timeout,
+            timings=timings,
+        )["param"]
+        for index in range(count)
+    ]
+    return _ovr_model(_Settings.of(params), header, models, list(range(count)))
+
+
+def fit_arbiter(
+    transport: Transport,
+    params: Mapping[str, Any],
+    parties: Participants,
+    *,
+    on_loss: Callable[[int, float], None] | None = None,
+    on_class_loss: Callable[[int, int, float], None] | None = None,
+    timeout: float = GET_TIMEOUT_S,
+    timings: Timings | None = None,
+) -> Model:
+    """The arbiter's part: keys, masked decryption, losses, convergence; its model (FATE's
+    arbiter model: `iters`, `loss_history`, `is_converged`, no weights).
+
+    `on_loss(iteration, loss)` is called after each iteration that has a loss (FATE's
+    `train`/`loss` metric, points (iteration, loss)); with one-vs-rest,
+    `on_class_loss(class index, iteration, loss)` instead.
+    """
+    _check_hosts(_Settings.of(params), parties)
+    count = _class_count(transport, parties.guest, timeout)
+    if count <= 2:
+        return _fit_arbiter(
+            transport, params, parties, on_loss=on_loss, timeout=timeout, timings=timings
+        )
+    models = []
+    for index in range(count):
+
+        def class_loss(iteration: int, loss: float, index: int = index) -> None:
+            if on_class_loss is not None:
+                on_class_loss(index, iteration, loss)
+
+        models.append(
+            _fit_arbiter(
+                one_vs_rest.sub_transport(transport, index),
+                params,
+                parties,
+                on_loss=class_loss,
+                timeout=timeout,
+                timings=timings,
+            )["param"]
+        )
+    return _ovr_model(_Settings.of(params), [], models, list(range(count)))
+
+
+def predict_guest(
+    transport: Transport,
+    features: npt.ArrayLike,
+    model: Model,
+    parties: Participants,
+    *,
+    ids: Sequence[object],
+    header: Sequence[str],
+    labels: npt.ArrayLike | None = None,
+    threshold: float | None = None,
+    flowid: str = "predict",
+    timeout: float = GET_TIMEOUT_S,
+) -> Predictions:
+    """Scores of a trained model: the hosts send their forwards in plaintext, as in FATE."""
+    parts = _ovr_parts(model)
+    if parts is None:
+        return _predict_binary_guest(
+            transport,
+            features,
+            model,
+            parties,
+            ids=ids,
+            header=header,
+            labels=labels,
+            threshold=threshold,
+            flowid=flowid,
+            timeout=timeout,
+        )
+    classes, models = parts
+    scores = [
+        _predict_binary_guest(
+            one_vs_rest.sub_transport(transport, index),
+            features,
+            part,
+            parties,
+            ids=ids,
+            header=header,
+            flowid=flowid,
+            timeout=timeout,
+        ).scores
+        for index, part in enumerate(models)
+    ]
+    return _class_predictions(
+        [str(v) for v in ids],
+        None if labels is None else np.asarray(labels, dtype=np.float64),
+        np.column_stack(scores),
+        classes,
+        0.5 if threshold is None else threshold,
+    )
+
+
+def predict_host(
+    transport: Transport,
+    features: npt.ArrayLike,
+    model: Model,
+    parties: Participants,
+    *,
+    ids: Sequence[object],
+    header: Sequence[str],
+    flowid: str = "predict",
+    timeout: float = GET_TIMEOUT_S,
+) -> None:
+    """A host's part of prediction: its forwards for the ids the guest asks about."""
+    parts = _ovr_parts(model)
+    models = (
+        [(transport, model)]
+        if parts is None
+        else [
+            (one_vs_rest.sub_transport(transport, index), part)
+            for index, part in enumerate(parts[1])
+        ]
+    )
+    for channel, part in models:
+        _predict_binary_host(
+            channel,
+            features,
+            part,
+            parties,
+            ids=ids,
+            header=header,
+            flowid=flowid,
+            timeout=timeout,
+        )
+
+
+def _ovr_model(
+    settings: _Settings, header: Sequence[str], params: list[Any], classes: Sequence[float]
+) -> Model:
+    return {
+        "meta": {**settings.meta(), "need_one_vs_rest": True},
+        "param": one_vs_rest.combine(header, params, classes),
+    }
+
+
+def _ovr_parts(model: Model) -> tuple[list[float], list[Model]] | None:
+    param = model.get("param") if isinstance(model, Mapping) else None
+    parts = one_vs_rest.split(param) if isinstance(param, Mapping) else None
+    if parts is None:
+        return None
+    meta = {**model.get("meta", {}), "need_one_vs_rest": False}
+    return parts[0], [{"meta": meta, "param": part} for part in parts[1]]
+
+
+def _class_predictions(
+    ids: list[str],
+    labels: Floats | None,
+    probabilities: Floats,
+    classes: list[float],
+    threshold: float,
+) -> Predictions:
+    return Predictions(ids, labels, probabilities.max(axis=1), threshold, classes, probabilities)
+
+
+def _class_count(transport: Transport, guest: PartyRole, timeout: float) -> int:
+    [count] = transport.get(one_vs_rest.AGGREGATE_CLASSES, "fit", [guest], timeout)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise FederatedError(f"{_sender(guest)} sent a class count that is not a whole number")
+    return count
+
+
 # --- the component ----------------------------------------------------------------------
 
 #: FATE's meta of the arbiter's `train`/`loss` metric: one point (iteration, loss) per iteration.
@@ -1447,6 +1735,11 @@ class HeteroLR:
         cv = read_cv(ParamReader(MODULE, params, DEFAULTS))
         if cv.need_cv and model is None:
             data = None if role == "arbiter" else learner_input(context)[0]
+            multi = (
+                data is not None
+                and data.labels is not None
+                and (len(one_vs_rest.classes_of(data.labels)) > 2)
+            )
             run_cv(
                 context,
                 cv,
@@ -1455,21 +1748,21 @@ class HeteroLR:
                 ),
                 mode="hetero",
                 data=data,
-                eval_type="binary",
+                eval_type="multi" if multi else "binary",
                 metric_names=params["metrics"],
             )
             return
         if role == "arbiter":
             if model is not None:
                 return  # scoring needs no key
-
-            def on_loss(iteration: int, loss: float) -> None:
-                # Recorded as it comes, as FATE does: watchers see the training advance.
-                context.log_metric("train", "loss", [(iteration, loss)], LOSS_META)
-                context.log.info("iteration %s: loss %.6f", iteration, loss)
-
+            on_loss, on_class_loss = _loss_loggers(context, "loss")
             model = fit_arbiter(
-                context.federation, params, parties, on_loss=on_loss, timings=timings
+                context.federation,
+                params,
+                parties,
+                on_loss=on_loss,
+                on_class_loss=on_class_loss,
+                timings=timings,
             )
             self._save(context, model, timings)
             return
@@ -1518,16 +1811,7 @@ class HeteroLR:
             )
             self._save(context, model, timings)
         context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)
-        context.save_output_data(
-            prediction_table(
-                data.ids,
-                predictions.labels,
-                predictions.scores,
-                predictions.threshold,
-                kind,
-                data.sid,
-            )
-        )
+        context.save_output_data(predictions.table(data.ids, kind, data.sid))
 
     @staticmethod
     def _fold(
@@ -1541,12 +1825,10 @@ class HeteroLR:
     ) -> FoldResult:
         """One fold of cross validation at this party: FATE's loss curve `loss.<fold>`."""
         if train is None or test is None:
-
-            def on_loss(iteration: int, loss: float) -> None:
-                meta = {**LOSS_META, "curve_name": str(fold)}
-                context.log_metric("train", f"loss.{fold}", [(iteration, loss)], meta)
-
-            model = fit_arbiter(transport, params, parties, on_loss=on_loss)
+            on_loss, on_class_loss = _loss_loggers(context, f"loss.{fold}", str(fold))
+            model = fit_arbiter(
+                transport, params, parties, on_loss=on_loss, on_class_loss=on_class_loss
+            )
             return FoldResult(summary=_fit_summary(model))
         if context.task.role == "host":
             model = fit_host(
@@ -1583,12 +1865,8 @@ class HeteroLR:
             labels=test.labels,
         )
         return FoldResult(
-            prediction_table(
-                train.ids, fitted.labels, fitted.scores, fitted.threshold, "train", train.sid
-            ),
-            prediction_table(
-                test.ids, scored.labels, scored.scores, scored.threshold, "validate", test.sid
-            ),
+            fitted.table(train.ids, "train", train.sid),
+            scored.table(test.ids, "validate", test.sid),
             _fit_summary(model),
         )
 
@@ -1620,3 +1898,25 @@ def _fit_summary(model: Model) -> dict[str, Any]:
         "is_converged": param.get("is_converged"),
         "loss_history": param.get("loss_history", []),
     }
+
+
+def _loss_loggers(
+    context: TaskContext, name: str, curve: str | None = None
+) -> tuple[Callable[[int, float], None], Callable[[int, int, float], None]]:
+    """The arbiter's loss metric, recorded as it comes, as FATE does (watchers see the
+    training advance): `name` (FATE's `loss`, `loss.<fold>` in a fold), and with one-vs-rest
+    `<name>.model_<k>` for the k-th class's model (ours: FATE mixes them in one curve)."""
+
+    def on_loss(iteration: int, loss: float) -> None:
+        meta = LOSS_META if curve is None else {**LOSS_META, "curve_name": curve}
+        context.log_metric("train", name, [(iteration, loss)], meta)
+        context.log.info("iteration %s: loss %.6f", iteration, loss)
+
+    def on_class_loss(index: int, iteration: int, loss: float) -> None:
+        metric = f"{name}.model_{index}"
+        context.log_metric(
+            "train", metric, [(iteration, loss)], {**LOSS_META, "curve_name": metric}
+        )
+        context.log.info("class %s, iteration %s: loss %.6f", index, iteration, loss)
+
+    return on_loss, on_class_loss

@@ -50,7 +50,7 @@ import pyarrow as pa
 from fateflow_grpc.components.evaluation import metrics
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.parameters import ParamReader
-from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Transport
+from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Prefixed, Transport
 from fateflow_grpc.components.sdk.validation import DEFAULT_METRICS
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FederatedError, InvalidArgument
@@ -126,22 +126,6 @@ def kfold(count: int, params: CvParams) -> list[tuple[Rows, Rows]]:
     return folds
 
 
-class FoldTransport:
-    """The task's transport for one fold: its tags under `cv.<fold>.`."""
-
-    def __init__(self, transport: Transport, fold: int) -> None:
-        self._transport = transport
-        self._prefix = f"cv.{fold}."
-
-    def remote(self, obj: object, name: str, tag: str, parties: Sequence[PartyRole]) -> None:
-        self._transport.remote(obj, name, self._prefix + tag, parties)
-
-    def get(
-        self, name: str, tag: str, parties: Sequence[PartyRole], timeout: float
-    ) -> list[object]:
-        return self._transport.get(name, self._prefix + tag, parties, timeout)
-
-
 @dataclass
 class FoldResult:
     """What a learner gives back for one fold (see the module's docstring)."""
@@ -170,7 +154,10 @@ def run_cv(
     saved as the output data, FATE's summary saved and returned."""
     transport: Transport = context.federation
     role = context.task.role
-    chosen = metrics.resolve_metrics(eval_type, metric_names or DEFAULT_METRICS[eval_type])
+    # A module's metrics are its binary ones (FATE's LR: auc, ks); with more classes FATE
+    # keeps those that apply, and its defaults when none does.
+    allowed = [name for name in metric_names if name.lower() in metrics.METRICS[eval_type]]
+    chosen = metrics.resolve_metrics(eval_type, allowed or DEFAULT_METRICS[eval_type])
     summary: dict[str, Any] = {}
     scored: dict[str, list[dict[str, float]]] = {}
     history: list[pa.Table] = []
@@ -178,7 +165,7 @@ def run_cv(
     folds = _folds(transport, role, context, params, data, timeout)
     for fold, (train, test) in enumerate(folds):
         context.log.info("cross validation: fold %s of %s", fold, params.n_splits)
-        result = runner(FoldTransport(transport, fold), fold, train, test)
+        result = runner(Prefixed(transport, f"cv.{fold}"), fold, train, test)
         fold_summary = dict(result.summary)
         fold_metrics: dict[str, dict[str, float]] = {}
         for kind, table in (("train", result.train), ("validate", result.validate)):

@@ -854,10 +854,10 @@ def test_several_hosts_need_weight_diff(breast: Breast) -> None:
         hetero_lr.fit_arbiter(MemoryTransport(Wire(), ARBITER), EXAMPLE, parties)
 
 
-def test_labels_must_be_binary(breast: Breast) -> None:
+def test_two_classes_must_be_0_and_1(breast: Breast) -> None:
+    """Two classes are a binary model's, 0 and 1; more are one-vs-rest's (`test_one_vs_rest`)."""
     parties = Participants(GUEST, (HOST,), ARBITER)
-    labels = breast.labels.copy()
-    labels[0] = 2
+    labels = breast.labels + 1
     with pytest.raises(InvalidArgument, match="binary"):
         hetero_lr.fit_guest(
             MemoryTransport(Wire(), GUEST),

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from fateflow_grpc.components.crypto.secure_aggregation import FIXED_POINT_BITS
-from fateflow_grpc.components.linear import homo_lr
+from fateflow_grpc.components.linear import homo_lr, one_vs_rest
 from fateflow_grpc.components.linear.homo_lr import (
     HomoLRParams,
     fit_arbiter,
@@ -114,7 +114,8 @@ def train(
     parties = Participants(GUEST, hosts, ARBITER)
 
     def arbiter(transport: MemoryTransport) -> Any:
-        return fit_arbiter(transport, params, parties, timeout=timeout)
+        [losses] = fit_arbiter(transport, params, parties, timeout=timeout)
+        return losses
 
     roles: dict[PartyRole, Any] = {ARBITER: arbiter}
     weights = sample_weights or [None] * len(clients)
@@ -274,9 +275,11 @@ def test_the_arbiter_learns_only_the_sum_of_three_clients_updates(
         assert isinstance(reply, dict)
         np.testing.assert_allclose(summed[:-2] / summed[-1], reply["weights"], atol=1e-9)
         assert summed[-1] == total_rows
-    # The arbiter is told nothing but public keys and masked vectors.
+    # The arbiter is told nothing but public keys, masked vectors and how many classes.
     for delivery in wire.received_by(ARBITER):
-        assert delivery.name in (homo_lr.DH_PUBKEY, homo_lr.MASKED_UPDATE)
+        assert delivery.name in (homo_lr.DH_PUBKEY, homo_lr.MASKED_UPDATE) or (
+            delivery.name == one_vs_rest.AGGREGATE_CLASSES and delivery.obj == 2
+        )
 
 
 def test_three_clients(breast: tuple[list[tuple[Floats, Floats]], list[str]]) -> None:
@@ -334,8 +337,10 @@ def test_bad_data_is_refused() -> None:
     params = validate_parameters(FATE_EXAMPLE)
     parties = Participants(GUEST, (HOST,), ARBITER)
     transport = Wire().transport(GUEST)
-    with pytest.raises(InvalidArgument, match="0 or 1"):
-        fit_guest(transport, np.zeros((3, 2)), [0, 1, 2], params, parties)
+    with pytest.raises(InvalidArgument, match="finite"):
+        fit_guest(transport, np.zeros((3, 2)), [0, 1, np.nan], params, parties)
+    with pytest.raises(InvalidArgument, match="2 labels for 3 rows"):
+        fit_guest(transport, np.zeros((3, 2)), [0, 1], params, parties)
     with pytest.raises(InvalidArgument, match="finite"):
         fit_guest(transport, [[0.0, np.nan]], [1], params, parties)
     with pytest.raises(InvalidArgument, match="arbiter"):

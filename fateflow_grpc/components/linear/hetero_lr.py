@@ -104,7 +104,14 @@ from fateflow_grpc.components.sdk.learning import (
 )
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
-from fateflow_grpc.components.sdk.validation import CALLBACK_DEFAULTS, read_validation
+from fateflow_grpc.components.sdk.validation import (
+    CALLBACK_DEFAULTS,
+    LogMetric,
+    Validation,
+    ValidationParams,
+    due,
+    read_validation,
+)
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FederatedError, InvalidArgument
@@ -211,13 +218,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
     if reader.raw("optimizer") == "sqn":
         raise reader.error("optimizer", "sqn", "sqn (stochastic quasi-Newton) is not implemented")
     precision = reader.raw("floating_point_precision")
-    if read_validation(reader).enabled:
-        section = reader.section("callback_param") if reader.changed("callback_param") else reader
-        raise section.error(
-            "validation_freqs",
-            section.raw("validation_freqs"),
-            "cannot be set here: HeteroLR's validation during training is not implemented",
-        )
+    read_validation(reader)
     reader.only("is_warm_start", False, "warm start is not implemented")
     reader.choice("multi_class", ("ovr",))
     # FATE 1.7+ runs every mode as strict (it warns and resets the others), and so do we.
@@ -257,8 +258,8 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
             "re_encrypted_rate": calculator.number("re_encrypted_rate", minimum=0, maximum=1),
         },
         "cv_param": {**dataclasses.asdict(cv), "role": reader.section("cv_param").raw("role")},
-        "validation_freqs": None,
-        "early_stopping_rounds": None,
+        "validation_freqs": reader.raw("validation_freqs"),
+        "early_stopping_rounds": reader.raw("early_stopping_rounds"),
         "metrics": list(metrics or []),
         "use_first_metric_only": reader.boolean("use_first_metric_only"),
         "is_warm_start": False,
@@ -305,6 +306,7 @@ class _Settings:
     batch_strategy: str = "full"
     shuffle: bool = True
     masked_rate: float = 5
+    validation: ValidationParams = field(default_factory=ValidationParams)
 
     @classmethod
     def of(cls, params: Mapping[str, Any]) -> _Settings:
@@ -331,6 +333,7 @@ class _Settings:
             batch_strategy=p["batch_strategy"],
             shuffle=p["shuffle"],
             masked_rate=p["masked_rate"],
+            validation=read_validation(ParamReader(MODULE, p, DEFAULTS)),
         )
 
     def meta(self) -> dict[str, Any]:
@@ -978,9 +981,10 @@ def _fit_arbiter(
                 on_loss(iteration, loss)
         converged = _converged(settings, losses, weight_change)
         channel.remote(converged, CONVERGE_FLAG, f"fit.{iteration}", [guest, *hosts])
+        stop = _early_stop(channel, settings, iteration, guest)
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
-        if converged:
+        if converged or stop is not None:
             break
     return _param(settings, [], np.zeros(0), 0.0, iteration, converged, losses)
 
@@ -1000,11 +1004,27 @@ def _fit_guest(
     sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
-    row's gradient and loss."""
+    row's gradient and loss. With `validation_freqs`, the train and `validate_data` are
+    scored every so many iterations, their metrics given to `log_metric`."""
     settings = _Settings.of(params)
+    validation = (
+        Validation(
+            settings.validation,
+            "binary",
+            log_metric=log_metric or (lambda *_: None),
+            has_validate_data=validate_data is not None,
+        )
+        if settings.validation.enabled
+        else None
+    )
+    best: dict[int, Floats] = {}
+    data_ids = np.asarray([str(v) for v in ids], dtype=object)
+    sid = "id" if validate_data is None else validate_data.sid
     _check_hosts(settings, parties)
     arbiter = parties.require_arbiter()
     timings = timings or Timings()
@@ -1143,13 +1163,36 @@ def _fit_guest(
             change = weights - start_weights
             channel.remote(float(change @ change), WEIGHT_DIFF, f"fit.{iteration}", [arbiter])
         converged = _read_flag(channel.get_one(CONVERGE_FLAG, f"fit.{iteration}", arbiter), arbiter)
+        stop = None
+        if validation is not None and validation.due(iteration):
+            best[iteration] = weights.copy()
+            stop = _guest_validate(
+                channel,
+                validation,
+                iteration,
+                weights,
+                fit_intercept,
+                coefficients,
+                hosts,
+                arbiter,
+                (matrix, sample_ids, original_labels, data_ids, sid),
+                validate_data,
+                header,
+                settings.threshold,
+            )
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
+        if stop is not None:
+            weights = best[stop]
+            break
         if converged:
             break
     intercept = float(weights[-1]) if fit_intercept else 0.0
     # The loss history is the arbiter's (it alone decrypts the losses), as in FATE.
     model = _param(settings, header, weights[:coefficients], intercept, iteration, converged, [])
+    if validation is not None:
+        model["param"]["best_iteration"] = validation.best_round
+        model["validation_metrics"] = validation.summary()
     predictions = _predict_guest(
         channel,
         matrix,
@@ -1221,6 +1264,94 @@ def _read_batch_info(obj: object, guest: PartyRole) -> _BatchInfo:
     return _BatchInfo(
         obj["batch_num"], obj.get("batch_mutable") is True, sizes, obj.get("with_weight") is True
     )
+
+
+#: Whether training stops, and the iteration whose model is kept (ours, after FATE's
+#: `validation_status`): the guest tells the others after each scored iteration.
+VALIDATION_STATUS = "ValidationStrategyVariable.validation_status"
+
+
+def _early_stop(
+    channel: _Channel, settings: _Settings, iteration: int, guest: PartyRole
+) -> int | None:
+    """At a host or the arbiter: the iteration to go back to when the guest's validation
+    stops training after `iteration`, else None."""
+    validation = settings.validation
+    if validation.early_stopping_rounds is None or not due(validation, iteration):
+        return None
+    status = channel.get_one(VALIDATION_STATUS, f"validate.{iteration}", guest)
+    if not isinstance(status, Mapping) or not isinstance(status.get("stop"), bool):
+        raise FederatedError(f"{_sender(guest)} sent a validation_status without stop")
+    if not status["stop"]:
+        return None
+    best = status.get("best")
+    if not isinstance(best, int) or isinstance(best, bool) or not 0 <= best <= iteration:
+        raise FederatedError(f"{_sender(guest)} sent a validation_status without its best")
+    return best
+
+
+def _guest_validate(
+    channel: _Channel,
+    validation: Validation,
+    iteration: int,
+    weights: Floats,
+    fit_intercept: bool,
+    coefficients: int,
+    hosts: Sequence[PartyRole],
+    arbiter: PartyRole,
+    train: tuple[Floats, list[str], Floats, npt.NDArray[Any], str],
+    validate_data: Dataset | None,
+    header: Sequence[str],
+    threshold: float,
+) -> int | None:
+    """Score the train and validate data with this iteration's weights, log their metrics,
+    and tell the others whether to stop; the iteration to go back to when stopping."""
+    intercept = float(weights[-1]) if fit_intercept else 0.0
+    matrix, sample_ids, labels, data_ids, sid = train
+    scored = _predict_guest(
+        channel,
+        matrix,
+        weights[:coefficients],
+        intercept,
+        hosts,
+        sample_ids,
+        labels,
+        threshold,
+        f"validate.{iteration}.train",
+    )
+    tables = {"train": scored.table(data_ids, "train", sid)}
+    if validate_data is not None:
+        validate_ids = [str(v) for v in validate_data.ids.tolist()]
+        features = _validate_features(validate_data, header, "guest")
+        checked = _predict_guest(
+            channel,
+            features,
+            weights[:coefficients],
+            intercept,
+            hosts,
+            validate_ids,
+            None if validate_data.labels is None else validate_data.labels.astype(np.float64),
+            threshold,
+            f"validate.{iteration}.validate",
+        )
+        tables["validate"] = checked.table(validate_data.ids, "validate", validate_data.sid)
+    validation.score(iteration, train=tables["train"], validate=tables.get("validate"))
+    if validation.params.early_stopping_rounds is None:
+        return None
+    status = {"stop": validation.stop, "best": validation.best_round}
+    channel.remote(status, VALIDATION_STATUS, f"validate.{iteration}", [*hosts, arbiter])
+    return validation.best_round if validation.stop else None
+
+
+def _validate_features(data: Dataset, header: Sequence[str], role: str) -> Floats:
+    """The validate data's features in the training header's order."""
+    missing = [name for name in header if name not in data.header]
+    if missing:
+        raise InvalidArgument(
+            f"{MODULE} at the {role}: validate_data lacks the features {', '.join(missing[:5])}"
+        )
+    columns = [data.header.index(name) for name in header]
+    return _features(data.features[:, columns], header, data.ids.tolist(), role)
 
 
 def _json_key(obj: object) -> Mapping[str, object]:
@@ -1301,8 +1432,11 @@ def _fit_host(
     header: Sequence[str],
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    validate_data: Dataset | None = None,
 ) -> Model:
-    """A host's part: its model (weights, no intercept)."""
+    """A host's part: its model (weights, no intercept). With `validation_freqs`, its
+    forwards of the train and `validate_data` rows the guest scores."""
+    best: dict[int, Floats] = {}
     settings = _Settings.of(params)
     _check_hosts(settings, parties)
     arbiter = parties.require_arbiter()
@@ -1401,8 +1535,25 @@ def _fit_host(
             change = weights - start_weights
             channel.remote(float(change @ change), WEIGHT_DIFF, f"fit.{iteration}", [arbiter])
         converged = _read_flag(channel.get_one(CONVERGE_FLAG, f"fit.{iteration}", arbiter), arbiter)
+        stop = None
+        if settings.validation.enabled and due(settings.validation, iteration):
+            best[iteration] = weights.copy()
+            _predict_host(channel, matrix, weights, ids, guest, f"validate.{iteration}.train")
+            if validate_data is not None:
+                _predict_host(
+                    channel,
+                    _validate_features(validate_data, header, "host"),
+                    weights,
+                    validate_data.ids.tolist(),
+                    guest,
+                    f"validate.{iteration}.validate",
+                )
+            stop = _early_stop(channel, settings, iteration, guest)
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
+        if stop is not None:
+            weights = best[stop]
+            break
         if converged:
             break
     model = _param(settings, header, weights, 0.0, iteration, converged, [])
@@ -1457,10 +1608,13 @@ def fit_guest(
     sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
-    row's gradient and loss. With more than two classes, one model per class
+    row's gradient and loss; `validate_data` and `log_metric` are for validation during
+    training (`validation_freqs`). With more than two classes, one model per class
     (`one_vs_rest.py`); the guest tells the others how many classes there are, always, as
     FATE's does."""
     settings = _Settings.of(params)
@@ -1469,6 +1623,13 @@ def fit_guest(
     classes = one_vs_rest.classes_of(original)
     if len(classes) <= 2:
         _binary_labels(original)
+    elif settings.validation.enabled:
+        raise InvalidArgument(
+            f"{MODULE} parameter validation_freqs cannot be set with {len(classes)} classes: "
+            "validation of one-vs-rest models is not implemented",
+            module=MODULE,
+            parameter="validation_freqs",
+        )
     others = [*parties.hosts, parties.require_arbiter()]
     transport.remote(len(classes), one_vs_rest.AGGREGATE_CLASSES, "fit", others)
     if len(classes) <= 2:
@@ -1483,6 +1644,8 @@ def fit_guest(
             sample_weights=sample_weights,
             timeout=timeout,
             timings=timings,
+            validate_data=validate_data,
+            log_metric=log_metric,
         )
     models, scores = [], []
     for index, label in enumerate(classes):
@@ -1516,8 +1679,10 @@ def fit_host(
     header: Sequence[str],
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    validate_data: Dataset | None = None,
 ) -> Model:
-    """A host's part: its model (weights, no intercept; one per class with more than two)."""
+    """A host's part: its model (weights, no intercept; one per class with more than two).
+    `validate_data`: its part of the rows the guest validates on (`validation_freqs`)."""
     _check_hosts(_Settings.of(params), parties)
     count = _class_count(transport, parties.guest, timeout)
     if count <= 2:
@@ -1530,6 +1695,7 @@ def fit_host(
             header=header,
             timeout=timeout,
             timings=timings,
+            validate_data=validate_data,
         )
     models = [
         _fit_host(
@@ -1782,6 +1948,7 @@ class HeteroLR:
                     ids=ids,
                     header=data.header,
                     timings=timings,
+                    validate_data=_validate_input(context),
                 )
                 self._save(context, model, timings)
             return
@@ -1808,6 +1975,8 @@ class HeteroLR:
                 header=data.header,
                 sample_weights=data.weights,
                 timings=timings,
+                validate_data=_validate_input(context),
+                log_metric=context.log_metric,
             )
             self._save(context, model, timings)
         context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)
@@ -1838,6 +2007,7 @@ class HeteroLR:
                 parties,
                 ids=train.ids.tolist(),
                 header=train.header,
+                validate_data=test,
             )
             predict_host(
                 transport, test.features, model, parties, ids=test.ids.tolist(), header=test.header
@@ -1854,6 +2024,9 @@ class HeteroLR:
             ids=train.ids.tolist(),
             header=train.header,
             sample_weights=train.weights,
+            # FATE's folds validate on their test rows (its fit(train, test)).
+            validate_data=test,
+            log_metric=context.log_metric,
         )
         scored = predict_guest(
             transport,
@@ -1872,6 +2045,7 @@ class HeteroLR:
 
     @staticmethod
     def _save(context: TaskContext, model: dict[str, Any], timings: Timings) -> None:
+        validation_metrics = model.pop("validation_metrics", None)
         context.save_model(model)
         param = model.get("param", model)
         context.log.info(
@@ -1887,6 +2061,10 @@ class HeteroLR:
                 "seconds": timings.seconds,
                 "iteration_seconds": timings.iteration_seconds,
                 "cpu_seconds": time.process_time(),
+                **(
+                    {} if validation_metrics is None else {"validation_metrics": validation_metrics}
+                ),
+                "best_iteration": param.get("best_iteration", -1),
             }
         )
 
@@ -1920,3 +2098,8 @@ def _loss_loggers(
         context.log.info("class %s, iteration %s: loss %.6f", index, iteration, loss)
 
     return on_loss, on_class_loss
+
+
+def _validate_input(context: TaskContext) -> Dataset | None:
+    tables = context.input_tables("validate_data")
+    return Dataset.from_table(tables[0]) if tables else None

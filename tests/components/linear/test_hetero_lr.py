@@ -786,10 +786,11 @@ def test_optimizers_follow_fates_rules(optimizer: str, penalty: str) -> None:
             {"encrypted_mode_calculator_param": {"mode": "loose"}},
             "encrypted_mode_calculator_param.mode",
         ),
-        ({"validation_freqs": 1}, "validation_freqs"),
+        ({"validation_freqs": 0}, "validation_freqs"),
+        ({"early_stopping_rounds": 2}, "early_stopping_rounds"),
         (
-            {"callback_param": {"callbacks": ["EarlyStopping"], "validation_freqs": 1}},
-            "callback_param.validation_freqs",
+            {"validation_freqs": 1, "callback_param": {"callbacks": ["EarlyStopping"]}},
+            "validation_freqs",
         ),
         ({"callback_param": {"callbacks": ["ModelCheckpoint"]}}, "callback_param.callbacks"),
         ({"learning_rat": 0.1}, "learning_rat"),
@@ -898,3 +899,112 @@ def test_a_host_without_the_guests_ids_fails_clearly(breast: Breast) -> None:
 
 def _model(header: list[str]) -> dict[str, Any]:
     return {"param": {"weight": dict.fromkeys(header, 0.1), "intercept": 0.0, "header": header}}
+
+
+# --- validation during training -------------------------------------------------------------
+
+
+def test_validation_and_early_stopping_stop_where_the_plaintext_computation_would(
+    breast: Breast,
+) -> None:
+    """`validation_freqs` 1 with `early_stopping_rounds` 2: the validate AUC of every
+    iteration is logged, training stops two scored iterations after the best one, and every
+    party keeps the best iteration's weights; all as the plaintext run says."""
+    from fateflow_grpc.components.sdk.context import Dataset
+
+    train_rows, validate_rows = np.arange(120), np.arange(120, 200)
+    host = breast.host_aligned()
+
+    def dataset(rows: np.ndarray, features: np.ndarray, header: list[str], labels: bool) -> Dataset:
+        return Dataset(
+            ids=np.array([breast.ids[k] for k in rows], dtype=object),
+            features=features[rows],
+            labels=breast.labels[rows] if labels else None,
+            header=list(header),
+        )
+
+    params = hetero_lr.validate_parameters(
+        {
+            **EXAMPLE,
+            "optimizer": "sgd",
+            "learning_rate": 0.9,
+            "max_iter": 25,
+            "tol": 0.0,
+            "validation_freqs": 1,
+            "early_stopping_rounds": 2,
+            "metrics": ["auc"],
+        }
+    )
+    parties = Participants(GUEST, (HOST,), ARBITER)
+    logged: list[tuple[str, str, Any]] = []
+    guest_train = dataset(train_rows, breast.guest, breast.guest_header, True)
+    host_train = dataset(train_rows, host, breast.host_header, False)
+    results = run_parties(
+        Wire(),
+        {
+            ARBITER: lambda t: hetero_lr.fit_arbiter(t, params, parties),
+            GUEST: lambda t: hetero_lr.fit_guest(
+                t,
+                guest_train.features,
+                guest_train.labels,
+                params,
+                parties,
+                ids=guest_train.ids.tolist(),
+                header=breast.guest_header,
+                validate_data=dataset(validate_rows, breast.guest, breast.guest_header, True),
+                log_metric=lambda namespace, name, points, meta: logged.append(
+                    (namespace, name, dict(points))
+                ),
+            ),
+            HOST: lambda t: hetero_lr.fit_host(
+                t,
+                host_train.features,
+                params,
+                parties,
+                ids=host_train.ids.tolist(),
+                header=breast.host_header,
+                validate_data=dataset(validate_rows, host, breast.host_header, False),
+            ),
+        },
+    )
+    features = np.hstack([breast.guest, host])
+    design = np.hstack([features, np.ones((len(features), 1))])
+    y = breast.labels
+    initial = hetero_lr.initial_weights(
+        hetero_lr._Settings.of(params),
+        design.shape[1],
+        labels=np.where(y[train_rows] == 1, 1.0, -1.0),
+        has_intercept=True,
+    )
+    # The plaintext run, validated after every iteration; FATE's early stopping on its AUC.
+    aucs, snapshots, best, stale, stopped = [], [], -1, 0, None
+    for iteration in range(params["max_iter"]):
+        plain = plaintext_lr(
+            features[train_rows],
+            y[train_rows],
+            {**params, "max_iter": iteration + 1},
+            [np.arange(len(train_rows))],
+            initial=initial,
+        )
+        snapshots.append(plain.weights)
+        aucs.append(auc(design[validate_rows] @ plain.weights, y[validate_rows]))
+        if best < 0 or aucs[-1] > aucs[best]:
+            best, stale = iteration, 0
+        else:
+            stale += 1
+        if stale >= 2:
+            stopped = iteration
+            break
+    assert stopped is not None and stopped < params["max_iter"] - 1  # it stopped early
+    guest_model, _ = results[GUEST]
+    assert guest_model["param"]["best_iteration"] == best
+    assert results[ARBITER]["param"]["iters"] == stopped + 1
+    kept = [*guest_model["param"]["weight"].values(), *results[HOST]["param"]["weight"].values()]
+    np.testing.assert_allclose(
+        [*kept, guest_model["param"]["intercept"]], snapshots[best], atol=1e-6
+    )
+    validate_aucs = [points["auc"] for namespace, _, points in logged if namespace == "validate"]
+    np.testing.assert_allclose(validate_aucs, aucs, atol=1e-6)
+    assert [name for namespace, name, _ in logged if namespace == "validate"] == [
+        f"iteration_{k}" for k in range(stopped + 1)
+    ]

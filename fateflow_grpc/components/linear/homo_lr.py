@@ -46,7 +46,7 @@ import hashlib
 import math
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,13 @@ from fateflow_grpc.components.sdk.learning import (
 )
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
-from fateflow_grpc.components.sdk.validation import CALLBACK_DEFAULTS, read_validation
+from fateflow_grpc.components.sdk.validation import (
+    CALLBACK_DEFAULTS,
+    LogMetric,
+    Validation,
+    ValidationParams,
+    read_validation,
+)
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FailedPrecondition, FederatedError, InvalidArgument
@@ -166,6 +172,8 @@ class HomoLRParams:
     cv: CvParams
     #: FATE's `metrics`: what cross validation evaluates (empty: auc and ks).
     metrics: tuple[str, ...] = ()
+    #: Validation during training: each client scores its own data with the aggregated model.
+    validation: ValidationParams = field(default_factory=ValidationParams)
 
     @property
     def rounds(self) -> int:
@@ -207,12 +215,13 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> HomoLRParams
     reader.integer("re_encrypt_batches", minimum=0)
     cv = read_cv(reader)
     reader.choice("multi_class", ("ovr",))
-    if read_validation(reader).enabled:
+    validation = read_validation(reader)
+    if validation.early_stopping_rounds is not None:
         section = reader.section("callback_param") if reader.changed("callback_param") else reader
         raise section.error(
-            "validation_freqs",
-            section.raw("validation_freqs"),
-            "cannot be set here: HomoLR's validation during training is not implemented",
+            "early_stopping_rounds",
+            validation.early_stopping_rounds,
+            "cannot be set: early stopping is not supported for homo algorithms (FATE's rule)",
         )
     metrics = reader.raw("metrics")
     if metrics is not None and not isinstance(metrics, list):
@@ -247,6 +256,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> HomoLRParams
         threshold=reader.section("predict_param").number("threshold", minimum=0, maximum=1),
         cv=cv,
         metrics=tuple(metrics or ()),
+        validation=validation,
     )
 
 
@@ -311,6 +321,8 @@ def fit_guest(
     header: Sequence[str] | None = None,
     sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
 ) -> tuple[dict[str, Any], Predictions]:
     """Train with the hosts through the arbiter; the model and its predictions on `X`.
     `sample_weights`, one per row, weigh each row's loss. The classes are the union of every
@@ -325,7 +337,19 @@ def fit_guest(
     classes = sorted(own)
     transport.remote(classes, one_vs_rest.AGGREGATE_CLASSES, TAG, hosts)
     transport.remote(len(classes), one_vs_rest.AGGREGATE_CLASSES, TAG, [parties.require_arbiter()])
-    return _fit_classes(transport, X, y, params, parties, header, sample_weights, timeout, classes)
+    return _fit_classes(
+        transport,
+        X,
+        y,
+        params,
+        parties,
+        header,
+        sample_weights,
+        timeout,
+        classes,
+        validate_data,
+        log_metric,
+    )
 
 
 def fit_host(
@@ -338,6 +362,8 @@ def fit_host(
     header: Sequence[str] | None = None,
     sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
 ) -> tuple[dict[str, Any], Predictions]:
     """A host trains as the guest does (in HomoLR both are clients of the arbiter), on the
     classes the guest gathered."""
@@ -350,7 +376,19 @@ def fit_host(
     )
     [sent] = transport.get(one_vs_rest.AGGREGATE_CLASSES, TAG, [guest], timeout)
     classes = _read_classes(sent, f"guest {guest.party_id}")
-    return _fit_classes(transport, X, y, params, parties, header, sample_weights, timeout, classes)
+    return _fit_classes(
+        transport,
+        X,
+        y,
+        params,
+        parties,
+        header,
+        sample_weights,
+        timeout,
+        classes,
+        validate_data,
+        log_metric,
+    )
 
 
 def _fit_classes(
@@ -363,9 +401,29 @@ def _fit_classes(
     sample_weights: npt.ArrayLike | None,
     timeout: float,
     classes: list[float],
+    validate_data: Dataset | None,
+    log_metric: LogMetric | None,
 ) -> tuple[dict[str, Any], Predictions]:
     if len(classes) <= 2:
-        return _fit_client(transport, X, y, params, parties, header, sample_weights, timeout)
+        return _fit_client(
+            transport,
+            X,
+            y,
+            params,
+            parties,
+            header,
+            sample_weights,
+            timeout,
+            validate_data,
+            log_metric,
+        )
+    if params.validation.enabled:
+        raise InvalidArgument(
+            f"HomoLR parameter validation_freqs cannot be set with {len(classes)} classes: "
+            "validation of one-vs-rest models is not implemented",
+            module=MODULE,
+            parameter="validation_freqs",
+        )
     values = _label_values(y)
     models = []
     for index, label in enumerate(classes):
@@ -395,6 +453,42 @@ def _checked_labels(X: npt.ArrayLike, y: npt.ArrayLike, parties: Participants) -
     if len(labels) != rows:
         raise InvalidArgument(f"HomoLR: {len(labels)} labels for {rows} rows")
     return labels
+
+
+def _score_round(
+    validation: Validation,
+    round_: int,
+    weights: FloatArray,
+    params: HomoLRParams,
+    names: list[str],
+    features: FloatArray,
+    labels: FloatArray,
+    validate_data: Dataset | None,
+) -> None:
+    """Score this client's train and validate rows with the round's aggregated model (the
+    tables' ids are positions: the metrics read labels and scores only)."""
+    coef, intercept = _split(weights, params.init_param.fit_intercept)
+    model = {
+        "header": names,
+        "weight": dict(zip(names, coef.tolist(), strict=True)),
+        "intercept": intercept,
+        "meta": params.meta(),
+    }
+    train = predict(model, features, labels).table(
+        np.arange(len(labels)).astype(str), labels, params.threshold, "train", "id"
+    )
+    checked = None
+    if validate_data is not None:
+        checked = predict(
+            model, validate_data.features, validate_data.labels, header=validate_data.header
+        ).table(
+            np.arange(len(validate_data.ids)).astype(str),
+            validate_data.labels,
+            params.threshold,
+            "validate",
+            "id",
+        )
+    validation.score(round_, train=train, validate=checked)
 
 
 def _label_values(y: npt.ArrayLike) -> FloatArray:
@@ -561,9 +655,16 @@ def _fit_client(
     header: Sequence[str] | None,
     sample_weights: npt.ArrayLike | None,
     timeout: float,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
 ) -> tuple[dict[str, Any], Predictions]:
     features = _features(X)
     labels = _labels(y, len(features))
+    validation = (
+        Validation(params.validation, "binary", log_metric=log_metric or (lambda *_: None))
+        if params.validation.enabled
+        else None
+    )
     rows, width = features.shape
     row_weights = np.ones(rows) if sample_weights is None else _weights(sample_weights, rows)
     names = list(header) if header is not None else [f"x{k}" for k in range(width)]
@@ -612,6 +713,10 @@ def _fit_client(
         [reply] = transport.get(AGGREGATED_MODEL, tag, arbiter, timeout)
         weights, reply_loss, converged = _read_reply(reply, len(weights))
         history.append(reply_loss)
+        if validation is not None and validation.due(round_):
+            _score_round(
+                validation, round_, weights, params, names, features, labels, validate_data
+            )
         if converged:
             break
 
@@ -893,6 +998,7 @@ class HomoLR:
             predictions = predict(model, data.features, data.labels, header=data.header)
         else:
             fit = fit_guest if context.task.role == "guest" else fit_host
+            validate_tables = context.input_tables("validate_data")
             model, predictions = fit(
                 context.federation,
                 data.features,
@@ -901,6 +1007,8 @@ class HomoLR:
                 parties,
                 header=data.header,
                 sample_weights=data.weights,
+                validate_data=Dataset.from_table(validate_tables[0]) if validate_tables else None,
+                log_metric=context.log_metric,
             )
             context.save_model(model)
             context.save_summary({"iters": model["iters"], "is_converged": model["is_converged"]})
@@ -934,6 +1042,9 @@ class HomoLR:
             parties,
             header=train.header,
             sample_weights=train.weights,
+            # FATE's folds validate on their test rows (its fit(train, test)).
+            validate_data=test,
+            log_metric=context.log_metric,
         )
         scored = predict(model, test.features, test.labels, header=test.header)
         return FoldResult(

@@ -381,10 +381,20 @@ def test_defaults_are_fates() -> None:
         ({"encrypt_param": {"method": "Paillier"}}, "encrypt_param.method"),
         ({"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
         ({"predict_param": {"threshold": 1.5}}, "predict_param.threshold"),
-        ({"validation_freqs": 1}, "validation_freqs"),
+        ({"validation_freqs": 0}, "validation_freqs"),
         (
-            {"callback_param": {"callbacks": ["EarlyStopping"], "validation_freqs": 2}},
+            {"callback_param": {"callbacks": ["EarlyStopping"], "validation_freqs": "x"}},
             "callback_param.validation_freqs",
+        ),
+        (
+            {
+                "callback_param": {
+                    "callbacks": ["EarlyStopping"],
+                    "early_stopping_rounds": 2,
+                    "validation_freqs": 1,
+                }
+            },
+            "callback_param.early_stopping_rounds",
         ),
         ({"stepwise_param": {"need_stepwise": True}}, "stepwise_param.need_stepwise"),
         ({"multi_class": "ovo"}, "multi_class"),
@@ -441,3 +451,66 @@ def test_every_optimizer_and_penalty_learns(
     _, y = pooled(clients)
     assert auc(y, np.concatenate([p.predict_score for _, p in fitted])) >= 0.98
     assert history[-1] < history[0]
+
+
+def test_each_client_validates_its_own_rows_with_every_rounds_model(
+    breast: tuple[list[tuple[Floats, Floats]], list[str]],
+) -> None:
+    """`validation_freqs` 2: after rounds 1, 3, 5, each client's validate AUC is its own rows'
+    under the aggregated model, which is the centralised full-batch model of that round."""
+    from fateflow_grpc.components.sdk.context import Dataset
+
+    clients, header = breast
+    (Xg, yg), (Xh, yh) = clients
+    conf = {**FATE_EXAMPLE, "max_iter": 6, "tol": 0.0, "validation_freqs": 2, "metrics": ["auc"]}
+    params = validate_parameters(conf)
+    parties = Participants(GUEST, (HOST,), ARBITER)
+    train_g, held_g = slice(0, 150), slice(150, None)
+    logged: dict[PartyRole, list[tuple[str, str, dict[Any, Any]]]] = {GUEST: [], HOST: []}
+
+    def client(party: PartyRole, X: Floats, y: Floats, rows: slice, held: Dataset | None) -> Any:
+        fit = fit_guest if party == GUEST else fit_host
+        return lambda t: fit(
+            t,
+            X[rows],
+            y[rows],
+            params,
+            parties,
+            header=header,
+            validate_data=held,
+            log_metric=lambda ns, name, points, meta: logged[party].append(
+                (ns, name, dict(points))
+            ),
+        )
+
+    held = Dataset(
+        ids=np.arange(len(yg) - 150).astype(str).astype(object),
+        features=Xg[held_g],
+        labels=yg[held_g],
+        header=header,
+    )
+    run_parties(
+        Wire(),
+        {
+            ARBITER: lambda t: fit_arbiter(t, params, parties),
+            GUEST: client(GUEST, Xg, yg, train_g, held),
+            HOST: client(HOST, Xh, yh, slice(None), None),
+        },
+    )
+    pooled_X, pooled_y = np.vstack([Xg[train_g], Xh]), np.concatenate([yg[train_g], yh])
+    expected = []
+    for round_ in (1, 3, 5):
+        w, _ = centralised(pooled_X, pooled_y, {**conf, "max_iter": round_ + 1})
+        design = np.hstack([Xg[held_g], np.ones((len(yg) - 150, 1))])
+        expected.append(auc(yg[held_g], design @ w))
+    guest_validate = [(name, p["auc"]) for ns, name, p in logged[GUEST] if ns == "validate"]
+    assert [name for name, _ in guest_validate] == ["iteration_1", "iteration_3", "iteration_5"]
+    np.testing.assert_allclose([value for _, value in guest_validate], expected, atol=1e-6)
+    # The host has no validate data: it scores its training rows only.
+    assert {ns for ns, _, _ in logged[HOST]} == {"train"}
+
+
+def test_early_stopping_is_refused_as_fate_refuses_it_for_homo_models() -> None:
+    with pytest.raises(InvalidArgument, match="not supported for homo") as caught:
+        validate_parameters({"validation_freqs": 1, "early_stopping_rounds": 2})
+    assert caught.value.metadata["parameter"] == "early_stopping_rounds"

@@ -909,6 +909,7 @@ def _fit_arbiter(
     params: Mapping[str, Any],
     parties: Participants,
     *,
+    warm_start: Model | None = None,
     on_loss: Callable[[int, float], None] | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
@@ -932,9 +933,11 @@ def _fit_arbiter(
         raise FederatedError(f"{_sender(guest)} sent a batch_info without batch_num")
     batch_num = int(info["batch_num"])
     with_loss = len(hosts) == 1
-    losses: list[float] = []
+    # A warm start goes on from the model's iterations and losses (FATE 1.7+).
+    losses: list[float] = [] if warm_start is None else _warm_param(warm_start, "loss_history")
+    iteration = 0 if warm_start is None else _warm_param(warm_start, "iters")
     converged = False
-    iteration = 0
+
     plain_width = _width(public_key.n)
     cipher_width = _width(public_key.nsquare)
     while iteration < settings.max_iter:
@@ -1006,6 +1009,7 @@ def _fit_guest(
     timings: Timings | None = None,
     validate_data: Dataset | None = None,
     log_metric: LogMetric | None = None,
+    warm_start: Model | None = None,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
@@ -1042,7 +1046,11 @@ def _fit_guest(
     fit_intercept = settings.fit_intercept
     # The intercept is the weight of a column of ones, so X^T [[d]] gives its gradient too.
     design = np.hstack([matrix, np.ones((len(ids), 1))]) if fit_intercept else matrix
-    weights = initial_weights(settings, design.shape[1], labels=y, has_intercept=fit_intercept)
+    weights = (
+        initial_weights(settings, design.shape[1], labels=y, has_intercept=fit_intercept)
+        if warm_start is None
+        else _warm_weights(warm_start, header, fit_intercept, "guest")
+    )
     optimizer = Optimizer(settings, design.shape[1], fit_intercept)
     coefficients = len(header)
 
@@ -1086,7 +1094,7 @@ def _fit_guest(
     batches = plan.draw()
     send(batches, 0)
     converged = False
-    iteration = 0
+    iteration = 0 if warm_start is None else _warm_param(warm_start, "iters")
     x_precision = 2.0**-settings.precision_bits
     while iteration < settings.max_iter:
         started = time.perf_counter()
@@ -1343,6 +1351,29 @@ def _guest_validate(
     return validation.best_round if validation.stop else None
 
 
+def _warm_param(model: Model, name: str) -> Any:
+    """A field of the model a warm start goes on from (FATE 1.7+: a model input beside
+    train_data), checked."""
+    param = model.get("param") if isinstance(model, Mapping) else None
+    if not isinstance(param, Mapping) or param.get("need_one_vs_rest"):
+        raise InvalidArgument(
+            f"{MODULE}: a warm start goes on from a binary HeteroLR model (one-vs-rest models "
+            "cannot be warm started here)"
+        )
+    value = param.get(name, [] if name == "loss_history" else 0)
+    if name == "iters" and (not isinstance(value, int) or value < 0):
+        raise InvalidArgument(f"{MODULE}: the warm start's model has no iteration count")
+    return list(value) if name == "loss_history" else value
+
+
+def _warm_weights(model: Model, header: Sequence[str], intercept: bool, role: str) -> Floats:
+    _warm_param(model, "iters")
+    weights = _weights_by_name(model, header, role)
+    if intercept:
+        weights = np.append(weights, float(model["param"].get("intercept", 0.0)))
+    return weights
+
+
 def _validate_features(data: Dataset, header: Sequence[str], role: str) -> Floats:
     """The validate data's features in the training header's order."""
     missing = [name for name in header if name not in data.header]
@@ -1433,6 +1464,7 @@ def _fit_host(
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
     validate_data: Dataset | None = None,
+    warm_start: Model | None = None,
 ) -> Model:
     """A host's part: its model (weights, no intercept). With `validation_freqs`, its
     forwards of the train and `validate_data` rows the guest scores."""
@@ -1444,7 +1476,11 @@ def _fit_host(
     channel = _Channel(transport, timeout, timings)
     guest = parties.guest
     matrix = _features(features, header, ids, "host")
-    weights = initial_weights(settings, len(header))
+    weights = (
+        initial_weights(settings, len(header))
+        if warm_start is None
+        else _warm_weights(warm_start, header, False, "host")
+    )
     optimizer = Optimizer(settings, len(header), has_intercept=False)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
@@ -1475,7 +1511,7 @@ def _fit_host(
     # (the forwards of a batch, and the loss's two numbers).
     key.fill_in_background(len(batches[0][0]) + 2)
     converged = False
-    iteration = 0
+    iteration = 0 if warm_start is None else _warm_param(warm_start, "iters")
     x_precision = 2.0**-settings.precision_bits
     while iteration < settings.max_iter:
         started = time.perf_counter()
@@ -1610,9 +1646,11 @@ def fit_guest(
     timings: Timings | None = None,
     validate_data: Dataset | None = None,
     log_metric: LogMetric | None = None,
+    warm_start: Model | None = None,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
-    `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
+    `train`, as FATE's training job outputs them). `warm_start`: a model of an earlier job
+    whose iterations go on (FATE 1.7+). `sample_weights`, one per row, weigh each
     row's gradient and loss; `validate_data` and `log_metric` are for validation during
     training (`validation_freqs`). With more than two classes, one model per class
     (`one_vs_rest.py`); the guest tells the others how many classes there are, always, as
@@ -1646,7 +1684,10 @@ def fit_guest(
             timings=timings,
             validate_data=validate_data,
             log_metric=log_metric,
+            warm_start=warm_start,
         )
+    if warm_start is not None:
+        raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
     models, scores = [], []
     for index, label in enumerate(classes):
         model, predictions = _fit_guest(
@@ -1680,6 +1721,7 @@ def fit_host(
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
     validate_data: Dataset | None = None,
+    warm_start: Model | None = None,
 ) -> Model:
     """A host's part: its model (weights, no intercept; one per class with more than two).
     `validate_data`: its part of the rows the guest validates on (`validation_freqs`)."""
@@ -1696,7 +1738,10 @@ def fit_host(
             timeout=timeout,
             timings=timings,
             validate_data=validate_data,
+            warm_start=warm_start,
         )
+    if warm_start is not None:
+        raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
     models = [
         _fit_host(
             one_vs_rest.sub_transport(transport, index),
@@ -1722,6 +1767,7 @@ def fit_arbiter(
     on_class_loss: Callable[[int, int, float], None] | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    warm_start: Model | None = None,
 ) -> Model:
     """The arbiter's part: keys, masked decryption, losses, convergence; its model (FATE's
     arbiter model: `iters`, `loss_history`, `is_converged`, no weights).
@@ -1734,8 +1780,16 @@ def fit_arbiter(
     count = _class_count(transport, parties.guest, timeout)
     if count <= 2:
         return _fit_arbiter(
-            transport, params, parties, on_loss=on_loss, timeout=timeout, timings=timings
+            transport,
+            params,
+            parties,
+            warm_start=warm_start,
+            on_loss=on_loss,
+            timeout=timeout,
+            timings=timings,
         )
+    if warm_start is not None:
+        raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
     models = []
     for index in range(count):
 
@@ -1898,8 +1952,16 @@ class HeteroLR:
         model: dict[str, Any] | None = next(iter(trained.values()), None)
         role = context.task.role
         timings = Timings()
+        # FATE 1.7's warm start: a model and train_data go on training; a model alone predicts
+        # (the arbiter, which has no data, tells them apart by the job's type).
+        training = (
+            context.job_parameters.get("job_type") != "predict"
+            if role == "arbiter"
+            else learner_input(context)[1] == "train"
+        )
+        warm_start, model = (model, None) if training else (None, model)
         cv = read_cv(ParamReader(MODULE, params, DEFAULTS))
-        if cv.need_cv and model is None:
+        if cv.need_cv and model is None and warm_start is None:
             data = None if role == "arbiter" else learner_input(context)[0]
             multi = (
                 data is not None
@@ -1919,7 +1981,7 @@ class HeteroLR:
             )
             return
         if role == "arbiter":
-            if model is not None:
+            if not training:
                 return  # scoring needs no key
             on_loss, on_class_loss = _loss_loggers(context, "loss")
             model = fit_arbiter(
@@ -1929,6 +1991,7 @@ class HeteroLR:
                 on_loss=on_loss,
                 on_class_loss=on_class_loss,
                 timings=timings,
+                warm_start=warm_start,
             )
             self._save(context, model, timings)
             return
@@ -1949,6 +2012,7 @@ class HeteroLR:
                     header=data.header,
                     timings=timings,
                     validate_data=_validate_input(context),
+                    warm_start=warm_start,
                 )
                 self._save(context, model, timings)
             return
@@ -1977,6 +2041,7 @@ class HeteroLR:
                 timings=timings,
                 validate_data=_validate_input(context),
                 log_metric=context.log_metric,
+                warm_start=warm_start,
             )
             self._save(context, model, timings)
         context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)

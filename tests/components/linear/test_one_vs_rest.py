@@ -181,3 +181,57 @@ def test_homo_lr_one_vs_rest_matches_plaintext_fedavg_of_each_class(stores: Stor
         model = stores.model(party, "lr_0")
         assert model is not None and model["need_one_vs_rest"] is True
         assert model["one_vs_rest_result"]["one_vs_rest_classes"] == ["0", "1", "2", "3"]
+
+
+def test_hetero_lr_warm_start_goes_on_as_if_never_stopped(stores: Stores) -> None:
+    """FATE 1.7's warm start (a model input beside train_data): 3 iterations, then 3 more from
+    that model, are the plaintext run's 6 (sgd keeps no state between iterations)."""
+    guest = read_csv(fate_table("vehicle_scale_hetero_guest.csv")).take(np.arange(120))
+    host = read_csv(fate_table("vehicle_scale_hetero_host.csv"), label=None)
+    assert guest.labels is not None
+    binary = Dataset(guest.ids, guest.features, (guest.labels == 1).astype(float), guest.header)
+    stores.put(GUEST, "reader_0.data", binary.to_table())
+    stores.put(HOST, "reader_0.data", host.to_table())
+    params: dict[str, Any] = {
+        "penalty": "L2",
+        "alpha": 0.01,
+        "optimizer": "sgd",
+        "learning_rate": 0.15,
+        "max_iter": 3,
+        "early_stop": "diff",
+        "tol": 0.0,
+        "init_param": {"init_method": "const", "init_const": 0.1},
+    }
+    data = {"train_data": ["reader_0.data"]}
+    stores.run_parties(
+        HeteroLR(), "lr_0", {GUEST: params, HOST: params, ARBITER: params}, ROLES, data=data
+    )
+    more = {**params, "max_iter": 6}
+    stores.run_parties(
+        HeteroLR(),
+        "lr_1",
+        {GUEST: more, HOST: more, ARBITER: more},
+        ROLES,
+        data=data,
+        models=["lr_0.model"],
+    )
+    position = {sample: k for k, sample in enumerate(host.ids.tolist())}
+    features = np.hstack([guest.features, host.features[[position[s] for s in guest.ids.tolist()]]])
+    plain = plaintext_lr(
+        features,
+        binary.labels,
+        {**more, "init_param": {"fit_intercept": True}},
+        [np.arange(len(guest.ids))],
+        initial=np.full(features.shape[1] + 1, 0.1),
+    )
+    guest_model, host_model = stores.model(GUEST, "lr_1"), stores.model(HOST, "lr_1")
+    arbiter_model = stores.model(ARBITER, "lr_1")
+    assert guest_model is not None and host_model is not None and arbiter_model is not None
+    weights = [
+        *[guest_model["param"]["weight"][n] for n in guest.header],
+        *[host_model["param"]["weight"][n] for n in host.header],
+        guest_model["param"]["intercept"],
+    ]
+    np.testing.assert_allclose(weights, plain.weights, atol=1e-6)
+    assert arbiter_model["param"]["iters"] == 6
+    np.testing.assert_allclose(arbiter_model["param"]["loss_history"], plain.losses, rtol=1e-6)

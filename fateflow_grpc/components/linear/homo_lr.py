@@ -993,6 +993,11 @@ class HomoLR:
         data, kind = learner_input(context)
         if data.labels is None:
             raise InvalidArgument("HomoLR needs labelled data at every client: set with_label")
+        if trained and kind == "train":
+            raise InvalidArgument(
+                "HomoLR: warm start (a model input beside train_data) is not implemented; "
+                "give the model with test_data or data to predict"
+            )
         if trained:
             (model,) = trained.values()
             predictions = predict(model, data.features, data.labels, header=data.header)

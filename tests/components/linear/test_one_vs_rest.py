@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from fateflow_grpc.components.linear import one_vs_rest
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.domain.parties import PartyRole
+from fateflow_grpc.errors import InvalidArgument
 from tests.components.datasets import read_csv
 from tests.components.linear.test_hetero_lr import plaintext_lr
 from tests.components.tasks import Stores
@@ -235,3 +237,23 @@ def test_hetero_lr_warm_start_goes_on_as_if_never_stopped(stores: Stores) -> Non
     np.testing.assert_allclose(weights, plain.weights, atol=1e-6)
     assert arbiter_model["param"]["iters"] == 6
     np.testing.assert_allclose(arbiter_model["param"]["loss_history"], plain.losses, rtol=1e-6)
+
+
+def test_homo_lr_refuses_a_warm_start_by_name(stores: Stores) -> None:
+    guest = read_csv(fate_table("vehicle_scale_homo_guest.csv")).take(np.arange(20))
+    stores.put(GUEST, "reader_0.data", guest.to_table())
+    context = stores.context("lr_0", GUEST, {})
+    try:
+        context.save_model({"header": guest.header, "weight": {}, "intercept": 0.0})
+    finally:
+        context.close()
+    with pytest.raises(InvalidArgument, match="warm start"):
+        stores.run(
+            HomoLR(),
+            "lr_1",
+            GUEST,
+            {},
+            roles=ROLES,
+            data={"train_data": ["reader_0.data"]},
+            models=["lr_0.model"],
+        )

@@ -21,7 +21,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from fateflow_grpc.components.linear import hetero_lr
+from fateflow_grpc.components.linear import hetero_lr, one_vs_rest
 from fateflow_grpc.components.sdk.transport import Participants
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
@@ -539,7 +539,11 @@ def test_the_arbiter_only_sees_masked_gradients(example: Trained) -> None:
 @pytest.mark.slow
 def test_objects_on_the_wire_are_arrays_and_json(example: Trained) -> None:
     kinds = {type(d.obj).__name__ for d in example.wire.log}
-    assert kinds <= {"ndarray", "list", "dict", "bool", "float"}
+    # The one int: how many classes the guest has (one-vs-rest's aggregate_classes).
+    assert kinds <= {"ndarray", "list", "dict", "bool", "float", "int"}
+    ints = [d for d in example.wire.log if isinstance(d.obj, int) and not isinstance(d.obj, bool)]
+    assert {d.name for d in ints} == {one_vs_rest.AGGREGATE_CLASSES}
+    assert {d.obj for d in ints} == {2}
     # Ciphertexts cross as fixed-width rows, never as JSON numbers.
     forwards = example.wire.sent(hetero_lr.HOST_FORWARD, HOST)
     assert forwards and all(isinstance(d.obj, np.ndarray) for d in forwards)

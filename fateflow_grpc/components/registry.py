@@ -19,6 +19,7 @@ from fateflow_grpc.components.feature.scale import FeatureScale
 from fateflow_grpc.components.feature.selection import HeteroFeatureSelection
 from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
+from fateflow_grpc.components.io.model_loader import ModelLoader
 from fateflow_grpc.components.io.reader import Reader
 from fateflow_grpc.components.io.union import Union
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
@@ -85,6 +86,7 @@ COMPONENTS: tuple[Component, ...] = (
     HeteroKmeans(),
     FeldmanVerifiableSum(),
     SecureInformationRetrieval(),
+    ModelLoader(),
     Noop(),
 )
 

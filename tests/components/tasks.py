@@ -135,7 +135,7 @@ class Stores:
         )
         job_parameters: dict[str, Any] = {"model_id": MODEL_ID}
         if trained:
-            job_parameters["model_version"] = trained
+            job_parameters |= {"model_version": trained, "job_type": "predict"}
         task = TaskRef(job_id, component, 0, party.role, party.party_id)
         node = self._node(party)
         self._running(task)

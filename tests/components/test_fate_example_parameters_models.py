@@ -71,7 +71,7 @@ EXAMPLES: list[tuple[str, dict[str, Any], str | None]] = [
             "max_iter": 20,
             "penalty": "None",
         },
-        "cv_param.need_cv",
+        None,
     ),
     (
         "HeteroSSHELinR",
@@ -201,7 +201,7 @@ EXAMPLES: list[tuple[str, dict[str, Any], str | None]] = [
             "reveal_every_iter": True,
             "reveal_strategy": "respectively",
         },
-        "cv_param.need_cv",
+        None,
     ),
     *[
         (

@@ -42,11 +42,16 @@ Departures from FATE, on purpose:
 * Ciphertexts cross as fixed-width big-endian rows of a `uint8` array (the ciphertext, then its
   base-16 exponent zigzag-encoded in two bytes), as the intersection's big integers do, so this
   module needs nothing of the federation's codec (which imports protobuf).
-* Batches are drawn once (seeded by `init_param.random_seed`) and kept for every iteration, as
-  FATE 1.x does before 1.8's `shuffle`; `batch_size: -1` keeps the rows in their given order.
+* Batches are FATE's (`Batches`: `shuffle`, `batch_strategy`, `masked_rate`), drawn from
+  `init_param.random_seed` when it is given where FATE draws from the system's randomness.
+  A mask's decoys get residuals [[0]] at the exponent of the batch's, and, with one host,
+  an encrypted weight 0 in its share of the loss (the weights ride as `sample_weight`).
 * L1's proximal step shrinks by alpha times the step's learning rate (FATE divides by the
   square root of an iteration count that is 0 in the first iteration).
-* Only binary labels (0 and 1): FATE's one-vs-rest for more classes is not implemented.
+
+More than two classes: FATE's one-vs-rest (`one_vs_rest.py`), the guest tells the others how
+many classes there are (`aggregate_classes`, always, as FATE's does) and each class's model is
+trained under tags `model_<k>.`; two classes are 0 and 1. Cross validation: `sdk/cv.py`.
 
 Sample weights (SampleWeight's, the guest's alone), as FATE 1.7+ weighs them: scaled to mean 1
 over the guest's rows, each row's residual is weighted, d = w (u / 4 - y / 2) (the guest
@@ -69,22 +74,44 @@ arbiter decrypts one value per weight. Both use every core. The rest is vectoris
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from fateflow_grpc.components.crypto import paillier
-from fateflow_grpc.components.sdk.context import TaskContext
-from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input, prediction_table
+from fateflow_grpc.components.linear import glm_params, one_vs_rest
+from fateflow_grpc.components.linear.glm_params import (
+    CALCULATOR_MODES,
+    SQN_DEFAULTS,
+    STEPWISE_DEFAULTS,
+)
+from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, FoldResult, read_cv, run_cv
+from fateflow_grpc.components.sdk.learning import (
+    TRAIN_KINDS,
+    class_prediction_table,
+    learner_input,
+    prediction_table,
+)
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.sdk.validation import (
+    CALLBACK_DEFAULTS,
+    LogMetric,
+    Validation,
+    ValidationParams,
+    due,
+    read_validation,
+)
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FederatedError, InvalidArgument
@@ -146,21 +173,19 @@ DEFAULTS: dict[str, Any] = {
     "multi_class": "ovr",
     "floating_point_precision": 23,
     "encrypted_mode_calculator_param": {"mode": "strict", "re_encrypted_rate": 1},
-    "cv_param": {
-        "n_splits": 5,
-        "mode": "hetero",
-        "role": "guest",
-        "shuffle": True,
-        "random_seed": 1,
-        "need_cv": False,
-        "output_fold_history": True,
-        "history_value_type": "score",
-    },
+    "cv_param": CV_DEFAULTS,
     "validation_freqs": None,
     "early_stopping_rounds": None,
     "metrics": ["auc", "ks"],
     "use_first_metric_only": False,
     "is_warm_start": False,
+    # FATE 1.5+'s LogisticParam and HeteroLogisticParam, the rest of them.
+    "shuffle": True,
+    "batch_strategy": "full",
+    "masked_rate": 5,
+    "sqn_param": SQN_DEFAULTS,
+    "stepwise_param": STEPWISE_DEFAULTS,
+    "callback_param": CALLBACK_DEFAULTS,
 }
 
 Floats = npt.NDArray[np.float64]
@@ -183,7 +208,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
     encrypt = reader.section("encrypt_param")
     predict = reader.section("predict_param")
     calculator = reader.section("encrypted_mode_calculator_param")
-    cv = reader.section("cv_param")
+    cv = read_cv(reader)
     encrypt.choice("method", ("Paillier",))
     key_length = encrypt.raw("key_length")
     try:
@@ -193,12 +218,14 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
     if reader.raw("optimizer") == "sqn":
         raise reader.error("optimizer", "sqn", "sqn (stochastic quasi-Newton) is not implemented")
     precision = reader.raw("floating_point_precision")
-    cv.only("need_cv", False, "cross validation is not implemented")
-    reader.only("validation_freqs", None, "validation during training is not implemented")
-    reader.only("early_stopping_rounds", None, "it needs validation_freqs")
+    read_validation(reader)
     reader.only("is_warm_start", False, "warm start is not implemented")
     reader.choice("multi_class", ("ovr",))
-    calculator.choice("mode", ("strict",))
+    # FATE 1.7+ runs every mode as strict (it warns and resets the others), and so do we.
+    calculator.choice("mode", CALCULATOR_MODES)
+    glm_params.read_sqn(reader)
+    glm_params.refuse_stepwise(reader, MODULE)
+    batch_strategy = reader.choice("batch_strategy", ("full", "random"))
     metrics = reader.raw("metrics")
     if metrics is not None and not isinstance(metrics, list):
         raise reader.error("metrics", metrics, "must be a list of metric names")
@@ -230,12 +257,18 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
             "mode": "strict",
             "re_encrypted_rate": calculator.number("re_encrypted_rate", minimum=0, maximum=1),
         },
-        "cv_param": dict(DEFAULTS["cv_param"]),
-        "validation_freqs": None,
-        "early_stopping_rounds": None,
+        "cv_param": {**dataclasses.asdict(cv), "role": reader.section("cv_param").raw("role")},
+        "validation_freqs": reader.raw("validation_freqs"),
+        "early_stopping_rounds": reader.raw("early_stopping_rounds"),
         "metrics": list(metrics or []),
         "use_first_metric_only": reader.boolean("use_first_metric_only"),
         "is_warm_start": False,
+        "shuffle": reader.boolean("shuffle"),
+        "batch_strategy": batch_strategy,
+        "masked_rate": reader.number("masked_rate", minimum=0),
+        "sqn_param": reader.raw("sqn_param"),
+        "stepwise_param": reader.raw("stepwise_param"),
+        "callback_param": reader.raw("callback_param"),
     }
 
 
@@ -270,6 +303,10 @@ class _Settings:
     threshold: float
     #: The X of X^T [[d]] is encoded with this many bits after the binary point.
     precision_bits: int
+    batch_strategy: str = "full"
+    shuffle: bool = True
+    masked_rate: float = 5
+    validation: ValidationParams = field(default_factory=ValidationParams)
 
     @classmethod
     def of(cls, params: Mapping[str, Any]) -> _Settings:
@@ -293,6 +330,10 @@ class _Settings:
             key_length=p["encrypt_param"]["key_length"],
             threshold=p["predict_param"]["threshold"],
             precision_bits=p["floating_point_precision"],
+            batch_strategy=p["batch_strategy"],
+            shuffle=p["shuffle"],
+            masked_rate=p["masked_rate"],
+            validation=read_validation(ParamReader(MODULE, p, DEFAULTS)),
         )
 
     def meta(self) -> dict[str, Any]:
@@ -426,15 +467,78 @@ def initial_weights(
     return weights
 
 
-def _batches(count: int, settings: _Settings) -> list[npt.NDArray[np.intp]]:
-    """Row positions of each batch, drawn once for all iterations."""
-    if settings.batch_size == -1 or settings.batch_size >= count:
-        return [np.arange(count)]
-    seed = settings.random_seed if settings.random_seed is not None else secrets.randbits(64)
-    order = np.random.default_rng(seed).permutation(count)
-    return [
-        order[start : start + settings.batch_size] for start in range(0, count, settings.batch_size)
-    ]
+@dataclass(frozen=True)
+class Batch:
+    """A batch as the guest sees it: its rows, the rows the hosts are shown (the rows and, with
+    `masked_rate`, decoys, in a random order), and where each row sits among those shown."""
+
+    rows: npt.NDArray[np.intp]
+    shown: npt.NDArray[np.intp]
+    positions: npt.NDArray[np.intp]
+
+    @property
+    def masked(self) -> bool:
+        return len(self.shown) != len(self.rows)
+
+
+class Batches:
+    """FATE's `MiniBatch` (`federatedml/model_selection/mini_batch.py`) over `count` rows.
+
+    * A `batch_size` of -1 or of at least `count`: one batch of every row, every iteration.
+    * `batch_strategy: full`: the rows cut into consecutive batches of `batch_size`, in the
+      data's order, or reshuffled every iteration with `shuffle` (always, with a mask).
+    * `batch_strategy: random`: one batch per iteration, `batch_size` rows drawn anew.
+    * `masked_rate` r > 0: the hosts are shown round((1 + r) * batch_size) rows (at most all),
+      the batch's and random others, so that a host cannot tell which rows a batch holds; the
+      guest's residual is an encryption of 0 on the others.
+
+    FATE draws from the system's randomness; ours from `init_param.random_seed` when it is
+    given (a job can be rerun to the same numbers), else from the system's.
+    """
+
+    def __init__(self, count: int, settings: _Settings) -> None:
+        self.count = count
+        self.whole = settings.batch_size == -1 or settings.batch_size >= count
+        self.size = count if self.whole else settings.batch_size
+        self.random = not self.whole and settings.batch_strategy == "random"
+        self.shown_size = (
+            count if self.whole else min(count, round((1 + settings.masked_rate) * self.size))
+        )
+        self.shuffle = not self.whole and (settings.shuffle or self.shown_size != self.size)
+        #: Whether batches change from one iteration to the next (they are then sent anew).
+        self.mutable = self.random or self.shuffle
+        self.num = 1 if self.whole or self.random else -(-count // self.size)
+        seed = settings.random_seed if settings.random_seed is not None else secrets.randbits(64)
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def masked(self) -> bool:
+        """Whether the hosts are shown decoys beside each batch's rows."""
+        return self.shown_size != self.size
+
+    def sizes(self) -> list[int]:
+        """Rows of each batch (the same every iteration)."""
+        if self.random:
+            return [self.size]
+        return [min(self.size, self.count - k * self.size) for k in range(self.num)]
+
+    def draw(self) -> list[Batch]:
+        """The batches of one iteration."""
+        if self.random:
+            cuts = [np.sort(self._rng.choice(self.count, self.size, replace=False))]
+        else:
+            order = self._rng.permutation(self.count) if self.shuffle else np.arange(self.count)
+            cuts = [order[k * self.size : (k + 1) * self.size] for k in range(self.num)]
+        return [self._shown(rows) for rows in cuts]
+
+    def _shown(self, rows: npt.NDArray[np.intp]) -> Batch:
+        if self.shown_size == self.size:
+            return Batch(rows, rows, np.arange(len(rows)))
+        others = np.setdiff1d(np.arange(self.count), rows)
+        decoys = self._rng.choice(others, min(len(others), self.shown_size - len(rows)), False)
+        shown = self._rng.permutation(np.concatenate([rows, decoys]))
+        where = {int(row): k for k, row in enumerate(shown.tolist())}
+        return Batch(rows, shown, np.array([where[int(row)] for row in rows.tolist()], np.intp))
 
 
 def _converged(settings: _Settings, losses: Sequence[float], weight_change: float) -> bool:
@@ -471,11 +575,36 @@ class Timings:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def _next_batch_size(batches: Sequence[Sized], iteration: int, index: int, max_iter: int) -> int:
-    """Rows of the batch after (iteration, index); 0 after the last one."""
-    if index + 1 < len(batches):
-        return len(batches[index + 1])
-    return len(batches[0]) if iteration + 1 < max_iter else 0
+def _next_batch_size(plan: Batches, iteration: int, index: int, max_iter: int) -> int:
+    """Rows the hosts are shown in the batch after (iteration, index); 0 after the last one."""
+    if index + 1 < plan.num or iteration + 1 < max_iter:
+        return plan.shown_size
+    return 0
+
+
+def _batch_tag(mutable: bool, iteration: int, index: int) -> str:
+    """The tag of a batch's ids: `fit.<batch>` for batches drawn once, `fit.<iter>.<batch>`
+    for batches drawn anew each iteration."""
+    return f"fit.{iteration}.{index}" if mutable else f"fit.{index}"
+
+
+def _shown_residuals(
+    batch: Batch,
+    residuals: Sequence[paillier.EncryptedNumber],
+    decoys: Sequence[paillier.EncryptedNumber],
+) -> list[paillier.EncryptedNumber]:
+    """The residuals of the rows a host is shown, in its order: the batch's, and encryptions
+    of 0 for the decoys, every one at the same exponent (an exponent must not tell them
+    apart)."""
+    if not batch.masked:
+        return list(residuals)
+    shown: list[paillier.EncryptedNumber | None] = [None] * len(batch.shown)
+    for position, residual in zip(batch.positions.tolist(), residuals, strict=True):
+        shown[position] = residual
+    spare = iter(decoys)
+    filled = [number if number is not None else next(spare) for number in shown]
+    lowest = min(number.exponent for number in filled)
+    return [number.decrease_exponent_to(lowest) for number in filled]
 
 
 # --- the wire ---------------------------------------------------------------------------------
@@ -734,6 +863,17 @@ class Predictions:
     labels: Floats | None
     scores: Floats
     threshold: float
+    #: One-vs-rest: the classes, and each class's probability per row (`scores` is None).
+    classes: list[float] | None = None
+    probabilities: Floats | None = None
+
+    def table(self, ids: npt.NDArray[Any], kind: str, sid: str) -> pa.Table:
+        """FATE's prediction table of these predictions (`type` `kind`)."""
+        if self.classes is None or self.probabilities is None:
+            return prediction_table(ids, self.labels, self.scores, self.threshold, kind, sid)
+        return class_prediction_table(
+            ids, self.labels, self.probabilities, self.classes, self.threshold, kind, sid
+        )
 
     @property
     def results(self) -> npt.NDArray[np.int64]:
@@ -764,11 +904,12 @@ def _sigmoid(values: Floats) -> Floats:
 # --- the arbiter ------------------------------------------------------------------------------
 
 
-def fit_arbiter(
+def _fit_arbiter(
     transport: Transport,
     params: Mapping[str, Any],
     parties: Participants,
     *,
+    warm_start: Model | None = None,
     on_loss: Callable[[int, float], None] | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
@@ -792,9 +933,11 @@ def fit_arbiter(
         raise FederatedError(f"{_sender(guest)} sent a batch_info without batch_num")
     batch_num = int(info["batch_num"])
     with_loss = len(hosts) == 1
-    losses: list[float] = []
+    # A warm start goes on from the model's iterations and losses (FATE 1.7+).
+    losses: list[float] = [] if warm_start is None else _warm_param(warm_start, "loss_history")
+    iteration = 0 if warm_start is None else _warm_param(warm_start, "iters")
     converged = False
-    iteration = 0
+
     plain_width = _width(public_key.n)
     cipher_width = _width(public_key.nsquare)
     while iteration < settings.max_iter:
@@ -841,9 +984,10 @@ def fit_arbiter(
                 on_loss(iteration, loss)
         converged = _converged(settings, losses, weight_change)
         channel.remote(converged, CONVERGE_FLAG, f"fit.{iteration}", [guest, *hosts])
+        stop = _early_stop(channel, settings, iteration, guest)
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
-        if converged:
+        if converged or stop is not None:
             break
     return _param(settings, [], np.zeros(0), 0.0, iteration, converged, losses)
 
@@ -851,7 +995,7 @@ def fit_arbiter(
 # --- the guest --------------------------------------------------------------------------------
 
 
-def fit_guest(
+def _fit_guest(
     transport: Transport,
     features: npt.ArrayLike,
     labels: npt.ArrayLike,
@@ -863,11 +1007,28 @@ def fit_guest(
     sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
+    warm_start: Model | None = None,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
-    row's gradient and loss."""
+    row's gradient and loss. With `validation_freqs`, the train and `validate_data` are
+    scored every so many iterations, their metrics given to `log_metric`."""
     settings = _Settings.of(params)
+    validation = (
+        Validation(
+            settings.validation,
+            "binary",
+            log_metric=log_metric or (lambda *_: None),
+            has_validate_data=validate_data is not None,
+        )
+        if settings.validation.enabled
+        else None
+    )
+    best: dict[int, Floats] = {}
+    data_ids = np.asarray([str(v) for v in ids], dtype=object)
+    sid = "id" if validate_data is None else validate_data.sid
     _check_hosts(settings, parties)
     arbiter = parties.require_arbiter()
     timings = timings or Timings()
@@ -885,44 +1046,64 @@ def fit_guest(
     fit_intercept = settings.fit_intercept
     # The intercept is the weight of a column of ones, so X^T [[d]] gives its gradient too.
     design = np.hstack([matrix, np.ones((len(ids), 1))]) if fit_intercept else matrix
-    weights = initial_weights(settings, design.shape[1], labels=y, has_intercept=fit_intercept)
+    weights = (
+        initial_weights(settings, design.shape[1], labels=y, has_intercept=fit_intercept)
+        if warm_start is None
+        else _warm_weights(warm_start, header, fit_intercept, "guest")
+    )
     optimizer = Optimizer(settings, design.shape[1], fit_intercept)
     coefficients = len(header)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
-    batches = _batches(len(ids), settings)
+    plan = Batches(len(ids), settings)
     # Obfuscators are the cost of encrypting: computed while this party would wait otherwise.
-    key.fill_in_background(len(batches[0]))
+    key.fill_in_background(plan.size)
+    with_loss = len(hosts) == 1
+    # With one host, its share of the loss is a sum of u_h^2 weighed by one encrypted number a
+    # row: the row's sample weight, 0 for a mask's decoy.
+    with_weight = with_loss and (row_weights is not None or plan.masked)
     channel.remote(
         {
-            "batch_size": settings.batch_size,
-            "batch_num": len(batches),
-            "with_weight": row_weights is not None,
+            "batch_size": plan.size,
+            "batch_num": plan.num,
+            "batch_mutable": plan.mutable,
+            "masked_batch_size": plan.shown_size,
+            "batch_sizes": plan.sizes(),
+            "with_weight": with_weight,
         },
         BATCH_INFO,
         "fit",
         [*hosts, arbiter],
     )
-    for index, rows in enumerate(batches):
-        channel.remote([sample_ids[k] for k in rows], BATCH_DATA_INDEX, f"fit.{index}", hosts)
-    with_loss = len(hosts) == 1
-    if with_loss and row_weights is not None:
-        for index, rows in enumerate(batches):
-            with timings.phase("encrypt"):
-                encrypted = key.encrypt_many(row_weights[rows], precision=_RESIDUAL_PRECISION)
-            channel.remote(
-                _pack_numbers(encrypted, key, rerandomize=False),
-                SAMPLE_WEIGHT,
-                f"fit.{index}",
-                hosts,
-            )
+
+    def send(batches: list[Batch], iteration: int) -> None:
+        for index, batch in enumerate(batches):
+            tag = _batch_tag(plan.mutable, iteration, index)
+            channel.remote([sample_ids[k] for k in batch.shown], BATCH_DATA_INDEX, tag, hosts)
+            if with_weight:
+                shown_weights = np.zeros(len(batch.shown))
+                shown_weights[batch.positions] = (
+                    1.0 if row_weights is None else row_weights[batch.rows]
+                )
+                with timings.phase("encrypt"):
+                    encrypted = key.encrypt_many(shown_weights, precision=_RESIDUAL_PRECISION)
+                channel.remote(
+                    _pack_numbers(encrypted, key, rerandomize=False), SAMPLE_WEIGHT, tag, hosts
+                )
+
+    batches = plan.draw()
+    send(batches, 0)
     converged = False
-    iteration = 0
+    iteration = 0 if warm_start is None else _warm_param(warm_start, "iters")
     x_precision = 2.0**-settings.precision_bits
     while iteration < settings.max_iter:
         started = time.perf_counter()
         start_weights = weights.copy()
-        for index, rows in enumerate(batches):
+        if plan.mutable and iteration > 0:
+            batches = plan.draw()
+            send(batches, iteration)
+        for index, batch in enumerate(batches):
+            rows = batch.rows
             tag = f"fit.{iteration}.{index}"
             x, labels_b = design[rows], y[rows]
             weights_b = None if row_weights is None else row_weights[rows]
@@ -934,9 +1115,19 @@ def fit_guest(
                 residual = key.encrypt_many(
                     half if weights_b is None else half * weights_b, precision=_RESIDUAL_PRECISION
                 )
+                decoys = (
+                    key.encrypt_many(
+                        np.zeros(len(batch.shown) - len(rows)), precision=_RESIDUAL_PRECISION
+                    )
+                    if batch.masked
+                    else []
+                )
             host_forwards = [
-                _unpack_numbers(obj, key, "forwards", host, len(rows))
-                for obj, host in zip(channel.get(HOST_FORWARD, tag, hosts), hosts, strict=True)
+                [shown[k] for k in batch.positions.tolist()]
+                for shown in (
+                    _unpack_numbers(obj, key, "forwards", host, len(batch.shown))
+                    for obj, host in zip(channel.get(HOST_FORWARD, tag, hosts), hosts, strict=True)
+                )
             ]
             for host_forward in host_forwards:
                 if weights_b is not None:
@@ -946,7 +1137,10 @@ def fit_guest(
             # Every [[d]] includes a fresh encryption of our half, which is what hides it from
             # a host that knows the randomness of its own term: no second obfuscator needed.
             channel.remote(
-                _pack_numbers(residual, key, rerandomize=False), FORE_GRADIENT, tag, hosts
+                _pack_numbers(_shown_residuals(batch, residual, decoys), key, rerandomize=False),
+                FORE_GRADIENT,
+                tag,
+                hosts,
             )
             with timings.phase("matvec"):
                 gradient = paillier.matvec(x.T, residual, precision=x_precision)
@@ -968,7 +1162,7 @@ def fit_guest(
                     timings,
                 )
                 channel.remote(_pack_numbers([loss], key, rerandomize=False), LOSS, tag, [arbiter])
-            key.fill_in_background(_next_batch_size(batches, iteration, index, settings.max_iter))
+            key.fill_in_background(_next_batch_size(plan, iteration, index, settings.max_iter))
             plain = _unmask(
                 channel.get_one(GUEST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )
@@ -977,13 +1171,36 @@ def fit_guest(
             change = weights - start_weights
             channel.remote(float(change @ change), WEIGHT_DIFF, f"fit.{iteration}", [arbiter])
         converged = _read_flag(channel.get_one(CONVERGE_FLAG, f"fit.{iteration}", arbiter), arbiter)
+        stop = None
+        if validation is not None and validation.due(iteration):
+            best[iteration] = weights.copy()
+            stop = _guest_validate(
+                channel,
+                validation,
+                iteration,
+                weights,
+                fit_intercept,
+                coefficients,
+                hosts,
+                arbiter,
+                (matrix, sample_ids, original_labels, data_ids, sid),
+                validate_data,
+                header,
+                settings.threshold,
+            )
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
+        if stop is not None:
+            weights = best[stop]
+            break
         if converged:
             break
     intercept = float(weights[-1]) if fit_intercept else 0.0
     # The loss history is the arbiter's (it alone decrypts the losses), as in FATE.
     model = _param(settings, header, weights[:coefficients], intercept, iteration, converged, [])
+    if validation is not None:
+        model["param"]["best_iteration"] = validation.best_round
+        model["validation_metrics"] = validation.summary()
     predictions = _predict_guest(
         channel,
         matrix,
@@ -1031,6 +1248,143 @@ def _guest_loss(
     return total
 
 
+@dataclass(frozen=True)
+class _BatchInfo:
+    """What the guest tells of its batches (FATE's `batch_info`, and ours: `batch_sizes`,
+    `with_weight`)."""
+
+    batch_num: int
+    mutable: bool
+    sizes: list[int]
+    with_weight: bool
+
+
+def _read_batch_info(obj: object, guest: PartyRole) -> _BatchInfo:
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("batch_num"), int):
+        raise FederatedError(f"{_sender(guest)} sent a batch_info without batch_num")
+    sizes = obj.get("batch_sizes")
+    if (
+        not isinstance(sizes, list)
+        or len(sizes) != obj["batch_num"]
+        or not all(isinstance(size, int) and size > 0 for size in sizes)
+    ):
+        raise FederatedError(f"{_sender(guest)} sent a batch_info without its batch sizes")
+    return _BatchInfo(
+        obj["batch_num"], obj.get("batch_mutable") is True, sizes, obj.get("with_weight") is True
+    )
+
+
+#: Whether training stops, and the iteration whose model is kept (ours, after FATE's
+#: `validation_status`): the guest tells the others after each scored iteration.
+VALIDATION_STATUS = "ValidationStrategyVariable.validation_status"
+
+
+def _early_stop(
+    channel: _Channel, settings: _Settings, iteration: int, guest: PartyRole
+) -> int | None:
+    """At a host or the arbiter: the iteration to go back to when the guest's validation
+    stops training after `iteration`, else None."""
+    validation = settings.validation
+    if validation.early_stopping_rounds is None or not due(validation, iteration):
+        return None
+    status = channel.get_one(VALIDATION_STATUS, f"validate.{iteration}", guest)
+    if not isinstance(status, Mapping) or not isinstance(status.get("stop"), bool):
+        raise FederatedError(f"{_sender(guest)} sent a validation_status without stop")
+    if not status["stop"]:
+        return None
+    best = status.get("best")
+    if not isinstance(best, int) or isinstance(best, bool) or not 0 <= best <= iteration:
+        raise FederatedError(f"{_sender(guest)} sent a validation_status without its best")
+    return best
+
+
+def _guest_validate(
+    channel: _Channel,
+    validation: Validation,
+    iteration: int,
+    weights: Floats,
+    fit_intercept: bool,
+    coefficients: int,
+    hosts: Sequence[PartyRole],
+    arbiter: PartyRole,
+    train: tuple[Floats, list[str], Floats, npt.NDArray[Any], str],
+    validate_data: Dataset | None,
+    header: Sequence[str],
+    threshold: float,
+) -> int | None:
+    """Score the train and validate data with this iteration's weights, log their metrics,
+    and tell the others whether to stop; the iteration to go back to when stopping."""
+    intercept = float(weights[-1]) if fit_intercept else 0.0
+    matrix, sample_ids, labels, data_ids, sid = train
+    scored = _predict_guest(
+        channel,
+        matrix,
+        weights[:coefficients],
+        intercept,
+        hosts,
+        sample_ids,
+        labels,
+        threshold,
+        f"validate.{iteration}.train",
+    )
+    tables = {"train": scored.table(data_ids, "train", sid)}
+    if validate_data is not None:
+        validate_ids = [str(v) for v in validate_data.ids.tolist()]
+        features = _validate_features(validate_data, header, "guest")
+        checked = _predict_guest(
+            channel,
+            features,
+            weights[:coefficients],
+            intercept,
+            hosts,
+            validate_ids,
+            None if validate_data.labels is None else validate_data.labels.astype(np.float64),
+            threshold,
+            f"validate.{iteration}.validate",
+        )
+        tables["validate"] = checked.table(validate_data.ids, "validate", validate_data.sid)
+    validation.score(iteration, train=tables["train"], validate=tables.get("validate"))
+    if validation.params.early_stopping_rounds is None:
+        return None
+    status = {"stop": validation.stop, "best": validation.best_round}
+    channel.remote(status, VALIDATION_STATUS, f"validate.{iteration}", [*hosts, arbiter])
+    return validation.best_round if validation.stop else None
+
+
+def _warm_param(model: Model, name: str) -> Any:
+    """A field of the model a warm start goes on from (FATE 1.7+: a model input beside
+    train_data), checked."""
+    param = model.get("param") if isinstance(model, Mapping) else None
+    if not isinstance(param, Mapping) or param.get("need_one_vs_rest"):
+        raise InvalidArgument(
+            f"{MODULE}: a warm start goes on from a binary HeteroLR model (one-vs-rest models "
+            "cannot be warm started here)"
+        )
+    value = param.get(name, [] if name == "loss_history" else 0)
+    if name == "iters" and (not isinstance(value, int) or value < 0):
+        raise InvalidArgument(f"{MODULE}: the warm start's model has no iteration count")
+    return list(value) if name == "loss_history" else value
+
+
+def _warm_weights(model: Model, header: Sequence[str], intercept: bool, role: str) -> Floats:
+    _warm_param(model, "iters")
+    weights = _weights_by_name(model, header, role)
+    if intercept:
+        weights = np.append(weights, float(model["param"].get("intercept", 0.0)))
+    return weights
+
+
+def _validate_features(data: Dataset, header: Sequence[str], role: str) -> Floats:
+    """The validate data's features in the training header's order."""
+    missing = [name for name in header if name not in data.header]
+    if missing:
+        raise InvalidArgument(
+            f"{MODULE} at the {role}: validate_data lacks the features {', '.join(missing[:5])}"
+        )
+    columns = [data.header.index(name) for name in header]
+    return _features(data.features[:, columns], header, data.ids.tolist(), role)
+
+
 def _json_key(obj: object) -> Mapping[str, object]:
     if not isinstance(obj, Mapping):
         raise FederatedError("the arbiter sent a Paillier public key that is not {'n': <int>}")
@@ -1043,7 +1397,7 @@ def _read_flag(obj: object, sender: PartyRole) -> bool:
     return obj
 
 
-def predict_guest(
+def _predict_binary_guest(
     transport: Transport,
     features: npt.ArrayLike,
     model: Model,
@@ -1099,7 +1453,7 @@ def _predict_guest(
 # --- a host -----------------------------------------------------------------------------------
 
 
-def fit_host(
+def _fit_host(
     transport: Transport,
     features: npt.ArrayLike,
     params: Mapping[str, Any],
@@ -1109,8 +1463,12 @@ def fit_host(
     header: Sequence[str],
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    validate_data: Dataset | None = None,
+    warm_start: Model | None = None,
 ) -> Model:
-    """A host's part: its model (weights, no intercept)."""
+    """A host's part: its model (weights, no intercept). With `validation_freqs`, its
+    forwards of the train and `validate_data` rows the guest scores."""
+    best: dict[int, Floats] = {}
     settings = _Settings.of(params)
     _check_hosts(settings, parties)
     arbiter = parties.require_arbiter()
@@ -1118,42 +1476,49 @@ def fit_host(
     channel = _Channel(transport, timeout, timings)
     guest = parties.guest
     matrix = _features(features, header, ids, "host")
-    weights = initial_weights(settings, len(header))
+    weights = (
+        initial_weights(settings, len(header))
+        if warm_start is None
+        else _warm_weights(warm_start, header, False, "host")
+    )
     optimizer = Optimizer(settings, len(header), has_intercept=False)
 
     key = paillier.PublicKey.from_json(_json_key(channel.get_one(PAILLIER_PUBKEY, "fit", arbiter)))
-    info = channel.get_one(BATCH_INFO, "fit", guest)
-    if not isinstance(info, Mapping) or not isinstance(info.get("batch_num"), int):
-        raise FederatedError(f"{_sender(guest)} sent a batch_info without batch_num")
-    batches = [
-        _row_positions(
-            ids,
-            _read_json_list(
-                channel.get_one(BATCH_DATA_INDEX, f"fit.{index}", guest), "a batch index", guest
-            ),
-            guest,
-        )
-        for index in range(int(info["batch_num"]))
-    ]
+    info = _read_batch_info(channel.get_one(BATCH_INFO, "fit", guest), guest)
+    with_loss = len(parties.hosts) == 1
+
+    def receive(iteration: int) -> list[tuple[list[int], list[paillier.EncryptedNumber]]]:
+        """Each batch's rows as shown, and their encrypted weights for the loss (if any)."""
+        batches = []
+        for index in range(info.batch_num):
+            tag = _batch_tag(info.mutable, iteration, index)
+            wanted = _read_json_list(
+                channel.get_one(BATCH_DATA_INDEX, tag, guest), "a batch index", guest
+            )
+            rows = _row_positions(ids, wanted, guest)
+            weights = (
+                _unpack_numbers(
+                    channel.get_one(SAMPLE_WEIGHT, tag, guest), key, "weights", guest, len(rows)
+                )
+                if info.with_weight and with_loss
+                else []
+            )
+            batches.append((rows, weights))
+        return batches
+
+    batches = receive(0)
     # Obfuscators are the cost of encrypting: computed while this party would wait otherwise
     # (the forwards of a batch, and the loss's two numbers).
-    key.fill_in_background(len(batches[0]) + 2)
-    with_loss = len(parties.hosts) == 1
-    # Each batch's sample weights, encrypted, for our share of the weighted loss.
-    sample_weights = [
-        _unpack_numbers(
-            channel.get_one(SAMPLE_WEIGHT, f"fit.{index}", guest), key, "weights", guest, len(rows)
-        )
-        for index, rows in enumerate(batches)
-        if with_loss and info.get("with_weight") is True
-    ]
+    key.fill_in_background(len(batches[0][0]) + 2)
     converged = False
-    iteration = 0
+    iteration = 0 if warm_start is None else _warm_param(warm_start, "iters")
     x_precision = 2.0**-settings.precision_bits
     while iteration < settings.max_iter:
         started = time.perf_counter()
         start_weights = weights.copy()
-        for index, rows in enumerate(batches):
+        if info.mutable and iteration > 0:
+            batches = receive(iteration)
+        for index, (rows, sample_weights) in enumerate(batches):
             tag = f"fit.{iteration}.{index}"
             x = matrix[rows]
             forward = x @ weights
@@ -1166,7 +1531,7 @@ def fit_host(
                 if sample_weights:
                     with timings.phase("matvec"):
                         square = paillier.dot(
-                            np.square(forward), sample_weights[index], precision=x_precision
+                            np.square(forward), sample_weights, precision=x_precision
                         )
                 else:
                     with timings.phase("encrypt"):
@@ -1195,19 +1560,36 @@ def fit_host(
                 gradient = paillier.matvec(x.T, residual, precision=x_precision)
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, HOST_GRADIENT, tag, [arbiter])
-            key.fill_in_background(
-                _next_batch_size(batches, iteration, index, settings.max_iter) + 2
-            )
+            more = index + 1 < info.batch_num or iteration + 1 < settings.max_iter
+            key.fill_in_background(len(rows) + 2 if more else 0)
             plain = _unmask(
                 channel.get_one(HOST_OPTIM_GRADIENT, tag, arbiter), masked, key, arbiter
             )
-            weights = optimizer.step(weights, plain / len(rows), iteration)
+            # The mean over the batch's rows, which a mask's decoys are not.
+            weights = optimizer.step(weights, plain / info.sizes[index], iteration)
         if settings.early_stop == "weight_diff":
             change = weights - start_weights
             channel.remote(float(change @ change), WEIGHT_DIFF, f"fit.{iteration}", [arbiter])
         converged = _read_flag(channel.get_one(CONVERGE_FLAG, f"fit.{iteration}", arbiter), arbiter)
+        stop = None
+        if settings.validation.enabled and due(settings.validation, iteration):
+            best[iteration] = weights.copy()
+            _predict_host(channel, matrix, weights, ids, guest, f"validate.{iteration}.train")
+            if validate_data is not None:
+                _predict_host(
+                    channel,
+                    _validate_features(validate_data, header, "host"),
+                    weights,
+                    validate_data.ids.tolist(),
+                    guest,
+                    f"validate.{iteration}.validate",
+                )
+            stop = _early_stop(channel, settings, iteration, guest)
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
+        if stop is not None:
+            weights = best[stop]
+            break
         if converged:
             break
     model = _param(settings, header, weights, 0.0, iteration, converged, [])
@@ -1216,7 +1598,7 @@ def fit_host(
     return model
 
 
-def predict_host(
+def _predict_binary_host(
     transport: Transport,
     features: npt.ArrayLike,
     model: Model,
@@ -1247,6 +1629,307 @@ def _predict_host(
     channel.remote(np.ascontiguousarray(matrix[rows] @ weights), HOST_PROB, flowid, [guest])
 
 
+# --- one-vs-rest: the roles' entry points -------------------------------------------------------
+
+
+def fit_guest(
+    transport: Transport,
+    features: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    params: Mapping[str, Any],
+    parties: Participants,
+    *,
+    ids: Sequence[object],
+    header: Sequence[str],
+    sample_weights: npt.ArrayLike | None = None,
+    timeout: float = GET_TIMEOUT_S,
+    timings: Timings | None = None,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
+    warm_start: Model | None = None,
+) -> tuple[Model, Predictions]:
+    """The guest's part: its model, and its predictions on the training data (flowid
+    `train`, as FATE's training job outputs them). `warm_start`: a model of an earlier job
+    whose iterations go on (FATE 1.7+). `sample_weights`, one per row, weigh each
+    row's gradient and loss; `validate_data` and `log_metric` are for validation during
+    training (`validation_freqs`). With more than two classes, one model per class
+    (`one_vs_rest.py`); the guest tells the others how many classes there are, always, as
+    FATE's does."""
+    settings = _Settings.of(params)
+    _check_hosts(settings, parties)
+    original = np.asarray(labels, dtype=np.float64)
+    classes = one_vs_rest.classes_of(original)
+    if len(classes) <= 2:
+        _binary_labels(original)
+    elif settings.validation.enabled:
+        raise InvalidArgument(
+            f"{MODULE} parameter validation_freqs cannot be set with {len(classes)} classes: "
+            "validation of one-vs-rest models is not implemented",
+            module=MODULE,
+            parameter="validation_freqs",
+        )
+    others = [*parties.hosts, parties.require_arbiter()]
+    transport.remote(len(classes), one_vs_rest.AGGREGATE_CLASSES, "fit", others)
+    if len(classes) <= 2:
+        return _fit_guest(
+            transport,
+            features,
+            labels,
+            params,
+            parties,
+            ids=ids,
+            header=header,
+            sample_weights=sample_weights,
+            timeout=timeout,
+            timings=timings,
+            validate_data=validate_data,
+            log_metric=log_metric,
+            warm_start=warm_start,
+        )
+    if warm_start is not None:
+        raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
+    models, scores = [], []
+    for index, label in enumerate(classes):
+        model, predictions = _fit_guest(
+            one_vs_rest.sub_transport(transport, index),
+            features,
+            (original == label).astype(np.float64),
+            params,
+            parties,
+            ids=ids,
+            header=header,
+            sample_weights=sample_weights,
+            timeout=timeout,
+            timings=timings,
+        )
+        models.append(model["param"])
+        scores.append(predictions.scores)
+    probabilities = np.column_stack(scores)
+    return _ovr_model(settings, header, models, classes), _class_predictions(
+        [str(v) for v in ids], original, probabilities, classes, settings.threshold
+    )
+
+
+def fit_host(
+    transport: Transport,
+    features: npt.ArrayLike,
+    params: Mapping[str, Any],
+    parties: Participants,
+    *,
+    ids: Sequence[object],
+    header: Sequence[str],
+    timeout: float = GET_TIMEOUT_S,
+    timings: Timings | None = None,
+    validate_data: Dataset | None = None,
+    warm_start: Model | None = None,
+) -> Model:
+    """A host's part: its model (weights, no intercept; one per class with more than two).
+    `validate_data`: its part of the rows the guest validates on (`validation_freqs`)."""
+    _check_hosts(_Settings.of(params), parties)
+    count = _class_count(transport, parties.guest, timeout)
+    if count <= 2:
+        return _fit_host(
+            transport,
+            features,
+            params,
+            parties,
+            ids=ids,
+            header=header,
+            timeout=timeout,
+            timings=timings,
+            validate_data=validate_data,
+            warm_start=warm_start,
+        )
+    if warm_start is not None:
+        raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
+    models = [
+        _fit_host(
+            one_vs_rest.sub_transport(transport, index),
+            features,
+            params,
+            parties,
+            ids=ids,
+            header=header,
+            timeout=timeout,
+            timings=timings,
+        )["param"]
+        for index in range(count)
+    ]
+    return _ovr_model(_Settings.of(params), header, models, list(range(count)))
+
+
+def fit_arbiter(
+    transport: Transport,
+    params: Mapping[str, Any],
+    parties: Participants,
+    *,
+    on_loss: Callable[[int, float], None] | None = None,
+    on_class_loss: Callable[[int, int, float], None] | None = None,
+    timeout: float = GET_TIMEOUT_S,
+    timings: Timings | None = None,
+    warm_start: Model | None = None,
+) -> Model:
+    """The arbiter's part: keys, masked decryption, losses, convergence; its model (FATE's
+    arbiter model: `iters`, `loss_history`, `is_converged`, no weights).
+
+    `on_loss(iteration, loss)` is called after each iteration that has a loss (FATE's
+    `train`/`loss` metric, points (iteration, loss)); with one-vs-rest,
+    `on_class_loss(class index, iteration, loss)` instead.
+    """
+    _check_hosts(_Settings.of(params), parties)
+    count = _class_count(transport, parties.guest, timeout)
+    if count <= 2:
+        return _fit_arbiter(
+            transport,
+            params,
+            parties,
+            warm_start=warm_start,
+            on_loss=on_loss,
+            timeout=timeout,
+            timings=timings,
+        )
+    if warm_start is not None:
+        raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
+    models = []
+    for index in range(count):
+
+        def class_loss(iteration: int, loss: float, index: int = index) -> None:
+            if on_class_loss is not None:
+                on_class_loss(index, iteration, loss)
+
+        models.append(
+            _fit_arbiter(
+                one_vs_rest.sub_transport(transport, index),
+                params,
+                parties,
+                on_loss=class_loss,
+                timeout=timeout,
+                timings=timings,
+            )["param"]
+        )
+    return _ovr_model(_Settings.of(params), [], models, list(range(count)))
+
+
+def predict_guest(
+    transport: Transport,
+    features: npt.ArrayLike,
+    model: Model,
+    parties: Participants,
+    *,
+    ids: Sequence[object],
+    header: Sequence[str],
+    labels: npt.ArrayLike | None = None,
+    threshold: float | None = None,
+    flowid: str = "predict",
+    timeout: float = GET_TIMEOUT_S,
+) -> Predictions:
+    """Scores of a trained model: the hosts send their forwards in plaintext, as in FATE."""
+    parts = _ovr_parts(model)
+    if parts is None:
+        return _predict_binary_guest(
+            transport,
+            features,
+            model,
+            parties,
+            ids=ids,
+            header=header,
+            labels=labels,
+            threshold=threshold,
+            flowid=flowid,
+            timeout=timeout,
+        )
+    classes, models = parts
+    scores = [
+        _predict_binary_guest(
+            one_vs_rest.sub_transport(transport, index),
+            features,
+            part,
+            parties,
+            ids=ids,
+            header=header,
+            flowid=flowid,
+            timeout=timeout,
+        ).scores
+        for index, part in enumerate(models)
+    ]
+    return _class_predictions(
+        [str(v) for v in ids],
+        None if labels is None else np.asarray(labels, dtype=np.float64),
+        np.column_stack(scores),
+        classes,
+        0.5 if threshold is None else threshold,
+    )
+
+
+def predict_host(
+    transport: Transport,
+    features: npt.ArrayLike,
+    model: Model,
+    parties: Participants,
+    *,
+    ids: Sequence[object],
+    header: Sequence[str],
+    flowid: str = "predict",
+    timeout: float = GET_TIMEOUT_S,
+) -> None:
+    """A host's part of prediction: its forwards for the ids the guest asks about."""
+    parts = _ovr_parts(model)
+    models = (
+        [(transport, model)]
+        if parts is None
+        else [
+            (one_vs_rest.sub_transport(transport, index), part)
+            for index, part in enumerate(parts[1])
+        ]
+    )
+    for channel, part in models:
+        _predict_binary_host(
+            channel,
+            features,
+            part,
+            parties,
+            ids=ids,
+            header=header,
+            flowid=flowid,
+            timeout=timeout,
+        )
+
+
+def _ovr_model(
+    settings: _Settings, header: Sequence[str], params: list[Any], classes: Sequence[float]
+) -> Model:
+    return {
+        "meta": {**settings.meta(), "need_one_vs_rest": True},
+        "param": one_vs_rest.combine(header, params, classes),
+    }
+
+
+def _ovr_parts(model: Model) -> tuple[list[float], list[Model]] | None:
+    param = model.get("param") if isinstance(model, Mapping) else None
+    parts = one_vs_rest.split(param) if isinstance(param, Mapping) else None
+    if parts is None:
+        return None
+    meta = {**model.get("meta", {}), "need_one_vs_rest": False}
+    return parts[0], [{"meta": meta, "param": part} for part in parts[1]]
+
+
+def _class_predictions(
+    ids: list[str],
+    labels: Floats | None,
+    probabilities: Floats,
+    classes: list[float],
+    threshold: float,
+) -> Predictions:
+    return Predictions(ids, labels, probabilities.max(axis=1), threshold, classes, probabilities)
+
+
+def _class_count(transport: Transport, guest: PartyRole, timeout: float) -> int:
+    [count] = transport.get(one_vs_rest.AGGREGATE_CLASSES, "fit", [guest], timeout)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise FederatedError(f"{_sender(guest)} sent a class count that is not a whole number")
+    return count
+
+
 # --- the component ----------------------------------------------------------------------
 
 #: FATE's meta of the arbiter's `train`/`loss` metric: one point (iteration, loss) per iteration.
@@ -1269,17 +1952,46 @@ class HeteroLR:
         model: dict[str, Any] | None = next(iter(trained.values()), None)
         role = context.task.role
         timings = Timings()
+        # FATE 1.7's warm start: a model and train_data go on training; a model alone predicts
+        # (the arbiter, which has no data, tells them apart by the job's type).
+        training = (
+            context.job_parameters.get("job_type") != "predict"
+            if role == "arbiter"
+            else learner_input(context)[1] == "train"
+        )
+        warm_start, model = (model, None) if training else (None, model)
+        cv = read_cv(ParamReader(MODULE, params, DEFAULTS))
+        if cv.need_cv and model is None and warm_start is None:
+            data = None if role == "arbiter" else learner_input(context)[0]
+            multi = (
+                data is not None
+                and data.labels is not None
+                and (len(one_vs_rest.classes_of(data.labels)) > 2)
+            )
+            run_cv(
+                context,
+                cv,
+                lambda transport, fold, train, test: self._fold(
+                    context, params, parties, transport, fold, train, test
+                ),
+                mode="hetero",
+                data=data,
+                eval_type="multi" if multi else "binary",
+                metric_names=params["metrics"],
+            )
+            return
         if role == "arbiter":
-            if model is not None:
+            if not training:
                 return  # scoring needs no key
-
-            def on_loss(iteration: int, loss: float) -> None:
-                # Recorded as it comes, as FATE does: watchers see the training advance.
-                context.log_metric("train", "loss", [(iteration, loss)], LOSS_META)
-                context.log.info("iteration %s: loss %.6f", iteration, loss)
-
+            on_loss, on_class_loss = _loss_loggers(context, "loss")
             model = fit_arbiter(
-                context.federation, params, parties, on_loss=on_loss, timings=timings
+                context.federation,
+                params,
+                parties,
+                on_loss=on_loss,
+                on_class_loss=on_class_loss,
+                timings=timings,
+                warm_start=warm_start,
             )
             self._save(context, model, timings)
             return
@@ -1299,6 +2011,8 @@ class HeteroLR:
                     ids=ids,
                     header=data.header,
                     timings=timings,
+                    validate_data=_validate_input(context),
+                    warm_start=warm_start,
                 )
                 self._save(context, model, timings)
             return
@@ -1327,22 +2041,78 @@ class HeteroLR:
                 header=data.header,
                 sample_weights=data.weights,
                 timings=timings,
+                validate_data=_validate_input(context),
+                log_metric=context.log_metric,
+                warm_start=warm_start,
             )
             self._save(context, model, timings)
         context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)
-        context.save_output_data(
-            prediction_table(
-                data.ids,
-                predictions.labels,
-                predictions.scores,
-                predictions.threshold,
-                kind,
-                data.sid,
+        context.save_output_data(predictions.table(data.ids, kind, data.sid))
+
+    @staticmethod
+    def _fold(
+        context: TaskContext,
+        params: Mapping[str, Any],
+        parties: Participants,
+        transport: Transport,
+        fold: int,
+        train: Dataset | None,
+        test: Dataset | None,
+    ) -> FoldResult:
+        """One fold of cross validation at this party: FATE's loss curve `loss.<fold>`."""
+        if train is None or test is None:
+            on_loss, on_class_loss = _loss_loggers(context, f"loss.{fold}", str(fold))
+            model = fit_arbiter(
+                transport, params, parties, on_loss=on_loss, on_class_loss=on_class_loss
             )
+            return FoldResult(summary=_fit_summary(model))
+        if context.task.role == "host":
+            model = fit_host(
+                transport,
+                train.features,
+                params,
+                parties,
+                ids=train.ids.tolist(),
+                header=train.header,
+                validate_data=test,
+            )
+            predict_host(
+                transport, test.features, model, parties, ids=test.ids.tolist(), header=test.header
+            )
+            return FoldResult(summary=_fit_summary(model))
+        if train.labels is None:
+            raise InvalidArgument("HeteroLR needs the labels at the guest: set with_label there")
+        model, fitted = fit_guest(
+            transport,
+            train.features,
+            train.labels,
+            params,
+            parties,
+            ids=train.ids.tolist(),
+            header=train.header,
+            sample_weights=train.weights,
+            # FATE's folds validate on their test rows (its fit(train, test)).
+            validate_data=test,
+            log_metric=context.log_metric,
+        )
+        scored = predict_guest(
+            transport,
+            test.features,
+            model,
+            parties,
+            ids=test.ids.tolist(),
+            header=test.header,
+            labels=test.labels,
+        )
+        return FoldResult(
+            fitted.table(train.ids, "train", train.sid),
+            scored.table(test.ids, "validate", test.sid),
+            _fit_summary(model),
         )
 
     @staticmethod
     def _save(context: TaskContext, model: dict[str, Any], timings: Timings) -> None:
+        validation_metrics = model.pop("validation_metrics", None)
         context.save_model(model)
         param = model.get("param", model)
         context.log.info(
@@ -1358,5 +2128,45 @@ class HeteroLR:
                 "seconds": timings.seconds,
                 "iteration_seconds": timings.iteration_seconds,
                 "cpu_seconds": time.process_time(),
+                **(
+                    {} if validation_metrics is None else {"validation_metrics": validation_metrics}
+                ),
+                "best_iteration": param.get("best_iteration", -1),
             }
         )
+
+
+def _fit_summary(model: Model) -> dict[str, Any]:
+    param = model.get("param", model)
+    return {
+        "iters": param.get("iters"),
+        "is_converged": param.get("is_converged"),
+        "loss_history": param.get("loss_history", []),
+    }
+
+
+def _loss_loggers(
+    context: TaskContext, name: str, curve: str | None = None
+) -> tuple[Callable[[int, float], None], Callable[[int, int, float], None]]:
+    """The arbiter's loss metric, recorded as it comes, as FATE does (watchers see the
+    training advance): `name` (FATE's `loss`, `loss.<fold>` in a fold), and with one-vs-rest
+    `<name>.model_<k>` for the k-th class's model (ours: FATE mixes them in one curve)."""
+
+    def on_loss(iteration: int, loss: float) -> None:
+        meta = LOSS_META if curve is None else {**LOSS_META, "curve_name": curve}
+        context.log_metric("train", name, [(iteration, loss)], meta)
+        context.log.info("iteration %s: loss %.6f", iteration, loss)
+
+    def on_class_loss(index: int, iteration: int, loss: float) -> None:
+        metric = f"{name}.model_{index}"
+        context.log_metric(
+            "train", metric, [(iteration, loss)], {**LOSS_META, "curve_name": metric}
+        )
+        context.log.info("class %s, iteration %s: loss %.6f", index, iteration, loss)
+
+    return on_loss, on_class_loss
+
+
+def _validate_input(context: TaskContext) -> Dataset | None:
+    tables = context.input_tables("validate_data")
+    return Dataset.from_table(tables[0]) if tables else None

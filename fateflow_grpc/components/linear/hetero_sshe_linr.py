@@ -48,6 +48,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
 class Linear:
     module = MODULE
     residual_bits = 0
+    eval_type = "regression"
 
     def check_labels(self, labels: sshe.Floats) -> sshe.Floats:
         if not np.isfinite(labels).all():

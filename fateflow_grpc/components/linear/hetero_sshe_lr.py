@@ -45,6 +45,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
 class Logistic:
     module = MODULE
     residual_bits = 2
+    eval_type = "binary"
 
     def check_labels(self, labels: sshe.Floats) -> sshe.Floats:
         distinct = sorted(set(np.unique(labels).tolist()))

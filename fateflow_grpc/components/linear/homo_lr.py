@@ -34,9 +34,10 @@ and its gradient is that loss's; the models are still averaged by row counts.
 
 Departures from FATE, on purpose: the loss reported for round r is that of the global model
 the round starts from (it rides with the update instead of costing a round trip of its own);
-labels must be 0 or 1 (FATE's one-vs-rest multi-class is not here); Paillier `encrypt_param`
-is refused (secure aggregation replaces it); cross-validation and validation-set evaluation
-are accepted only switched off.
+two classes must be 0 and 1 (more are FATE's one-vs-rest, `one_vs_rest.py`: the guest gathers
+the clients' classes and every class gets its model); Paillier `encrypt_param` is refused
+(secure aggregation replaces it); validation-set evaluation is accepted only switched off.
+Cross validation is `sdk/cv.py`'s, each client over its own rows.
 """
 
 from __future__ import annotations
@@ -45,20 +46,36 @@ import hashlib
 import math
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from fateflow_grpc.components.crypto import secure_aggregation
-from fateflow_grpc.components.sdk.context import TaskContext
-from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input, prediction_table
+from fateflow_grpc.components.linear import one_vs_rest
+from fateflow_grpc.components.linear.glm_params import STEPWISE_DEFAULTS, refuse_stepwise
+from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, CvParams, FoldResult, read_cv, run_cv
+from fateflow_grpc.components.sdk.learning import (
+    TRAIN_KINDS,
+    class_prediction_table,
+    learner_input,
+    prediction_table,
+)
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.sdk.validation import (
+    CALLBACK_DEFAULTS,
+    LogMetric,
+    Validation,
+    ValidationParams,
+    read_validation,
+)
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
-from fateflow_grpc.errors import FailedPrecondition, InvalidArgument
+from fateflow_grpc.errors import FailedPrecondition, FederatedError, InvalidArgument
 
 FloatArray = npt.NDArray[np.float64]
 UInt64Array = npt.NDArray[np.uint64]
@@ -94,21 +111,21 @@ DEFAULTS: dict[str, Any] = {
     "predict_param": {"threshold": 0.5},
     "encrypt_param": {"method": None, "key_length": 1024},
     "re_encrypt_batches": 2,
-    "cv_param": {
-        "n_splits": 5,
-        "mode": "homo",
-        "role": "guest",
-        "shuffle": True,
-        "random_seed": 1,
-        "need_cv": False,
-        "output_fold_history": True,
-        "history_value_type": "score",
-    },
+    "cv_param": {**CV_DEFAULTS, "mode": "homo"},
     "multi_class": "ovr",
     "validation_freqs": None,
     "early_stopping_rounds": None,
     "metrics": ["auc", "ks"],
     "use_first_metric_only": False,
+    # The rest of FATE's LogisticParam, which HomoLogisticParam inherits (1.5 to 1.11). FATE's
+    # HomoLR reads none of shuffle, batch_strategy, masked_rate and floating_point_precision
+    # (they are for HeteroLR): accepted, and unused as there.
+    "shuffle": True,
+    "batch_strategy": "full",
+    "masked_rate": 5,
+    "floating_point_precision": 23,
+    "stepwise_param": STEPWISE_DEFAULTS,
+    "callback_param": CALLBACK_DEFAULTS,
 }
 
 # FATE-style transfer variables; tags are `fit` for the handshake and `fit.<round>` after it.
@@ -152,6 +169,11 @@ class HomoLRParams:
     use_proximal: bool
     mu: float
     threshold: float
+    cv: CvParams
+    #: FATE's `metrics`: what cross validation evaluates (empty: auc and ks).
+    metrics: tuple[str, ...] = ()
+    #: Validation during training: each client scores its own data with the aggregated model.
+    validation: ValidationParams = field(default_factory=ValidationParams)
 
     @property
     def rounds(self) -> int:
@@ -191,14 +213,25 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> HomoLRParams
     encrypt.only("method", None, "HomoLR aggregates under pairwise masks, not Paillier")
     encrypt.integer("key_length", minimum=1)
     reader.integer("re_encrypt_batches", minimum=0)
-    cv = reader.section("cv_param")
-    cv.only("need_cv", False, "cross-validation is not implemented")
-    reader.only("multi_class", "ovr", "labels are binary")
-    reader.only("validation_freqs", None, "validation during training is not implemented")
-    reader.only("early_stopping_rounds", None, "validation during training is not implemented")
-    if not isinstance(reader.raw("metrics"), list):
-        raise reader.error("metrics", reader.raw("metrics"), "must be a list of metric names")
-    reader.boolean("use_first_metric_only")
+    cv = read_cv(reader)
+    reader.choice("multi_class", ("ovr",))
+    validation = read_validation(reader)
+    if validation.early_stopping_rounds is not None:
+        section = reader.section("callback_param") if reader.changed("callback_param") else reader
+        raise section.error(
+            "early_stopping_rounds",
+            validation.early_stopping_rounds,
+            "cannot be set: early stopping is not supported for homo algorithms (FATE's rule)",
+        )
+    metrics = reader.raw("metrics")
+    if metrics is not None and not isinstance(metrics, list):
+        raise reader.error("metrics", metrics, "must be a list of metric names")
+    reader.boolean("shuffle")
+    reader.choice("batch_strategy", ("full", "random"))
+    reader.number("masked_rate", minimum=0)
+    if reader.raw("floating_point_precision") is not None:
+        reader.integer("floating_point_precision", minimum=0, maximum=63)
+    refuse_stepwise(reader, MODULE)
     seed = init.raw("random_seed")
     return HomoLRParams(
         penalty=penalty,
@@ -221,6 +254,9 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> HomoLRParams
         use_proximal=reader.boolean("use_proximal"),
         mu=reader.number("mu", minimum=0),
         threshold=reader.section("predict_param").number("threshold", minimum=0, maximum=1),
+        cv=cv,
+        metrics=tuple(metrics or ()),
+        validation=validation,
     )
 
 
@@ -234,6 +270,9 @@ class Predictions:
     label: npt.NDArray[np.int64] | None
     predict_result: npt.NDArray[np.int64]
     predict_score: FloatArray
+    #: One-vs-rest: the classes, and each class's probability per row.
+    classes: list[float] | None = None
+    probabilities: FloatArray | None = None
 
     COLUMNS = ("label", "predict_result", "predict_score", "predict_detail")
 
@@ -255,6 +294,22 @@ class Predictions:
     def __len__(self) -> int:
         return len(self.predict_score)
 
+    def table(
+        self,
+        ids: npt.NDArray[Any],
+        labels: npt.ArrayLike | None,
+        threshold: float,
+        kind: str,
+        sid: str,
+    ) -> pa.Table:
+        """FATE's prediction table of these predictions (`type` `kind`)."""
+        given = None if labels is None else np.asarray(labels, dtype=np.float64)
+        if self.classes is None or self.probabilities is None:
+            return prediction_table(ids, given, self.predict_score, threshold, kind, sid)
+        return class_prediction_table(
+            ids, given, self.probabilities, self.classes, threshold, kind, sid
+        )
+
 
 def fit_guest(
     transport: Transport,
@@ -266,10 +321,35 @@ def fit_guest(
     header: Sequence[str] | None = None,
     sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
 ) -> tuple[dict[str, Any], Predictions]:
     """Train with the hosts through the arbiter; the model and its predictions on `X`.
-    `sample_weights`, one per row, weigh each row's loss."""
-    return _fit_client(transport, X, y, params, parties, header, sample_weights, timeout)
+    `sample_weights`, one per row, weigh each row's loss. The classes are the union of every
+    client's (the hosts send theirs, FATE's `host_classes`); with more than two, one model per
+    class (`one_vs_rest.py`)."""
+    own = set(one_vs_rest.classes_of(_checked_labels(X, y, parties)))
+    hosts = list(parties.hosts)
+    for sent, host in zip(
+        transport.get(one_vs_rest.HOST_CLASSES, TAG, hosts, timeout), hosts, strict=True
+    ):
+        own |= set(_read_classes(sent, f"{host.role} {host.party_id}"))
+    classes = sorted(own)
+    transport.remote(classes, one_vs_rest.AGGREGATE_CLASSES, TAG, hosts)
+    transport.remote(len(classes), one_vs_rest.AGGREGATE_CLASSES, TAG, [parties.require_arbiter()])
+    return _fit_classes(
+        transport,
+        X,
+        y,
+        params,
+        parties,
+        header,
+        sample_weights,
+        timeout,
+        classes,
+        validate_data,
+        log_metric,
+    )
 
 
 def fit_host(
@@ -282,9 +362,151 @@ def fit_host(
     header: Sequence[str] | None = None,
     sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
 ) -> tuple[dict[str, Any], Predictions]:
-    """A host trains exactly as the guest does: in HomoLR both are clients of the arbiter."""
-    return _fit_client(transport, X, y, params, parties, header, sample_weights, timeout)
+    """A host trains as the guest does (in HomoLR both are clients of the arbiter), on the
+    classes the guest gathered."""
+    guest = parties.guest
+    transport.remote(
+        one_vs_rest.classes_of(_checked_labels(X, y, parties)),
+        one_vs_rest.HOST_CLASSES,
+        TAG,
+        [guest],
+    )
+    [sent] = transport.get(one_vs_rest.AGGREGATE_CLASSES, TAG, [guest], timeout)
+    classes = _read_classes(sent, f"guest {guest.party_id}")
+    return _fit_classes(
+        transport,
+        X,
+        y,
+        params,
+        parties,
+        header,
+        sample_weights,
+        timeout,
+        classes,
+        validate_data,
+        log_metric,
+    )
+
+
+def _fit_classes(
+    transport: Transport,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    params: HomoLRParams,
+    parties: Participants,
+    header: Sequence[str] | None,
+    sample_weights: npt.ArrayLike | None,
+    timeout: float,
+    classes: list[float],
+    validate_data: Dataset | None,
+    log_metric: LogMetric | None,
+) -> tuple[dict[str, Any], Predictions]:
+    if len(classes) <= 2:
+        return _fit_client(
+            transport,
+            X,
+            y,
+            params,
+            parties,
+            header,
+            sample_weights,
+            timeout,
+            validate_data,
+            log_metric,
+        )
+    if params.validation.enabled:
+        raise InvalidArgument(
+            f"HomoLR parameter validation_freqs cannot be set with {len(classes)} classes: "
+            "validation of one-vs-rest models is not implemented",
+            module=MODULE,
+            parameter="validation_freqs",
+        )
+    values = _label_values(y)
+    models = []
+    for index, label in enumerate(classes):
+        model, _ = _fit_client(
+            one_vs_rest.sub_transport(transport, index),
+            X,
+            (values == label).astype(np.float64),
+            params,
+            parties,
+            header,
+            sample_weights,
+            timeout,
+        )
+        models.append({name: value for name, value in model.items() if name != "meta"})
+    combined = {
+        **one_vs_rest.combine(models[0]["header"], models, classes),
+        "meta": {**params.meta(), "need_one_vs_rest": True},
+    }
+    return combined, predict(combined, X, y)
+
+
+def _checked_labels(X: npt.ArrayLike, y: npt.ArrayLike, parties: Participants) -> FloatArray:
+    """The labels, once the data and the parties are known good: nothing is sent before."""
+    parties.require_arbiter()
+    labels = _label_values(y)
+    rows = len(_features(X))
+    if len(labels) != rows:
+        raise InvalidArgument(f"HomoLR: {len(labels)} labels for {rows} rows")
+    return labels
+
+
+def _score_round(
+    validation: Validation,
+    round_: int,
+    weights: FloatArray,
+    params: HomoLRParams,
+    names: list[str],
+    features: FloatArray,
+    labels: FloatArray,
+    validate_data: Dataset | None,
+) -> None:
+    """Score this client's train and validate rows with the round's aggregated model (the
+    tables' ids are positions: the metrics read labels and scores only)."""
+    coef, intercept = _split(weights, params.init_param.fit_intercept)
+    model = {
+        "header": names,
+        "weight": dict(zip(names, coef.tolist(), strict=True)),
+        "intercept": intercept,
+        "meta": params.meta(),
+    }
+    train = predict(model, features, labels).table(
+        np.arange(len(labels)).astype(str), labels, params.threshold, "train", "id"
+    )
+    checked = None
+    if validate_data is not None:
+        checked = predict(
+            model, validate_data.features, validate_data.labels, header=validate_data.header
+        ).table(
+            np.arange(len(validate_data.ids)).astype(str),
+            validate_data.labels,
+            params.threshold,
+            "validate",
+            "id",
+        )
+    validation.score(round_, train=train, validate=checked)
+
+
+def _label_values(y: npt.ArrayLike) -> FloatArray:
+    try:
+        values = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgument("HomoLR labels must be numbers") from None
+    if values.ndim != 1 or not np.all(np.isfinite(values)):
+        raise InvalidArgument("HomoLR labels must be one finite number per row")
+    return values
+
+
+def _read_classes(sent: object, sender: str) -> list[float]:
+    if not isinstance(sent, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in sent
+    ):
+        raise FederatedError(f"{sender} sent classes that are not a list of numbers")
+    return [float(v) for v in sent]
 
 
 def fit_arbiter(
@@ -293,6 +515,22 @@ def fit_arbiter(
     parties: Participants,
     *,
     timeout: float = GET_TIMEOUT_S,
+) -> list[list[float]]:
+    """Aggregate the models of each class (one, for two classes); the loss history of each
+    model."""
+    [count] = transport.get(one_vs_rest.AGGREGATE_CLASSES, TAG, [parties.guest], timeout)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise FederatedError("the guest sent a class count that is not a whole number")
+    if count <= 2:
+        return [_aggregate(transport, params, parties, timeout)]
+    return [
+        _aggregate(one_vs_rest.sub_transport(transport, index), params, parties, timeout)
+        for index in range(count)
+    ]
+
+
+def _aggregate(
+    transport: Transport, params: HomoLRParams, parties: Participants, timeout: float
 ) -> list[float]:
     """Relay the clients' keys, then aggregate each round; the loss of each round's model."""
     clients = _clients(parties)
@@ -351,6 +589,22 @@ def predict(
     threshold: float | None = None,
 ) -> Predictions:
     """Score rows with a trained model; `header` (the data's columns) reorders them by name."""
+    parts = one_vs_rest.split(model)
+    if parts is not None:
+        classes, params = parts
+        scored = [
+            predict({**part, "meta": model["meta"]}, X, header=header, threshold=threshold)
+            for part in params
+        ]
+        probabilities = np.column_stack([p.predict_score for p in scored])
+        best = np.argmax(probabilities, axis=1)
+        return Predictions(
+            label=None if labels is None else _label_values(labels).astype(np.int64),
+            predict_result=np.asarray(classes)[best].astype(np.int64),
+            predict_score=probabilities.max(axis=1),
+            classes=classes,
+            probabilities=probabilities,
+        )
     features = _features(X)
     model_header = list(model["header"])
     if header is not None:
@@ -401,9 +655,16 @@ def _fit_client(
     header: Sequence[str] | None,
     sample_weights: npt.ArrayLike | None,
     timeout: float,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
 ) -> tuple[dict[str, Any], Predictions]:
     features = _features(X)
     labels = _labels(y, len(features))
+    validation = (
+        Validation(params.validation, "binary", log_metric=log_metric or (lambda *_: None))
+        if params.validation.enabled
+        else None
+    )
     rows, width = features.shape
     row_weights = np.ones(rows) if sample_weights is None else _weights(sample_weights, rows)
     names = list(header) if header is not None else [f"x{k}" for k in range(width)]
@@ -452,6 +713,10 @@ def _fit_client(
         [reply] = transport.get(AGGREGATED_MODEL, tag, arbiter, timeout)
         weights, reply_loss, converged = _read_reply(reply, len(weights))
         history.append(reply_loss)
+        if validation is not None and validation.due(round_):
+            _score_round(
+                validation, round_, weights, params, names, features, labels, validate_data
+            )
         if converged:
             break
 
@@ -695,27 +960,50 @@ class HomoLR:
         params = validate_parameters(context.parameters)
         parties = Participants.from_roles(context.roles)
         trained = context.input_models()
+        if params.cv.need_cv and not trained:
+            data = None if context.task.role == "arbiter" else learner_input(context)[0]
+            multi = (
+                data is not None
+                and data.labels is not None
+                and (len(one_vs_rest.classes_of(data.labels)) > 2)
+            )
+            run_cv(
+                context,
+                params.cv,
+                lambda transport, fold, train, test: self._fold(
+                    context, params, parties, transport, fold, train, test
+                ),
+                mode="homo",
+                data=data,
+                eval_type="multi" if multi else "binary",
+                metric_names=params.metrics,
+            )
+            return
         if context.task.role == "arbiter":
             if trained:
                 return  # scoring needs no aggregation
-            losses = fit_arbiter(context.federation, params, parties)
-            context.log_metric(
-                "train",
-                "loss",
-                list(enumerate(losses)),
-                {"name": "loss", "metric_type": "LOSS", "unit_name": "iters", "curve_name": "loss"},
-            )
-            context.save_summary({"loss_history": losses, "iters": len(losses)})
-            context.save_model({"loss_history": losses})
+            histories = fit_arbiter(context.federation, params, parties)
+            _log_losses(context, "loss", histories)
+            summary: dict[str, Any] = {"loss_history": histories[0], "iters": len(histories[0])}
+            if len(histories) > 1:
+                summary = {"loss_history": histories, "iters": [len(h) for h in histories]}
+            context.save_summary(summary)
+            context.save_model({"loss_history": summary["loss_history"]})
             return
         data, kind = learner_input(context)
         if data.labels is None:
             raise InvalidArgument("HomoLR needs labelled data at every client: set with_label")
+        if trained and kind == "train":
+            raise InvalidArgument(
+                "HomoLR: warm start (a model input beside train_data) is not implemented; "
+                "give the model with test_data or data to predict"
+            )
         if trained:
             (model,) = trained.values()
             predictions = predict(model, data.features, data.labels, header=data.header)
         else:
             fit = fit_guest if context.task.role == "guest" else fit_host
+            validate_tables = context.input_tables("validate_data")
             model, predictions = fit(
                 context.federation,
                 data.features,
@@ -724,11 +1012,64 @@ class HomoLR:
                 parties,
                 header=data.header,
                 sample_weights=data.weights,
+                validate_data=Dataset.from_table(validate_tables[0]) if validate_tables else None,
+                log_metric=context.log_metric,
             )
             context.save_model(model)
             context.save_summary({"iters": model["iters"], "is_converged": model["is_converged"]})
         context.save_output_data(
-            prediction_table(
-                data.ids, data.labels, predictions.predict_score, params.threshold, kind, data.sid
-            )
+            predictions.table(data.ids, data.labels, params.threshold, kind, data.sid)
         )
+
+    @staticmethod
+    def _fold(
+        context: TaskContext,
+        params: HomoLRParams,
+        parties: Participants,
+        transport: Transport,
+        fold: int,
+        train: Dataset | None,
+        test: Dataset | None,
+    ) -> FoldResult:
+        """One fold of cross validation at this party: every client scores its own rows."""
+        if train is None or test is None:
+            histories = fit_arbiter(transport, params, parties)
+            _log_losses(context, f"loss.{fold}", histories, str(fold))
+            return FoldResult(summary={"loss_history": histories})
+        if train.labels is None or test.labels is None:
+            raise InvalidArgument("HomoLR needs labelled data at every client: set with_label")
+        fit = fit_guest if context.task.role == "guest" else fit_host
+        model, fitted = fit(
+            transport,
+            train.features,
+            train.labels,
+            params,
+            parties,
+            header=train.header,
+            sample_weights=train.weights,
+            # FATE's folds validate on their test rows (its fit(train, test)).
+            validate_data=test,
+            log_metric=context.log_metric,
+        )
+        scored = predict(model, test.features, test.labels, header=test.header)
+        return FoldResult(
+            fitted.table(train.ids, train.labels, params.threshold, "train", train.sid),
+            scored.table(test.ids, test.labels, params.threshold, "validate", test.sid),
+            {"iters": model["iters"], "is_converged": model["is_converged"]},
+        )
+
+
+def _log_losses(
+    context: TaskContext, name: str, histories: list[list[float]], curve: str | None = None
+) -> None:
+    """The arbiter's loss curve: FATE's `loss` (`loss.<fold>` in a fold, curve `<fold>`); with
+    one-vs-rest, `<name>.model_<k>` for the k-th class's model (ours: FATE mixes them)."""
+    for index, losses in enumerate(histories):
+        metric = name if len(histories) == 1 else f"{name}.model_{index}"
+        meta = {
+            "name": "loss",
+            "metric_type": "LOSS",
+            "unit_name": "iters",
+            "curve_name": curve or metric,
+        }
+        context.log_metric("train", metric, list(enumerate(losses)), meta)

@@ -62,6 +62,7 @@ always fresh). Departure: L1 shrinks by alpha times the step's learning rate (`o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -85,6 +86,7 @@ from fateflow_grpc.components.linear.optimizer import (
     penalty_value,
 )
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, FoldResult, read_cv, run_cv
 from fateflow_grpc.components.sdk.learning import learner_input
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
@@ -143,16 +145,7 @@ def defaults(
         "max_iter": max_iter,
         "early_stop": "diff",
         "encrypt_param": {"method": encrypt_method, "key_length": 1024},
-        "cv_param": {
-            "n_splits": 5,
-            "mode": "hetero",
-            "role": "guest",
-            "shuffle": True,
-            "random_seed": 1,
-            "need_cv": False,
-            "output_fold_history": True,
-            "history_value_type": "score",
-        },
+        "cv_param": CV_DEFAULTS,
         "decay": 1,
         "decay_sqrt": True,
         "validation_freqs": None,
@@ -275,6 +268,10 @@ def validate(
         "decay_sqrt": reader.boolean("decay_sqrt"),
         "reveal_strategy": reveal_strategy,
         "reveal_every_iter": reveal_every_iter,
+        "cv_param": {
+            **dataclasses.asdict(read_cv(reader)),
+            "role": reader.section("cv_param").raw("role"),
+        },
     }
     if "predict_param" in table:
         predict = reader.section("predict_param")
@@ -290,7 +287,6 @@ def validate(
 def _refuse_lacking(reader: ParamReader) -> None:
     """The model-wide features of FATE's parameter class that this module does not have yet:
     accepted off, refused by name on."""
-    reader.section("cv_param").only("need_cv", False, f"cross validation is {LATER}")
     reader.only("validation_freqs", None, f"validation during training is {LATER}")
     reader.only("early_stopping_rounds", None, f"early stopping needs validation, {LATER}")
     reader.section("stepwise_param").only(
@@ -370,6 +366,8 @@ class Objective(Protocol):
     module: str
     #: Bits the residual's scale adds to the forward's (LR: 2, for z / 4).
     residual_bits: int
+    #: How its predictions are evaluated (cross validation): binary, regression.
+    eval_type: str
 
     def check_labels(self, labels: Floats) -> Floats:
         """The labels it trains on (InvalidArgument for others)."""
@@ -1236,6 +1234,22 @@ def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> N
             f"{objective.module}: warm start (train_data beside a model input) is {LATER}"
         )
     guest = context.task.role == "guest"
+    cv = read_cv(
+        ParamReader(objective.module, {"cv_param": params["cv_param"]}, {"cv_param": CV_DEFAULTS})
+    )
+    if cv.need_cv and model is None:
+        run_cv(
+            context,
+            cv,
+            lambda transport, fold, train, test: _fold(
+                transport, params, parties, objective, train, test, guest
+            ),
+            mode="hetero",
+            data=dataset,
+            eval_type=objective.eval_type,
+            metric_names=[],
+        )
+        return
     data = PartyData.of(
         dataset.ids.tolist(),
         dataset.features,
@@ -1266,6 +1280,41 @@ def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> N
         scores = fitted.scores
     context.log.info("%s rows scored", len(scores))
     context.save_output_data(objective.output(dataset, scores, params, kind))
+
+
+def _fold(
+    transport: Transport,
+    params: dict[str, Any],
+    parties: Participants,
+    objective: Objective,
+    train: Dataset | None,
+    test: Dataset | None,
+    guest: bool,
+) -> FoldResult:
+    """One fold of cross validation at this party (`sdk/cv.py`)."""
+    assert train is not None and test is not None  # no arbiter in this protocol
+
+    def part(data: Dataset) -> PartyData:
+        return PartyData.of(
+            data.ids.tolist(),
+            data.features,
+            data.header,
+            data.labels if guest else None,
+            data.weights if guest else None,
+        )
+
+    if not guest:
+        host = fit_host(transport, part(train), params, parties, objective)
+        predict_host(transport, part(test), host.model, parties, module=objective.module)
+        return FoldResult()
+    fitted = fit_guest(transport, part(train), params, parties, objective)
+    scores = predict_guest(transport, part(test), fitted.model, parties, objective)
+    param = fitted.model["param"]
+    return FoldResult(
+        objective.output(train, fitted.scores, params, "train"),
+        objective.output(test, scores, params, "validate"),
+        {key: param[key] for key in ("iters", "is_converged", "loss_history")},
+    )
 
 
 def _save(context: TaskContext, model: Model, timings: Timings) -> None:

@@ -362,8 +362,17 @@ class TaskContext:
                 ),
             )
 
-    def _read_model(self, version: str, component: str, alias: str) -> dict[str, Any]:
-        model = model_files.read_model(self._model_path(version, component, alias))
+    def stored_model(
+        self, model_id: str | None, version: str, component: str, alias: str
+    ) -> dict[str, Any]:
+        """This party's part of a model of an earlier job (ModelLoader's): under `model_id`,
+        or this job's model id when None."""
+        return self._read_model(version, component, alias, model_id)
+
+    def _read_model(
+        self, version: str, component: str, alias: str, model_id: str | None = None
+    ) -> dict[str, Any]:
+        model = model_files.read_model(self._model_path(version, component, alias, model_id))
         if model is None:
             raise NotFound(
                 f"{self.task.component_name}: no model {component}.{alias} of version {version} "
@@ -372,12 +381,14 @@ class TaskContext:
             )
         return model
 
-    def _model_path(self, version: str, component: str, alias: str) -> Path:
+    def _model_path(
+        self, version: str, component: str, alias: str, model_id: str | None = None
+    ) -> Path:
         return model_files.model_path(
             self._node.data_dir,
             self.task.role,
             self.task.party_id,
-            str(self.job_parameters.get("model_id", "")),
+            model_id if model_id is not None else str(self.job_parameters.get("model_id", "")),
             version,
             component,
             alias,

@@ -40,6 +40,24 @@ class Transport(Protocol):
         ...
 
 
+class Prefixed:
+    """A transport whose tags are under `prefix` (FATE's flowid of a sub-model: a fold of
+    cross validation, a class of one-vs-rest), so that the same protocol run several times in
+    one task never reuses a (name, tag)."""
+
+    def __init__(self, transport: Transport, prefix: str) -> None:
+        self._transport = transport
+        self._prefix = f"{prefix}."
+
+    def remote(self, obj: object, name: str, tag: str, parties: Sequence[PartyRole]) -> None:
+        self._transport.remote(obj, name, self._prefix + tag, parties)
+
+    def get(
+        self, name: str, tag: str, parties: Sequence[PartyRole], timeout: float
+    ) -> list[object]:
+        return self._transport.get(name, self._prefix + tag, parties, timeout)
+
+
 @dataclass(frozen=True)
 class Participants:
     """The parties of a hetero job as an algorithm sees them: one guest, hosts, an arbiter."""

@@ -123,6 +123,16 @@ def read_validation(reader: ParamReader) -> ValidationParams:
     return ValidationParams(freqs, rounds, tuple(names or ()), first_only)
 
 
+def due(params: ValidationParams, round_: int) -> bool:
+    """Whether round `round_` is scored (for a party that scores nothing but follows)."""
+    freqs = params.freqs
+    if freqs is None:
+        return False
+    if isinstance(freqs, int):
+        return (round_ + 1) % freqs == 0
+    return round_ in freqs
+
+
 def _freqs(section: ParamReader) -> int | frozenset[int] | None:
     value = section.raw("validation_freqs")
     if value is None:
@@ -183,12 +193,7 @@ class Validation:
         self.best_round = -1
 
     def due(self, round_: int) -> bool:
-        freqs = self.params.freqs
-        if freqs is None:
-            return False
-        if isinstance(freqs, int):
-            return (round_ + 1) % freqs == 0
-        return round_ in freqs
+        return due(self.params, round_)
 
     def score(self, round_: int, *, train: pa.Table | None, validate: pa.Table | None) -> None:
         """Evaluate the round's prediction tables, log their metrics, update early stopping."""

@@ -48,6 +48,7 @@ import pyarrow as pa
 
 from fateflow_grpc.components.feature import binning as feature_binning
 from fateflow_grpc.components.sdk.context import Dataset
+from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, CvParams, read_cv
 from fateflow_grpc.components.sdk.learning import (
     class_prediction_table,
     regression_prediction_table,
@@ -94,16 +95,6 @@ TREE_DEFAULTS: dict[str, Any] = {
     "zero_as_missing": False,
     "min_child_weight": 0,
     "deterministic": False,
-}
-CV_DEFAULTS: dict[str, Any] = {
-    "n_splits": 5,
-    "mode": "hetero",
-    "role": "guest",
-    "shuffle": True,
-    "random_seed": 1,
-    "need_cv": False,
-    "output_fold_history": True,
-    "history_value_type": "score",
 }
 # FATE 1.5's BoostingParam, the tree and missing-value parameters every SecureBoost has, and
 # what 1.11 adds to all of them (random_seed, callback_param, multi_mode).
@@ -179,6 +170,9 @@ class BoostingSettings:
     seed: int | None
     tree: TreeSettings
     validation: ValidationParams
+    cv: CvParams
+    #: FATE's top-level `metrics`: what cross validation evaluates (empty: the defaults).
+    metrics: tuple[str, ...]
 
     def meta(self, **extra: Any) -> dict[str, Any]:
         """FATE's BoostingTreeModelMeta (without objective for a host: `objective=False`)."""
@@ -220,8 +214,7 @@ def read_boosting(reader: ParamReader) -> BoostingSettings:
         if reader.boolean("use_missing")
         else tree.boolean("zero_as_missing")
     )
-    cv = reader.section("cv_param")
-    cv.only("need_cv", False, "cross validation is not implemented")
+    cv = read_cv(reader)
     reader.choice("multi_mode", ("single_output",))
     seed = reader.raw("subsample_random_seed")
     if seed is None:
@@ -258,6 +251,8 @@ def read_boosting(reader: ParamReader) -> BoostingSettings:
             importance=tree.choice("feature_importance_type", ("split", "gain")),
         ),
         validation=read_validation(reader),
+        cv=cv,
+        metrics=tuple(reader.raw("metrics") or ()),
     )
 
 

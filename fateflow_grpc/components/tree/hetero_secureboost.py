@@ -69,9 +69,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fateflow_grpc.components.crypto import paillier
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.cv import FoldResult, run_cv
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
@@ -1455,6 +1457,21 @@ def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]
     validate_tables = context.input_tables("validate_data")
     validate = Dataset.from_table(validate_tables[0]) if validate_tables else None
     timings = Timings()
+    config = settings.boosting
+    if config.cv.need_cv and model is None and warm_start is None:
+        classes = 0 if data.labels is None else len(set(np.unique(data.labels).tolist()))
+        run_cv(
+            context,
+            config.cv,
+            lambda transport, fold, train, test: _fold(
+                context, module, defaults, parties, transport, train, test
+            ),
+            mode="hetero",
+            data=data,
+            eval_type=boosting.eval_type(config.task_type, max(classes, 2)),
+            metric_names=config.metrics,
+        )
+        return
     if settings.substitute and model is None:
         context.log.warning(
             "encrypt_param.method IterativeAffine: encrypting with Paillier instead (the trees "
@@ -1516,6 +1533,55 @@ def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]
         context.save_summary({**summary, "seconds": timings.seconds})
     context.log.info("%s rows scored", table.num_rows)
     context.save_output_data(table)
+
+
+def _fold(
+    context: TaskContext,
+    module: str,
+    defaults: Mapping[str, Any],
+    parties: Participants,
+    transport: Transport,
+    train: Dataset | None,
+    test: Dataset | None,
+) -> FoldResult:
+    """One fold of cross validation at this party (`sdk/cv.py`); with validation_freqs, the
+    fold's test rows are its validation data, as FATE's fit(train, test)."""
+    assert train is not None and test is not None  # no arbiter in this protocol
+    params = context.parameters
+    validate = test if read_settings(params, module, defaults).boosting.validation.enabled else None
+    if context.task.role == "host":
+        model = fit_host(
+            transport,
+            train,
+            params,
+            parties,
+            party=context.local,
+            validate=validate,
+            module=module,
+            defaults=defaults,
+        )
+        predict_host(transport, test, model, parties, party=context.local)
+        return FoldResult()
+    model, table, summary = fit_guest(
+        transport,
+        train,
+        params,
+        parties,
+        validate=validate,
+        module=module,
+        defaults=defaults,
+        log_metric=context.log_metric,
+    )
+    scored = predict_guest(
+        transport,
+        test,
+        model,
+        parties,
+        threshold=read_settings(params, module, defaults).boosting.threshold,
+        kind="validate",
+    )
+    trained = table.filter(pc.equal(table.column("type"), "train"))
+    return FoldResult(trained, scored, summary)
 
 
 class HeteroSecureBoost:

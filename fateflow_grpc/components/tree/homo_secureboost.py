@@ -52,10 +52,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fateflow_grpc.components.crypto import secure_aggregation
 from fateflow_grpc.components.feature import binning as feature_binning
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.cv import FoldResult, run_cv
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
@@ -856,6 +858,21 @@ class HomoSecureBoost:
         settings = read_settings(params)
         parties = Participants.from_roles(context.roles)
         model: Model | None = next(iter(context.input_models().values()), None)
+        if settings.cv.need_cv and model is None:
+            data = None if context.task.role == "arbiter" else learner_input(context)[0]
+            classes = 0 if data is None or data.labels is None else len(np.unique(data.labels))
+            run_cv(
+                context,
+                settings.cv,
+                lambda transport, fold, train, test: _fold(
+                    context, settings, parties, transport, train, test
+                ),
+                mode="homo",
+                data=data,
+                eval_type=boosting.eval_type(settings.task_type, max(classes, 2)),
+                metric_names=settings.metrics,
+            )
+            return
         if context.task.role == "arbiter":
             # A model and no data: training goes on from it (FATE 1.7's warm start), if the
             # clients have train_data; a predict job scores at the clients alone.
@@ -897,6 +914,33 @@ class HomoSecureBoost:
             context.save_summary(summary)
         context.log.info("%s rows scored", table.num_rows)
         context.save_output_data(table)
+
+
+def _fold(
+    context: TaskContext,
+    settings: BoostingSettings,
+    parties: Participants,
+    transport: Transport,
+    train: Dataset | None,
+    test: Dataset | None,
+) -> FoldResult:
+    """One fold of cross validation at this party (`sdk/cv.py`), each client over its own
+    rows; with validation_freqs, the fold's test rows are its validation data."""
+    if train is None or test is None:
+        fit_arbiter(transport, context.parameters, parties)
+        return FoldResult()
+    model, table, summary = fit_client(
+        transport,
+        train,
+        context.parameters,
+        parties,
+        party=context.local,
+        validate=test if settings.validation.enabled else None,
+        log_metric=context.log_metric,
+    )
+    trained = table.filter(pc.equal(table.column("type"), "train"))
+    scored = predict(model, test, threshold=settings.threshold, kind="validate")
+    return FoldResult(trained, scored, summary)
 
 
 def _validated(params: dict[str, Any]) -> dict[str, Any]:

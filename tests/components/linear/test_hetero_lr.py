@@ -21,7 +21,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from fateflow_grpc.components.linear import hetero_lr
+from fateflow_grpc.components.linear import hetero_lr, one_vs_rest
 from fateflow_grpc.components.sdk.transport import Participants
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
@@ -269,7 +269,7 @@ def plaintext_lr(
     features: np.ndarray,
     labels: np.ndarray,
     params: Mapping[str, Any],
-    batches: Sequence[np.ndarray],
+    batches: Sequence[np.ndarray] | Callable[[int], Sequence[np.ndarray]],
     *,
     initial: np.ndarray,
     sample_weights: np.ndarray | None = None,
@@ -277,7 +277,8 @@ def plaintext_lr(
     """The same algorithm on the joined data, in the clear: FATE's Taylor gradient
     (u / 4 - y / 2) x with y in {-1, 1}, its optimizers, penalties and convergence rules.
     Weights: the features' columns, then the intercept (if `fit_intercept`). Each row's
-    gradient and loss are weighted by `sample_weights` (as given: no scaling here)."""
+    gradient and loss are weighted by `sample_weights` (as given: no scaling here). `batches`:
+    the same every iteration, or each iteration's (a function of the iteration)."""
     y = np.where(labels == 1, 1.0, -1.0)
     intercept = params["init_param"]["fit_intercept"]
     x = np.hstack([features, np.ones((len(y), 1))]) if intercept else features
@@ -290,7 +291,7 @@ def plaintext_lr(
     for iteration in range(params["max_iter"]):
         start = w.copy()
         batch_losses = []
-        for rows in batches:
+        for rows in batches(iteration) if callable(batches) else batches:
             xb, yb = x[rows], y[rows]
             wb = np.ones(len(rows)) if sample_weights is None else sample_weights[rows]
             u = xb @ w
@@ -538,7 +539,11 @@ def test_the_arbiter_only_sees_masked_gradients(example: Trained) -> None:
 @pytest.mark.slow
 def test_objects_on_the_wire_are_arrays_and_json(example: Trained) -> None:
     kinds = {type(d.obj).__name__ for d in example.wire.log}
-    assert kinds <= {"ndarray", "list", "dict", "bool", "float"}
+    # The one int: how many classes the guest has (one-vs-rest's aggregate_classes).
+    assert kinds <= {"ndarray", "list", "dict", "bool", "float", "int"}
+    ints = [d for d in example.wire.log if isinstance(d.obj, int) and not isinstance(d.obj, bool)]
+    assert {d.name for d in ints} == {one_vs_rest.AGGREGATE_CLASSES}
+    assert {d.obj for d in ints} == {2}
     # Ciphertexts cross as fixed-width rows, never as JSON numbers.
     forwards = example.wire.sent(hetero_lr.HOST_FORWARD, HOST)
     assert forwards and all(isinstance(d.obj, np.ndarray) for d in forwards)
@@ -568,6 +573,8 @@ def test_two_hosts_and_mini_batches_match_the_plaintext_computation(breast: Brea
             "learning_rate": 0.1,
             "max_iter": 2,
             "batch_size": 80,
+            "shuffle": False,
+            "masked_rate": 0,
             "early_stop": "weight_diff",
             "tol": 1e-9,
             "init_param": {"init_method": "random_uniform", "random_seed": 7},
@@ -576,8 +583,12 @@ def test_two_hosts_and_mini_batches_match_the_plaintext_computation(breast: Brea
     trained = train(data, params, {HOST: slice(0, 12), HOST_B: slice(12, None)})
     print_timings(trained, "two hosts, 200 rows in 3 batches, adam, L1")
     batches = batches_sent(trained, data)
-    assert [len(b) for b in batches] == [80, 80, 40]
-    assert sorted(np.concatenate(batches).tolist()) == list(range(200))
+    # Without shuffle or mask, FATE's batches: the rows in their order, cut.
+    assert [b.tolist() for b in batches] == [
+        list(range(0, 80)),
+        list(range(80, 160)),
+        list(range(160, 200)),
+    ]
 
     def seeded(size: int) -> np.ndarray:  # each party draws its initial weights from the seed
         return np.random.default_rng(7).random(size)
@@ -605,6 +616,8 @@ def test_sample_weights_weigh_the_gradient_and_the_loss(breast: Breast) -> None:
             "learning_rate": 0.15,
             "max_iter": 2,
             "batch_size": 50,
+            "shuffle": False,
+            "masked_rate": 0,
             "early_stop": "diff",
             "tol": 0.0,
             "init_param": {"init_method": "ones"},
@@ -638,6 +651,63 @@ def test_sample_weights_weigh_the_gradient_and_the_loss(breast: Breast) -> None:
     assert len(squares) == 4 and {len(d.obj) for d in squares} == {1}  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("strategy", "weighted"), [("full", False), ("full", True), ("random", False)]
+)
+def test_fates_default_batches_shuffled_and_masked_match_the_plaintext_computation(
+    breast: Breast, strategy: str, weighted: bool
+) -> None:
+    """FATE's defaults for mini-batches: drawn anew every iteration (`shuffle`), each shown to
+    the host among decoys (`masked_rate` 5); or one random batch an iteration."""
+    data = breast.head(150)
+    given = np.linspace(0.5, 2.0, 150) if weighted else None
+    params = hetero_lr.validate_parameters(
+        {
+            "penalty": "L2",
+            "alpha": 0.01,
+            "optimizer": "rmsprop",
+            "learning_rate": 0.15,
+            "max_iter": 3,
+            "batch_size": 20,
+            "batch_strategy": strategy,
+            "masked_rate": 2,
+            "early_stop": "diff",
+            "tol": 0.0,
+            "init_param": {"init_method": "ones", "random_seed": 11},
+        }
+    )
+    trained = train(data, params, {HOST: slice(None)}, sample_weights=given)
+    # The guest's batches, drawn as the guest draws them from the seed.
+    plan = hetero_lr.Batches(150, hetero_lr._Settings.of(params))
+    drawn = [plan.draw() for _ in range(3)]
+    shown = batches_sent(trained, data)
+    flat = [batch for iteration in drawn for batch in iteration]
+    assert len(shown) == len(flat) == (3 if strategy == "random" else 3 * 8)
+    for batch, seen in zip(flat, shown, strict=True):
+        # The host saw 60 rows (3 x 20; fewer than 20 in the last), the batch's among them.
+        assert len(seen) == 60 and set(batch.rows.tolist()) < set(seen.tolist())
+        assert seen.tolist() == batch.shown.tolist()
+    features = np.hstack([data.guest, data.host_aligned()])
+    scaled = None if given is None else given * 150 / given.sum()
+    plain = plaintext_lr(
+        features,
+        data.labels,
+        params,
+        lambda iteration: [batch.rows for batch in drawn[iteration]],
+        initial=np.ones(features.shape[1] + 1),
+        sample_weights=scaled,
+    )
+    np.testing.assert_allclose(federated_weights(trained), plain.weights, atol=1e-6)
+    np.testing.assert_allclose(
+        trained.arbiter_model["param"]["loss_history"], plain.losses, rtol=1e-6
+    )
+    # Decoys are not told apart by their residuals' exponents.
+    for d in trained.wire.log:
+        if d.name == hetero_lr.FORE_GRADIENT:
+            exponents = {bytes(row[-2:]) for row in cast(np.ndarray, d.obj)}
+            assert len(exponents) == 1
+
+
 def test_losses_without_penalty_and_abs_convergence(breast: Breast) -> None:
     data = breast.head(120)
     params = hetero_lr.validate_parameters(
@@ -647,6 +717,8 @@ def test_losses_without_penalty_and_abs_convergence(breast: Breast) -> None:
             "learning_rate": 0.1,
             "max_iter": 5,
             "batch_size": 60,
+            "shuffle": False,
+            "masked_rate": 0,
             "early_stop": "abs",
             "tol": 3.0,
             "init_param": {"init_method": "ones", "fit_intercept": False},
@@ -706,7 +778,25 @@ def test_optimizers_follow_fates_rules(optimizer: str, penalty: str) -> None:
         ({"init_param": {"init_method": "xavier"}}, "init_param.init_method"),
         ({"init_param": {"fit_intercept": "yes"}}, "init_param.fit_intercept"),
         ({"predict_param": {"threshold": 1.5}}, "predict_param.threshold"),
-        ({"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        ({"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
+        ({"stepwise_param": {"need_stepwise": True}}, "stepwise_param.need_stepwise"),
+        ({"stepwise_param": {"score_name": "CIA"}}, "stepwise_param.score_name"),
+        ({"sqn_param": {"memory_M": 0}}, "sqn_param.memory_M"),
+        ({"batch_strategy": "half"}, "batch_strategy"),
+        ({"masked_rate": -1}, "masked_rate"),
+        ({"shuffle": "yes"}, "shuffle"),
+        ({"multi_class": "ovo"}, "multi_class"),
+        (
+            {"encrypted_mode_calculator_param": {"mode": "loose"}},
+            "encrypted_mode_calculator_param.mode",
+        ),
+        ({"validation_freqs": 0}, "validation_freqs"),
+        ({"early_stopping_rounds": 2}, "early_stopping_rounds"),
+        (
+            {"validation_freqs": 1, "callback_param": {"callbacks": ["EarlyStopping"]}},
+            "validation_freqs",
+        ),
+        ({"callback_param": {"callbacks": ["ModelCheckpoint"]}}, "callback_param.callbacks"),
         ({"learning_rat": 0.1}, "learning_rat"),
     ],
 )
@@ -715,6 +805,32 @@ def test_bad_parameters_are_refused_by_name(params: dict[str, Any], parameter: s
         hetero_lr.validate_parameters(params)
     assert caught.value.metadata["parameter"] == parameter
     assert parameter in caught.value.message
+
+
+def test_fates_whole_parameter_set_is_accepted_off() -> None:
+    """FATE 1.5 to 1.11's HeteroLogisticParam, every name, as FATE's example jobs give them."""
+    params = hetero_lr.validate_parameters(
+        {
+            "shuffle": False,
+            "batch_strategy": "full",
+            "masked_rate": 0,
+            "sqn_param": {
+                "update_interval_L": 3,
+                "memory_M": 5,
+                "sample_size": 5000,
+                "random_seed": None,
+            },
+            "stepwise_param": {"score_name": "AIC", "direction": "backward", "max_step": 2},
+            "callback_param": {"callbacks": [], "metrics": None, "save_freq": 1},
+            "encrypted_mode_calculator_param": {"mode": "fast", "re_encrypted_rate": 1},
+            "cv_param": {"n_splits": 4, "shuffle": False, "random_seed": 103, "need_cv": False},
+            "multi_class": "ovr",
+            "floating_point_precision": 23,
+        }
+    )
+    # FATE 1.7+ runs every calculator mode as strict, as ours does.
+    assert params["encrypted_mode_calculator_param"]["mode"] == "strict"
+    assert hetero_lr.validate_parameters(params) == params
 
 
 def test_defaults_are_fates() -> None:
@@ -743,10 +859,10 @@ def test_several_hosts_need_weight_diff(breast: Breast) -> None:
         hetero_lr.fit_arbiter(MemoryTransport(Wire(), ARBITER), EXAMPLE, parties)
 
 
-def test_labels_must_be_binary(breast: Breast) -> None:
+def test_two_classes_must_be_0_and_1(breast: Breast) -> None:
+    """Two classes are a binary model's, 0 and 1; more are one-vs-rest's (`test_one_vs_rest`)."""
     parties = Participants(GUEST, (HOST,), ARBITER)
-    labels = breast.labels.copy()
-    labels[0] = 2
+    labels = breast.labels + 1
     with pytest.raises(InvalidArgument, match="binary"):
         hetero_lr.fit_guest(
             MemoryTransport(Wire(), GUEST),
@@ -787,3 +903,112 @@ def test_a_host_without_the_guests_ids_fails_clearly(breast: Breast) -> None:
 
 def _model(header: list[str]) -> dict[str, Any]:
     return {"param": {"weight": dict.fromkeys(header, 0.1), "intercept": 0.0, "header": header}}
+
+
+# --- validation during training -------------------------------------------------------------
+
+
+def test_validation_and_early_stopping_stop_where_the_plaintext_computation_would(
+    breast: Breast,
+) -> None:
+    """`validation_freqs` 1 with `early_stopping_rounds` 2: the validate AUC of every
+    iteration is logged, training stops two scored iterations after the best one, and every
+    party keeps the best iteration's weights; all as the plaintext run says."""
+    from fateflow_grpc.components.sdk.context import Dataset
+
+    train_rows, validate_rows = np.arange(120), np.arange(120, 200)
+    host = breast.host_aligned()
+
+    def dataset(rows: np.ndarray, features: np.ndarray, header: list[str], labels: bool) -> Dataset:
+        return Dataset(
+            ids=np.array([breast.ids[k] for k in rows], dtype=object),
+            features=features[rows],
+            labels=breast.labels[rows] if labels else None,
+            header=list(header),
+        )
+
+    params = hetero_lr.validate_parameters(
+        {
+            **EXAMPLE,
+            "optimizer": "sgd",
+            "learning_rate": 0.9,
+            "max_iter": 25,
+            "tol": 0.0,
+            "validation_freqs": 1,
+            "early_stopping_rounds": 2,
+            "metrics": ["auc"],
+        }
+    )
+    parties = Participants(GUEST, (HOST,), ARBITER)
+    logged: list[tuple[str, str, Any]] = []
+    guest_train = dataset(train_rows, breast.guest, breast.guest_header, True)
+    host_train = dataset(train_rows, host, breast.host_header, False)
+    results = run_parties(
+        Wire(),
+        {
+            ARBITER: lambda t: hetero_lr.fit_arbiter(t, params, parties),
+            GUEST: lambda t: hetero_lr.fit_guest(
+                t,
+                guest_train.features,
+                guest_train.labels,
+                params,
+                parties,
+                ids=guest_train.ids.tolist(),
+                header=breast.guest_header,
+                validate_data=dataset(validate_rows, breast.guest, breast.guest_header, True),
+                log_metric=lambda namespace, name, points, meta: logged.append(
+                    (namespace, name, dict(points))
+                ),
+            ),
+            HOST: lambda t: hetero_lr.fit_host(
+                t,
+                host_train.features,
+                params,
+                parties,
+                ids=host_train.ids.tolist(),
+                header=breast.host_header,
+                validate_data=dataset(validate_rows, host, breast.host_header, False),
+            ),
+        },
+    )
+    features = np.hstack([breast.guest, host])
+    design = np.hstack([features, np.ones((len(features), 1))])
+    y = breast.labels
+    initial = hetero_lr.initial_weights(
+        hetero_lr._Settings.of(params),
+        design.shape[1],
+        labels=np.where(y[train_rows] == 1, 1.0, -1.0),
+        has_intercept=True,
+    )
+    # The plaintext run, validated after every iteration; FATE's early stopping on its AUC.
+    aucs, snapshots, best, stale, stopped = [], [], -1, 0, None
+    for iteration in range(params["max_iter"]):
+        plain = plaintext_lr(
+            features[train_rows],
+            y[train_rows],
+            {**params, "max_iter": iteration + 1},
+            [np.arange(len(train_rows))],
+            initial=initial,
+        )
+        snapshots.append(plain.weights)
+        aucs.append(auc(design[validate_rows] @ plain.weights, y[validate_rows]))
+        if best < 0 or aucs[-1] > aucs[best]:
+            best, stale = iteration, 0
+        else:
+            stale += 1
+        if stale >= 2:
+            stopped = iteration
+            break
+    assert stopped is not None and stopped < params["max_iter"] - 1  # it stopped early
+    guest_model, _ = results[GUEST]
+    assert guest_model["param"]["best_iteration"] == best
+    assert results[ARBITER]["param"]["iters"] == stopped + 1
+    kept = [*guest_model["param"]["weight"].values(), *results[HOST]["param"]["weight"].values()]
+    np.testing.assert_allclose(
+        [*kept, guest_model["param"]["intercept"]], snapshots[best], atol=1e-6
+    )
+    validate_aucs = [points["auc"] for namespace, _, points in logged if namespace == "validate"]
+    np.testing.assert_allclose(validate_aucs, aucs, atol=1e-6)
+    assert [name for namespace, name, _ in logged if namespace == "validate"] == [
+        f"iteration_{k}" for k in range(stopped + 1)
+    ]

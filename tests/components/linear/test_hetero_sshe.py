@@ -492,7 +492,7 @@ def test_linr_with_sample_weights_and_rmsprop(motor_split: Split) -> None:
             {"reveal_every_iter": True, "reveal_strategy": "encrypted_reveal_in_host"},
             "reveal_strategy",
         ),
-        ("lr", {"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        ("lr", {"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
         ("lr", {"callback_param": {"callbacks": ["EarlyStopping"]}}, "callback_param.callbacks"),
         ("linr", {"callback_param": {"validation_freqs": 1}}, "callback_param.validation_freqs"),
         ("lr", {"validation_freqs": 1}, "validation_freqs"),
@@ -638,3 +638,56 @@ def test_linr_component_outputs_fate_regression_predictions(
     results = table.column("predict_result").to_numpy()
     assert np.array_equal(results, table.column("predict_score").to_numpy())
     assert table.column("predict_detail")[0].as_py().startswith('{"label": ')
+
+
+def test_cross_validation_folds_match_plaintext_runs_of_each_fold(
+    stores: Stores, breast_split: Split
+) -> None:
+    """`cv_param` (`sdk/cv.py`): each fold's training is the plaintext run on the fold's rows,
+    its validation AUC that run's on the fold's test rows."""
+    from fateflow_grpc.components.sdk import cv
+
+    split = breast_split.head(90)
+    roles = {"guest": [GUEST.party_id], "host": [HOST.party_id]}
+    stores.put(GUEST, "reader_0.data", split.guest.to_table())
+    stores.put(HOST, "reader_0.data", split.host.to_table())
+    params = lr_params(
+        max_iter=2, cv_param={"need_cv": True, "n_splits": 3, "shuffle": True, "random_seed": 7}
+    )
+    component = HeteroSSHELR()
+    run_parties(
+        Wire(),
+        {
+            p: lambda transport, p=p: stores.run(
+                component,
+                "sshe_0",
+                p,
+                params,
+                transport=transport,
+                roles=roles,
+                data={"train_data": ["reader_0.data"]},
+            )
+            for p in (GUEST, HOST)
+        },
+    )
+    folds = cv.kfold(90, cv.CvParams(need_cv=True, n_splits=3, random_seed=7))
+    metrics = stores.metrics(GUEST, "sshe_0")
+    host = split.host_aligned()
+    for fold, (train, test) in enumerate(folds):
+        fold_split = Split(split.guest.take(train), split.host)
+        plain = plaintext(fold_split, params, "lr")
+        design = np.hstack([split.guest.features, host])[test]
+        weights = np.concatenate([plain.guest[:-1], plain.host])
+        scores = 1 / (1 + np.exp(-(design @ weights + plain.guest[-1])))
+        labels = split.guest.labels
+        assert labels is not None
+        positive, negative = scores[labels[test] == 1], scores[labels[test] != 1]
+        expected = float(
+            (
+                (positive[:, None] > negative[None, :]).sum()
+                + 0.5 * (positive[:, None] == negative[None, :]).sum()
+            )
+            / (len(positive) * len(negative))
+        )
+        points = dict(metrics["validate"][f"validate_fold_{fold}"].data)
+        assert points["auc"] == pytest.approx(expected, abs=1e-5)

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from fateflow_grpc.components.crypto.secure_aggregation import FIXED_POINT_BITS
-from fateflow_grpc.components.linear import homo_lr
+from fateflow_grpc.components.linear import homo_lr, one_vs_rest
 from fateflow_grpc.components.linear.homo_lr import (
     HomoLRParams,
     fit_arbiter,
@@ -114,7 +114,8 @@ def train(
     parties = Participants(GUEST, hosts, ARBITER)
 
     def arbiter(transport: MemoryTransport) -> Any:
-        return fit_arbiter(transport, params, parties, timeout=timeout)
+        [losses] = fit_arbiter(transport, params, parties, timeout=timeout)
+        return losses
 
     roles: dict[PartyRole, Any] = {ARBITER: arbiter}
     weights = sample_weights or [None] * len(clients)
@@ -274,9 +275,11 @@ def test_the_arbiter_learns_only_the_sum_of_three_clients_updates(
         assert isinstance(reply, dict)
         np.testing.assert_allclose(summed[:-2] / summed[-1], reply["weights"], atol=1e-9)
         assert summed[-1] == total_rows
-    # The arbiter is told nothing but public keys and masked vectors.
+    # The arbiter is told nothing but public keys, masked vectors and how many classes.
     for delivery in wire.received_by(ARBITER):
-        assert delivery.name in (homo_lr.DH_PUBKEY, homo_lr.MASKED_UPDATE)
+        assert delivery.name in (homo_lr.DH_PUBKEY, homo_lr.MASKED_UPDATE) or (
+            delivery.name == one_vs_rest.AGGREGATE_CLASSES and delivery.obj == 2
+        )
 
 
 def test_three_clients(breast: tuple[list[tuple[Floats, Floats]], list[str]]) -> None:
@@ -334,8 +337,10 @@ def test_bad_data_is_refused() -> None:
     params = validate_parameters(FATE_EXAMPLE)
     parties = Participants(GUEST, (HOST,), ARBITER)
     transport = Wire().transport(GUEST)
-    with pytest.raises(InvalidArgument, match="0 or 1"):
-        fit_guest(transport, np.zeros((3, 2)), [0, 1, 2], params, parties)
+    with pytest.raises(InvalidArgument, match="finite"):
+        fit_guest(transport, np.zeros((3, 2)), [0, 1, np.nan], params, parties)
+    with pytest.raises(InvalidArgument, match="2 labels for 3 rows"):
+        fit_guest(transport, np.zeros((3, 2)), [0, 1], params, parties)
     with pytest.raises(InvalidArgument, match="finite"):
         fit_guest(transport, [[0.0, np.nan]], [1], params, parties)
     with pytest.raises(InvalidArgument, match="arbiter"):
@@ -374,9 +379,26 @@ def test_defaults_are_fates() -> None:
         ({"init_param": {"init_method": "xavier"}}, "init_param.init_method"),
         ({"init_param": {"fit_intercept": "yes"}}, "init_param.fit_intercept"),
         ({"encrypt_param": {"method": "Paillier"}}, "encrypt_param.method"),
-        ({"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        ({"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
         ({"predict_param": {"threshold": 1.5}}, "predict_param.threshold"),
-        ({"validation_freqs": 1}, "validation_freqs"),
+        ({"validation_freqs": 0}, "validation_freqs"),
+        (
+            {"callback_param": {"callbacks": ["EarlyStopping"], "validation_freqs": "x"}},
+            "callback_param.validation_freqs",
+        ),
+        (
+            {
+                "callback_param": {
+                    "callbacks": ["EarlyStopping"],
+                    "early_stopping_rounds": 2,
+                    "validation_freqs": 1,
+                }
+            },
+            "callback_param.early_stopping_rounds",
+        ),
+        ({"stepwise_param": {"need_stepwise": True}}, "stepwise_param.need_stepwise"),
+        ({"multi_class": "ovo"}, "multi_class"),
+        ({"batch_strategy": "half"}, "batch_strategy"),
         ({"learning_rat": 0.1}, "learning_rat"),
     ],
 )
@@ -385,6 +407,27 @@ def test_bad_parameters_are_refused_by_name(conf: dict[str, Any], parameter: str
         validate_parameters(conf)
     assert caught.value.metadata["parameter"] == parameter
     assert parameter in caught.value.message
+
+
+def test_fates_whole_parameter_set_is_accepted_off() -> None:
+    """FATE 1.5 to 1.11's HomoLogisticParam (and the LogisticParam names it inherits)."""
+    params = validate_parameters(
+        {
+            "shuffle": True,
+            "batch_strategy": "full",
+            "masked_rate": 5,
+            "floating_point_precision": 23,
+            "stepwise_param": {"score_name": "AIC", "direction": "both"},
+            "callback_param": {"callbacks": [], "save_freq": 1},
+            "cv_param": {"n_splits": 5, "shuffle": True, "random_seed": 33, "need_cv": False},
+            "re_encrypt_batches": 2,
+            "use_proximal": False,
+            "multi_class": "ovr",
+            "metrics": ["auc", "ks"],
+            "use_first_metric_only": False,
+        }
+    )
+    assert params.cv.n_splits == 5 and not params.cv.need_cv
 
 
 @pytest.mark.parametrize("optimizer", homo_lr.OPTIMIZERS)
@@ -408,3 +451,66 @@ def test_every_optimizer_and_penalty_learns(
     _, y = pooled(clients)
     assert auc(y, np.concatenate([p.predict_score for _, p in fitted])) >= 0.98
     assert history[-1] < history[0]
+
+
+def test_each_client_validates_its_own_rows_with_every_rounds_model(
+    breast: tuple[list[tuple[Floats, Floats]], list[str]],
+) -> None:
+    """`validation_freqs` 2: after rounds 1, 3, 5, each client's validate AUC is its own rows'
+    under the aggregated model, which is the centralised full-batch model of that round."""
+    from fateflow_grpc.components.sdk.context import Dataset
+
+    clients, header = breast
+    (Xg, yg), (Xh, yh) = clients
+    conf = {**FATE_EXAMPLE, "max_iter": 6, "tol": 0.0, "validation_freqs": 2, "metrics": ["auc"]}
+    params = validate_parameters(conf)
+    parties = Participants(GUEST, (HOST,), ARBITER)
+    train_g, held_g = slice(0, 150), slice(150, None)
+    logged: dict[PartyRole, list[tuple[str, str, dict[Any, Any]]]] = {GUEST: [], HOST: []}
+
+    def client(party: PartyRole, X: Floats, y: Floats, rows: slice, held: Dataset | None) -> Any:
+        fit = fit_guest if party == GUEST else fit_host
+        return lambda t: fit(
+            t,
+            X[rows],
+            y[rows],
+            params,
+            parties,
+            header=header,
+            validate_data=held,
+            log_metric=lambda ns, name, points, meta: logged[party].append(
+                (ns, name, dict(points))
+            ),
+        )
+
+    held = Dataset(
+        ids=np.arange(len(yg) - 150).astype(str).astype(object),
+        features=Xg[held_g],
+        labels=yg[held_g],
+        header=header,
+    )
+    run_parties(
+        Wire(),
+        {
+            ARBITER: lambda t: fit_arbiter(t, params, parties),
+            GUEST: client(GUEST, Xg, yg, train_g, held),
+            HOST: client(HOST, Xh, yh, slice(None), None),
+        },
+    )
+    pooled_X, pooled_y = np.vstack([Xg[train_g], Xh]), np.concatenate([yg[train_g], yh])
+    expected = []
+    for round_ in (1, 3, 5):
+        w, _ = centralised(pooled_X, pooled_y, {**conf, "max_iter": round_ + 1})
+        design = np.hstack([Xg[held_g], np.ones((len(yg) - 150, 1))])
+        expected.append(auc(yg[held_g], design @ w))
+    guest_validate = [(name, p["auc"]) for ns, name, p in logged[GUEST] if ns == "validate"]
+    assert [name for name, _ in guest_validate] == ["iteration_1", "iteration_3", "iteration_5"]
+    np.testing.assert_allclose([value for _, value in guest_validate], expected, atol=1e-6)
+    # The host has no validate data: it scores its training rows only.
+    assert {ns for ns, _, _ in logged[HOST]} == {"train"}
+
+
+def test_early_stopping_is_refused_as_fate_refuses_it_for_homo_models() -> None:
+    with pytest.raises(InvalidArgument, match="not supported for homo") as caught:
+        validate_parameters({"validation_freqs": 1, "early_stopping_rounds": 2})
+    assert caught.value.metadata["parameter"] == "early_stopping_rounds"

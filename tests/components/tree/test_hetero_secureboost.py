@@ -563,7 +563,7 @@ def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
         ({"bin_num": 1}, "bin_num"),
         ({"encrypt_param": {"method": "RSA"}}, "encrypt_param.method"),
         ({"encrypt_param": {"key_length": 512}}, "key_length"),
-        ({"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        ({"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
         ({"run_goss": True}, "run_goss"),
         ({"EINI_inference": True}, "EINI_inference"),
         ({"multi_mode": "multi_output"}, "multi_mode"),

@@ -50,6 +50,7 @@ Departures from FATE, on purpose:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -66,6 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fateflow_grpc.components.sdk.computing import LOCAL_COMPUTING, Computing
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
@@ -190,12 +192,13 @@ def intersect_guest(
     parties: Participants,
     *,
     timeout: float = GET_TIMEOUT_S,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> list[str]:
     """The guest's ids that every host has too, in the guest's order."""
     _check_ids(ids)
     if params.intersect_method == RSA:
-        return _rsa_guest(transport, ids, params, parties, timeout)
-    return _raw_guest(transport, ids, params, parties, timeout)
+        return _rsa_guest(transport, ids, params, parties, timeout, computing)
+    return _raw_guest(transport, ids, params, parties, timeout, computing)
 
 
 def intersect_host(
@@ -205,6 +208,7 @@ def intersect_host(
     parties: Participants,
     *,
     timeout: float = GET_TIMEOUT_S,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> list[str] | None:
     """This host's ids in the intersection, in its order; None when it is not told them.
 
@@ -213,8 +217,8 @@ def intersect_host(
     """
     _check_ids(ids)
     if params.intersect_method == RSA:
-        return _rsa_host(transport, ids, params, parties, timeout)
-    return _raw_host(transport, ids, params, parties, timeout)
+        return _rsa_host(transport, ids, params, parties, timeout, computing)
+    return _raw_host(transport, ids, params, parties, timeout, computing)
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,7 @@ def _rsa_host(
     params: IntersectParams,
     parties: Participants,
     timeout: float,
+    computing: Computing,
 ) -> list[str] | None:
     guest = [parties.guest]
     key = _PrivateKey.generate(params.rsa_params.key_length)
@@ -306,14 +311,16 @@ def _rsa_host(
     values = [gmpy2.mpz(v) for v in _read_integers(blinded, key.width, "blinded ids", guest[0])]
     if any(v >= key.n for v in values):
         raise InvalidArgument(f"guest {guest[0].party_id} sent blinded ids outside Z_n")
-    transport.remote(_integer_rows(key.sign(values), key.width), RSA_GUEST_IDS_PROCESS, TAG, guest)
+    signed = computing.map_partitions(key.sign, values)
+    transport.remote(_integer_rows(signed, key.width), RSA_GUEST_IDS_PROCESS, TAG, guest)
 
     # Our own ids go out in an order we shuffled, so that the positions the guest sends back
     # say nothing about where an id sits in our table.
     order = _shuffled(len(ids))
-    hashed = _full_domain_hash([ids[i] for i in order], params.rsa_params, key.n)
-    digests = _final_digests(key.sign(hashed), key.width, params.rsa_params.final_hash_method)
-    transport.remote(digests, RSA_HOST_IDS_PROCESS, TAG, guest)
+    sign_own = functools.partial(_sign_ids, key=key, params=params.rsa_params)
+    digests = computing.map_partitions(sign_own, [ids[i] for i in order])
+    size = hashlib.new(params.rsa_params.final_hash_method).digest_size
+    transport.remote(_byte_rows(digests, size), RSA_HOST_IDS_PROCESS, TAG, guest)
 
     if not params.sync_intersect_ids:
         return None
@@ -328,6 +335,7 @@ def _rsa_guest(
     params: IntersectParams,
     parties: Participants,
     timeout: float,
+    computing: Computing,
 ) -> list[str]:
     hosts = list(parties.hosts)
     keys = [
@@ -336,37 +344,27 @@ def _rsa_guest(
     ]
 
     # Blind: H(id) * r^e mod n, one fresh r per id and host.
-    hashed: list[list[Mpz]] = []
-    factors: list[list[Mpz]] = []
+    blindings: list[list[tuple[Mpz, Mpz, Mpz]]] = []  # per host: (H(id), r, blinded) per id
     for host, (n, e) in zip(hosts, keys, strict=True):
-        h = _full_domain_hash(ids, params.rsa_params, n)
-        r = [_blinding_factor(n) for _ in ids]
-        blinded = [(a * b) % n for a, b in zip(h, _powmod_all(r, e, n), strict=True)]
+        blind = functools.partial(_blind, n=n, e=e, params=params.rsa_params)
+        blinding = computing.map_partitions(blind, ids)
+        blinded = [value for _, _, value in blinding]
         transport.remote(_integer_rows(blinded, _width(n)), RSA_GUEST_IDS, TAG, [host])
-        hashed.append(h)
-        factors.append(r)
+        blindings.append(blinding)
 
     own_digests: list[list[bytes]] = []
     signed_all = transport.get(RSA_GUEST_IDS_PROCESS, TAG, hosts, timeout)
-    for host, (n, e), h, r, signed_obj in zip(
-        hosts, keys, hashed, factors, signed_all, strict=True
-    ):
+    for host, (n, e), blinding, signed_obj in zip(hosts, keys, blindings, signed_all, strict=True):
         signed = _read_integers(signed_obj, _width(n), "signed ids", host)
         if len(signed) != len(ids):
             raise InvalidArgument(
                 f"host {host.party_id} signed {len(signed)} ids, not the {len(ids)} sent"
             )
-        # Divide r out: (H * r^e)^d / r = H^d. Inverting is cheap next to one exponentiation.
-        unblinded = [
-            (gmpy2.mpz(s) * gmpy2.invert(f, n)) % n for s, f in zip(signed, r, strict=True)
-        ]
-        # A signature that does not verify is a host bug or a host cheating; either way the
-        # intersection would be silently wrong.
-        if _powmod_all(unblinded, e, n) != h:
-            raise InvalidArgument(f"host {host.party_id} sent signatures that do not verify")
-        own_digests.append(
-            _rows_bytes(_final_digests(unblinded, _width(n), params.rsa_params.final_hash_method))
+        unblind = functools.partial(
+            _unblind, n=n, e=e, method=params.rsa_params.final_hash_method, host=host
         )
+        items = [(s, r, h) for s, (h, r, _) in zip(signed, blinding, strict=True)]
+        own_digests.append(computing.map_partitions(unblind, items))
 
     digest_size = hashlib.new(params.rsa_params.final_hash_method).digest_size
     host_lists = [
@@ -439,11 +437,40 @@ def _full_domain_hash(ids: Sequence[str], params: RsaParams, n: Mpz) -> list[Mpz
     return hashed
 
 
-def _final_digests(signatures: Sequence[Mpz], width: int, method: str) -> UInt8Rows:
+def _final_digests(signatures: Sequence[Mpz], width: int, method: str) -> list[bytes]:
     digest = getattr(hashlib, method)
-    size = digest().digest_size
-    data = b"".join(digest(int(s).to_bytes(width, "big")).digest() for s in signatures)
-    return np.frombuffer(data, np.uint8).reshape(len(signatures), size)
+    return [digest(int(s).to_bytes(width, "big")).digest() for s in signatures]
+
+
+# Work on one slice of the ids (`Computing.map_partitions`): whichever engine runs them, in
+# the task's process or on Spark's executors, the slices' results joined are the whole's.
+
+
+def _sign_ids(ids: Sequence[str], key: _PrivateKey, params: RsaParams) -> list[bytes]:
+    """The host's own ids: the final digests of their signed full-domain hashes."""
+    signed = key.sign(_full_domain_hash(ids, params, key.n))
+    return _final_digests(signed, key.width, params.final_hash_method)
+
+
+def _blind(ids: Sequence[str], n: Mpz, e: Mpz, params: RsaParams) -> list[tuple[Mpz, Mpz, Mpz]]:
+    """(H(id), r, H(id) * r^e mod n) for each id, with a fresh r."""
+    hashed = _full_domain_hash(ids, params, n)
+    factors = [_blinding_factor(n) for _ in ids]
+    powers = _powmod_all(factors, e, n)
+    return [(h, r, (h * p) % n) for h, r, p in zip(hashed, factors, powers, strict=True)]
+
+
+def _unblind(
+    items: Sequence[tuple[int, Mpz, Mpz]], n: Mpz, e: Mpz, method: str, host: PartyRole
+) -> list[bytes]:
+    """The final digests of the guest's signed ids from (signed, r, H(id)) triples."""
+    # Divide r out: (H * r^e)^d / r = H^d. Inverting is cheap next to one exponentiation.
+    unblinded = [(gmpy2.mpz(s) * gmpy2.invert(r, n)) % n for s, r, _ in items]
+    # A signature that does not verify is a host bug or a host cheating; either way the
+    # intersection would be silently wrong.
+    if _powmod_all(unblinded, e, n) != [h for _, _, h in items]:
+        raise InvalidArgument(f"host {host.party_id} sent signatures that do not verify")
+    return _final_digests(unblinded, _width(n), method)
 
 
 def _powmod_all(bases: Sequence[Mpz], exponent: Mpz, modulus: Mpz) -> list[Mpz]:
@@ -466,9 +493,10 @@ def _raw_guest(
     params: IntersectParams,
     parties: Participants,
     timeout: float,
+    computing: Computing,
 ) -> list[str]:
     hosts = list(parties.hosts)
-    encoded = _encode_ids(ids, params)
+    encoded = computing.map_partitions(functools.partial(_encode_ids, params=params), ids)
     if params.join_role == "guest":
         received = [
             _unpack(obj, params, host)
@@ -501,9 +529,10 @@ def _raw_host(
     params: IntersectParams,
     parties: Participants,
     timeout: float,
+    computing: Computing,
 ) -> list[str] | None:
     guest = [parties.guest]
-    encoded = _encode_ids(ids, params)
+    encoded = computing.map_partitions(functools.partial(_encode_ids, params=params), ids)
     if params.join_role == "guest":
         order = _shuffled(len(ids))
         transport.remote(_pack([encoded[i] for i in order], params), RAW_SEND_IDS_HOST, TAG, guest)
@@ -548,8 +577,7 @@ def _encode_ids(ids: Sequence[str], params: IntersectParams) -> list[bytes]:
 def _pack(encoded: Sequence[bytes], params: IntersectParams) -> object:
     if _encoder(params) is None:
         return [value.decode() for value in encoded]
-    size = hashlib.new(params.encode_params.encode_method).digest_size
-    return np.frombuffer(b"".join(encoded), np.uint8).reshape(len(encoded), size)
+    return _byte_rows(encoded, hashlib.new(params.encode_params.encode_method).digest_size)
 
 
 def _unpack(obj: object, params: IntersectParams, sender: PartyRole) -> list[bytes]:
@@ -590,6 +618,11 @@ def _read_rows(obj: object, width: int, what: str, sender: PartyRole) -> UInt8Ro
             f"{sender.role} {sender.party_id} sent {what} that are not rows of {width} bytes"
         )
     return obj
+
+
+def _byte_rows(values: Sequence[bytes], width: int) -> UInt8Rows:
+    """Byte strings of `width` bytes as the rows of a uint8 array (digests on the wire)."""
+    return np.frombuffer(b"".join(values), np.uint8).reshape(len(values), width)
 
 
 def _rows_bytes(rows: UInt8Rows) -> list[bytes]:
@@ -639,10 +672,13 @@ class Intersection:
         (table,) = tables
         ids = table.column(0).cast(pa.string()).to_pylist()
         parties = Participants.from_roles(context.roles)
+        computing = context.computing
         if context.task.role == "guest":
-            common = intersect_guest(context.federation, ids, params, parties)
+            common = intersect_guest(context.federation, ids, params, parties, computing=computing)
         else:
-            common = intersect_host(context.federation, ids, params, parties) or []
+            common = (
+                intersect_host(context.federation, ids, params, parties, computing=computing) or []
+            )
         kept = table.filter(
             pc.is_in(table.column(0).cast(pa.string()), value_set=pa.array(common, pa.string()))
         )

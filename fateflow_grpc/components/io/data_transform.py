@@ -10,6 +10,7 @@ naming its column and row. In a predict job, the training model's header is chec
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,11 @@ class DataTransform:
             # Predict: read the data as it was read for training.
             (trained,) = models.values()
             params = {**params, **{key: trained[key] for key in TRAINED_SETTINGS}}
-        dataset = transform(table, params)
+        # Slice by slice, on the job's computing engine.
+        transformed = context.computing.map_table(
+            functools.partial(_transform, params=params), table
+        )
+        dataset = Dataset.from_table(transformed)
         if models:  # the features must be the ones the model was trained on
             if trained["header"] != dataset.header:
                 raise InvalidArgument(
@@ -102,7 +107,12 @@ def validate_parameters(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def transform(table: pa.Table, params: dict[str, Any]) -> Dataset:
+def _transform(table: pa.Table, first_row: int, params: dict[str, Any]) -> pa.Table:
+    return transform(table, params, first_row).to_table()
+
+
+def transform(table: pa.Table, params: dict[str, Any], first_row: int = 0) -> Dataset:
+    """The dataset of `table`, rows `first_row`... of the whole (in messages naming a row)."""
     sid, *columns = table.column_names
     label_name = params["label_name"]
     if params["with_label"] and label_name not in columns:
@@ -114,10 +124,10 @@ def transform(table: pa.Table, params: dict[str, Any]) -> Dataset:
     header = [c for c in columns if not (params["with_label"] and c == label_name)]
     features = np.empty((table.num_rows, len(header)))
     for index, name in enumerate(header):
-        features[:, index] = _numbers(table.column(name), name, missing, params)
+        features[:, index] = _numbers(table.column(name), name, missing, params, first_row)
     labels = None
     if params["with_label"]:
-        labels = _numbers(table.column(label_name), label_name, [], params)
+        labels = _numbers(table.column(label_name), label_name, [], params, first_row)
         if params["label_type"] == "int" and not np.all(np.equal(np.mod(labels, 1), 0)):
             raise InvalidArgument(
                 f"label column {label_name!r} holds non-integers", label_name=label_name
@@ -127,7 +137,7 @@ def transform(table: pa.Table, params: dict[str, Any]) -> Dataset:
 
 
 def _numbers(
-    column: pa.ChunkedArray, name: str, missing: list[str], params: dict[str, Any]
+    column: pa.ChunkedArray, name: str, missing: list[str], params: dict[str, Any], first_row: int
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     text = pc.utf8_trim_whitespace(column.cast(pa.string()))
     absent = pc.is_in(text, value_set=pa.array(missing)) if missing else None
@@ -139,10 +149,11 @@ def _numbers(
         return numbers
     except pa.ArrowInvalid:
         bad = next(i for i, v in enumerate(text.to_pylist()) if not _is_number(v))
+        row = first_row + bad + 1
         raise InvalidArgument(
-            f"column {name!r} row {bad + 1} holds {text[bad].as_py()!r}, not a number",
+            f"column {name!r} row {row} holds {text[bad].as_py()!r}, not a number",
             column=name,
-            row=bad + 1,
+            row=row,
         ) from None
 
 

@@ -81,6 +81,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fateflow_grpc.components.crypto import paillier
+from fateflow_grpc.components.sdk.computing import LOCAL_COMPUTING, Computing
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input, prediction_table
 from fateflow_grpc.components.sdk.parameters import ParamReader
@@ -863,6 +864,7 @@ def fit_guest(
     sample_weights: npt.ArrayLike | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
@@ -949,7 +951,9 @@ def fit_guest(
                 _pack_numbers(residual, key, rerandomize=False), FORE_GRADIENT, tag, hosts
             )
             with timings.phase("matvec"):
-                gradient = paillier.matvec(x.T, residual, precision=x_precision)
+                gradient = paillier.matvec(
+                    x.T, residual, precision=x_precision, map_partitions=computing.map_partitions
+                )
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, GUEST_GRADIENT, tag, [arbiter])
             if with_loss:
@@ -1109,6 +1113,7 @@ def fit_host(
     header: Sequence[str],
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> Model:
     """A host's part: its model (weights, no intercept)."""
     settings = _Settings.of(params)
@@ -1192,7 +1197,9 @@ def fit_host(
                 channel.get_one(FORE_GRADIENT, tag, guest), key, "residuals", guest, len(rows)
             )
             with timings.phase("matvec"):
-                gradient = paillier.matvec(x.T, residual, precision=x_precision)
+                gradient = paillier.matvec(
+                    x.T, residual, precision=x_precision, map_partitions=computing.map_partitions
+                )
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, HOST_GRADIENT, tag, [arbiter])
             key.fill_in_background(
@@ -1299,6 +1306,7 @@ class HeteroLR:
                     ids=ids,
                     header=data.header,
                     timings=timings,
+                    computing=context.computing,
                 )
                 self._save(context, model, timings)
             return
@@ -1325,6 +1333,7 @@ class HeteroLR:
                 header=data.header,
                 sample_weights=data.weights,
                 timings=timings,
+                computing=context.computing,
             )
             self._save(context, model, timings)
         context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
+from fateflow_grpc.components.sdk.computing import computing_of
 from fateflow_grpc.domain.participant import NodeAccess, Wiring
 from fateflow_grpc.domain.parties import PartyRole, TaskRef
 from fateflow_grpc.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -138,6 +139,8 @@ class TaskContext:
             else Database(node.table_database_url)
         )
         self.tables = TableStore(node.table_dir, self._table_database)
+        #: Where the component's heavy loops run: the job's `computing_engine`.
+        self.computing = computing_of(job_parameters, node.spark_master, node.spark_conf)
         self.federation = Federation(
             task.job_id,
             f"{task.task_id}_{task.task_version}",
@@ -208,7 +211,7 @@ class TaskContext:
                 f"{self.task.role} {self.task.party_id}"
             )
         name, namespace = self.wiring.tables[key]
-        return self.tables.read_table(namespace, name)
+        return self.computing.read_table(self.tables, namespace, name)
 
     def _source_table(self, source: str, name: str) -> pa.Table:
         if source == "args":

@@ -206,10 +206,21 @@ def spark_session(master: str, conf: Mapping[str, str]) -> SparkSession:
             # The executors' Python is ours unless the party's conf names another (a cluster).
             .config("spark.pyspark.python", sys.executable)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
         )
+        if master.startswith("local"):
+            # Everything runs in this machine: nothing listens beyond loopback.
+            builder = builder.config("spark.driver.host", "127.0.0.1").config(
+                "spark.driver.bindAddress", "127.0.0.1"
+            )
         for name, value in conf.items():
             builder = builder.config(name, value)
-        session = builder.getOrCreate()
+        try:
+            session = builder.getOrCreate()
+        except Exception as error:  # pyspark's errors name no common class (no Java, say)
+            raise FailedPrecondition(
+                f"Spark did not start on master {master}: {error}", spark_master=master
+            ) from error
         session.sparkContext.setLogLevel("WARN")
         _session = (key, session)
         return session

@@ -98,6 +98,21 @@ class PeakMemory:
         self._thread.join()
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process, its children gone and its children alive (Spark's JVM and
+    Python workers): what a party's work costs, whatever else the machine runs."""
+    me = psutil.Process()
+    times = me.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in me.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += child_times.user + child_times.system
+    return total
+
+
 def party_ids(size: int, role: str) -> list[str]:
     """N ids; the guest's are id0..id(N-1), the host's idN/2..id(3N/2 - 1), shuffled."""
     start = 0 if role == "guest" else size // 2
@@ -123,6 +138,7 @@ def run_party(
     connection.send(("ready", role, None))
     transport.get("go", role, [], 0)
     with PeakMemory() as memory:
+        cpu_before = cpu_seconds()
         started = time.perf_counter()
         if role == "guest":
             common = intersection.intersect_guest(
@@ -134,6 +150,7 @@ def run_party(
                 or []
             )
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu_before
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     connection.send(
         (
@@ -141,6 +158,7 @@ def run_party(
             role,
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "session_seconds": session_s,
                 "common": len(common),
                 "peak_process_bytes": own_peak,
@@ -185,14 +203,15 @@ def run_pair(size: int, engine: str, master: str, key_length: int) -> dict[str, 
     return results
 
 
-def floor_seconds(size: int, key_length: int, sample: int) -> float:
-    """2N CRT signatures on every core, from a timed sample."""
+def signature_cost(key_length: int, sample: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one CRT signature, on every core, from a timed sample."""
     key = intersection._PrivateKey.generate(key_length)
     rng = random.Random(0)
     values = [intersection.gmpy2.mpz(rng.randrange(int(key.n))) for _ in range(sample)]
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     key.sign(values)
-    return (time.perf_counter() - started) * (2 * size) / sample
+    return (time.perf_counter() - started) / sample, (cpu_seconds() - cpu_before) / sample
 
 
 def main() -> None:
@@ -209,18 +228,20 @@ def main() -> None:
     figures: dict[str, Any] = {"key_length": args.key_length, "master": args.master, "runs": []}
     header = (
         f"{'ids/party':>10} {'engine':>6} {'party':>6} {'seconds':>9} {'floor s':>8} "
-        f"{'ratio':>6} {'process MB':>11} {'+JVM MB':>8} {'session s':>10}"
+        f"{'ratio':>6} {'CPU s':>7} {'process MB':>11} {'+JVM MB':>8} {'session s':>10}"
     )
     print(header)
     for size in sizes:
-        floor = floor_seconds(size, args.key_length, min(args.floor_sample, 2 * size))
+        wall, cpu = signature_cost(args.key_length, min(args.floor_sample, 2 * size))
+        floor = wall * 2 * size
+        print(f"floor for {size} ids: {floor:.1f} s (one signature: {cpu * 1e6:.0f} us of CPU)")
         for engine in engines:
             results = run_pair(size, engine, args.master, args.key_length)
             for role in ("guest", "host"):
                 result = results[role]
                 print(
                     f"{size:>10} {engine:>6} {role:>6} {result['seconds']:>9.1f} {floor:>8.1f} "
-                    f"{result['seconds'] / floor:>6.2f} "
+                    f"{result['seconds'] / floor:>6.2f} {result['cpu_seconds']:>7.1f} "
                     f"{result['peak_process_bytes'] / 2**20:>11.0f} "
                     f"{result['peak_with_children_bytes'] / 2**20:>8.0f} "
                     f"{result['session_seconds']:>10.1f}",
@@ -234,6 +255,8 @@ def main() -> None:
                         "seconds": round(result["seconds"], 2),
                         "floor_seconds": round(floor, 2),
                         "ratio_to_floor": round(result["seconds"] / floor, 2),
+                        "cpu_seconds": round(result["cpu_seconds"], 1),
+                        "floor_signature_cpu_us": round(cpu * 1e6, 1),
                         "peak_process_mb": round(result["peak_process_bytes"] / 2**20),
                         "peak_with_spark_mb": round(result["peak_with_children_bytes"] / 2**20),
                         "spark_session_seconds": round(result["session_seconds"], 1),

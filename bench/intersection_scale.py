@@ -109,7 +109,9 @@ def cpu_seconds() -> float:
             child_times = child.cpu_times()
         except psutil.Error:
             continue
+        # Spark's Python daemon forks a worker per task: the ones gone count in its children.
         total += child_times.user + child_times.system
+        total += child_times.children_user + child_times.children_system
     return total
 
 

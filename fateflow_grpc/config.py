@@ -149,6 +149,11 @@ class NodeConfig:
     #: Pass calls and objects between other parties on to the route of their destination (a
     #: proxy other parties use as their default route); they keep their senders' proofs.
     proxy_relay: bool = False
+    # --- Table computing on Spark, for jobs that ask for it (`computing_engine: SPARK`). -----
+    #: The Spark master: `local[2]`, `spark://host:7077`, `yarn`, ...; empty: no Spark here.
+    spark_master: str = ""
+    #: Spark settings of this party's sessions (`spark.executor.memory`, ...).
+    spark_conf: dict[str, str] = field(default_factory=dict)
 
     def route(self, party_id: int) -> Route | None:
         return self.routes.get(party_id, self.default_route)
@@ -221,6 +226,10 @@ class NodeConfig:
                 converted["proxy_tls"] = Tls.from_dict(values["proxy_tls"])
             if values.get("security"):
                 converted["security"] = Security.from_dict(values["security"])
+            if "spark_conf" in values:
+                converted["spark_conf"] = {
+                    str(name): str(value) for name, value in (values["spark_conf"] or {}).items()
+                }
             if "party_secrets" in values:
                 converted["party_secrets"] = {
                     int(party): str(secret)

@@ -55,6 +55,8 @@ class Node:
                     config.local_proxy_address,
                     config.tables_path,
                     config.table_database,
+                    config.spark_master,
+                    config.spark_conf,
                 ),
                 config.security.strict,
             ),

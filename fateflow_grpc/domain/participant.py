@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from fateflow_grpc import ids
 from fateflow_grpc.domain import safeguards
+from fateflow_grpc.domain.engines import computing_choice
 from fateflow_grpc.domain.executor import Executor
 from fateflow_grpc.domain.jobspec import Catalog, JobSpec, parse_job
 from fateflow_grpc.domain.mailboxes import Mailboxes
@@ -123,6 +124,9 @@ class NodeAccess:
     #: The table store: its files, and the database of its meta rows.
     table_dir: Path
     table_database_url: str
+    #: Where jobs that compute on Spark run (`NodeConfig.spark_master`, `spark_conf`).
+    spark_master: str = ""
+    spark_conf: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,9 @@ class Participant:
                 f"party {party.party_id} is not a {party.role} of job {job_id}", job_id=job_id
             )
         _check_model(spec, party)
+        computing_choice(
+            spec.job_parameters(party.role, party.party_id), self._settings.node.spark_master
+        )
         retries, _ = auto_retries(spec)
         with self._database.session() as session:
             key = jobs.JobKey(job_id, party.role, str(party.party_id))

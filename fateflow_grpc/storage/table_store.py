@@ -29,7 +29,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -296,6 +296,14 @@ class TableStore:
         meta = self._meta(namespace, name)
         return pa.Table.from_batches(list(self.batches_of(meta)), schema=self.schema_of(meta))
 
+    def schema(self, namespace: str, name: str) -> pa.Schema:
+        return self.schema_of(self._meta(namespace, name))
+
+    def partition_files(self, namespace: str, name: str) -> list[Path]:
+        """The table's partition files, for readers elsewhere (Spark's executors) on storage
+        they share with this node: `read_partition` each, then `interleave` them."""
+        return sorted((self.root / _path_of(self._meta(namespace, name))).glob("part-*.arrow"))
+
     # --- deleting and recovery --------------------------------------------------------------
 
     def delete_table(self, namespace: str, name: str) -> bool:
@@ -357,13 +365,32 @@ def _batches_in(directory: Path) -> Iterator[pa.RecordBatch]:
     sources = [pa.OSFile(str(path)) for path in sorted(directory.glob("part-*.arrow"))]
     try:
         readers = [pa.ipc.open_file(source) for source in sources]
-        for index in range(max(reader.num_record_batches for reader in readers)):
-            for reader in readers:
-                if index < reader.num_record_batches:
-                    yield reader.get_batch(index)
+        for partition, index in _written_order([r.num_record_batches for r in readers]):
+            yield readers[partition].get_batch(index)
     finally:
         for source in sources:
             source.close()
+
+
+def read_partition(path: str | Path) -> list[pa.RecordBatch]:
+    """One partition file's batches (a reader that has no `TableStore`: a Spark executor)."""
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        return [reader.get_batch(index) for index in range(reader.num_record_batches)]
+
+
+def interleave(partitions: Sequence[Sequence[pa.RecordBatch]]) -> Iterator[pa.RecordBatch]:
+    """Partitions' batches (`read_partition`'s, in file order) in the order they were written."""
+    for partition, index in _written_order([len(batches) for batches in partitions]):
+        yield partitions[partition][index]
+
+
+def _written_order(counts: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """(partition, batch) in writing order: writers deal batches to partitions in turn."""
+    for index in range(max(counts, default=0)):
+        for partition, count in enumerate(counts):
+            if index < count:
+                yield partition, index
 
 
 def _partition_file(partition: int) -> str:

@@ -35,6 +35,8 @@ from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Task
 
 MODEL_ID = "model"
+#: The Spark of every party's node here: jobs that ask for Spark (`job_parameters`) run on it.
+SPARK_MASTER = "local[2]"
 LOG = logging.getLogger("tests.components")
 
 
@@ -71,6 +73,7 @@ class Stores:
             proxy_address="unix:/nonexistent",
             table_dir=data_dir / "tables",
             table_database_url=url,
+            spark_master=SPARK_MASTER,
         )
 
     def _running(self, task: TaskRef) -> None:
@@ -114,11 +117,13 @@ class Stores:
         outputs: Sequence[str] = ("data",),
         job_id: str = "train",
         trained: str | None = None,
+        job_parameters: Mapping[str, Any] | None = None,
     ) -> TaskContext:
         """The context of `component`'s task at `party`. `data` maps an input kind to upstream
         outputs (`"reader_0.data"`); `models` names upstream models (`"scale_0.model"`), read
         from job `trained` when it is given (a predict job), from this job otherwise;
-        `isometric` names FATE's `isometric_model` inputs."""
+        `isometric` names FATE's `isometric_model` inputs; `job_parameters` are the job's
+        (`computing_engine`, ...)."""
         wiring = Wiring(
             data_inputs={
                 kind: [tuple(ref.split(".", 1)) for ref in refs]  # type: ignore[misc]
@@ -133,7 +138,7 @@ class Stores:
             model_outputs=["model"],
             tables={},
         )
-        job_parameters: dict[str, Any] = {"model_id": MODEL_ID}
+        job_parameters = {**(job_parameters or {}), "model_id": MODEL_ID}
         if trained:
             job_parameters |= {"model_version": trained, "job_type": "predict"}
         task = TaskRef(job_id, component, 0, party.role, party.party_id)

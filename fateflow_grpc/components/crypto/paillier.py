@@ -105,6 +105,8 @@ _OBFUSCATORS_PER_THREAD = 16
 #: An int-like gmpy2 `mpz` at run time, typed as int; converted to int at the public boundary
 #: (`to_ints`).
 _Mpz = Mpz
+#: A row of `matvec`'s matrix: its entries as integers, and their exponent.
+_Row = tuple[list[int], int]
 
 Number = int | float | np.integer[Any] | np.floating[Any]
 
@@ -720,13 +722,17 @@ def matvec(
     numbers: Sequence[EncryptedNumber],
     *,
     precision: float | None = None,
+    map_partitions: Callable[
+        [Callable[[Sequence[_Row]], list[_Mpz]], Sequence[_Row]], list[_Mpz]
+    ] = on_every_core,
 ) -> list[EncryptedNumber]:
     """matrix @ numbers for a plaintext (k, m) matrix and m encrypted numbers: k numbers.
 
     HeteroLR's host computes X^T @ [[d]] as `matvec(X.T, d)`. Each row is one multi-
     exponentiation, prod(c_i ^ a_i), by Pippenger's bucket method (`multi_power`): about
     bits / w * (m + 2^(w+1)) modular multiplications for a window of w bits instead of m
-    exponentiations. Rows are spread over every core.
+    exponentiations. Rows are spread over every core, or by `map_partitions` (a computing
+    engine's: slices of the rows as Spark jobs).
 
     Entries of a float row are encoded at one exponent, chosen so its largest entry keeps its
     53 bits (or from `precision`); smaller entries keep the same absolute precision, as a
@@ -750,7 +756,7 @@ def matvec(
     # Terms at a higher exponent are lowered to the smallest by scaling their multiplier.
     lowest = min(number.exponent for number in numbers)
     scales = [1 << ((number.exponent - lowest) * LOG2_BASE) for number in numbers]
-    rows = []
+    rows: list[_Row] = []
     for row in array:
         multipliers, exponent = _encode_row(row, precision)
         if any(scale != 1 for scale in scales):
@@ -765,7 +771,7 @@ def matvec(
         zip(negative, batch_invert([ciphertexts[i] for i in negative], key._nsquare), strict=True)
     )
 
-    def products(chunk: Sequence[tuple[list[int], int]]) -> list[_Mpz]:
+    def products(chunk: Sequence[_Row]) -> list[_Mpz]:
         results = []
         for multipliers, _ in chunk:
             bases = [ciphertexts[i] if a >= 0 else inverses[i] for i, a in enumerate(multipliers)]
@@ -774,7 +780,7 @@ def matvec(
 
     return [
         numbers[0]._derived(product, lowest + exponent)
-        for product, (_, exponent) in zip(on_every_core(products, rows), rows, strict=True)
+        for product, (_, exponent) in zip(map_partitions(products, rows), rows, strict=True)
     ]
 
 

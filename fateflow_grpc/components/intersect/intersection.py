@@ -102,6 +102,7 @@ type; ``run_cache`` is the cache here).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 import secrets
@@ -126,6 +127,7 @@ from fateflow_grpc.components.crypto.commutative import (
     salted_digests,
 )
 from fateflow_grpc.components.crypto.exponentiation import on_every_core
+from fateflow_grpc.components.sdk.computing import LOCAL_COMPUTING, Computing
 from fateflow_grpc.components.sdk.context import TaskContext
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
@@ -523,6 +525,7 @@ def intersect_guest(
     *,
     cache: Mapping[str, Any] | None = None,
     timeout: float = GET_TIMEOUT_S,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> Intersected:
     """The guest's ids that every host has too, in the guest's order (or what the options make
     of them: a count, a cache). `cache` is the guest's model of an earlier `run_cache`."""
@@ -531,10 +534,10 @@ def intersect_guest(
     if cache is not None:
         cached = _GuestCache.read(cache, params, hosts)
         _exchange_cache_ids(transport, [h.cache_id for h in cached.hosts], hosts, timeout)
-        return _run_guest(transport, ids, cached.params, hosts, timeout, cached)
+        return _run_guest(transport, ids, cached.params, hosts, timeout, cached, computing)
     if params.preprocess is not None:
         ids = _preprocess_guest(transport, ids, params.preprocess, hosts, timeout)
-    return _run_guest(transport, ids, params, hosts, timeout, None)
+    return _run_guest(transport, ids, params, hosts, timeout, None, computing)
 
 
 def intersect_host(
@@ -546,6 +549,7 @@ def intersect_host(
     *,
     cache: Mapping[str, Any] | None = None,
     timeout: float = GET_TIMEOUT_S,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> Intersected:
     """This host's (`local`'s) ids in the intersection, in its order, when it is told them (or
     a count, or a cache). `cache` is this host's model of an earlier `run_cache`.
@@ -560,12 +564,12 @@ def intersect_host(
     if cache is not None:
         cached = _HostCache.read(cache, params)
         _exchange_cache_ids(transport, [cached.cache_id], [guest], timeout, host=True)
-        result = _run_host(transport, ids, cached.params, guest, timeout, cached)
+        result = _run_host(transport, ids, cached.params, guest, timeout, cached, computing)
     else:
         own = ids
         if params.preprocess is not None:
             own = _preprocess_host(transport, ids, params.preprocess, guest, timeout)
-        result = _run_host(transport, own, params, guest, timeout, None)
+        result = _run_host(transport, own, params, guest, timeout, None, computing)
     if result.ids is None:
         return result
     # In our table's order; with a cache, only the ids our table still has.
@@ -580,13 +584,14 @@ def _run_guest(
     hosts: list[PartyRole],
     timeout: float,
     cache: _GuestCache | None,
+    computing: Computing,
 ) -> Intersected:
     if params.cardinality_only:
         return _cardinality_guest(transport, ids, params, hosts, timeout)
     if params.method == RSA:
-        return _rsa_guest(transport, ids, params, hosts, timeout, cache)
+        return _rsa_guest(transport, ids, params, hosts, timeout, cache, computing)
     if params.method == RAW:
-        return Intersected(ids=_raw_guest(transport, ids, params, hosts, timeout))
+        return Intersected(ids=_raw_guest(transport, ids, params, hosts, timeout, computing))
     return _commutative_guest(transport, ids, params, hosts, timeout, cache)
 
 
@@ -597,11 +602,12 @@ def _run_host(
     guest: PartyRole,
     timeout: float,
     cache: _HostCache | None,
+    computing: Computing,
 ) -> Intersected:
     if params.method == RSA:
-        return _rsa_host(transport, ids, params, guest, timeout, cache)
+        return _rsa_host(transport, ids, params, guest, timeout, cache, computing)
     if params.method == RAW:
-        return Intersected(ids=_raw_host(transport, ids, params, guest, timeout))
+        return Intersected(ids=_raw_host(transport, ids, params, guest, timeout, computing))
     return _commutative_host(transport, ids, params, guest, timeout, cache)
 
 
@@ -922,14 +928,20 @@ class _Blinded:
     rows: UInt8Rows
 
     @classmethod
-    def of(cls, ids: Sequence[str], rsa_params: RsaParams, n: Mpz, e: Mpz) -> _Blinded:
-        # One fresh r per id and signer (see the module docstring on random_base_fraction).
-        hashed = _full_domain_hash(ids, rsa_params, n)
-        factors = [_blinding_factor(n) for _ in ids]
-        blinded = [(a * b) % n for a, b in zip(hashed, _powmod_all(factors, e, n), strict=True)]
+    def of(
+        cls, ids: Sequence[str], rsa_params: RsaParams, n: Mpz, e: Mpz, computing: Computing
+    ) -> _Blinded:
+        triples = computing.map_partitions(
+            functools.partial(_blind, n=n, e=e, params=rsa_params), ids
+        )
+        hashed = [h for h, _, _ in triples]
+        factors = [r for _, r, _ in triples]
+        blinded = [value for _, _, value in triples]
         return cls(n, e, hashed, factors, _integer_rows(blinded, _width(n)))
 
-    def unblind(self, obj: object, rsa_params: RsaParams, signer: PartyRole) -> list[bytes]:
+    def unblind(
+        self, obj: object, rsa_params: RsaParams, signer: PartyRole, computing: Computing
+    ) -> list[bytes]:
         """The final digests of our ids' signatures, from what the signer sent back."""
         n = self.n
         signed = _read_integers(obj, _width(n), "signed ids", signer)
@@ -938,34 +950,63 @@ class _Blinded:
                 f"{signer.role} {signer.party_id} signed {len(signed)} ids, "
                 f"not the {len(self.hashed)} sent"
             )
-        # Divide r out: (H * r^e)^d / r = H^d. Inverting is cheap next to one exponentiation.
-        unblinded = [
-            (gmpy2.mpz(s) * gmpy2.invert(f, n)) % n
-            for s, f in zip(signed, self.factors, strict=True)
-        ]
-        # A signature that does not verify is a bug or a party cheating; either way the
-        # intersection would be silently wrong.
-        if _powmod_all(unblinded, self.e, n) != self.hashed:
-            raise InvalidArgument(
-                f"{signer.role} {signer.party_id} sent signatures that do not verify"
-            )
-        return _rows_bytes(_final_digests(unblinded, _width(n), rsa_params.final_hash_method))
+        unblind = functools.partial(
+            _unblind, n=n, e=self.e, method=rsa_params.final_hash_method, signer=signer
+        )
+        items = list(zip(signed, self.factors, self.hashed, strict=True))
+        return computing.map_partitions(unblind, items)
+
+
+# Work on one slice of the ids (`Computing.map_partitions`): whichever engine runs a slice, in
+# the task's process or on Spark's executors, the slices' results joined are the whole's.
+
+
+def _blind(ids: Sequence[str], n: Mpz, e: Mpz, params: RsaParams) -> list[tuple[Mpz, Mpz, Mpz]]:
+    """(H(id), r, H(id) * r^e mod n) for each id, with a fresh r per id and signer (see the
+    module docstring on random_base_fraction)."""
+    hashed = _full_domain_hash(ids, params, n)
+    factors = [_blinding_factor(n) for _ in ids]
+    powers = _powmod_all(factors, e, n)
+    return [(h, r, (h * p) % n) for h, r, p in zip(hashed, factors, powers, strict=True)]
+
+
+def _unblind(
+    items: Sequence[tuple[int, Mpz, Mpz]], n: Mpz, e: Mpz, method: str, signer: PartyRole
+) -> list[bytes]:
+    """The final digests of our signed ids, from (signed, r, H(id)) triples."""
+    # Divide r out: (H * r^e)^d / r = H^d. Inverting is cheap next to one exponentiation.
+    unblinded = [(gmpy2.mpz(s) * gmpy2.invert(r, n)) % n for s, r, _ in items]
+    # A signature that does not verify is a bug or a party cheating; either way the
+    # intersection would be silently wrong.
+    if _powmod_all(unblinded, e, n) != [h for _, _, h in items]:
+        raise InvalidArgument(f"{signer.role} {signer.party_id} sent signatures that do not verify")
+    return _rows_bytes(_final_digests(unblinded, _width(n), method))
+
+
+def _sign_ids(ids: Sequence[str], key: _PrivateKey, params: RsaParams) -> list[bytes]:
+    """The final digests of the signed full-domain hashes of our own ids."""
+    signed = key.sign(_full_domain_hash(ids, params, key.n))
+    return _rows_bytes(_final_digests(signed, key.width, params.final_hash_method))
 
 
 def _public_key(key: _PrivateKey) -> dict[str, Any]:
     return {"n": format(key.n, "x"), "e": int(key.e)}
 
 
-def _sign_blinded(key: _PrivateKey, obj: object, requester: PartyRole) -> UInt8Rows:
+def _sign_blinded(
+    key: _PrivateKey, obj: object, requester: PartyRole, computing: Computing
+) -> UInt8Rows:
     values = [gmpy2.mpz(v) for v in _read_integers(obj, key.width, "blinded ids", requester)]
     if any(v >= key.n for v in values):
         raise InvalidArgument(f"{requester.role} {requester.party_id} sent blinded ids outside Z_n")
-    return _integer_rows(key.sign(values), key.width)
+    return _integer_rows(computing.map_partitions(key.sign, values), key.width)
 
 
-def _signed_digests(key: _PrivateKey, ids: Sequence[str], rsa_params: RsaParams) -> UInt8Rows:
-    hashed = _full_domain_hash(ids, rsa_params, key.n)
-    return _final_digests(key.sign(hashed), key.width, rsa_params.final_hash_method)
+def _signed_digests(
+    key: _PrivateKey, ids: Sequence[str], rsa_params: RsaParams, computing: Computing
+) -> UInt8Rows:
+    sign = functools.partial(_sign_ids, key=key, params=rsa_params)
+    return _bytes_rows(computing.map_partitions(sign, ids), _digest_size(rsa_params))
 
 
 def _halves(ids: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -985,6 +1026,7 @@ def _rsa_host(
     guest: PartyRole,
     timeout: float,
     cache: _HostCache | None,
+    computing: Computing,
 ) -> Intersected:
     to_guest = [guest]
     rsa_params = params.rsa_params
@@ -1002,7 +1044,10 @@ def _rsa_host(
 
     if params.run_cache:
         transport.remote(
-            _signed_digests(key, shuffled, rsa_params), RSA_HOST_IDS_PROCESS, TAG, to_guest
+            _signed_digests(key, shuffled, rsa_params, computing),
+            RSA_HOST_IDS_PROCESS,
+            TAG,
+            to_guest,
         )
         cache_id = secrets.token_hex(16)
         transport.remote(cache_id, CACHE_ID_FROM_HOST, TAG, to_guest)
@@ -1011,22 +1056,27 @@ def _rsa_host(
 
     if split:  # the even half: the guest signs, we blind ours
         [guest_key] = transport.get(GUEST_PUBKEY, TAG, to_guest, timeout)
-        mine = _Blinded.of(even, rsa_params, *_read_public_key(guest_key, guest))
+        mine = _Blinded.of(even, rsa_params, *_read_public_key(guest_key, guest), computing)
         transport.remote(mine.rows, HOST_PUBKEY_IDS, TAG, to_guest)
 
     # Sign the guest's blinded values first: the guest unblinds them while we sign our own.
     [blinded] = transport.get(RSA_GUEST_IDS, TAG, to_guest, timeout)
-    transport.remote(_sign_blinded(key, blinded, guest), RSA_GUEST_IDS_PROCESS, TAG, to_guest)
+    transport.remote(
+        _sign_blinded(key, blinded, guest, computing), RSA_GUEST_IDS_PROCESS, TAG, to_guest
+    )
     if cache is None:
         transport.remote(
-            _signed_digests(key, shuffled, rsa_params), RSA_HOST_IDS_PROCESS, TAG, to_guest
+            _signed_digests(key, shuffled, rsa_params, computing),
+            RSA_HOST_IDS_PROCESS,
+            TAG,
+            to_guest,
         )
     common = _host_synced(transport, shuffled, params, guest, RSA_INTERSECT_IDS, TAG, timeout)
     if not split:
         return Intersected(ids=common)
 
     [signed] = transport.get(GUEST_SIGN_HOST_IDS, TAG, to_guest, timeout)
-    own = mine.unblind(signed, rsa_params, guest)
+    own = mine.unblind(signed, rsa_params, guest, computing)
     [theirs] = transport.get(GUEST_PRVKEY_IDS, TAG, to_guest, timeout)
     listed = _rows_bytes(_read_rows(theirs, _digest_size(rsa_params), "signed id digests", guest))
     where = {value: k for k, value in enumerate(listed)}
@@ -1069,6 +1119,7 @@ def _rsa_guest(
     hosts: list[PartyRole],
     timeout: float,
     cache: _GuestCache | None,
+    computing: Computing,
 ) -> Intersected:
     rsa_params = params.rsa_params
     split = rsa_params.split_calculation
@@ -1107,7 +1158,7 @@ def _rsa_guest(
         ]
         return Intersected(cache=_GuestCache(params, entries).model())
 
-    blinded = [_Blinded.of(odd, rsa_params, n, e) for n, e in keys]
+    blinded = [_Blinded.of(odd, rsa_params, n, e, computing) for n, e in keys]
     for mine, host in zip(blinded, hosts, strict=True):
         transport.remote(mine.rows, RSA_GUEST_IDS, TAG, [host])
     if split:
@@ -1117,12 +1168,14 @@ def _rsa_guest(
         for guest_key, obj, host in zip(
             guest_keys, transport.get(HOST_PUBKEY_IDS, TAG, hosts, timeout), hosts, strict=True
         ):
-            transport.remote(_sign_blinded(guest_key, obj, host), GUEST_SIGN_HOST_IDS, TAG, [host])
-            digests = _signed_digests(guest_key, shuffled_even, rsa_params)
+            transport.remote(
+                _sign_blinded(guest_key, obj, host, computing), GUEST_SIGN_HOST_IDS, TAG, [host]
+            )
+            digests = _signed_digests(guest_key, shuffled_even, rsa_params, computing)
             transport.remote(digests, GUEST_PRVKEY_IDS, TAG, [host])
 
     own_digests = [
-        mine.unblind(obj, rsa_params, host)
+        mine.unblind(obj, rsa_params, host, computing)
         for mine, obj, host in zip(
             blinded, transport.get(RSA_GUEST_IDS_PROCESS, TAG, hosts, timeout), hosts, strict=True
         )
@@ -1460,8 +1513,9 @@ def _raw_guest(
     params: IntersectParams,
     hosts: list[PartyRole],
     timeout: float,
+    computing: Computing,
 ) -> list[str]:
-    encoded = _encode_ids(ids, params)
+    encoded = computing.map_partitions(functools.partial(_encode_ids, params=params), ids)
     if params.join_role == "guest":
         received = [
             _unpack(obj, params, host)
@@ -1494,9 +1548,10 @@ def _raw_host(
     params: IntersectParams,
     guest_party: PartyRole,
     timeout: float,
+    computing: Computing,
 ) -> list[str] | None:
     guest = [guest_party]
-    encoded = _encode_ids(ids, params)
+    encoded = computing.map_partitions(functools.partial(_encode_ids, params=params), ids)
     if params.join_role == "guest":
         order = _shuffled(len(ids))
         transport.remote(_pack([encoded[i] for i in order], params), RAW_SEND_IDS_HOST, TAG, guest)
@@ -1660,10 +1715,18 @@ class Intersection:
                 params.rsa_params.random_base_fraction,
             )
         if context.task.role == "guest":
-            result = intersect_guest(context.federation, ids, params, parties, cache=cache)
+            result = intersect_guest(
+                context.federation, ids, params, parties, cache=cache, computing=context.computing
+            )
         else:
             result = intersect_host(
-                context.federation, ids, params, parties, context.local, cache=cache
+                context.federation,
+                ids,
+                params,
+                parties,
+                context.local,
+                cache=cache,
+                computing=context.computing,
             )
 
         if result.cache is not None:

@@ -94,6 +94,7 @@ from fateflow_grpc.components.linear.glm_params import (
     SQN_DEFAULTS,
     STEPWISE_DEFAULTS,
 )
+from fateflow_grpc.components.sdk.computing import LOCAL_COMPUTING, Computing
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, FoldResult, read_cv, run_cv
 from fateflow_grpc.components.sdk.learning import (
@@ -1010,6 +1011,7 @@ def _fit_guest(
     validate_data: Dataset | None = None,
     log_metric: LogMetric | None = None,
     warm_start: Model | None = None,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
@@ -1143,7 +1145,9 @@ def _fit_guest(
                 hosts,
             )
             with timings.phase("matvec"):
-                gradient = paillier.matvec(x.T, residual, precision=x_precision)
+                gradient = paillier.matvec(
+                    x.T, residual, precision=x_precision, map_partitions=computing.map_partitions
+                )
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, GUEST_GRADIENT, tag, [arbiter])
             if with_loss:
@@ -1465,6 +1469,7 @@ def _fit_host(
     timings: Timings | None = None,
     validate_data: Dataset | None = None,
     warm_start: Model | None = None,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> Model:
     """A host's part: its model (weights, no intercept). With `validation_freqs`, its
     forwards of the train and `validate_data` rows the guest scores."""
@@ -1557,7 +1562,9 @@ def _fit_host(
                 channel.get_one(FORE_GRADIENT, tag, guest), key, "residuals", guest, len(rows)
             )
             with timings.phase("matvec"):
-                gradient = paillier.matvec(x.T, residual, precision=x_precision)
+                gradient = paillier.matvec(
+                    x.T, residual, precision=x_precision, map_partitions=computing.map_partitions
+                )
             masked_rows, masked = _mask(gradient, key)
             channel.remote(masked_rows, HOST_GRADIENT, tag, [arbiter])
             more = index + 1 < info.batch_num or iteration + 1 < settings.max_iter
@@ -1647,6 +1654,7 @@ def fit_guest(
     validate_data: Dataset | None = None,
     log_metric: LogMetric | None = None,
     warm_start: Model | None = None,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `warm_start`: a model of an earlier job
@@ -1685,6 +1693,7 @@ def fit_guest(
             validate_data=validate_data,
             log_metric=log_metric,
             warm_start=warm_start,
+            computing=computing,
         )
     if warm_start is not None:
         raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
@@ -1701,6 +1710,7 @@ def fit_guest(
             sample_weights=sample_weights,
             timeout=timeout,
             timings=timings,
+            computing=computing,
         )
         models.append(model["param"])
         scores.append(predictions.scores)
@@ -1722,6 +1732,7 @@ def fit_host(
     timings: Timings | None = None,
     validate_data: Dataset | None = None,
     warm_start: Model | None = None,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> Model:
     """A host's part: its model (weights, no intercept; one per class with more than two).
     `validate_data`: its part of the rows the guest validates on (`validation_freqs`)."""
@@ -1739,6 +1750,7 @@ def fit_host(
             timings=timings,
             validate_data=validate_data,
             warm_start=warm_start,
+            computing=computing,
         )
     if warm_start is not None:
         raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
@@ -1752,6 +1764,7 @@ def fit_host(
             header=header,
             timeout=timeout,
             timings=timings,
+            computing=computing,
         )["param"]
         for index in range(count)
     ]
@@ -2013,6 +2026,7 @@ class HeteroLR:
                     timings=timings,
                     validate_data=_validate_input(context),
                     warm_start=warm_start,
+                    computing=context.computing,
                 )
                 self._save(context, model, timings)
             return
@@ -2044,6 +2058,7 @@ class HeteroLR:
                 validate_data=_validate_input(context),
                 log_metric=context.log_metric,
                 warm_start=warm_start,
+                computing=context.computing,
             )
             self._save(context, model, timings)
         context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
+from fateflow_grpc.components.sdk.computing import computing_of
 from fateflow_grpc.domain.participant import NodeAccess, Wiring
 from fateflow_grpc.domain.parties import PartyRole, TaskRef
 from fateflow_grpc.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -155,6 +156,8 @@ class TaskContext:
             else Database(node.table_database_url)
         )
         self.tables = TableStore(node.table_dir, self._table_database)
+        #: Where the component's heavy loops run: the job's `computing_engine`.
+        self.computing = computing_of(job_parameters, node.spark_master, node.spark_conf)
         self.federation = Federation(
             task.job_id,
             f"{task.task_id}_{task.task_version}",
@@ -224,7 +227,7 @@ class TaskContext:
                 f"{self.task.role} {self.task.party_id}"
             )
         name, namespace = self.wiring.tables[key]
-        table = self.tables.read_table(namespace, name)
+        table = self.computing.read_table(self.tables, namespace, name)
         meta = self.tables.describe(namespace, name)
         delimiter = meta.f_id_delimiter if meta is not None else ","
         return table.replace_schema_metadata(

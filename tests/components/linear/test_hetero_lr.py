@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from fateflow_grpc.components.linear import hetero_lr, one_vs_rest
+from fateflow_grpc.components.sdk.computing import LOCAL_COMPUTING, Computing, SparkComputing
 from fateflow_grpc.components.sdk.transport import Participants
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
@@ -335,6 +336,7 @@ def train(
     params: Mapping[str, Any],
     host_columns: Mapping[PartyRole, slice],
     sample_weights: np.ndarray | None = None,
+    computing: Computing = LOCAL_COMPUTING,
 ) -> Trained:
     hosts = list(host_columns)
     parties = Participants(GUEST, tuple(hosts), ARBITER)
@@ -352,6 +354,7 @@ def train(
             ids=breast.host_ids,
             header=breast.host_header[columns],
             timings=timings[party],
+            computing=computing,
         )
 
     roles: dict[PartyRole, Callable[[MemoryTransport], Any]] = {
@@ -372,6 +375,7 @@ def train(
             header=breast.guest_header,
             sample_weights=sample_weights,
             timings=timings[GUEST],
+            computing=computing,
         ),
         **{host: host_role(host) for host in hosts},
     }
@@ -1012,3 +1016,20 @@ def test_validation_and_early_stopping_stop_where_the_plaintext_computation_woul
     assert [name for namespace, name, _ in logged if namespace == "validate"] == [
         f"iteration_{k}" for k in range(stopped + 1)
     ]
+
+
+@pytest.mark.slow
+def test_the_gradients_on_spark_are_the_local_ones(breast: Breast, spark: SparkComputing) -> None:
+    """X^T [[d]] of every batch as Spark jobs: decrypted, the same numbers, so the same model
+    (deterministic here: zero initial weights, mini-batches from a seed)."""
+    params = {
+        **EXAMPLE,
+        "max_iter": 2,
+        "batch_size": 100,
+        "init_param": {"init_method": "zeros", "random_seed": 7},
+    }
+    columns = {HOST: slice(None)}
+    local = train(breast.head(200), params, columns)
+    on_spark = train(breast.head(200), params, columns, computing=spark)
+    assert np.array_equal(federated_weights(on_spark), federated_weights(local))
+    assert on_spark.losses == local.losses

@@ -45,6 +45,7 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+_POOL_NAME = "modexp"
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 _pool_lock = threading.Lock()
@@ -63,7 +64,7 @@ def _threads() -> ThreadPoolExecutor:
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(
-                cores(), thread_name_prefix="modexp", initializer=_release_gil_in_gmpy2
+                cores(), thread_name_prefix=_POOL_NAME, initializer=_release_gil_in_gmpy2
             )
         return _pool
 
@@ -74,7 +75,9 @@ def on_every_core(
     """`function` of consecutive chunks of `items`, one chunk per core (none smaller than
     `smallest` items), concatenated in order. One chunk runs in the calling thread."""
     chunks = min(cores(), len(items) // max(smallest, 1))
-    if chunks <= 1:
+    # On one of the pool's threads (a chunk of an outer call), the work runs in place: the
+    # other threads hold the outer call's chunks, and waiting for them here would deadlock.
+    if chunks <= 1 or threading.current_thread().name.startswith(_POOL_NAME):
         return function(items)
     bounds = [len(items) * k // chunks for k in range(chunks + 1)]
     futures = [

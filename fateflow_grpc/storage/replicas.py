@@ -27,7 +27,7 @@ from fateflow_grpc.storage.tasks import TaskKey
 UNFINISHED = (JobStatus.WAITING, JobStatus.READY, JobStatus.RUNNING)
 
 
-def _live_names(now: int) -> Select[tuple[str]]:
+def _live_names(now: int) -> Select[str]:
     return select(Replica.f_name).where(Replica.f_lease_until >= now)
 
 

@@ -10,6 +10,7 @@ them up to the newest. To write a new one after changing the models::
         command.revision(migration_config(connection), "what changed", autogenerate=True)
 """
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -56,6 +57,36 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: The name of the server-side lock under which a node migrates the schema.
+MIGRATION_LOCK = "fateflow_grpc_migrations"
+
+
+@contextmanager
+def _migrating_alone(connection: Connection) -> Iterator[None]:
+    """Hold the database's lock of migrations over the block."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # Released when the transaction ends.
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": MIGRATION_LOCK}
+        )
+        yield
+    elif dialect in ("mysql", "mariadb"):
+        # The connection's until released: MySQL commits at each DDL statement.
+        connection.execute(text("SELECT GET_LOCK(:name, 600)"), {"name": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": MIGRATION_LOCK})
+    elif dialect == "sqlite" and connection.engine.url.database not in (None, "", ":memory:"):
+        # Another process may open the same file: a lock file beside it.
+        with open(f"{connection.engine.url.database}.migrating", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+    else:
+        yield
+
+
 def migration_config(connection: Connection) -> Config:
     """An Alembic config that migrates ``connection`` with our scripts; no alembic.ini needed."""
     config = Config()
@@ -67,11 +98,12 @@ def migration_config(connection: Connection) -> Config:
 def create_database(url: str) -> Database:
     """Open the database at ``url`` and bring its schema to the newest migration.
 
-    Running it on an up-to-date database changes nothing.
+    Running it on an up-to-date database changes nothing. Several nodes may run it at once on
+    one server (the replicas of a party starting together): they take turns.
     """
     database = Database(url)
     try:
-        with database.engine.begin() as connection:
+        with database.engine.begin() as connection, _migrating_alone(connection):
             command.upgrade(migration_config(connection), "head")
     except BaseException:
         database.dispose()

@@ -1,13 +1,16 @@
 """The storage contract: every test runs once per engine (see conftest.py)."""
 
+import contextlib
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +37,7 @@ from fateflow_grpc.storage.models import (
 )
 from fateflow_grpc.storage.tasks import TaskFilter, TaskKey
 from fateflow_grpc.storage.tracking import ComponentRef, Metric
+from tests.storage.conftest import SERVER_URL_VARIABLES, scratch_database
 
 JOB_ID = "202006122116502527621"
 GUEST = JobKey(JOB_ID, "guest", "9999")
@@ -877,3 +881,30 @@ def test_the_party_lock_makes_replicas_take_turns(db: Database, database_url: st
         order.append("first")
     waiting.join(timeout=20)
     assert order == ["first", "second"]
+
+
+def test_nodes_migrating_one_new_database_at_once_take_turns(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Replicas of a party starting together each bring the schema up to date."""
+    if database_url.startswith("sqlite"):
+        scratch = contextlib.nullcontext(f"sqlite:///{tmp_path / 'fresh.db'}")
+    else:
+        backend = make_url(database_url).get_backend_name()
+        server = os.environ[SERVER_URL_VARIABLES[backend]]
+        scratch = contextlib.contextmanager(scratch_database)(server)
+    with scratch as url:
+        errors: list[BaseException] = []
+
+        def migrate() -> None:
+            try:
+                create_database(url).dispose()
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=migrate) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []

@@ -129,17 +129,27 @@ class Overlaps:
             "WHERE f_holder IS NOT NULL GROUP BY f_job_id, f_task_id, f_role, f_party_id "
             "HAVING count(*) > 1"
         )
-        with engine.connect() as connection:
-            while not self._stop.is_set():
-                self.found += list(connection.execute(held))
-                connection.rollback()
-                self.samples += 1
-                time.sleep(0.05)
-        engine.dispose()
+        try:
+            with engine.connect() as connection:
+                while not self._stop.is_set():
+                    self.found += list(connection.execute(held))
+                    connection.rollback()
+                    self.samples += 1
+                    time.sleep(0.05)
+        finally:
+            engine.dispose()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+@pytest.fixture
+def overlaps(cluster: Cluster) -> Iterator[Overlaps]:
+    """Sampling from the start of the test to its end, whatever happens in between."""
+    watching = Overlaps(cluster)
+    yield watching
+    watching.stop()
 
 
 _LINE = re.compile(
@@ -201,9 +211,10 @@ def wait_success(cluster: Cluster, job_id: str, at: list[NodeProcess], timeout: 
         assert set(statuses(node, job_id).values()) == {"success"}, (node.party_id, job_id)
 
 
-def test_jobs_submitted_at_either_replica_all_succeed_and_spread(cluster: Cluster) -> None:
+def test_jobs_submitted_at_either_replica_all_succeed_and_spread(
+    cluster: Cluster, overlaps: Overlaps
+) -> None:
     a, b = cluster.replicas["a"], cluster.replicas["b"]
-    overlaps = Overlaps(cluster)
     conf = conf_v2(common={"noop_0": {"sleep_seconds": 1}})
     job_ids = [submit((a, b)[i % 2], chain(2), conf) for i in range(6)]
     for job_id in job_ids:
@@ -224,7 +235,9 @@ def test_jobs_submitted_at_either_replica_all_succeed_and_spread(cluster: Cluste
     assert cluster.query("SELECT count(*) FROM t_task WHERE f_holder IS NOT NULL") == [(0,)]
 
 
-def test_a_replica_killed_mid_task_loses_it_to_the_other(cluster: Cluster) -> None:
+def test_a_replica_killed_mid_task_loses_it_to_the_other(
+    cluster: Cluster, overlaps: Overlaps
+) -> None:
     for table, node in (
         ("breast_hetero_guest", cluster.replicas["a"]),
         ("breast_hetero_host", cluster.host),
@@ -232,15 +245,15 @@ def test_a_replica_killed_mid_task_loses_it_to_the_other(cluster: Cluster) -> No
         upload(node, table)
     dsl, conf = hetero_lr_job()
     conf["role"]["arbiter"] = [HOST]
-    conf["component_parameters"]["common"]["hetero_lr_0"]["max_iter"] = 12
-    overlaps = Overlaps(cluster)
+    conf["component_parameters"]["common"]["hetero_lr_0"]["max_iter"] = 20
     job_id = submit(cluster.replicas["a"], dsl, conf)
-    log = cluster.proxy.data_dir / "logs" / job_id / "guest" / str(GUEST) / "hetero_lr_0"
+    # The arbiter logs each iteration.
+    log = cluster.host.data_dir / "logs" / job_id / "arbiter" / str(HOST) / "hetero_lr_0"
 
     def training() -> bool:
         return (log / "INFO.log").exists() and "iteration 1" in (log / "INFO.log").read_text()
 
-    wait_for(training, 180, "HeteroLR's second iteration at the guest")
+    wait_for(training, 180, "HeteroLR's second iteration")
     ((holder,),) = cluster.query(
         "SELECT f_holder FROM t_task WHERE f_job_id = :job AND f_component_name = 'hetero_lr_0' "
         "AND f_role = 'guest' AND f_holder IS NOT NULL",

@@ -65,23 +65,26 @@ class Route:
 
     address: str
     tls: Tls = field(default_factory=Tls)
-    #: The other addresses, tried in turn after `address`.
-    alternates: tuple[str, ...] = ()
+    #: Every address, when the config gives several (`address` is then the first).
+    addresses: tuple[str, ...] = ()
 
     @property
-    def addresses(self) -> tuple[str, ...]:
-        return (self.address, *self.alternates)
+    def targets(self) -> tuple[str, ...]:
+        """The addresses to try, in turn."""
+        return self.addresses or (self.address,)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Route:
         unknown = sorted(set(values) - {"address", "addresses", "tls"})
         if unknown:
             raise KeyError(f"unknown route keys: {', '.join(unknown)}")
-        addresses = values.get("addresses") or [values["address"]]
-        if isinstance(addresses, str) or ("address" in values and "addresses" in values):
+        if "addresses" not in values:
+            return cls(values["address"], Tls.from_dict(values.get("tls") or {}))
+        addresses = values["addresses"]
+        if isinstance(addresses, str) or not addresses or "address" in values:
             raise TypeError("a route has one address, or a list of addresses")
-        first, *others = map(str, addresses)
-        return cls(first, Tls.from_dict(values.get("tls") or {}), tuple(others))
+        listed = tuple(map(str, addresses))
+        return cls(listed[0], Tls.from_dict(values.get("tls") or {}), listed)
 
 
 @dataclass(frozen=True)

@@ -158,13 +158,13 @@ class Router:
         route = self._config.route(party_id)
         if party_id == self._config.party_id:
             own = self._config.routes.get(party_id)
-            return own.addresses if own is not None else (self._config.grpc_address,)
+            return own.targets if own is not None else (self._config.grpc_address,)
         if route is None:
             raise FederatedError(
                 f"party {self._config.party_id}'s proxy has no route to party {party_id}",
                 party_id=party_id,
             )
-        return route.addresses
+        return route.targets
 
     def _channel(self, party_id: int, index: int) -> grpc.Channel:
         with self._lock:

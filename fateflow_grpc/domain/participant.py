@@ -359,9 +359,10 @@ class Participant:
                     if free <= 0 or free < max(others, default=0):
                         return
                     claimed = replicas.claim_tasks(session, self._settings.replica, party, 1)
-                    replicas.set_free_slots(session, self._settings.replica, free - len(claimed))
-                if not claimed:
-                    return
+                    if not claimed:
+                        return
+                    # What the others compare their free slots with, before the next heartbeat.
+                    replicas.set_free_slots(session, self._settings.replica, free - 1)
                 ref = _ref(claimed[0])
                 try:
                     self._launch(ref)

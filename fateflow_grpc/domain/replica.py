@@ -73,7 +73,7 @@ class ReplicaRunner:
             previous = replicas.get_replica(session, self.name)
             if previous is not None and previous.f_lease_until >= now_ms():
                 elsewhere = previous.f_host != host
-                if elsewhere or (previous.f_pid != pid and psutil.pid_exists(previous.f_pid)):
+                if elsewhere or (previous.f_pid != pid and _running_since(previous)):
                     raise FailedPrecondition(
                         f"replica {self.name} of party {self._settings.party_id} is running at "
                         f"{previous.f_host} (process {previous.f_pid}): give each replica a "
@@ -91,6 +91,7 @@ class ReplicaRunner:
                     f_address=self._settings.address,
                     f_free_slots=self._participant.free_slots(),
                     f_lease_until=self._lease_until(),
+                    f_create_time=now_ms(),
                 ),
             )
 
@@ -160,3 +161,13 @@ class ReplicaRunner:
                 self._participant.lose(row, holder)
             else:
                 self._lose_data_job(row, holder)
+
+
+def _running_since(replica: Replica) -> bool:
+    """Whether the process that registered `replica` runs still on this machine (not merely a
+    later process that was given its pid)."""
+    try:
+        started_ms = psutil.Process(replica.f_pid).create_time() * 1000
+    except psutil.Error:
+        return False
+    return started_ms <= replica.f_create_time

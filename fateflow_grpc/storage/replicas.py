@@ -15,7 +15,7 @@ two replicas never take the same job or task, and nothing but the database coord
 SQLite has no row locks; on it one node runs alone, and these queries still hold.
 """
 
-from sqlalchemy import ColumnElement, Select, exists, select, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from fateflow_grpc.status import JobStatus, TaskStatus
@@ -150,21 +150,12 @@ def claim_tasks(session: Session, name: str, party_id: str, limit: int) -> list[
     return claimed
 
 
-def hold(session: Session, key: TaskKey, name: str) -> None:
-    """Mark a task this replica runs itself from the start (a data job)."""
-    _set_holder(session, key, name, guard=Task.f_holder.is_(None))
-
-
 def release(session: Session, key: TaskKey, name: str) -> bool:
     """Let go of a task `name` holds (its worker has ended, or `name` is gone); False when
     `name` does not hold it: someone else let go of it first."""
-    return _set_holder(session, key, None, guard=Task.f_holder == name)
-
-
-def _set_holder(
-    session: Session, key: TaskKey, name: str | None, guard: ColumnElement[bool]
-) -> bool:
-    return compare_and_set(session, Task, key, guard=guard, values={"f_holder": name})
+    return compare_and_set(
+        session, Task, key, guard=Task.f_holder == name, values={"f_holder": None}
+    )
 
 
 def held_tasks(session: Session, name: str) -> list[Task]:

@@ -402,18 +402,17 @@ class Participant:
     def stop_released(self) -> None:
         """Stop the workers of tasks this replica no longer should run: ended meanwhile (by a
         stop or a new version, at another replica), or no longer held by it."""
-        with self._database.session() as session:
+        # No claim meanwhile: a task launched after the rows were read is not one of them.
+        with self._claiming, self._database.session() as session:
             mine = {
                 _ref(row)
                 for row in replicas.held_tasks(session, self._settings.replica)
                 if row.f_party_status == TaskStatus.RUNNING
             }
-        for ref in self._executor.running():
-            if ref not in mine:
-                log.info(
-                    "replica %s stops task %s: it ended elsewhere", self._settings.replica, ref
-                )
-                self._executor.stop(ref)
+            released = [ref for ref in self._executor.running() if ref not in mine]
+        for ref in released:
+            log.info("replica %s stops task %s: it ended elsewhere", self._settings.replica, ref)
+            self._executor.stop(ref)
 
     def stop_all(self) -> None:
         """Stop every worker here: this replica's lease ran out, its tasks are the others' now."""

@@ -414,6 +414,10 @@ class Participant:
             log.info("replica %s stops task %s: it ended elsewhere", self._settings.replica, ref)
             self._executor.stop(ref)
 
+    def running(self) -> bool:
+        """Whether any task runs here."""
+        return bool(self._executor.running())
+
     def stop_all(self) -> None:
         """Stop every worker here: this replica's lease ran out, its tasks are the others' now."""
         for ref in self._executor.running():

@@ -4,8 +4,9 @@ Every node is a replica, alone on its SQLite database by default, or one of seve
 node`s of a party on one PostgreSQL or MySQL database (docs/operations.md). Each heartbeat:
 
 - renews the replica's lease (`t_replica`). A replica that cannot renew it stops its task
-  workers before the lease runs out, so that the task's next attempt, which another replica
-  may start once the lease has run out, never runs beside it;
+  workers before the lease runs out (a watchdog of its own sees to it, whatever the database
+  does), so that the task's next attempt, which another replica may start once the lease has
+  run out, never runs beside it;
 - fails the tasks held by replicas that are gone (their lease ran out), and tells the jobs'
   initiators, whose schedulers run them again (`auto_retries`);
 - stops the workers of tasks that ended meanwhile at another replica (a stop, a new version);
@@ -61,6 +62,7 @@ class ReplicaRunner:
         #: When the lease was last renewed (monotonic clock): it runs until then + lease_s.
         self._renewed = 0.0
         self._thread = threading.Thread(target=self._loop, name="replica", daemon=True)
+        self._watchdog = threading.Thread(target=self._watch, name="replica-lease", daemon=True)
 
     @property
     def name(self) -> str:
@@ -97,12 +99,14 @@ class ReplicaRunner:
 
     def start(self) -> None:
         self._thread.start()
+        self._watchdog.start()
 
     def stop(self) -> None:
         """Stop heartbeating and claiming."""
         self._closed.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
+        for thread in (self._thread, self._watchdog):
+            if thread.is_alive():
+                thread.join(10)
 
     def leave(self) -> None:
         """End the lease now, once this replica's workers have stopped: the others take its
@@ -127,7 +131,7 @@ class ReplicaRunner:
                 log.exception("replica %s: a heartbeat failed; the next one retries", self.name)
 
     def _heartbeat(self) -> bool:
-        """Renew the lease; False when this replica must not go on with its work now."""
+        """Renew the lease; False when it could not be renewed now."""
         try:
             with self._database.session() as session:
                 renewed = replicas.renew(
@@ -135,11 +139,6 @@ class ReplicaRunner:
                 )
         except Exception:
             log.exception("replica %s: could not renew its lease", self.name)
-            # Its workers stop while the lease still runs, before another replica may run
-            # their tasks again.
-            margin = self._settings.lease_s - 2 * self._settings.heartbeat_interval_s
-            if time.monotonic() - self._renewed > margin:
-                self._fence("its lease is about to run out")
             return False
         if renewed:
             self._renewed = time.monotonic()
@@ -147,6 +146,15 @@ class ReplicaRunner:
         self._fence("its lease ran out")
         self.register()
         return True
+
+    def _watch(self) -> None:
+        """Stop the workers while the lease still runs when it could not be renewed, however
+        long the database takes to answer the heartbeat: before another replica may run their
+        tasks again."""
+        margin = self._settings.lease_s - 2 * self._settings.heartbeat_interval_s
+        while not self._closed.wait(self._settings.heartbeat_interval_s):
+            if time.monotonic() - self._renewed > margin and self._participant.running():
+                self._fence(f"it could not renew its lease for {margin:.0f} s")
 
     def _fence(self, why: str) -> None:
         log.warning("replica %s stops its tasks: %s", self.name, why)

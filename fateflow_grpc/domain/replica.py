@@ -1,7 +1,8 @@
 """This node as one replica of its party: its lease in the database, and the work it claims.
 
 Every node is a replica, alone on its SQLite database by default, or one of several `fateflow
-node`s of a party on one PostgreSQL or MySQL database (docs/operations.md). Each heartbeat:
+node`s of a party on one PostgreSQL or MySQL database (docs/operations.md). At each heartbeat,
+on threads of their own, it:
 
 - renews the replica's lease (`t_replica`). A replica that cannot renew it stops its task
   workers before the lease runs out (a watchdog of its own sees to it, whatever the database
@@ -61,8 +62,14 @@ class ReplicaRunner:
         self._closed = threading.Event()
         #: When the lease was last renewed (monotonic clock): it runs until then + lease_s.
         self._renewed = 0.0
-        self._thread = threading.Thread(target=self._loop, name="replica", daemon=True)
-        self._watchdog = threading.Thread(target=self._watch, name="replica-lease", daemon=True)
+        self._threads = [
+            threading.Thread(target=target, name=f"replica-{name}", daemon=True)
+            for target, name in (
+                (self._keep_lease, "lease"),
+                (self._watch, "watchdog"),
+                (self._loop, "work"),
+            )
+        ]
 
     @property
     def name(self) -> str:
@@ -98,13 +105,13 @@ class ReplicaRunner:
             )
 
     def start(self) -> None:
-        self._thread.start()
-        self._watchdog.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Stop heartbeating and claiming."""
         self._closed.set()
-        for thread in (self._thread, self._watchdog):
+        for thread in self._threads:
             if thread.is_alive():
                 thread.join(10)
 
@@ -123,29 +130,33 @@ class ReplicaRunner:
     def _loop(self) -> None:
         while not self._closed.wait(self._settings.heartbeat_interval_s):
             try:
-                if self._heartbeat():
-                    self._reap()
-                    self._participant.stop_released()
-                    self._participant.claim_tasks()
+                self._reap()
+                self._participant.stop_released()
+                self._participant.claim_tasks()
             except Exception:
-                log.exception("replica %s: a heartbeat failed; the next one retries", self.name)
+                log.exception(
+                    "replica %s: a round of its work failed; the next one retries", self.name
+                )
 
-    def _heartbeat(self) -> bool:
-        """Renew the lease; False when it could not be renewed now."""
+    def _keep_lease(self) -> None:
+        # A thread of its own: starting a task (a fork, on a busy machine) must not delay it.
+        while not self._closed.wait(self._settings.heartbeat_interval_s):
+            self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """Renew the lease; when it has run out, stop every task and take a new one."""
         try:
             with self._database.session() as session:
                 renewed = replicas.renew(
                     session, self.name, self._lease_until(), self._participant.free_slots()
                 )
+            if renewed:
+                self._renewed = time.monotonic()
+                return
+            self._fence("its lease ran out")
+            self.register()
         except Exception:
             log.exception("replica %s: could not renew its lease", self.name)
-            return False
-        if renewed:
-            self._renewed = time.monotonic()
-            return True
-        self._fence("its lease ran out")
-        self.register()
-        return True
 
     def _watch(self) -> None:
         """Stop the workers while the lease still runs when it could not be renewed, however

@@ -72,7 +72,7 @@ class Cluster:
 @pytest.fixture
 def cluster(tmp_path: Path, database_url: str) -> Iterator[Cluster]:
     shared = tmp_path / str(GUEST)  # tables, models, logs, the proxy's socket and mailbox
-    timing = {"heartbeat_interval_s": 0.5, "replica_lease_s": 3.0}
+    timing = {"heartbeat_interval_s": 0.5, "replica_lease_s": 5.0}
     proxy = NodeProcess(GUEST, shared, command=("proxy",), log_name="proxy.log")
     replicas = {
         name: NodeProcess(

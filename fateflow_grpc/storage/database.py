@@ -51,8 +51,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run while one writer writes; the busy timeout makes concurrent writers
     # queue instead of failing at once (FATE #2906 "database is locked").
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The timeout first: switching a new file to WAL waits for its other first connections.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

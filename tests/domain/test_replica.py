@@ -100,7 +100,7 @@ def test_a_replica_whose_lease_ran_out_stops_its_task_and_goes_on(
             assert row is not None
             return row.f_holder is None
 
-    wait_for(released, 10, "the task to be let go of")
+    wait_for(released, 60, "the task to be let go of")
     assert not node.participant.executor.running()
     with node_database.session() as session:
         row = tasks.get_task(session, key)

@@ -18,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -63,25 +63,26 @@ MIGRATION_LOCK = "fateflow_grpc_migrations"
 
 
 @contextmanager
-def _migrating_alone(connection: Connection) -> Iterator[None]:
-    """Hold the database's lock of migrations over the block."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        # Released when the transaction ends.
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": MIGRATION_LOCK}
-        )
-        yield
-    elif dialect in ("mysql", "mariadb"):
-        # The connection's until released: MySQL commits at each DDL statement.
-        connection.execute(text("SELECT GET_LOCK(:name, 600)"), {"name": MIGRATION_LOCK})
-        try:
-            yield
-        finally:
-            connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": MIGRATION_LOCK})
-    elif dialect == "sqlite" and connection.engine.url.database not in (None, "", ":memory:"):
-        # Another process may open the same file: a lock file beside it.
-        with open(f"{connection.engine.url.database}.migrating", "a") as lock:
+def _migrating_alone(engine: Engine) -> Iterator[None]:
+    """Hold the database's lock of migrations over the block, commit included: on a connection
+    of its own (a server's session lock), or a lock file beside a SQLite file."""
+    name = {"name": MIGRATION_LOCK}
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), name)
+            try:
+                yield
+            finally:
+                holder.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), name)
+    elif engine.dialect.name in ("mysql", "mariadb"):
+        with engine.connect() as holder:
+            holder.execute(text("SELECT GET_LOCK(:name, 600)"), name)
+            try:
+                yield
+            finally:
+                holder.execute(text("SELECT RELEASE_LOCK(:name)"), name)
+    elif engine.url.database not in (None, "", ":memory:"):
+        with open(f"{engine.url.database}.migrating", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
     else:
@@ -104,7 +105,7 @@ def create_database(url: str) -> Database:
     """
     database = Database(url)
     try:
-        with database.engine.begin() as connection, _migrating_alone(connection):
+        with _migrating_alone(database.engine), database.engine.begin() as connection:
             command.upgrade(migration_config(connection), "head")
     except BaseException:
         database.dispose()

@@ -21,7 +21,9 @@ from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.reader import Reader
 from fateflow_grpc.components.io.union import Union
+from fateflow_grpc.components.linear.hetero_linr import HeteroLinR
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
+from fateflow_grpc.components.linear.hetero_poisson import HeteroPoisson
 from fateflow_grpc.components.linear.hetero_sshe_linr import HeteroSSHELinR
 from fateflow_grpc.components.linear.hetero_sshe_lr import HeteroSSHELR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
@@ -56,6 +58,8 @@ COMPONENTS: tuple[Component, ...] = (
     DataTransform(),
     Intersection(),
     HeteroLR(),
+    HeteroLinR(),
+    HeteroPoisson(),
     HomoLR(),
     HeteroSecureBoost(),
     HeteroFastSecureBoost(),

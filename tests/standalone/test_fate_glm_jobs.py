@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from fateflow_grpc.components.evaluation import metrics
 from tests.data import fate_table
 from tests.standalone.process import Standalone, run_standalone
 from tests.standalone.test_fate_io_jobs import _repository, _upload
@@ -22,15 +23,8 @@ pytestmark = pytest.mark.slow
 
 PARTIES = (9999, 10000)
 TAG = "v1.11.4"
-#: Evaluation's regression metrics (FATE's `regression` eval_type defaults).
-REGRESSION = {
-    "explained_variance",
-    "mean_absolute_error",
-    "mean_squared_error",
-    "median_absolute_error",
-    "r2_score",
-    "root_mean_squared_error",
-}
+#: Evaluation's regression metrics (FATE's `regression` eval_type: all of them by default).
+REGRESSION = set(metrics.METRICS[metrics.REGRESSION])
 
 
 def _example(folder: str, name: str) -> Any:
@@ -79,8 +73,8 @@ def _train_and_predict(
     standalone: Standalone, folder: str, train: str, predict: str, module: str
 ) -> None:
     job_id = _run(standalone, folder, f"{train}_dsl.json", _example(folder, f"{train}_conf.json"))
-    metrics = _post(standalone, "tracking/component/metric/all", job_id, "evaluation_0")
-    [summary] = [v for k, v in metrics["data"]["train"].items() if k == module]
+    evaluated = _post(standalone, "tracking/component/metric/all", job_id, "evaluation_0")
+    [summary] = [v for k, v in evaluated["data"]["train"].items() if k == module]
     assert set(dict(summary["data"])) == REGRESSION
     output = _post(standalone, "tracking/component/output/data", job_id, module)
     # After the table's own id name (motor's is `idx`).

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from fateflow_grpc.components.crypto import paillier
 from fateflow_grpc.components.linear import hetero_lr as lr
-from fateflow_grpc.components.linear import sshe
+from fateflow_grpc.components.linear import sshe, stepwise
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.learning import (
     TRAIN_KINDS,
@@ -98,17 +98,19 @@ def validate(
         reader.number(name, minimum=0)
     reader.number("learning_rate", above=0)
     reader.boolean("decay_sqrt")
-    _refuse_lacking(reader)
+    stepwise.read(reader)
+    # FATE's model-wide features not implemented here, accepted off and refused by name on:
+    # SSHE's refusals, but for stepwise selection, which these models have.
+    others = {name: value for name, value in (params or {}).items() if name != "stepwise_param"}
+    sshe._refuse_lacking(ParamReader(module, others, table))
     return reader
 
 
-def _refuse_lacking(reader: ParamReader) -> None:
-    """FATE's model-wide features not implemented here: accepted off, refused by name on
-    (stepwise first: SSHE's refusal of it speaks of SSHE's models)."""
-    reader.section("stepwise_param").only(
-        "need_stepwise", False, f"stepwise selection is {sshe.LATER}"
-    )
-    sshe._refuse_lacking(reader)
+def selection_of(
+    module: str, params: Mapping[str, Any], table: Mapping[str, Any]
+) -> stepwise.Settings | None:
+    """The stepwise selection asked for (None: none), its parameters checked."""
+    return stepwise.read(validate(module, params, table))
 
 
 def settings_of(module: str, params: Mapping[str, Any], table: Mapping[str, Any]) -> lr._Settings:
@@ -153,6 +155,8 @@ class Family(Protocol):
     multi_host: bool
     #: Whether the guest's sample weights weigh the fit (FATE's Poisson ignores them).
     weighted: bool
+    #: Whether stepwise scores it by FATE's `IC_Approx` (linear regression) rather than `IC`.
+    ic_approx: bool
 
     def host_forward(self, forward: Floats) -> Floats:
         """What a host encrypts of its forward u_h, per row."""
@@ -781,52 +785,50 @@ def run(
     settings: lr._Settings,
     meta: Mapping[str, Any],
     exposure: str | None = None,
+    selection: stepwise.Settings | None = None,
 ) -> None:
-    """A GLM component's task at any role: training (with the guest's predictions on the
-    training data) or, given a model, prediction."""
+    """A GLM component's task at any role: training (with stepwise `selection`, and the
+    guest's predictions on the training data) or, given a model, prediction."""
     parties = Participants.from_roles(context.roles)
     saved: Model | None = next(iter(context.input_models().values()), None)
     role = context.task.role
     module = family.module
     if role == "arbiter":
-        if saved is not None:
-            return  # prediction needs no arbiter
-
-        def on_loss(iteration: int, loss: float) -> None:
-            context.log_metric("train", "loss", [(iteration, loss)], LOSS_META)
-            context.log.info("iteration %s: loss %.6f", iteration, loss)
-
-        iters, converged, losses = fit_arbiter(
-            family, context.federation, settings, parties, on_loss=on_loss
-        )
-        _save(context, model(meta, [], np.zeros(0), 0.0, iters, converged, losses))
-        return
+        if saved is None:
+            _train_arbiter(context, family, settings, meta, parties, selection)
+        return  # prediction needs no arbiter
     dataset, kind = learner_input(context)
     data, header = party_data(module, dataset, role, exposure, training=saved is None)
     if data.weights is not None and not family.weighted:
         context.log.warning("%s does not weigh samples: the sample weights are ignored", module)
+    flowid = "train" if saved is None else "predict"
     if role == "host":
         if saved is None:
-            weights, iters, converged = fit_host(
-                family, context.federation, data, settings, parties
-            )
+
+            def fit_here(transport: Transport, rows: Data) -> tuple[Floats, int, bool]:
+                return fit_host(family, transport, rows, settings, parties)
+
+            fitted, data, header = _train(context, selection, parties, data, header, fit_here)
+            weights, iters, converged = fitted or (np.zeros(0), 0, False)
             _save(context, model(meta, header, weights, 0.0, iters, converged, []))
-            flowid = "train"
         else:
             weights = sshe._model_weights(saved, header, module)
-            flowid = "predict"
+            data = _columns(
+                data, header, [name for name in header if name in saved["param"]["weight"]]
+            )
         predict_host(family, context.federation, data, weights, parties, flowid=flowid)
         return
     if saved is None:
-        weights, intercept, iters, converged = fit_guest(
-            family, context.federation, data, settings, parties
-        )
+
+        def fit_there(transport: Transport, rows: Data) -> tuple[Floats, float, int, bool]:
+            return fit_guest(family, transport, rows, settings, parties)
+
+        trained, data, header = _train(context, selection, parties, data, header, fit_there)
+        weights, intercept, iters, converged = trained or (np.zeros(0), 0.0, 0, False)
         _save(context, model(meta, header, weights, intercept, iters, converged, []))
-        flowid = "train"
     else:
         weights = sshe._model_weights(saved, header, module)
         intercept = float(saved["param"].get("intercept", 0.0))
-        flowid = "predict"
     values = predict_guest(
         family, context.federation, data, weights, intercept, parties, flowid=flowid
     )
@@ -834,6 +836,126 @@ def run(
     context.save_output_data(
         regression_prediction_table(dataset.ids, dataset.labels, values, kind, dataset.sid)
     )
+
+
+def _columns(data: Data, header: Sequence[str], kept: Sequence[str]) -> Data:
+    positions = [list(header).index(name) for name in kept]
+    return replace(data, matrix=data.matrix[:, positions])
+
+
+def _train_arbiter(
+    context: TaskContext,
+    family: Family,
+    settings: lr._Settings,
+    meta: Mapping[str, Any],
+    parties: Participants,
+    selection: stepwise.Settings | None,
+) -> None:
+    def on_loss(iteration: int, loss: float) -> None:
+        context.log_metric("train", "loss", [(iteration, loss)], LOSS_META)
+        context.log.info("iteration %s: loss %.6f", iteration, loss)
+
+    if selection is None:
+        fitted = fit_arbiter(family, context.federation, settings, parties, on_loss=on_loss)
+    else:
+        (count, j_host, host_names), (_, j_guest, guest_names) = stepwise.exchange_sizes(
+            context.federation, parties, "arbiter", None, GET_TIMEOUT_S
+        )
+
+        def fit(
+            transport: Transport, host: stepwise.Mask, guest: stepwise.Mask
+        ) -> tuple[int, bool, list[float]]:
+            return fit_arbiter(family, transport, settings, parties)
+
+        def scorer(
+            result: tuple[int, bool, list[float]], host: stepwise.Mask, guest: stepwise.Mask
+        ) -> tuple[float, float]:
+            if not result[2]:
+                raise InvalidArgument(f"{family.module}: stepwise needs the loss of each model")
+            loss = result[2][-1]
+            features = int(host.sum() + guest.sum()) + int(settings.fit_intercept)
+            return loss, stepwise.score(selection, family.ic_approx, count, features, loss)
+
+        final, _, steps = stepwise.select(
+            selection,
+            context.federation,
+            parties,
+            "arbiter",
+            (j_host, j_guest),
+            fit,
+            scorer,
+            GET_TIMEOUT_S,
+        )
+        _log_steps(context, selection, steps, count, settings, (host_names, guest_names), {})
+        fitted = final or (0, False, [])
+    iters, converged, losses = fitted
+    _save(context, model(meta, [], np.zeros(0), 0.0, iters, converged, losses))
+
+
+T = TypeVar("T")
+
+
+def _train(
+    context: TaskContext,
+    selection: stepwise.Settings | None,
+    parties: Participants,
+    data: Data,
+    header: list[str],
+    fit: Callable[[Transport, Data], T],
+) -> tuple[T | None, Data, list[str]]:
+    """A client's model: fitted once, or the one stepwise selection keeps, with the rows and
+    header of the features it has."""
+    if selection is None:
+        return fit(context.federation, data), data, header
+    role = context.task.role
+    local = (
+        len(data.ids),
+        len(header),
+        stepwise.anonymous_header(role, context.task.party_id, len(header)),
+    )
+    (count, j_host, host_names), (_, j_guest, guest_names) = stepwise.exchange_sizes(
+        context.federation, parties, role, local, GET_TIMEOUT_S
+    )
+
+    def own(host: stepwise.Mask, guest: stepwise.Mask) -> list[str]:
+        mask = host if role == "host" else guest
+        return [name for name, kept in zip(header, mask, strict=True) if kept]
+
+    def candidate(transport: Transport, host: stepwise.Mask, guest: stepwise.Mask) -> T:
+        return fit(transport, _columns(data, header, own(host, guest)))
+
+    final, (host, guest), steps = stepwise.select(
+        selection,
+        context.federation,
+        parties,
+        role,
+        (j_host, j_guest),
+        candidate,
+        None,
+        GET_TIMEOUT_S,
+    )
+    for step in steps:
+        kept = own(step.host, step.guest)
+        extra = {"all_features": header, "to_enter": [n for n in header if n not in kept]}
+        _log_steps(context, selection, [step], count, None, (host_names, guest_names), extra)
+    kept = own(host, guest)
+    return final, _columns(data, header, kept), kept
+
+
+def _log_steps(
+    context: TaskContext,
+    selection: stepwise.Settings,
+    steps: Sequence[stepwise.Step],
+    count: int,
+    settings: lr._Settings | None,
+    anonymous: tuple[list[str], list[str]],
+    extra: Mapping[str, Any],
+) -> None:
+    for step in steps:
+        name = f"stepwise_{step.step}"
+        fit_intercept = settings.fit_intercept if settings is not None else True
+        meta = stepwise.step_meta(selection, step, count, fit_intercept, anonymous, extra)
+        context.log_metric("train", name, [(name, float(step.step))], meta)
 
 
 def _save(context: TaskContext, saved: Model) -> None:

@@ -28,6 +28,7 @@ class Linear:
     module = MODULE
     variables = "HeteroLinRTransferVariable"
     multi_host = True
+    ic_approx = True
     weighted = True
 
     def host_forward(self, forward: glm.Floats) -> glm.Floats:
@@ -89,4 +90,5 @@ class HeteroLinR:
 
     def run(self, context: TaskContext) -> None:
         settings = glm.settings_of(MODULE, context.parameters, DEFAULTS)
-        glm.run(context, LINEAR, settings, glm.meta(settings))
+        selection = glm.selection_of(MODULE, context.parameters, DEFAULTS)
+        glm.run(context, LINEAR, settings, glm.meta(settings), selection=selection)

@@ -38,6 +38,7 @@ class Poisson:
     module = MODULE
     variables = "HeteroPoissonTransferVariable"
     multi_host = False
+    ic_approx = False
     weighted = False
 
     def host_forward(self, forward: glm.Floats) -> glm.Floats:
@@ -104,4 +105,5 @@ class HeteroPoisson:
         settings = glm.settings_of(MODULE, context.parameters, DEFAULTS)
         exposure = context.parameters.get("exposure_colname")
         meta = glm.meta(settings, exposure_colname=exposure)
-        glm.run(context, POISSON, settings, meta, exposure)
+        selection = glm.selection_of(MODULE, context.parameters, DEFAULTS)
+        glm.run(context, POISSON, settings, meta, exposure, selection)

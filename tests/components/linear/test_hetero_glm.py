@@ -15,11 +15,13 @@ import pytest
 
 from fateflow_grpc.components.linear import hetero_glm as glm
 from fateflow_grpc.components.linear import hetero_linr, hetero_poisson
+from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.testing import Wire, run_parties
 from fateflow_grpc.components.sdk.transport import Participants
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
 from tests.components.linear.test_hetero_lr import ReferenceOptimizer
+from tests.components.tasks import Stores
 from tests.data import fate_table
 
 GUEST = PartyRole("guest", 9999)
@@ -398,10 +400,16 @@ def test_defaults_are_fates() -> None:
         (hetero_linr.validate_parameters, {"batch_size": 5}, "batch_size"),
         (hetero_linr.validate_parameters, {"penalty": "L3"}, "penalty"),
         (hetero_linr.validate_parameters, {"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        (hetero_linr.validate_parameters, {"stepwise_param": {"nvmin": 1}}, "stepwise_param.nvmin"),
         (
             hetero_linr.validate_parameters,
-            {"stepwise_param": {"need_stepwise": True}},
-            "stepwise_param.need_stepwise",
+            {"stepwise_param": {"nvmin": 3, "nvmax": 2}},
+            "stepwise_param.nvmax",
+        ),
+        (
+            hetero_poisson.validate_parameters,
+            {"stepwise_param": {"score_name": "xic"}},
+            "stepwise_param.score_name",
         ),
         (hetero_linr.validate_parameters, {"validation_freqs": 1}, "validation_freqs"),
         (hetero_linr.validate_parameters, {"exposure_colname": "e"}, "exposure_colname"),
@@ -428,3 +436,163 @@ def test_poisson_trains_with_one_host_only(dvisits: Split) -> None:
         glm.check_hosts(
             hetero_poisson.POISSON, settings, Participants(GUEST, (HOST, HOST_B), ARBITER)
         )
+
+
+# --- stepwise -------------------------------------------------------------------------------
+
+
+def plain_stepwise(
+    family: str,
+    guest: np.ndarray,
+    host: np.ndarray,
+    y: np.ndarray,
+    params: Mapping[str, Any],
+    step_params: Mapping[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FATE's stepwise search in the clear, each candidate refitted by `plaintext_glm` (zero
+    initial weights): the final (host mask, guest mask, weights [guest, host, intercept])."""
+    direction = step_params["direction"]
+    forward, backward = direction in ("forward", "both"), direction in ("backward", "both")
+    n, j_host, j_guest = len(y), host.shape[1], guest.shape[1]
+    k = 2.0 if step_params["score_name"].lower() == "aic" else math.log(n)
+    fits: dict[str, tuple[np.ndarray, float | None]] = {}
+
+    def key(h: np.ndarray, g: np.ndarray) -> str:
+        return "".join("1" if v else "0" for v in [*h, *g])
+
+    def fit(h: np.ndarray, g: np.ndarray) -> None:
+        if key(h, g) in fits:
+            return
+        if not h.any() and not g.any():
+            fits[key(h, g)] = (np.zeros(1), None)
+            return
+        x = np.hstack([guest[:, g], host[:, h]])
+        w, losses, _ = plaintext_glm(
+            family, x, y, np.zeros(n), params, [np.arange(n)], np.zeros(x.shape[1] + 1)
+        )
+        loss, dfe = losses[-1], int(h.sum() + g.sum()) + 1
+        ic = k * dfe + (n * math.log(2 * loss) if family == "linr" else 2 * n * loss)
+        fits[key(h, g)] = (w, ic)
+
+    def flips(mask: np.ndarray, on: bool) -> list[np.ndarray]:
+        found = []
+        for i in range(len(mask)):
+            if mask[i] != on:
+                new = mask.copy()
+                new[i] = on
+                if new.any():
+                    found.append(new)
+        return found
+
+    h = np.full(j_host, backward)
+    g = np.full(j_guest, backward)
+    step = 0
+    while step <= step_params["max_step"]:
+        models = [(h, g)]
+        if backward and step > 0:
+            models += [(x, g) for x in flips(h, False)] + [(h, x) for x in flips(g, False)]
+        if forward:
+            if h.any() or g.any():
+                models += [(x, g) for x in flips(h, True)] + [(h, x) for x in flips(g, True)]
+            elif step > 0:
+                models += [(a, b) for a in flips(h, True) for b in flips(g, True)]
+        for a, b in models:
+            fit(a, b)
+        if step == 0 and not h.any() and not g.any():
+            step += 1
+            continue
+        scored = [
+            (ic, key(a, b), a, b) for a, b in models if (ic := fits[key(a, b)][1]) is not None
+        ]
+        _, _, new_h, new_g = min(scored, key=lambda item: (item[0], item[1]))
+        total, old_total = int(new_h.sum() + new_g.sum()), int(h.sum() + g.sum())
+        stop = step > 0 and (
+            (np.array_equal(new_h, h) and np.array_equal(new_g, g))
+            or (new_h.all() and new_g.all())
+            or (total == step_params["nvmin"] and old_total >= step_params["nvmin"])
+            or step >= step_params["max_step"]
+        )
+        h, g = new_h, new_g
+        if stop:
+            break
+        step += 1
+    return h, g, fits[key(h, g)][0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("module", "family", "table", "label"),
+    [
+        (hetero_linr.HeteroLinR(), "linr", "motor_hetero_mini", 1),
+        (hetero_poisson.HeteroPoisson(), "poisson", "dvisits_hetero", 0),
+    ],
+)
+def test_stepwise_keeps_the_plaintext_searchs_model(
+    stores: Stores, module: Any, family: str, table: str, label: int
+) -> None:
+    split = Split(read(f"{table}_guest.csv", 120), read(f"{table}_host.csv", 120), label)
+    if family == "poisson":  # 4 of the host's features: fewer candidates
+        split = Split(
+            split.guest, Table(split.host.ids, split.host.header[:4], split.host.values[:, :4])
+        )
+    step_params = {
+        "score_name": "AIC" if family == "linr" else "BIC",
+        "direction": "backward" if family == "linr" else "both",
+        "need_stepwise": True,
+        "max_step": 3,
+        "nvmin": 2,
+    }
+    params = {
+        "penalty": "NONE",
+        "optimizer": "sgd",
+        "learning_rate": 0.15 if family == "linr" else 0.05,
+        "init_param": {"init_method": "zeros"},
+        "max_iter": 3,
+        "stepwise_param": step_params,
+    }
+    guest = split.guest_data()
+    keep = [name for k, name in enumerate(split.guest.header) if k != label]
+    tables = {
+        GUEST: Dataset(np.array(split.guest.ids), guest.matrix, guest.labels, keep).to_table(),
+        HOST: Dataset(
+            np.array(split.host.ids), split.host.values, None, split.host.header
+        ).to_table(),
+    }
+    for party, data in tables.items():
+        stores.put(party, "reader_0.data", data)
+    roles = {"guest": [GUEST.party_id], "host": [HOST.party_id], "arbiter": [ARBITER.party_id]}
+    stores.run_parties(
+        module,
+        "glm_0",
+        {party: params for party in (GUEST, HOST, ARBITER)},
+        roles,
+        data={"train_data": ["reader_0.data"]},
+    )
+    assert guest.labels is not None
+    defaults = module.info.parameters
+    host_mask, guest_mask, expected = plain_stepwise(
+        family,
+        guest.matrix,
+        split.host.values,
+        guest.labels,
+        defaults | params | {"penalty": "NONE", "decay": 1, "decay_sqrt": True},
+        step_params,
+    )
+    guest_model = stores.model(GUEST, "glm_0")
+    host_model = stores.model(HOST, "glm_0")
+    assert guest_model is not None and host_model is not None
+    assert guest_model["param"]["header"] == [n for n, m in zip(keep, guest_mask, strict=True) if m]
+    assert host_model["param"]["header"] == [
+        n for n, m in zip(split.host.header, host_mask, strict=True) if m
+    ]
+    got = [
+        *guest_model["param"]["weight"].values(),
+        *host_model["param"]["weight"].values(),
+        guest_model["param"]["intercept"],
+    ]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    steps = stores.metrics(ARBITER, "glm_0")["train"]
+    assert {name for name in steps if name.startswith("stepwise_")}
+    # The predictions on the training data are the selected model's.
+    output = stores.output(GUEST, "glm_0")
+    assert output.num_rows == 120

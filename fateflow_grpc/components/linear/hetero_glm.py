@@ -92,7 +92,12 @@ def validate(
         paillier.validate_key_length(encrypt.raw("key_length"))
     except InvalidArgument as error:
         raise encrypt.error("key_length", encrypt.raw("key_length"), error.message) from None
-    reader.section("encrypted_mode_calculator_param").choice("mode", ("strict",))
+    # Every mode encrypts as `strict` here (FATE 1.10+ ignores the section altogether).
+    calculator = reader.section("encrypted_mode_calculator_param")
+    calculator.choice(
+        "mode", ("strict", "fast", "balance", "confusion_opt", "confusion_opt_balance")
+    )
+    calculator.number("re_encrypted_rate", minimum=0, maximum=1)
     reader.section("predict_param").number("threshold", minimum=0, maximum=1)
     for name in ("tol", "alpha", "decay"):
         reader.number(name, minimum=0)

@@ -23,6 +23,11 @@ def run_task(run: TaskRun) -> None:
         with task_context(
             run.task, run.parameters, run.job_parameters, run.roles, run.wiring, run.node, log
         ) as context:
+            # FATE gives a component None for them, and the component does what it can
+            # without: a host's Evaluation, with no predictions there, has nothing to do.
+            absent = context.drop_absent_inputs()
+            if absent:
+                log.info("no %s at this party: the component runs without it", ", ".join(absent))
             component(run.module).run(context)
     except BaseException:
         log.exception("task failed")

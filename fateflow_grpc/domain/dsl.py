@@ -150,12 +150,16 @@ def _read_component(name: str, body: Any, *, version: int, predict: bool) -> Com
         data_inputs=MappingProxyType(
             {str(kind): refs(values, f"input.data.{kind}", False) for kind, values in data.items()}
         ),
-        model_inputs=refs(inputs.get("model", []), "input.model", True),
+        # FATE 1.7+'s intersection cache is a model under another name: `output.cache` is
+        # saved, and `input.cache` read, as a model output and input are.
+        model_inputs=refs(inputs.get("model", []), "input.model", True)
+        + refs(inputs.get("cache", []), "input.cache", True),
         isometric_model_inputs=refs(
             inputs.get("isometric_model", []), "input.isometric_model", True
         ),
         data_outputs=_strings(outputs.get("data", []), f"component {name}: `output.data`", name),
-        model_outputs=_strings(outputs.get("model", []), f"component {name}: `output.model`", name),
+        model_outputs=_strings(outputs.get("model", []), f"component {name}: `output.model`", name)
+        + _strings(outputs.get("cache", []), f"component {name}: `output.cache`", name),
         # `parse_dsl` puts the module's default in when the DSL does not say.
         need_deploy=need_deploy,
     )
@@ -359,8 +363,9 @@ def generate_predict_dsl(
       `train_data`/`validate_data`/`test_data`, which become `test_data`).
     - A reference to a dropped component is replaced by what that component read (its first
       data input), until it reaches a kept component or the raw data. Raw data is
-      `args.eval_data` in v1; in v2 a dropped Reader becomes one new Reader, `reader_0` unless a
-      kept component has that name, placed first.
+      `args.eval_data` in v1; in v2, data from a Reader that is not deployed is dropped, as
+      FATE's deploy step drops it (the predict job's own Reader is wired in by whoever submits
+      it: the pipeline SDK, or a user editing the DSL), leaving an empty `data` object.
     - A component with model outputs loads them from the training job:
       `input.model = ["pipeline.<component>.<alias>", ...]`; one without reads the trained
       models it read in training, which must be kept too. Model outputs and isometric models
@@ -382,7 +387,6 @@ def generate_predict_dsl(
             components=",".join(missing),
         )
     keep = set(wanted)
-    reader = Ref(_free_name("reader", keep), "data")
     # What the data outputs of each dropped component stand for in the predict DSL.
     stands_for: dict[str, Ref | None] = {}
 
@@ -394,15 +398,10 @@ def generate_predict_dsl(
     predict: dict[str, Any] = {}
     for spec in specs:
         if spec.name not in keep:
-            if version == 2 and spec.dsl_module == READER:
-                stands_for[spec.name] = reader
-            else:
-                first = _first_data_input(spec)
-                stands_for[spec.name] = rewire(first[1][0]) if first else None
+            first = _first_data_input(spec)
+            stands_for[spec.name] = rewire(first[1][0]) if first else None
             continue
         predict[spec.name] = _predict_component(spec, rewire, keep)
-    if any(reader.source in _data_sources(body) for body in predict.values()):
-        predict = {reader.source: {"module": READER, "output": {"data": ["data"]}}, **predict}
     return {"components": predict}
 
 
@@ -413,8 +412,12 @@ def _predict_component(
     first = _first_data_input(spec)
     if first:
         refs = [ref for ref in map(rewire, first[1]) if ref is not None]
-        if refs:
-            inputs["data"] = {_predict_kind(first[0]): list(dict.fromkeys(map(str, refs)))}
+        # Nothing left: an empty `data`, where FATE 1.5.2+ drops the key, because fate-client
+        # 1.5.0's pipeline (written for FATE-Flow 1.5.0, which kept the Reader's data) puts
+        # its own Reader's data into that object, and fails without it.
+        inputs["data"] = (
+            {_predict_kind(first[0]): list(dict.fromkeys(map(str, refs)))} if refs else {}
+        )
     if spec.model_outputs:
         inputs["model"] = [f"{PIPELINE}.{spec.name}.{alias}" for alias in spec.model_outputs]
     elif spec.model_inputs:
@@ -445,15 +448,3 @@ def _first_data_input(spec: ComponentSpec) -> tuple[str, tuple[Ref, ...]] | None
 
 def _predict_kind(kind: str) -> str:
     return dict(_PREDICT_DATA_KINDS)[kind]
-
-
-def _data_sources(body: Mapping[str, Any]) -> set[str]:
-    data = body.get("input", {}).get("data", {})
-    return {text.split(".")[0] for refs in data.values() for text in refs}
-
-
-def _free_name(prefix: str, taken: set[str]) -> str:
-    index = 0
-    while f"{prefix}_{index}" in taken:
-        index += 1
-    return f"{prefix}_{index}"

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from fateflow_grpc.domain.catalog import Catalog, ModuleCatalog, ModuleInfo
-from fateflow_grpc.domain.dsl import ARGS, READER, ComponentSpec, EdgeType, parse_dsl
+from fateflow_grpc.domain.dsl import ARGS, PIPELINE, READER, ComponentSpec, EdgeType, parse_dsl
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument, NotFound
 from fateflow_grpc.ids import model_id, new_job_id
@@ -57,10 +57,9 @@ CONF_KEYS = frozenset(
         "provider",
     }
 )
-_V1_SECTIONS = ("role_parameters", "algorithm_parameters")
 _V2_SECTION = "component_parameters"
 _INDEX = re.compile(r"0|[1-9][0-9]*")
-_PARTY_ID = re.compile(r"[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class TableRef(NamedTuple):
@@ -87,6 +86,9 @@ class JobSpec:
     _parameters: Mapping[tuple[str, PartyRole], dict[str, Any]] = field(repr=False)
     _runs: frozenset[tuple[str, PartyRole]] = field(repr=False)
     _tables: Mapping[tuple[str, PartyRole], dict[str, TableRef]] = field(repr=False)
+    #: The conf's entries for components that are not in the DSL, left out as FATE leaves
+    #: them (`<where>.<component>`, such as `algorithm_parameters.intersect_0`).
+    ignored: tuple[str, ...] = ()
 
     @property
     def roles(self) -> dict[str, list[int]]:
@@ -168,7 +170,7 @@ def parse_job(
     common = conf.common_job_parameters()
     job_type = _job_type(common)
     components = parse_dsl(dsl, catalog, version=version, predict=job_type == "predict")
-    conf.check_components(components, catalog)
+    ignored = conf.check_components(components, catalog)
 
     indexed = [
         (PartyRole(role, pid), i) for role, ids in roles.items() for i, pid in enumerate(ids)
@@ -178,11 +180,15 @@ def parse_job(
     tables: dict[tuple[str, PartyRole], dict[str, TableRef]] = {}
     for component in components:
         module = _module(catalog, component)
+        feeder = _model_feeder(component)
         for party, index in indexed:
             if party.role not in module.roles:
                 continue  # FATE: a role the module does not list gets no task
             resolved = _merged(module.parameters, *conf.overlays(component.name, party, index))
-            if module.validate is not None and _need_run(resolved, component.name, party):
+            need_run = _need_run(resolved, component.name, party)
+            if feeder is not None:
+                need_run = (feeder, party) in runs
+            if module.validate is not None and need_run:
                 try:
                     resolved = module.validate(resolved)
                 except InvalidArgument as error:
@@ -195,9 +201,7 @@ def parse_job(
                     named.metadata.update(error.metadata)
                     raise named from None
             parameters[(component.name, party)] = resolved
-            if _need_run(resolved, component.name, party) and all(
-                (up, party) in runs for up, kind in component.upstream() if kind == "model"
-            ):
+            if need_run:
                 runs.add((component.name, party))
                 found = conf.tables(component, party, index, resolved)
                 if found:
@@ -226,6 +230,7 @@ def parse_job(
         _parameters=MappingProxyType(parameters),
         _runs=frozenset(runs),
         _tables=MappingProxyType(tables),
+        ignored=tuple(ignored),
     )
 
 
@@ -273,28 +278,37 @@ def with_training_conf(
     def kept(by_component: Any) -> dict[str, Any]:
         return {k: v for k, v in dict(by_component or {}).items() if k in components}
 
-    def by_role(section: Any, keep: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        return {role: keep(value) for role, value in dict(section or {}).items() if role in roles}
-
-    if version == 1:
-        base = {
-            "algorithm_parameters": kept(train_conf.get("algorithm_parameters")),
-            "role_parameters": by_role(train_conf.get("role_parameters"), kept),
-        }
-    else:
-        section = dict(train_conf.get(_V2_SECTION) or {})
-        base = {
-            _V2_SECTION: {
-                "common": kept(section.get("common")),
-                "role": by_role(
-                    section.get("role"),
-                    lambda by_index: {i: kept(v) for i, v in dict(by_index or {}).items()},
-                ),
+    def by_role(section: Any, keep: Callable[[str, Any], Any]) -> dict[str, Any]:
+        """The section's roles that the predict conf has, each keeping what `keep` gives
+        (None: the key is left out)."""
+        return {
+            role: {
+                key: value
+                for key, value in ((key, keep(key, value)) for key, value in dict(by_key).items())
+                if value is not None
             }
+            for role, by_key in dict(section or {}).items()
+            if role in roles and isinstance(by_key, Mapping)
         }
+
+    def role_parameters(key: str, value: Any) -> Any:
+        if _index_key(key):  # a party index key holds components
+            return kept(value)
+        return value if key in components else None  # conf v1's form: the key is a component
+
+    v2 = dict(train_conf.get(_V2_SECTION) or {})
+    base = {
+        "algorithm_parameters": kept(train_conf.get("algorithm_parameters")),
+        "role_parameters": by_role(train_conf.get("role_parameters"), role_parameters),
+        _V2_SECTION: {
+            "common": kept(v2.get("common")),
+            "role": by_role(v2.get("role"), lambda _, by_component: kept(by_component)),
+        },
+    }
     merged = dict(conf)
     for name, parameters in base.items():
-        merged[name] = _merged(parameters, conf.get(name) or {})
+        if name in train_conf:
+            merged[name] = _merged(parameters, conf.get(name) or {})
     return merged
 
 
@@ -319,20 +333,6 @@ def _check_conf_keys(conf: Mapping[str, Any], version: int) -> None:
             reason="UNKNOWN_CONF_KEY",
             keys=",".join(unknown),
         )
-    v1 = [key for key in _V1_SECTIONS if key in conf]
-    if v1 and _V2_SECTION in conf:
-        raise InvalidArgument(
-            f"the conf mixes v1 {' and '.join(v1)} with v2 {_V2_SECTION}; use one of them",
-            reason="CONFLICTING_PARAMETERS",
-            keys=",".join([*v1, _V2_SECTION]),
-        )
-    if v1 and version == 2:
-        raise InvalidArgument(
-            f"{' and '.join(v1)} belong to conf v1, but dsl_version is 2: "
-            f"give component parameters in {_V2_SECTION}",
-            reason="CONFLICTING_PARAMETERS",
-            keys=",".join(v1),
-        )
     if _V2_SECTION in conf and version == 1:
         raise InvalidArgument(
             f"{_V2_SECTION} belongs to conf v2: set `dsl_version: 2` (with a v2 DSL), "
@@ -348,7 +348,7 @@ def _party_id(value: Any, where: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         party_id = value
     elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and _PARTY_ID.fullmatch(value)
+        isinstance(value, str) and _DIGITS.fullmatch(value)
     ):
         party_id = int(value)
     if party_id is None or party_id <= 0:
@@ -447,6 +447,14 @@ def _module(catalog: ModuleCatalog, component: ComponentSpec) -> ModuleInfo:
     return module
 
 
+def _model_feeder(component: ComponentSpec) -> str | None:
+    """The component whose model this one takes (FATE's `train_input_model`: the last of its
+    `model` inputs from the DSL); it runs at a party where that one does, whatever its own
+    `need_run` says, as FATE derives it."""
+    sources = [ref.source for ref in component.model_inputs if ref.source != PIPELINE]
+    return sources[-1] if sources else None
+
+
 def _need_run(parameters: Mapping[str, Any], component: str, party: PartyRole) -> bool:
     need_run = parameters.get(NEED_RUN, True)
     if not isinstance(need_run, bool):
@@ -463,12 +471,85 @@ def _need_run(parameters: Mapping[str, Any], component: str, party: PartyRole) -
 # --- conf v1 and v2 -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _RoleEntry:
+    """A piece of a role's component parameters, for some of the role's parties."""
+
+    #: Where it is in the conf, for messages.
+    where: str
+    #: The party indexes it is for; None for all of them.
+    indexes: frozenset[int] | None
+    #: Component name (or `args`) -> its parameters.
+    components: Mapping[str, Any]
+    #: Conf v1's form: each parameter a list holding one value per party of the role.
+    listed: bool = False
+
+    def values(self, component: str, index: int) -> Mapping[str, Any]:
+        """What this entry gives `component` at the party of that index."""
+        if self.indexes is not None and index not in self.indexes:
+            return {}
+        values: Mapping[str, Any] = self.components.get(component, {})
+        if not self.listed:
+            return values
+        return _element(values, index, f"{self.where}.{component}")
+
+
 class _Conf(ABC):
-    """What parsing needs from a conf, whatever its version."""
+    """What parsing needs from a conf, whatever its version.
+
+    Component parameters come the same way in both versions, as FATE's parsers take them:
+    common ones (`algorithm_parameters`, `component_parameters.common`) for every party, then
+    role ones, `role_parameters.<role>` and `component_parameters.role.<role>`, later ones
+    winning. A role's parameters are keyed by party index (`"0"`, `"0|1"`, `"all"`), or, in
+    conf v1's form, by component with one value per party in each parameter's list. Entries
+    for components that are not in the DSL are left out (FATE's parser walks the DSL's
+    components) and named by `ignored`.
+    """
 
     def __init__(self, conf: Mapping[str, Any], roles: Mapping[str, tuple[int, ...]]) -> None:
         self._conf = conf
         self._roles = roles
+        self._common = [
+            (where, self._section(*where.split(".")))
+            for where in ("algorithm_parameters", f"{_V2_SECTION}.common")
+        ]
+        self._by_role: dict[str, list[_RoleEntry]] = {role: [] for role in roles}
+        for role, section in self._roles_of(
+            self._section("role_parameters"), "role_parameters"
+        ).items():
+            self._section("role_parameters", role)
+            listed = {key: value for key, value in section.items() if not _index_key(key)}
+            if listed:
+                where = f"role_parameters.{role}"
+                self._by_role[role].append(_RoleEntry(where, None, listed, listed=True))
+            for key in section:
+                if _index_key(key):
+                    self._by_role[role].append(self._indexed("role_parameters", role, key))
+        for role, section in self._roles_of(
+            self._section(_V2_SECTION, "role"), f"{_V2_SECTION}.role"
+        ).items():
+            for key in section:
+                self._by_role[role].append(self._indexed(_V2_SECTION, "role", role, key))
+
+    def _indexed(self, *path: str) -> _RoleEntry:
+        """The entry at `<section>.<role>.<index key>`, its key checked against the role's
+        party count."""
+        *_, role, key = path
+        count = len(self._roles[role])
+        where = ".".join(path[:-1])
+        parts = key.split("|")
+        if key != "all" and not all(_INDEX.fullmatch(p) and int(p) < count for p in parts):
+            raise InvalidArgument(
+                f"{where} has party index key {key!r}, but {role} has "
+                f"{count} part{'y' if count == 1 else 'ies'} (index 0 to {count - 1}); "
+                'use "all", an index such as "0", or indexes such as "0|1"',
+                reason="CONFLICTING_PARAMETERS",
+                section=path[0],
+                role=role,
+                key=key,
+            )
+        indexes = None if key == "all" else frozenset(int(p) for p in parts)
+        return _RoleEntry(f'{where}."{key}"', indexes, self._section(*path))
 
     @abstractmethod
     def common_job_parameters(self) -> Mapping[str, Any]:
@@ -479,32 +560,39 @@ class _Conf(ABC):
         """One party's job parameters; `index` is its position among its role's parties."""
 
     @abstractmethod
-    def entries(self) -> Iterator[tuple[str, Any, Any]]:
-        """(where, component name, its parameters) for every component entry of the conf."""
-
-    @abstractmethod
-    def overlays(self, component: str, party: PartyRole, index: int) -> list[Mapping[str, Any]]:
-        """What goes over the module's defaults for that party, in order."""
-
-    @abstractmethod
     def tables(
         self, component: ComponentSpec, party: PartyRole, index: int, parameters: Mapping[str, Any]
     ) -> dict[str, TableRef]:
         """The tables the component reads at that party, checked."""
 
-    def check_components(self, components: Sequence[ComponentSpec], catalog: ModuleCatalog) -> None:
-        """Each entry names a component of the DSL and only parameters its module declares."""
+    def entries(self) -> Iterator[tuple[str, str, Any]]:
+        """(where, component name, its parameters) for every component entry of the conf."""
+        for where, section in self._common:
+            for name, values in section.items():
+                yield where, str(name), values
+        for entries in self._by_role.values():
+            for entry in entries:
+                for name, values in entry.components.items():
+                    if name != ARGS:
+                        yield entry.where, str(name), values
+
+    def overlays(self, component: str, party: PartyRole, index: int) -> list[Mapping[str, Any]]:
+        """What goes over the module's defaults for that party, in order."""
+        common = [section.get(component, {}) for _, section in self._common]
+        return common + [entry.values(component, index) for entry in self._by_role[party.role]]
+
+    def check_components(
+        self, components: Sequence[ComponentSpec], catalog: ModuleCatalog
+    ) -> list[str]:
+        """Each entry for a component of the DSL names only parameters its module declares.
+        Returns the entries for components that are not in the DSL (`<where>.<name>`)."""
         by_name = {component.name: component for component in components}
+        ignored: list[str] = []
         for where, name, values in self.entries():
             component = by_name.get(name)
             if component is None:
-                raise InvalidArgument(
-                    f"{where} names component {name}, which is not in the DSL "
-                    f"(components: {', '.join(by_name)})",
-                    reason="UNKNOWN_COMPONENT",
-                    component=name,
-                    section=where,
-                )
+                ignored.append(f"{where}.{name}")
+                continue
             if not isinstance(values, Mapping):
                 raise InvalidArgument(
                     f"{where}.{name} must be a JSON object of parameters",
@@ -525,6 +613,7 @@ class _Conf(ABC):
                         module=module.name,
                         key=key,
                     )
+        return ignored
 
     def _section(self, *path: str) -> Mapping[str, Any]:
         section: Mapping[str, Any] = self._conf
@@ -552,8 +641,8 @@ class _Conf(ABC):
 
 
 class _ConfV1(_Conf):
-    """`job_parameters` flat; `algorithm_parameters.<component>` for every party;
-    `role_parameters.<role>.<component>.<key>` lists holding one value per party of the role."""
+    """`job_parameters` flat; DSL v1's `args` tables in `role_parameters.<role>.args.data`:
+    `{<key>: [one table per party]}`, or `{<key>: table}` under a party index key."""
 
     def __init__(self, conf: Mapping[str, Any], roles: Mapping[str, tuple[int, ...]]) -> None:
         super().__init__(conf, roles)
@@ -566,29 +655,12 @@ class _ConfV1(_Conf):
                     reason="CONFLICTING_PARAMETERS",
                     key=key,
                 )
-        self._algorithm = self._section("algorithm_parameters")
-        self._role = self._roles_of(self._section("role_parameters"), "role_parameters")
-        for role in self._role:
-            self._section("role_parameters", role)
 
     def common_job_parameters(self) -> Mapping[str, Any]:
         return self._job
 
     def job_parameters(self, party: PartyRole, index: int) -> dict[str, Any]:
         return _copy(self._job)
-
-    def entries(self) -> Iterator[tuple[str, Any, Any]]:
-        for name, values in self._algorithm.items():
-            yield "algorithm_parameters", name, values
-        for role, components in self._role.items():
-            for name, values in components.items():
-                if name != ARGS:
-                    yield f"role_parameters.{role}", name, values
-
-    def overlays(self, component: str, party: PartyRole, index: int) -> list[Mapping[str, Any]]:
-        by_party = self._role.get(party.role, {}).get(component, {})
-        where = f"role_parameters.{party.role}.{component}"
-        return [self._algorithm.get(component, {}), _element(by_party, index, where)]
 
     def tables(
         self, component: ComponentSpec, party: PartyRole, index: int, parameters: Mapping[str, Any]
@@ -601,9 +673,20 @@ class _ConfV1(_Conf):
             if ref.source == ARGS
         ]
         for key in dict.fromkeys(keys):
-            where = f"role_parameters.{party.role}.args.data.{key}"
-            values = self._section("role_parameters", party.role, "args", "data").get(key)
-            if not isinstance(values, list) or index >= len(values):
+            table, where = None, f"role_parameters.{party.role}.args.data.{key}"
+            for entry in self._by_role[party.role]:
+                if entry.indexes is not None and index not in entry.indexes:
+                    continue
+                args = entry.components.get(ARGS) or {}
+                data = args.get("data") if isinstance(args, Mapping) else None
+                value = data.get(key) if isinstance(data, Mapping) else None
+                if value is None:
+                    continue
+                if not entry.listed:
+                    table, where = value, f"{entry.where}.args.data.{key}"
+                elif isinstance(value, list) and index < len(value):
+                    table, where = value[index], f"{entry.where}.args.data.{key}[{index}]"
+            if table is None:
                 raise InvalidArgument(
                     f"component {component.name} reads args.{key}, but {where} has no table "
                     f"for {party.role} {party.party_id} (party index {index})",
@@ -613,13 +696,12 @@ class _ConfV1(_Conf):
                     party_id=party.party_id,
                     key=key,
                 )
-            found[key] = _table(values[index], f"{where}[{index}]", component.name)
+            found[key] = _table(table, where, component.name)
         return found
 
 
 class _ConfV2(_Conf):
-    """`job_parameters.common` + `.role`; `component_parameters.common.<component>` and
-    `component_parameters.role.<role>.<"i" | "i|j" | "all">.<component>`."""
+    """`job_parameters.common` + `.role.<role>.<index key>`; a Reader's `table` parameter."""
 
     def __init__(self, conf: Mapping[str, Any], roles: Mapping[str, tuple[int, ...]]) -> None:
         super().__init__(conf, roles)
@@ -634,49 +716,28 @@ class _ConfV2(_Conf):
                     keys=",".join(extra),
                 )
         self._job_common = self._section("job_parameters", "common")
-        self._job_role = self._by_index("job_parameters")
-        self._common = self._section(_V2_SECTION, "common")
-        self._role = self._by_index(_V2_SECTION)
-
-    def _by_index(self, section: str) -> Mapping[str, Mapping[str, Any]]:
-        """`<section>.role`, its index keys checked against each role's party count."""
-        by_role = self._roles_of(self._section(section, "role"), f"{section}.role")
-        for role in by_role:
-            count = len(self._roles[role])
-            for key in self._section(section, "role", role):
-                self._section(section, "role", role, key)
-                parts = key.split("|")
-                if key != "all" and not all(_INDEX.fullmatch(p) and int(p) < count for p in parts):
-                    raise InvalidArgument(
-                        f"{section}.role.{role} has party index key {key!r}, but {role} has "
-                        f"{count} part{'y' if count == 1 else 'ies'} (index 0 to {count - 1}); "
-                        'use "all", an index such as "0", or indexes such as "0|1"',
-                        reason="CONFLICTING_PARAMETERS",
-                        section=section,
-                        role=role,
-                        key=key,
-                    )
-        return by_role
+        self._job_role = {
+            role: [
+                self._indexed("job_parameters", "role", role, key)
+                for key in self._section("job_parameters", "role", role)
+            ]
+            for role in self._roles_of(
+                self._section("job_parameters", "role"), "job_parameters.role"
+            )
+        }
 
     def common_job_parameters(self) -> Mapping[str, Any]:
         return self._job_common
 
     def job_parameters(self, party: PartyRole, index: int) -> dict[str, Any]:
-        return _merged(self._job_common, *_matching(self._job_role.get(party.role, {}), index))
-
-    def entries(self) -> Iterator[tuple[str, Any, Any]]:
-        for name, values in self._common.items():
-            yield f"{_V2_SECTION}.common", name, values
-        for role, by_index in self._role.items():
-            for key, components in by_index.items():
-                for name, values in components.items():
-                    yield f"{_V2_SECTION}.role.{role}.{key}", name, values
-
-    def overlays(self, component: str, party: PartyRole, index: int) -> list[Mapping[str, Any]]:
-        matching = _matching(self._role.get(party.role, {}), index)
-        return [self._common.get(component, {})] + [
-            values[component] for values in matching if component in values
-        ]
+        return _merged(
+            self._job_common,
+            *(
+                entry.components
+                for entry in self._job_role.get(party.role, [])
+                if entry.indexes is None or index in entry.indexes
+            ),
+        )
 
     def tables(
         self, component: ComponentSpec, party: PartyRole, index: int, parameters: Mapping[str, Any]
@@ -699,11 +760,9 @@ class _ConfV2(_Conf):
 # --- values --------------------------------------------------------------------------------
 
 
-def _matching(by_index: Mapping[str, Any], index: int) -> list[Mapping[str, Any]]:
-    """FATE v2's rule: keys `all` or naming this index, in document order (later wins)."""
-    return [
-        values for key, values in by_index.items() if key == "all" or str(index) in key.split("|")
-    ]
+def _index_key(key: str) -> bool:
+    """A key naming parties by index (`"all"`, `"0"`, `"0|1"`); component names never are."""
+    return key == "all" or all(_DIGITS.fullmatch(part) for part in key.split("|"))
 
 
 def _element(by_party: Mapping[str, Any], index: int, where: str) -> dict[str, Any]:

@@ -8,9 +8,10 @@ on the party's own rows, written before the side effect it announces.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,15 @@ class Wiring:
     #: Tables the conf names for this party, as (name, namespace): the Reader's `table`, v1's
     #: `args` data.
     tables: dict[str, tuple[str, str]]
+
+    def without(self, absent: Iterable[tuple[str, str]]) -> Wiring:
+        """This wiring without the data inputs `absent`; an input kind left with none goes."""
+        gone = set(absent)
+        kept = {
+            kind: [ref for ref in refs if ref not in gone]
+            for kind, refs in self.data_inputs.items()
+        }
+        return dataclasses.replace(self, data_inputs={k: refs for k, refs in kept.items() if refs})
 
     @classmethod
     def of(cls, spec: JobSpec, component: str, role: str, party_id: int) -> Wiring:
@@ -481,7 +491,12 @@ def _check_tables(
                     params = spec.component_parameters(component.name, party.role, party.party_id)
                     header = str(meta.f_schema.get("header", "")).split(meta.f_id_delimiter)
                     required = []
-                    if module is not None and module.required_columns is not None:
+                    # A predict job may read data without the label its training had (FATE's).
+                    if (
+                        module is not None
+                        and module.required_columns is not None
+                        and spec.job_type != "predict"
+                    ):
                         required = module.required_columns(params)
                     for column in required:
                         if column not in header:

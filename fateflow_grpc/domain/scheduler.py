@@ -177,6 +177,12 @@ class Scheduler:
                     retcode=error.retcode,
                     **error.metadata,
                 ) from error
+            if spec.ignored:
+                self._log(
+                    job_id,
+                    "the conf's entries for components that are not in the DSL are ignored: "
+                    + ", ".join(spec.ignored),
+                )
             if warnings:
                 self._warn(job_id, warnings)
         self.wake()

@@ -1,4 +1,5 @@
-"""The hetero LR job of reference §3 (DSL v1/v2, conf v1/v2) and a small catalog to parse it.
+"""The hetero LR job of reference §3 (DSL v1/v2, conf v1/v2) and a small catalog to parse it;
+FATE's own example files, read from FATE's repository (`fate_json`).
 
 Builders return fresh copies, so a test may change what it gets.
 """
@@ -6,7 +7,13 @@ Builders return fresh copies, so a test may change what it gets.
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from fateflow_grpc.domain.catalog import Catalog, ModuleInfo
 
@@ -232,3 +239,16 @@ def conf_v2() -> dict[str, Any]:
 
 def any_route(party_id: int) -> bool:
     return True
+
+
+def fate_json(spec: str) -> dict[str, Any]:
+    """A JSON file of FATE's repository, `<tag>:<path>`, read from a bare mirror of it
+    (`FATEFLOW_FATE_REPO`, else `/work/.mirror/FederatedAI+FATE/repo`); skips without one."""
+    repository = Path(os.environ.get("FATEFLOW_FATE_REPO", "/work/.mirror/FederatedAI+FATE/repo"))
+    if not repository.is_dir():
+        pytest.skip(f"FATE's repository is not at {repository}: set FATEFLOW_FATE_REPO")
+    shown = subprocess.run(
+        ["git", "-C", str(repository), "show", spec], capture_output=True, check=True, timeout=60
+    )
+    found: dict[str, Any] = json.loads(shown.stdout)
+    return found

@@ -259,21 +259,6 @@ def test_party_without_route() -> None:
 # --- conf sections ---------------------------------------------------------------------------
 
 
-def test_conf_mixing_v1_and_v2_sections() -> None:
-    conf = conf_v2()
-    conf["algorithm_parameters"] = {"hetero_lr_0": {"alpha": 1}}
-    error = refused(dsl_v2(), conf)
-    assert "mixes v1 algorithm_parameters with v2 component_parameters" in error.message
-    assert error.reason == "CONFLICTING_PARAMETERS"
-
-
-def test_v1_sections_in_a_v2_conf() -> None:
-    conf = conf_v2()
-    conf["role_parameters"] = conf.pop("component_parameters")
-    error = refused(dsl_v2(), conf)
-    assert "role_parameters belong to conf v1, but dsl_version is 2" in error.message
-
-
 def test_v2_sections_without_dsl_version_2() -> None:
     conf = conf_v2()
     del conf["dsl_version"]
@@ -362,24 +347,12 @@ def test_modules_that_declare_no_parameters_take_any() -> None:
     assert spec.component_parameters("anything_0", "guest", 9999) == {"whatever": 1}
 
 
-@pytest.mark.parametrize(
-    ("version", "section"),
-    [
-        (1, "algorithm_parameters"),
-        (1, "role_parameters.host"),
-        (2, "component_parameters.common"),
-        (2, "component_parameters.role.host.0"),
-    ],
-)
-def test_parameters_for_a_component_not_in_the_dsl(version: int, section: str) -> None:
-    dsl, conf = (dsl_v1(), conf_v1()) if version == 1 else (dsl_v2(), conf_v2())
-    target: Any = conf
-    for key in section.split("."):
-        target = target[key]
-    target["hetero_lr_9"] = {"alpha": 1}
-    error = refused(dsl, conf)
-    assert f"{section} names component hetero_lr_9, which is not in the DSL" in error.message
-    assert error.metadata["component"] == "hetero_lr_9"
+def test_a_bad_party_index_key_in_role_parameters() -> None:
+    conf = conf_v1()
+    conf["role_parameters"]["host"]["0|1"] = {"dataio_0": {"with_label": True}}
+    error = refused(dsl_v1(), conf)
+    assert "role_parameters.host has party index key '0|1', but host has 1 party" in error.message
+    assert error.reason == "CONFLICTING_PARAMETERS"
 
 
 def test_unknown_top_level_conf_key() -> None:

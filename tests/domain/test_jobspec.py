@@ -16,7 +16,7 @@ from fateflow_grpc.domain.jobspec import (
     predicted_model,
     with_training_conf,
 )
-from fateflow_grpc.errors import NotFound
+from fateflow_grpc.errors import InvalidArgument, NotFound
 from tests.domain.fate_examples import CATALOG, any_route, conf_v1, conf_v2, dsl_v1, dsl_v2
 
 
@@ -415,3 +415,139 @@ def test_a_predict_conf_takes_what_it_leaves_out_from_the_training_conf() -> Non
     assert with_training_conf(predict, conf_v1(), dsl) == predict
     assert predicted_model(predict) == ("m", "v", PartyRole("guest", 9999))
     assert predicted_model(train) is None
+
+
+# --- FATE's conf forms, FATE's leniency ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "section"),
+    [
+        (1, "algorithm_parameters"),
+        (1, "role_parameters.host"),
+        (1, "role_parameters.host.0"),
+        (2, "component_parameters.common"),
+        (2, "component_parameters.role.host.0"),
+    ],
+)
+def test_entries_for_components_not_in_the_dsl_are_left_out(version: int, section: str) -> None:
+    """FATE's parser walks the DSL's components: one conf serves a trimmed DSL too."""
+    dsl, conf = (dsl_v1(), conf_v1()) if version == 1 else (dsl_v2(), conf_v2())
+    target: Any = conf
+    for key in section.split("."):
+        target = target.setdefault(key, {})
+    # Not even checked against a module: nothing says what hetero_lr_9 would have been.
+    target["hetero_lr_9"] = {"alpha": 1, "no_such_parameter": True}
+    spec = parse(dsl, conf)
+    where = section if not section.endswith(".0") else f'{section[:-2]}."0"'
+    assert spec.ignored == (f"{where}.hetero_lr_9",)
+    assert spec.component_parameters("hetero_lr_0", "guest", 9999)["alpha"] == 0.01
+    assert parse(dsl_v1(), conf_v1()).ignored == ()
+
+
+def test_a_trimmed_dsl_with_the_whole_conf() -> None:
+    dsl = dsl_v2()
+    del dsl["components"]["evaluation_0"]
+    spec = parse(dsl, conf_v2())
+    assert spec.ignored == (
+        "component_parameters.common.evaluation_0",
+        'component_parameters.role.host."0".evaluation_0',
+    )
+
+
+def _v2_as_v1_sections(conf: dict[str, Any]) -> dict[str, Any]:
+    """conf v2's component parameters moved into the v1 sections, as FATE 1.x accepts them."""
+    conf = dict(conf)
+    sections = conf.pop("component_parameters")
+    conf["algorithm_parameters"] = sections["common"]
+    conf["role_parameters"] = sections["role"]
+    return conf
+
+
+def test_v1_sections_beside_dsl_version_2() -> None:
+    expected, spec = parse(dsl_v2(), conf_v2()), parse(dsl_v2(), _v2_as_v1_sections(conf_v2()))
+    for role, party_id in ((p.role, p.party_id) for p in spec.parties()):
+        for name in (c.name for c in spec.components):
+            assert spec.runs_at(name, role, party_id) == expected.runs_at(name, role, party_id)
+            assert spec.component_parameters(name, role, party_id) == expected.component_parameters(
+                name, role, party_id
+            )
+    assert spec.input_tables("reader_0", "host", 10001) == {
+        "table": TableRef("breast_hetero_host_b", "experiment")
+    }
+
+
+def test_role_parameter_sections_of_both_forms_add_up() -> None:
+    """Common ones first, then role ones: role_parameters, then component_parameters.role."""
+    conf = conf_v2()
+    conf["algorithm_parameters"] = {"hetero_lr_0": {"alpha": 5.0, "max_iter": 7}}
+    conf["role_parameters"] = {"host": {"all": {"hetero_lr_0": {"alpha": 6.0}}}}
+    conf["component_parameters"]["role"]["host"]["1"]["hetero_lr_0"] = {"alpha": 8.0}
+    spec = parse(dsl_v2(), conf)
+    guest = spec.component_parameters("hetero_lr_0", "guest", 9999)
+    assert (guest["alpha"], guest["max_iter"]) == (0.01, 30)  # component_parameters.common
+    hosts = [spec.component_parameters("hetero_lr_0", "host", p)["alpha"] for p in (10000, 10001)]
+    assert hosts == [6.0, 8.0]
+
+
+def test_party_index_keys_in_a_v1_conf() -> None:
+    """`"0"`, `"0|1"`, `"all"` under a role of role_parameters, `args` tables included."""
+    conf = conf_v1()
+    conf["role"]["host"] = [10000, 10001, 10002]
+    table = {"name": "breast_hetero_host", "namespace": "experiment"}
+    conf["role_parameters"]["host"] = {
+        "all": {"args": {"data": {"train_data": table}}, "dataio_0": {"with_label": False}},
+        "1|2": {"dataio_0": {"label_name": "z"}},
+        "2": {"args": {"data": {"train_data": {**table, "name": "h2"}}}},
+    }
+    spec = parse(dsl_v1(), conf)
+    hosts = [spec.component_parameters("dataio_0", "host", p) for p in (10000, 10001, 10002)]
+    assert [(h["with_label"], h["label_name"]) for h in hosts] == [
+        (False, "y"),
+        (False, "z"),
+        (False, "z"),
+    ]
+    tables = [spec.input_tables("dataio_0", "host", p)["train_data"] for p in (10000, 10001, 10002)]
+    assert [t.name for t in tables] == ["breast_hetero_host", "breast_hetero_host", "h2"]
+    # The guest keeps conf v1's lists, beside them.
+    assert spec.component_parameters("dataio_0", "guest", 9999)["with_label"] is True
+
+
+def test_a_v1_party_without_an_args_table() -> None:
+    conf = conf_v1()
+    conf["role_parameters"]["host"] = {"0": {"dataio_0": {"with_label": False}}}
+    with pytest.raises(InvalidArgument) as caught:
+        parse(dsl_v1(), conf)
+    assert (
+        "dataio_0 reads args.train_data, but role_parameters.host.args.data.train_data has no "
+        "table for host 10000" in caught.value.message
+    )
+
+
+def test_need_run_follows_the_component_whose_model_it_takes() -> None:
+    """FATE's `component_need_run`: a component with a `model` input from the DSL runs where
+    that component runs, whatever its own need_run; an isometric model does not count."""
+    dsl = dsl_v2()
+    dsl["components"]["hetero_lr_1"] = {
+        "module": "HeteroLR",
+        "input": {
+            "data": {"test_data": ["intersection_0.data"]},
+            "model": ["hetero_lr_0.model"],
+        },
+        "output": {"data": ["data"]},
+    }
+    dsl["components"]["hetero_lr_2"] = {
+        "module": "HeteroLR",
+        "input": {
+            "data": {"train_data": ["intersection_0.data"]},
+            "isometric_model": ["hetero_lr_0.model"],
+        },
+        "output": {"data": ["data"]},
+    }
+    conf = conf_v2()
+    conf["component_parameters"]["role"]["host"]["0"]["hetero_lr_0"] = {"need_run": False}
+    conf["component_parameters"]["role"]["host"]["1"]["hetero_lr_1"] = {"need_run": False}
+    spec = parse(dsl, conf)
+    assert [spec.runs_at("hetero_lr_1", "host", p) for p in (10000, 10001)] == [False, True]
+    assert [spec.runs_at("hetero_lr_2", "host", p) for p in (10000, 10001)] == [True, True]
+    assert spec.dependency_view("host", 10001)["component_need_run"]["hetero_lr_1"] is True

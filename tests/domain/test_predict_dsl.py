@@ -41,21 +41,39 @@ def test_v1_predict_dsl() -> None:
     }
 
 
-def test_v2_predict_dsl_gets_a_reader() -> None:
-    predict = generate_predict_dsl(dsl_v2(), DEPLOY_V2, 2)
-    assert list(predict["components"]) == ["reader_0", *DEPLOY_V2]
-    assert predict["components"]["reader_0"] == {"module": "Reader", "output": {"data": ["data"]}}
-    assert predict["components"]["data_transform_0"] == {
-        "module": "DataTransform",
-        "input": {
-            "data": {"data": ["reader_0.data"]},
-            "model": ["pipeline.data_transform_0.model"],
-        },
-        "output": {"data": ["data"]},
+def test_v2_predict_dsl_drops_the_data_of_a_reader_not_deployed() -> None:
+    """FATE's deploy step (`DSLParserV2.deploy_component`, `erase_top_data_input`): what the
+    kept components read from a component that is not deployed, reader_0, is dropped. The
+    `data` object stays, empty, for fate-client 1.5.0's pipeline to fill (FATE 1.5.2+ drops
+    it; FATE-Flow 1.5.0, that client's server, kept `reader_0.data`)."""
+    assert generate_predict_dsl(dsl_v2(), DEPLOY_V2, 2) == {
+        "components": {
+            "data_transform_0": {
+                "module": "DataTransform",
+                "input": {"data": {}, "model": ["pipeline.data_transform_0.model"]},
+                "output": {"data": ["data"]},
+            },
+            "intersection_0": {
+                "module": "Intersection",
+                "input": {"data": {"data": ["data_transform_0.data"]}},
+                "output": {"data": ["data"]},
+            },
+            "hetero_lr_0": {
+                "module": "HeteroLR",
+                "input": {
+                    "data": {"test_data": ["intersection_0.data"]},
+                    "model": ["pipeline.hetero_lr_0.model"],
+                },
+                "output": {"data": ["data"]},
+            },
+        }
     }
-    assert predict["components"]["hetero_lr_0"]["input"] == {
-        "data": {"test_data": ["intersection_0.data"]},
-        "model": ["pipeline.hetero_lr_0.model"],
+    # Bridged through a dropped component to the Reader: dropped all the same.
+    predict = generate_predict_dsl(dsl_v2(), ["intersection_0"], 2)
+    assert predict["components"]["intersection_0"] == {
+        "module": "Intersection",
+        "input": {"data": {}},
+        "output": {"data": ["data"]},
     }
 
 
@@ -78,7 +96,7 @@ def test_a_kept_reader_stays() -> None:
 
 
 def test_the_predict_dsl_makes_a_predict_job() -> None:
-    predict = generate_predict_dsl(dsl_v2(), DEPLOY_V2, 2)
+    predict = generate_predict_dsl(dsl_v2(), ["reader_0", *DEPLOY_V2], 2)
     conf = conf_v2()
     conf["job_parameters"]["common"].update(job_type="predict", model_id="m", model_version="v")
     del conf["component_parameters"]["common"]["evaluation_0"]

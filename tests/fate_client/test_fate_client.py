@@ -148,10 +148,9 @@ def wait_for_job(
 
 def fate_example() -> tuple[dict[str, Any], dict[str, Any]]:
     """A job of the shape of FATE 1.5's `hetero_lr_normal` example (DSL v2: Reader, DataIO,
-    Intersection, HeteroLR, Evaluation), with 3 iterations. Until FATE's job semantics land
-    (issue #13's other half), two of its parts are left out: `sqn_param` and `cv_param`
-    (refused while off), and the host's Evaluation, which has no input there, gets
-    `need_run: false`."""
+    Intersection, HeteroLR, Evaluation), with 3 iterations. Until FATE's parameter set lands
+    (issue #13), `sqn_param` and `cv_param` (refused while off) are left out. The host's
+    Evaluation, which has no input there, ends with nothing to do, as FATE's does."""
     output = {"data": ["data"], "model": ["model"]}
     dsl = {
         "components": {
@@ -208,7 +207,6 @@ def fate_example() -> tuple[dict[str, Any], dict[str, Any]]:
                     "0": {
                         "dataio_0": {"with_label": False},
                         "reader_0": table(TABLES[1]),
-                        "evaluation_0": {"need_run": False},
                     }
                 },
                 "guest": {"0": {"dataio_0": {"with_label": True}, "reader_0": table(TABLES[0])}},
@@ -292,8 +290,10 @@ def test_flow_cli_runs_fates_hetero_lr_example(
         *("--cpn-list", "dataio_0,intersection_0,hetero_lr_0"),
     )
     assert predict["retcode"] == 0, predict
-    assert set(predict["data"]["components"]) >= {"dataio_0", "intersection_0", "hetero_lr_0"}
-    assert "evaluation_0" not in predict["data"]["components"]
+    components = predict["data"]["components"]
+    assert set(components) == {"dataio_0", "intersection_0", "hetero_lr_0"}
+    # As FATE's deploy step: the data of reader_0, not deployed, is dropped.
+    assert components["dataio_0"]["input"] == {"data": {}, "model": ["pipeline.dataio_0.model"]}
 
 
 @pytest.mark.usefixtures("tables")

@@ -104,7 +104,7 @@ def test_predict_job_gives_the_training_scores(
 ) -> None:
     dsl, _ = sshe_job()
     request = pb.GenerateDslRequest(train_dsl=json.dumps(dsl), version="2")
-    request.cpn_str.string_value = f"data_transform_0,intersection_0,{LEARNER}"
+    request.cpn_str.string_value = f"reader_0,data_transform_0,intersection_0,{LEARNER}"
     predict_dsl = json_format.MessageToDict(parties[GUEST].jobs().GenerateDsl(request).data)
     _, conf = sshe_job()
     (config,) = [parties[GUEST].jobs().GetJobConfig(pb.GetJobConfigRequest(job_id=trained)).data]

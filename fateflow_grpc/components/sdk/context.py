@@ -231,6 +231,21 @@ class TaskContext:
             {**(table.schema.metadata or {}), DELIMITER_KEY: delimiter}
         )
 
+    def drop_absent_inputs(self) -> list[str]:
+        """Leave out of the wiring the data inputs that no upstream component left at this
+        party (one that wrote no such output here, as a host's HeteroLR writes no predictions,
+        or that did not run here), as FATE gives a component None for them. Returns them as
+        `<component>.<output>`."""
+        absent = [
+            (source, name)
+            for refs in self.wiring.data_inputs.values()
+            for source, name in refs
+            if source != "args" and self._output_row(source, name) is None
+        ]
+        if absent:
+            self.wiring = self.wiring.without(absent)
+        return [f"{source}.{name}" for source, name in dict.fromkeys(absent)]
+
     def input_table(self, source: str, name: str) -> pa.Table:
         """One input: output `name` of component `source` here (`args`: a conf table).
 
@@ -239,6 +254,17 @@ class TaskContext:
         """
         if source == "args":
             return self.conf_table(name)
+        row = self._output_row(source, name)
+        if row is None:
+            raise NotFound(
+                f"{self.task.component_name}: {source} left no output {name!r} at "
+                f"{self.task.role} {self.task.party_id}",
+                component_name=source,
+            )
+        return self.tables.read_table(row.f_table_namespace, row.f_table_name)
+
+    def _output_row(self, source: str, name: str) -> OutputDataInfo | None:
+        """The newest record of `source`'s data output `name` at this party, if any."""
         with self._database.session() as session:
             rows = tracking.list_output_data_info(
                 session,
@@ -248,14 +274,7 @@ class TaskContext:
                 party_id=str(self.task.party_id),
             )
         found = [row for row in rows if row.f_data_name == name]
-        if not found:
-            raise NotFound(
-                f"{self.task.component_name}: {source} left no output {name!r} at "
-                f"{self.task.role} {self.task.party_id}",
-                component_name=source,
-            )
-        latest = max(found, key=lambda row: row.f_task_version)
-        return self.tables.read_table(latest.f_table_namespace, latest.f_table_name)
+        return max(found, key=lambda row: row.f_task_version) if found else None
 
     def input_models(self) -> dict[str, dict[str, Any]]:
         """Models feeding this component, by `<component>.<alias>`: an upstream component's

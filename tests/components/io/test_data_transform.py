@@ -60,6 +60,18 @@ def test_svmlight_guest_with_label() -> None:
     assert model["input_format"] == "sparse" and model["header"] == dataset.header
 
 
+def test_svmlight_uploaded_with_a_header_as_fates_testsuite_does() -> None:
+    # FATE's testsuite uploads its svmlight tables with `head: 1`: the first line is then a
+    # header whose first feature name repeats the id's ("1,1,0:-0.01,...").
+    path = fate_table("svmlight_guest.csv")
+    dataset, _, _ = run(
+        uploaded(path.read_bytes(), head=True), input_format="sparse", with_label=True
+    )
+    rows = lines(path)[1:]
+    assert dataset.ids.tolist() == [row[0] for row in rows]
+    np.testing.assert_array_equal(dataset.labels, [int(row[1]) for row in rows])
+
+
 def test_svmlight_host_named_svmlight_and_read_again_with_the_model() -> None:
     path = fate_table("svmlight_host.csv")
     table = uploaded(path.read_bytes(), head=False)

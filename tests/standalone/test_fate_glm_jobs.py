@@ -1,7 +1,6 @@
 """FATE 1.11's own HeteroLinR and HeteroPoisson example jobs (`examples/dsl/v2`, DSLs and
 confs unchanged but for the predict job's model id and version, as FATE's testsuite fills
-them in, and parameters of components the DSL lacks;
-read from a git mirror of FATE, skipped when absent) on a `fateflow standalone` serving FATE's
+them in; read from a git mirror of FATE, skipped when absent) on a `fateflow standalone` serving FATE's
 party ids, on FATE's motor and dvisits tables: training with Evaluation, then prediction."""
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standalone]
     _repository()
     with run_standalone(tmp_path_factory.mktemp("standalone"), PARTIES) as running:
         with running.channel() as channel:
-            for table in ("motor_hetero", "dvisits_hetero"):
+            for table in ("motor_hetero", "motor_hetero_mini", "dvisits_hetero"):
                 for role in ("guest", "host"):
                     _upload(channel, fate_table(f"{table}_{role}.csv"), f"{table}_{role}", 1)
         yield running
@@ -49,11 +48,6 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standalone]
 
 def _run(standalone: Standalone, folder: str, dsl_name: str, conf: Any) -> str:
     dsl = _example(folder, dsl_name)
-    # FATE's LinR predict confs give parameters to an `evaluation_0` their DSLs do not have:
-    # FATE ignores them, our job parser refuses them (reported; not these modules' matter).
-    common = conf.get("component_parameters", {}).get("common", {})
-    for name in [name for name in common if name not in dsl["components"]]:
-        del common[name]
     with standalone.channel() as channel:
         job_id = submit(channel, dsl, conf)
         ended = wait_final(channel, job_id, timeout=1500)
@@ -73,9 +67,10 @@ def _train_and_predict(
     standalone: Standalone, folder: str, train: str, predict: str, module: str
 ) -> None:
     job_id = _run(standalone, folder, f"{train}_dsl.json", _example(folder, f"{train}_conf.json"))
-    evaluated = _post(standalone, "tracking/component/metric/all", job_id, "evaluation_0")
-    [summary] = [v for k, v in evaluated["data"]["train"].items() if k == module]
-    assert set(dict(summary["data"])) == REGRESSION
+    if "evaluation_0" in _example(folder, f"{train}_dsl.json")["components"]:
+        evaluated = _post(standalone, "tracking/component/metric/all", job_id, "evaluation_0")
+        [summary] = [v for k, v in evaluated["data"]["train"].items() if k == module]
+        assert set(dict(summary["data"])) == REGRESSION
     output = _post(standalone, "tracking/component/output/data", job_id, module)
     # After the table's own id name (motor's is `idx`).
     assert output["meta"]["header"][0][1:] == [
@@ -99,16 +94,16 @@ def _train_and_predict(
     assert max(abs(predicted[k] - trained[k]) for k in trained) < 1e-9
 
 
-# Not run here: FATE's sample-weight job, whose host's SampleWeight has `need_run: false` pass
-# its input on (ours leaves no output; not these modules' matter).
-def test_hetero_linr_on_motor_with_two_hosts(standalone: Standalone) -> None:
-    _train_and_predict(
-        standalone,
-        "hetero_linear_regression",
-        "test_hetero_linr_multi_host_train_job",
-        "test_hetero_linr_multi_host_predict_job",
-        "hetero_linr_0",
-    )
+@pytest.mark.parametrize(
+    ("train", "predict"),
+    [
+        ("test_hetero_linr_train_job", "test_hetero_linr_predict_job"),
+        ("test_hetero_linr_train_sample_weight_job", "test_hetero_linr_predict_job"),
+        ("test_hetero_linr_multi_host_train_job", "test_hetero_linr_multi_host_predict_job"),
+    ],
+)
+def test_hetero_linr_on_motor(standalone: Standalone, train: str, predict: str) -> None:
+    _train_and_predict(standalone, "hetero_linear_regression", train, predict, "hetero_linr_0")
 
 
 def test_hetero_poisson_on_dvisits(standalone: Standalone) -> None:
@@ -119,3 +114,19 @@ def test_hetero_poisson_on_dvisits(standalone: Standalone) -> None:
         "test_hetero_poisson_predict_job",
         "hetero_poisson_0",
     )
+
+
+@pytest.mark.parametrize("module", ["linr"])
+def test_hetero_stepwise(standalone: Standalone, module: str) -> None:
+    """FATE's stepwise example (`hetero_stepwise`): the model kept has the features of the
+    last step's best, and each step is a `stepwise_<n>` metric at every party."""
+    folder = "hetero_stepwise"
+    conf = _example(folder, f"test_hetero_stepwise_{module}_conf.json")
+    job_id = _run(standalone, folder, f"test_hetero_stepwise_{module}_dsl.json", conf)
+    component = f"hetero_{'linr' if module == 'linr' else 'poisson'}_0"
+    found = _post(standalone, "tracking/component/metric/all", job_id, component)
+    steps = {name for name in found["data"]["train"] if name.startswith("stepwise_")}
+    assert "stepwise_0" in steps
+    last = found["data"]["train"][max(steps)]["meta"]
+    model = _post(standalone, "tracking/component/output/model", job_id, component)
+    assert len(model["data"]["header"]) == sum(last["guest_mask"]), model["data"]

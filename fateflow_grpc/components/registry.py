@@ -28,6 +28,7 @@ from fateflow_grpc.components.linear.hetero_sshe_linr import HeteroSSHELinR
 from fateflow_grpc.components.linear.hetero_sshe_lr import HeteroSSHELR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.linear.local_baseline import LocalBaseline
+from fateflow_grpc.components.linear.positive_unlabeled import PositiveUnlabeled
 from fateflow_grpc.components.retrieval.secure_information_retrieval import (
     SecureInformationRetrieval,
 )
@@ -83,6 +84,7 @@ COMPONENTS: tuple[Component, ...] = (
     HomoDataSplit(),
     FederatedSample(),
     LocalBaseline(),
+    PositiveUnlabeled(),
     HeteroSSHELR(),
     HeteroSSHELinR(),
     HeteroPearson(),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from fateflow_grpc.components.evaluation import metrics
-from tests.data import fate_table
+from tests.data import EXAMPLES, fate_table
 from tests.standalone.process import Standalone, run_standalone
 from tests.standalone.test_fate_io_jobs import _repository, _upload
 from tests.standalone.test_standalone import submit, wait_final
@@ -43,6 +43,9 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standalone]
             for table in ("motor_hetero", "motor_hetero_mini", "dvisits_hetero"):
                 for role in ("guest", "host"):
                     _upload(channel, fate_table(f"{table}_{role}.csv"), f"{table}_{role}", 1)
+            for role in ("guest", "host"):
+                table = f"breast_hetero_{role}"
+                _upload(channel, EXAMPLES / f"{table}.csv", table, 1)
         yield running
 
 
@@ -131,3 +134,23 @@ def test_hetero_stepwise(standalone: Standalone, module: str) -> None:
     last = found["data"]["train"][max(steps)]["meta"]
     model = _post(standalone, "tracking/component/output/model", job_id, component)
     assert len(model["data"]["header"]) == sum(last["guest_mask"]), model["data"]
+
+
+def test_positive_unlabeled_between_two_hetero_lrs(standalone: Standalone) -> None:
+    """FATE's PositiveUnlabeled example (guest 10000, host and arbiter 9999, breast): the
+    second HeteroLR trains on the first's relabeled data."""
+    folder = "positive_unlabeled"
+    conf = _example(folder, "test_positive_unlabeled_lr_conf.json")
+    job_id = _run(standalone, folder, "test_positive_unlabeled_lr_dsl.json", conf)
+    answer = standalone.post(
+        "tracking/component/summary/download",
+        {
+            "job_id": job_id,
+            "role": "guest",
+            "party_id": 10000,
+            "component_name": "positive_unlabeled_0",
+        },
+    )
+    assert answer["retcode"] == 0, answer
+    # Proportion 0.1 of 569 rows: the unlabeled among the 56 best scored.
+    assert 0 < answer["data"]["count of converted unlabeled"] <= 56

@@ -136,12 +136,15 @@ def test_hetero_stepwise(standalone: Standalone, module: str) -> None:
     assert len(model["data"]["header"]) == sum(last["guest_mask"]), model["data"]
 
 
-def test_positive_unlabeled_between_two_hetero_lrs(standalone: Standalone) -> None:
-    """FATE's PositiveUnlabeled example (guest 10000, host and arbiter 9999, breast): the
-    second HeteroLR trains on the first's relabeled data."""
+@pytest.mark.parametrize(("model", "most"), [("lr", 56), ("sbt", 10)])
+def test_positive_unlabeled_between_two_models(
+    standalone: Standalone, model: str, most: int
+) -> None:
+    """FATE's PositiveUnlabeled examples (guest 10000, host 9999, breast): the second model
+    (HeteroLR, HeteroSecureBoost) trains on the first's relabeled data."""
     folder = "positive_unlabeled"
-    conf = _example(folder, "test_positive_unlabeled_lr_conf.json")
-    job_id = _run(standalone, folder, "test_positive_unlabeled_lr_dsl.json", conf)
+    conf = _example(folder, f"test_positive_unlabeled_{model}_conf.json")
+    job_id = _run(standalone, folder, f"test_positive_unlabeled_{model}_dsl.json", conf)
     answer = standalone.post(
         "tracking/component/summary/download",
         {
@@ -152,5 +155,5 @@ def test_positive_unlabeled_between_two_hetero_lrs(standalone: Standalone) -> No
         },
     )
     assert answer["retcode"] == 0, answer
-    # Proportion 0.1 of 569 rows: the unlabeled among the 56 best scored.
-    assert 0 < answer["data"]["count of converted unlabeled"] <= 56
+    # LR: proportion 0.1 of 569 rows, the unlabeled among the 56 best scored; SBT: quantity 10.
+    assert 0 < answer["data"]["count of converted unlabeled"] <= most

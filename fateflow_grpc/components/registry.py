@@ -22,11 +22,14 @@ from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.model_loader import ModelLoader
 from fateflow_grpc.components.io.reader import Reader
 from fateflow_grpc.components.io.union import Union
+from fateflow_grpc.components.linear.hetero_linr import HeteroLinR
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
+from fateflow_grpc.components.linear.hetero_poisson import HeteroPoisson
 from fateflow_grpc.components.linear.hetero_sshe_linr import HeteroSSHELinR
 from fateflow_grpc.components.linear.hetero_sshe_lr import HeteroSSHELR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.linear.local_baseline import LocalBaseline
+from fateflow_grpc.components.linear.positive_unlabeled import PositiveUnlabeled
 from fateflow_grpc.components.retrieval.secure_information_retrieval import (
     SecureInformationRetrieval,
 )
@@ -57,6 +60,8 @@ COMPONENTS: tuple[Component, ...] = (
     DataTransform(),
     Intersection(),
     HeteroLR(),
+    HeteroLinR(),
+    HeteroPoisson(),
     HomoLR(),
     HeteroSecureBoost(),
     HeteroFastSecureBoost(),
@@ -80,6 +85,7 @@ COMPONENTS: tuple[Component, ...] = (
     HomoDataSplit(),
     FederatedSample(),
     LocalBaseline(),
+    PositiveUnlabeled(),
     HeteroSSHELR(),
     HeteroSSHELinR(),
     HeteroPearson(),

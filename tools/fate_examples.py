@@ -57,7 +57,8 @@ from fateflow_grpc.components.registry import COMPONENTS  # noqa: E402
 from fateflow_grpc.status import END_STATUSES, JobStatus  # noqa: E402
 
 MIRROR = Path("/work/.mirror/FederatedAI+FATE/repo")
-DATA = (Path("/work/shared/data/fate"), Path("/work/shared/data"))
+#: FATE's example tables: ours (breast) in the repository, FATE's others beside it.
+DATA = (ROOT / "examples" / "data", Path("/work/shared/data/fate"), Path("/work/shared/data"))
 VERSIONS = ("v1.11.4", "v1.5.3")
 SECTION = "## FATE's example jobs"
 #: How often a running job is asked about.
@@ -546,6 +547,112 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: What a refusal or an error comes from, and the part of the code it concerns: (pattern of the
+#: message, kind of cause, where). Kinds: "semantic" (FATE's DSL or conf means something we do
+#: not do), "parameter" (a parameter FATE defines, refused by name), "format" (an input format
+#: we lack), "API" (a route FATE's test tool uses), "bug" (we do it differently from FATE),
+#: "data" (a table of FATE's we have no copy of). The first match wins.
+CAUSES: tuple[tuple[str, str, str], ...] = (
+    (
+        r"left no output",
+        "semantic",
+        "a party without upstream data gets no input (issue 13, item 2): domain scheduler",
+    ),
+    (
+        r"names component .*which is not in the DSL",
+        "semantic",
+        "conf entries for components outside the DSL are ignored (issue 13, item 3): domain/jobspec.py",
+    ),
+    (
+        r"the DSL has no components",
+        "semantic",
+        "a DSL v1 predict job is a conf alone: FATE runs the training job's DSL; domain/dsl.py",
+    ),
+    (
+        r"has no data input 'eval_data'|early_stopping_rounds needs validation data",
+        "semantic",
+        "FATE's `eval_data` beside `train_data` is the validate data (component_properties.py); domain/dsl.py",
+    ),
+    (
+        r"has no data input 'validate_data'",
+        "semantic",
+        "the module takes no validate_data input; components/linear",
+    ),
+    (
+        r"has no data input 'data_\d+'",
+        "semantic",
+        "Union takes any number of named data inputs in FATE; components/io/union.py",
+    ),
+    (
+        r"column '\w+' is not in table",
+        "semantic",
+        "a DataTransform with a model input takes its settings from that model, not from its conf; components/io",
+    ),
+    (
+        r"no endpoint /v1/model/deploy",
+        "API",
+        "/v1/model/deploy (FATE 1.5+), which FATE's test tool calls before a DSL v2 predict job",
+    ),
+    (
+        r"dense only|the header names column .* twice",
+        "format",
+        "DataTransform's sparse, svmlight, tag and tag:value formats; components/io, storage/delimited.py",
+    ),
+    (r"cv_param\.need_cv", "parameter", "cross validation (issue 20)"),
+    (
+        r"validation_freqs|callback_param|callbacks are not implemented",
+        "parameter",
+        "validation during training, callbacks (issue 20)",
+    ),
+    (
+        r"binary classifier|trains on labels 0 and 1",
+        "parameter",
+        "one-vs-rest multi-class (issue 20)",
+    ),
+    (
+        r"'sqn_param'|'batch_strategy'|'stepwise_param'|'intersect_cache_param'",
+        "parameter",
+        "a parameter FATE defines that the module does not know (issues 13, 20); components/linear, components/intersect",
+    ),
+    (
+        r"filter_methods \w+_filter is not supported|filter_methods vif_filter",
+        "parameter",
+        "selection filters reading models we lack or do not pass (SecureBoost importance, Pearson VIF); components/feature",
+    ),
+    (
+        r"eval_type must be one of",
+        "parameter",
+        "Evaluation's clustering metrics; components/evaluation",
+    ),
+    (
+        r"encrypt_param\.method can only be None",
+        "parameter",
+        "HomoLR with Paillier (FATE 1.5's hosts encrypt); components/linear",
+    ),
+    (
+        r"key_length is not usable",
+        "parameter",
+        "a Paillier key shorter than 1024 bits; components/crypto",
+    ),
+    (r"label_type must be", "parameter", "DataTransform's label_type str; components/io"),
+    (
+        r"no WOE",
+        "bug",
+        "FATE's host skips a WOE transform (it has no labels) instead of failing; components/feature/hetero_binning.py",
+    ),
+    (r"no copy of", "data", "FATE's table is not among the copies in shared/data/fate"),
+)
+
+
+def cause(detail: str) -> tuple[str, str]:
+    """The kind of cause and where it lies, for a refusal or an error (see CAUSES)."""
+    message = re.split(r"; its parameters:", detail)[0]
+    for pattern, kind, where in CAUSES:
+        if re.search(pattern, message):
+            return kind, where
+    return "unclassified", ""
+
+
 def reason(detail: str) -> str:
     """A refusal or error without what names one job: component names, ids, party ids, the
     list of parameters a module has; so that the jobs refused for one reason count together."""
@@ -577,12 +684,12 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
         lines += [
             f"### {version}",
             "",
-            "| jobs | all modules ours | run | refused at submission | failed | other |"
-            " module missing |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| jobs | all modules ours | run | refused at submission | failed | data missing"
+            " | training job failed | timeout, error | module missing |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             f"| {len(rows)} | {len(ours)} | {outcomes['success']} | {outcomes['refused']} |"
-            f" {outcomes['failed']} |"
-            f" {len(ours) - outcomes['success'] - outcomes['refused'] - outcomes['failed']} |"
+            f" {outcomes['failed']} | {outcomes['data missing']} |"
+            f" {outcomes['dependency failed']} | {outcomes['timeout'] + outcomes['error']} |"
             f" {len(rows) - len(ours)} |",
             "",
         ]
@@ -593,14 +700,26 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
             + ".",
             "",
         ]
-        causes = Counter(
-            (r["outcome"], reason(r["detail"]))
+        failing = [
+            r
             for r in ours
-            if r["outcome"] not in ("success", "module missing")
-        )
+            if r["outcome"] not in ("success", "module missing", "dependency failed")
+        ]
+        causes = Counter(cause(r["detail"]) for r in failing)
         if causes:
-            lines += ["| outcome | why (the first reason met) | jobs |", "| --- | --- | --- |"]
-            lines += [f"| {o} | {why} | {n} |" for (o, why), n in causes.most_common()]
+            lines += [
+                "| cause | what, where | jobs | outcomes | messages (the first reason met) |",
+                "| --- | --- | --- | --- | --- |",
+            ]
+            for (kind, where), n in sorted(causes.items(), key=lambda item: (item[0][0], -item[1])):
+                these = [r for r in failing if cause(r["detail"]) == (kind, where)]
+                outcomes_here = Counter(r["outcome"] for r in these)
+                messages = Counter(reason(r["detail"]) for r in these)
+                lines.append(
+                    f"| {kind} | {where} | {n} |"
+                    f" {', '.join(f'{o} {k}' for o, k in outcomes_here.most_common())} |"
+                    f" {'<br>'.join(f'{m} ({k})' for m, k in messages.most_common(4))} |"
+                )
             lines.append("")
         lines += [
             "| job | DSL | modules | outcome | why | seconds |",

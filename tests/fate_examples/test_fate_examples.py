@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.data import fate_data_dir
+from tests.data import EXAMPLES, fate_data_dir
 from tests.standalone.process import run_standalone
 from tools import fate_examples
 from tools.fate_examples import Example, Result
@@ -71,7 +71,7 @@ def _run(tmp_path: Path, examples: list[Example]) -> list[Result]:
             for version in sorted({e.version for e in examples}):
                 chosen = [e for e in examples if e.version == version]
                 results += await fate_examples.run_all(
-                    standalone.http, chosen, [data, data.parent], concurrency=2, timeout=240
+                    standalone.http, chosen, [EXAMPLES, data], concurrency=2, timeout=240
                 )
             return results
 
@@ -125,7 +125,7 @@ def test_the_table_counts_jobs_and_groups_refusals_by_reason() -> None:
         row("d", ["HeteroNN"], "module missing", "HeteroNN"),
     ]
     section = fate_examples.markdown(rows, "python tools/fate_examples.py --markdown x.json")
-    assert "| 4 | 3 | 1 | 2 | 0 | 0 | 1 |" in section
+    assert "| 4 | 3 | 1 | 2 | 0 | 0 | 0 | 0 | 1 |" in section
     assert "| refused | component … (HeteroLR) has no parameter 'sqn_param' | 2 |" in section
     assert "Modules missing (jobs naming each): HeteroNN 1." in section
     document = "# T\n\n## A\n\na\n\n" + fate_examples.SECTION + "\n\nold\n\n## B\n\nb\n"

@@ -126,7 +126,11 @@ def test_the_table_counts_jobs_and_groups_refusals_by_reason() -> None:
     ]
     section = fate_examples.markdown(rows, "python tools/fate_examples.py --markdown x.json")
     assert "| 4 | 3 | 1 | 2 | 0 | 0 | 0 | 0 | 1 |" in section
-    assert "| refused | component … (HeteroLR) has no parameter 'sqn_param' | 2 |" in section
+    assert (
+        "| parameter | a parameter FATE defines that the module does not know (issues 13, 20); "
+        "components/linear, components/intersect | 2 | refused 2 | "
+        "component … (HeteroLR) has no parameter 'sqn_param' (2) |"
+    ) in section
     assert "Modules missing (jobs naming each): HeteroNN 1." in section
     document = "# T\n\n## A\n\na\n\n" + fate_examples.SECTION + "\n\nold\n\n## B\n\nb\n"
     replaced = fate_examples.replace_section(document, section)

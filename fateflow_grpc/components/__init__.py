@@ -6,7 +6,8 @@ its estimators.
   and `Participants` (who plays which role), learner helpers, and `testing` (an in-memory
   federation to run a protocol's roles side by side in one test).
 - `crypto/`: the cryptography the protocols share: Paillier, secure aggregation, secret
-  sharing, verifiable secret sharing, commutative encryption and oblivious transfer.
+  sharing, verifiable secret sharing, commutative encryption, a Bloom filter and oblivious
+  transfer.
 - one package per family: `io/` (Reader, DataTransform, Union), `intersect/`, `linear/`
   (HeteroLR, HomoLR, LocalBaseline, HeteroSSHELR, HeteroSSHELinR; `linear/sshe.py` is what
   the SSHE models share, `linear/optimizer.py` FATE's optimizers), `evaluation/`, `feature/`

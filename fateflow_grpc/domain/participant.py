@@ -481,7 +481,12 @@ def _check_tables(
                     params = spec.component_parameters(component.name, party.role, party.party_id)
                     header = str(meta.f_schema.get("header", "")).split(meta.f_id_delimiter)
                     required = []
-                    if module is not None and module.required_columns is not None:
+                    # A predict job may read data without the label its training had (FATE's).
+                    if (
+                        module is not None
+                        and module.required_columns is not None
+                        and spec.job_type != "predict"
+                    ):
                         required = module.required_columns(params)
                     for column in required:
                         if column not in header:

@@ -185,13 +185,17 @@ class DelimitedReader:
 
 
 def _header_names(fields: list[str]) -> list[str]:
+    # FATE keeps the id's name apart from the features' (its header is the features' names),
+    # so the id's may repeat a feature's: FATE's svmlight tables, uploaded with `head: 1`,
+    # have the header "1,1,0:-0.01,...".
     seen: set[str] = set()
     for position, name in enumerate(fields, start=1):
         if not name:
             raise InvalidArgument(f"the header's field {position} is empty", field=position)
-        if name in seen:
+        if position > 1 and name in seen:
             raise InvalidArgument(f"the header names column {name!r} twice", column=name)
-        seen.add(name)
+        if position > 1:
+            seen.add(name)
     return fields
 
 

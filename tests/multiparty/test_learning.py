@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -142,8 +143,9 @@ def test_tracking_after_the_hetero_lr_example(
     assert meta["header"] == header
 
 
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
 def test_predict_job_gives_the_training_scores(
-    parties: dict[int, NodeProcess], hetero_job: str
+    parties: dict[int, NodeProcess], hetero_job: str, labelled: bool, tmp_path: Path
 ) -> None:
     train_dsl = (EXAMPLES / "hetero_lr" / "dsl_v2.json").read_text()
     request = pb.GenerateDslRequest(train_dsl=train_dsl, version="2")
@@ -160,6 +162,18 @@ def test_predict_job_gives_the_training_scores(
         role: conf["component_parameters"]["role"][role]["0"]["reader_0"]
         for role in ("guest", "host")
     }
+    if not labelled:
+        # New data has no label: FATE's predict job reads it with the training's settings.
+        rows = [
+            line.split(",")
+            for line in (EXAMPLES / "data" / "breast_hetero_guest.csv").read_text().split()
+        ]
+        csv = tmp_path / "unlabelled.csv"
+        csv.write_text("".join(",".join(row[:1] + row[2:]) + "\n" for row in rows))
+        upload(parties[GUEST], "breast_hetero_guest_unlabelled", csv)
+        tables["guest"] = {
+            "table": {"name": "breast_hetero_guest_unlabelled", "namespace": "experiment"}
+        }
     conf["component_parameters"] = {
         "role": {role: {"0": {"reader_0": tables[role]}} for role in ("guest", "host")}
     }

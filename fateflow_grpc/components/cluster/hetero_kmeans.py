@@ -46,6 +46,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from fateflow_grpc.components.crypto import secure_aggregation
+from fateflow_grpc.components.evaluation.metrics import davies_bouldin
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.learning import learner_input
 from fateflow_grpc.components.sdk.parameters import ParamReader
@@ -137,24 +138,6 @@ def mean_distances(
         members = clusters == index
         result[index] = (int(members.sum()), float(own[members].mean()))
     return result
-
-
-def davies_bouldin(intra: Mapping[int, tuple[int, float]], between: Floats, k: int) -> float:
-    """FATE's DaviesBouldinIndex over the clusters with rows: the mean over i of the largest
-    (s_i + s_j) / d_ij, d_ij the distance between centroids i and j."""
-    present = sorted(intra)
-    if len(present) == 1:
-        return float("nan")
-    worst = []
-    for i in present:
-        ratios = []
-        for j in present:
-            if j != i:
-                # Position of (i, j) in centroid_distances' order.
-                d = between[i * (k - 1) + (j if j < i else j - 1)]
-                ratios.append((intra[i][1] + intra[j][1]) / float(np.sqrt(d)))
-        worst.append(max(ratios))
-    return float(np.sum(worst) / len(present))
 
 
 # --- secure aggregation ---------------------------------------------------------------------
@@ -512,13 +495,15 @@ def arbiter_tables(
     kind: str,
 ) -> tuple[pa.Table, pa.Table]:
     """FATE's arbiter outputs: per cluster (cluster_index: cluster_sample_count,
-    cluster_inner_dist, inter_cluster_dist, type), and per row (predicted_cluster_index,
+    cluster_inner_dist, max_radius, inter_cluster_dist, type: FATE's values, which its
+    header names but for the radius, and which Evaluation reads), and per row (predicted_cluster_index,
     distance, type), rows keyed by their position in the sorted ids."""
     clusters = pa.table(
         {
             "cluster_index": pa.array([str(s[0]) for s in summary], pa.string()),
             "cluster_sample_count": pa.array([s[1] for s in summary], pa.int64()),
             "cluster_inner_dist": pa.array([s[2] for s in summary], pa.float64()),
+            "max_radius": pa.array([s[3] for s in summary], pa.float64()),
             "inter_cluster_dist": pa.array([json.dumps(s[4]) for s in summary], pa.string()),
             "type": pa.array([kind] * len(summary), pa.string()),
         }

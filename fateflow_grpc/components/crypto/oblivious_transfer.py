@@ -21,9 +21,9 @@ import secrets
 
 import gmpy2
 
-from fateflow_grpc.components.crypto.pohlig_hellman import MODP_PRIMES, hash_to_group
+from fateflow_grpc.components.crypto.commutative import hash_to_group, modp_prime
 
-P = MODP_PRIMES[2048]
+P = modp_prime(2048)
 Q = (P - 1) // 2
 G = 4
 WIDTH = (P.bit_length() + 7) // 8

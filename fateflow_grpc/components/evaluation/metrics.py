@@ -21,12 +21,19 @@ Decisions, each one FATE's unless it says otherwise:
   ``bins + 1`` population fractions ``0, 1/bins, ..., 1``, the first threshold that predicts at
   least that fraction positive. Their x is that fraction as achieved, where FATE plots the
   nominal fraction even when tied scores make it unreachable.
+* FATE's tables (meta only, no points) are FATE's own cuts: the confusion matrix and F1 at the
+  fixed thresholds 0, 0.01, ..., 0.99; precision and recall at the 21 score quantiles
+  (``quantile_pr``); PSI over the train scores' quantiles (the component pairs train and
+  validate data).
+* Clustering: the label metrics (Jaccard weighted by label counts, Fowlkes-Mallows, adjusted
+  Rand, the contingency matrix) are scikit-learn's definitions, which FATE calls; the clusters'
+  (Davies-Bouldin index, distance measure) are FATE's, over the arbiter's cluster table.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -42,6 +49,7 @@ IntArray = npt.NDArray[np.intp]
 BINARY = "binary"
 MULTI = "multi"
 REGRESSION = "regression"
+CLUSTERING = "clustering"
 
 #: FATE's ``Evaluation`` rounds every saved point to this many decimals (``round_num``).
 DEFAULT_ROUND_NUM = 6
@@ -50,7 +58,20 @@ DEFAULT_BINS = 100
 
 #: The metrics of each eval type, in the order FATE lists them (``consts.ALL_*_METRICS``).
 METRICS: dict[str, tuple[str, ...]] = {
-    BINARY: ("auc", "ks", "lift", "gain", "accuracy", "precision", "recall", "roc"),
+    BINARY: (
+        "auc",
+        "ks",
+        "lift",
+        "gain",
+        "accuracy",
+        "precision",
+        "recall",
+        "roc",
+        "confusion_mat",
+        "psi",
+        "f1_score",
+        "quantile_pr",
+    ),
     MULTI: ("accuracy", "precision", "recall"),
     REGRESSION: (
         "explained_variance",
@@ -60,7 +81,18 @@ METRICS: dict[str, tuple[str, ...]] = {
         "r2_score",
         "root_mean_squared_error",
     ),
+    CLUSTERING: (
+        "jaccard_similarity_score",
+        "fowlkes_mallows_score",
+        "adjusted_rand_score",
+        "davies_bouldin_index",
+        "distance_measure",
+        "contingency_matrix",
+    ),
 }
+#: The clustering metrics of the clusters (the arbiter's HeteroKmeans output); the others
+#: compare each row's cluster with its label (the guest's and hosts' output).
+CLUSTER_METRICS = frozenset({"davies_bouldin_index", "distance_measure"})
 
 #: The other names FATE's ``EvaluateParam`` accepts for a metric (``consts.ALIAS``).
 ALIASES: dict[str, str] = {
@@ -75,6 +107,10 @@ ALIASES: dict[str, str] = {
     "rmse": "root_mean_squared_error",
     "r2": "r2_score",
     "acc": "accuracy",
+    "dbi": "davies_bouldin_index",
+    "fmi": "fowlkes_mallows_score",
+    "ri": "adjusted_rand_score",
+    "jaccard": "jaccard_similarity_score",
 }
 
 # A metric record's meta `metric_type` for each kind of record.
@@ -88,6 +124,14 @@ PRECISION_BINARY_TYPE = "PRECISION_BINARY_EVALUATION"
 RECALL_BINARY_TYPE = "RECALL_BINARY_EVALUATION"
 PRECISION_MULTI_TYPE = "PRECISION_MULTI_EVALUATION"
 RECALL_MULTI_TYPE = "RECALL_MULTI_EVALUATION"
+CONFUSION_MAT_TYPE = "CONFUSION_MAT"
+F1_SCORE_TYPE = "F1_SCORE"
+QUANTILE_PR_TYPE = "QUANTILE_PR"
+PSI_TYPE = "PSI"
+CLUSTERING_SUMMARY_TYPE = "CLUSTERING_EVALUATION_SUMMARY"
+CONTINGENCY_TYPE = "CONTINGENCY_MATRIX"
+DISTANCE_TYPE = "DISTANCE_MEASURE"
+OVR_TYPE = "ovr"
 
 #: A class label as a point key: a Python scalar, whole floats as ints (FATE shows class 2, not 2.0).
 Label = int | float | str
@@ -406,6 +450,238 @@ _REGRESSION_FUNCTIONS: dict[str, Callable[[npt.ArrayLike, npt.ArrayLike], float]
 }
 
 
+# --- clustering --------------------------------------------------------------------------------
+# Rows' clusters against their labels, as FATE's clustering_metric.py computes them with
+# scikit-learn (whose definitions these are), and the clusters' own measures.
+
+
+def jaccard_similarity_score(labels: npt.ArrayLike, clusters: npt.ArrayLike) -> float:
+    """Per value, |label = v and cluster = v| / |label = v or cluster = v|, averaged weighted by
+    the labels' counts (scikit-learn's ``jaccard_score(average="weighted")``: a cluster index
+    is compared with the label of the same value)."""
+    truth, guess = _class_inputs(labels, clusters)
+    counts = Counter(truth)
+    total = 0.0
+    for value, support in counts.items():
+        both = sum(1 for t, g in zip(truth, guess, strict=True) if t == value and g == value)
+        either = sum(1 for t, g in zip(truth, guess, strict=True) if t == value or g == value)
+        total += support * both / either
+    return total / len(truth)
+
+
+def fowlkes_mallows_score(labels: npt.ArrayLike, clusters: npt.ArrayLike) -> float:
+    """The geometric mean of the pairs' precision and recall: pairs together in both over
+    pairs together in each."""
+    table = _contingency(labels, clusters)[0]
+    n = table.sum()
+    together = float((table**2).sum() - n)
+    by_cluster = float((table.sum(axis=0) ** 2).sum() - n)
+    by_label = float((table.sum(axis=1) ** 2).sum() - n)
+    if together == 0.0:
+        return 0.0
+    return float(np.sqrt(together / by_cluster) * np.sqrt(together / by_label))
+
+
+def adjusted_rand_score(labels: npt.ArrayLike, clusters: npt.ArrayLike) -> float:
+    """The Rand index adjusted for chance, from the pair confusion matrix; 1.0 when the two
+    partitions agree on every pair (scikit-learn's convention for the degenerate cases)."""
+    table = _contingency(labels, clusters)[0].astype(np.float64)
+    n = table.sum()
+    sum_squares = float((table**2).sum())
+    rows, columns = table.sum(axis=1), table.sum(axis=0)
+    tp = sum_squares - n
+    fp = float((columns**2).sum()) - sum_squares
+    fn = float((rows**2).sum()) - sum_squares
+    tn = n**2 - fp - fn - sum_squares
+    if fn == 0 and fp == 0:
+        return 1.0
+    return float(2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn)))
+
+
+def contingency_matrix(
+    labels: npt.ArrayLike, clusters: npt.ArrayLike
+) -> tuple[list[list[int]], list[int], list[Label]]:
+    """Rows per label (sorted), columns per cluster index 0 ... the largest: the rows counted
+    in each (FATE's ``ContengincyMatrix``: ``result_table``, ``predicted_labels``,
+    ``true_labels``)."""
+    table, truth = _contingency(labels, clusters)
+    return (
+        [[int(v) for v in row] for row in table],
+        list(range(table.shape[1])),
+        truth,
+    )
+
+
+def _contingency(
+    labels: npt.ArrayLike, clusters: npt.ArrayLike
+) -> tuple[npt.NDArray[np.int64], list[Label]]:
+    truth, guess = _class_inputs(labels, clusters)
+    if not all(isinstance(g, int) and g >= 0 for g in guess):
+        raise InvalidArgument("cluster indexes must be whole numbers from 0")
+    true_labels = _sorted_labels(truth)
+    row_of = {label: i for i, label in enumerate(true_labels)}
+    table = np.zeros((len(true_labels), max(int(g) for g in guess) + 1), dtype=np.int64)
+    for t, g in zip(truth, guess, strict=True):
+        table[row_of[t], int(g)] += 1
+    return table, true_labels
+
+
+def _clusters_of(between: Sequence[float]) -> int:
+    """k, from the k * (k - 1) distances between centroids (FATE's order: i, then j != i)."""
+    k = round(float(1 + np.sqrt(1 + 4 * len(between))) / 2)
+    if k * (k - 1) != len(between):
+        raise InvalidArgument(
+            f"{len(between)} distances between centroids are not k * (k - 1) for any k"
+        )
+    return k
+
+
+def davies_bouldin(intra: Mapping[int, tuple[int, float]], between: FloatArray, k: int) -> float:
+    """FATE's DaviesBouldinIndex over the clusters with rows: the mean over i of the largest
+    (s_i + s_j) / d_ij, d_ij the distance between centroids i and j."""
+    present = sorted(intra)
+    if len(present) == 1:
+        return float("nan")
+    worst = []
+    for i in present:
+        ratios = []
+        for j in present:
+            if j != i:
+                # Position of (i, j) in centroid_distances' order.
+                d = between[i * (k - 1) + (j if j < i else j - 1)]
+                ratios.append((intra[i][1] + intra[j][1]) / float(np.sqrt(d)))
+        worst.append(max(ratios))
+    return float(np.sum(worst) / len(present))
+
+
+def davies_bouldin_index(
+    indexes: Sequence[int], mean_distances: Sequence[float], between: Sequence[float]
+) -> float:
+    """FATE's DaviesBouldinIndex of the clusters ``indexes`` (each with its rows' mean distance
+    to its centroid), ``between`` the squared distances between the k centroids."""
+    k = _clusters_of(between)
+    intra = {index: (0, float(d)) for index, d in zip(indexes, mean_distances, strict=True)}
+    return davies_bouldin(intra, np.asarray(between, dtype=np.float64), k)
+
+
+def distance_measure(
+    indexes: Sequence[int], radii: Sequence[float], between: Sequence[float]
+) -> dict[int, tuple[float, int]]:
+    """Per cluster, its radius and its nearest other cluster (FATE's DistanceMeasure)."""
+    k = _clusters_of(between)
+    result = {}
+    for index, radius in zip(indexes, radii, strict=True):
+        others = [j for j in range(k) if j != index]
+        row = between[index * (k - 1) : (index + 1) * (k - 1)]
+        nearest = others[int(np.argmin(row))] if others else 0
+        result[int(index)] = (float(radius), nearest)
+    return result
+
+
+def evaluate_clustering(
+    data_name: str,
+    namespace: str,
+    labels: npt.ArrayLike,
+    clusters: npt.ArrayLike,
+    *,
+    metrics: Iterable[str] | None = None,
+    round_num: int = DEFAULT_ROUND_NUM,
+) -> DataSetEvaluation:
+    """The label metrics of rows' clusters (the guest's HeteroKmeans output): the single values
+    in ``<data>`` (``CLUSTERING_EVALUATION_SUMMARY``) and ``<data>_contingency_matrix`` (its meta
+    ``true_labels``, ``predicted_labels``, ``result_table``)."""
+    chosen = [m for m in resolve_metrics(CLUSTERING, metrics) if m not in CLUSTER_METRICS]
+    builder = _Records(data_name, namespace, round_num, CLUSTERING_SUMMARY_TYPE)
+    scores = {
+        "jaccard_similarity_score": jaccard_similarity_score,
+        "fowlkes_mallows_score": fowlkes_mallows_score,
+        "adjusted_rand_score": adjusted_rand_score,
+    }
+    for metric in chosen:
+        if metric == "contingency_matrix":
+            table, predicted, truth = contingency_matrix(labels, clusters)
+            builder.table(
+                "contingency_matrix",
+                CONTINGENCY_TYPE,
+                true_labels=truth,
+                predicted_labels=predicted,
+                result_table=table,
+            )
+        else:
+            builder.single(metric, scores[metric](labels, clusters))
+    return builder.result()
+
+
+def evaluate_clusters(
+    data_name: str,
+    namespace: str,
+    indexes: Sequence[int],
+    mean_distances: Sequence[float],
+    radii: Sequence[float],
+    between: Sequence[float],
+    *,
+    metrics: Iterable[str] | None = None,
+    round_num: int = DEFAULT_ROUND_NUM,
+) -> DataSetEvaluation:
+    """The clusters' metrics (the arbiter's HeteroKmeans output): ``davies_bouldin_index`` in
+    ``<data>``, and ``<data>_distance_measure`` (meta ``cluster_index``, ``radius``,
+    ``nearest_idx``)."""
+    chosen = [m for m in resolve_metrics(CLUSTERING, metrics) if m in CLUSTER_METRICS]
+    order = np.argsort(np.asarray(indexes), kind="stable")
+    indexes = [int(indexes[i]) for i in order]
+    mean_distances = [float(mean_distances[i]) for i in order]
+    radii = [float(radii[i]) for i in order]
+    builder = _Records(data_name, namespace, round_num, CLUSTERING_SUMMARY_TYPE)
+    for metric in chosen:
+        if metric == "davies_bouldin_index":
+            builder.single(metric, davies_bouldin_index(indexes, mean_distances, between))
+        else:
+            measured = distance_measure(indexes, radii, between)
+            builder.table(
+                "distance_measure",
+                DISTANCE_TYPE,
+                cluster_index=list(measured),
+                radius=[round(r, round_num) for r, _ in measured.values()],
+                nearest_idx=[n for _, n in measured.values()],
+            )
+    return builder.result()
+
+
+def one_vs_rest(
+    data_name: str,
+    namespace: str,
+    labels: npt.ArrayLike,
+    details: Sequence[Mapping[str, float]],
+) -> list[MetricRecord]:
+    """FATE's ``unfold_multi_result``: each class against the rest, its AUC and KS from its
+    scores in ``details``; one record ``<data>_class_<c>_ovr`` per class (``ovr``, meta ``{c:
+    {"auc": ..., "ks": ...}}``)."""
+    truth = [str(label) for label in _labels(labels, "labels")]
+    records = []
+    classes = sorted({c for detail in details for c in detail}, key=_class_order)
+    for cls in classes:
+        binary = [1 if t == cls else 0 for t in truth]
+        scores = [float(detail.get(cls, 0.0)) for detail in details]
+        ranking = _Ranking.of(binary, scores, 1)
+        values = {"auc": ranking.auc(), "ks": ranking.ks()}
+        records.append(
+            MetricRecord(
+                namespace,
+                f"{data_name}_class_{cls}_ovr",
+                [],
+                {"name": data_name, "metric_type": OVR_TYPE, cls: values},
+            )
+        )
+    return records
+
+
+def _class_order(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)
+
+
 # --- records -----------------------------------------------------------------------------------
 
 
@@ -496,10 +772,17 @@ def evaluate(
             f"round_num must be a whole number >= 0, not {round_num!r}", round_num=round_num
         )
     _check_bins(bins)
+    if eval_type == CLUSTERING:
+        raise InvalidArgument(
+            "eval_type 'clustering' is evaluated by evaluate_clustering or evaluate_clusters"
+        )
     chosen = resolve_metrics(eval_type, metrics)
     builder = _Records(data_name, namespace, round_num)
     if eval_type == BINARY:
         _binary_records(builder, chosen, _Ranking.of(labels, predictions, pos_label), bins)
+        label_array = _vector(labels, "labels")
+        positive = _positive_mask(label_array, pos_label)
+        _binary_tables(builder, chosen, positive, _scores(predictions, len(positive)))
     elif eval_type == MULTI:
         _multi_records(builder, chosen, labels, predictions)
     else:
@@ -524,10 +807,13 @@ def component_summary(evaluations: Iterable[DataSetEvaluation]) -> dict[str, flo
 class _Records:
     """Collects the records of one data set, rounding as FATE does."""
 
-    def __init__(self, data_name: str, namespace: str, round_num: int) -> None:
+    def __init__(
+        self, data_name: str, namespace: str, round_num: int, summary_type: str = SUMMARY_TYPE
+    ) -> None:
         self.data_name = data_name
         self.namespace = namespace
         self.round_num = round_num
+        self.summary_type = summary_type
         self.summary: dict[str, float] = {}
         self.curves: list[MetricRecord] = []
 
@@ -547,6 +833,10 @@ class _Records:
         ]
         self._add(suffix, metric_type, points, extra)
 
+    def table(self, suffix: str, metric_type: str, **extra: Any) -> None:
+        """A metric FATE keeps as meta only (a table for the board), no points."""
+        self._add(suffix, metric_type, [], extra)
+
     def _add(
         self, suffix: str, metric_type: str, points: list[Point], extra: dict[str, Any]
     ) -> None:
@@ -560,9 +850,151 @@ class _Records:
             points: list[Point] = [
                 (metric, round(value, self.round_num)) for metric, value in self.summary.items()
             ]
-            meta = {"name": self.data_name, "metric_type": SUMMARY_TYPE}
+            meta = {"name": self.data_name, "metric_type": self.summary_type}
             records.insert(0, MetricRecord(self.namespace, self.data_name, points, meta))
         return DataSetEvaluation(self.data_name, self.namespace, records, dict(self.summary))
+
+
+def _binary_tables(
+    builder: _Records, chosen: Collection[str], positive: npt.NDArray[np.bool_], scores: FloatArray
+) -> None:
+    """FATE's binary metrics kept as tables (meta only): at its 100 fixed thresholds 0, 0.01,
+    ..., 0.99, the confusion matrix and F1; at its 21 score quantiles, precision and recall."""
+    digits = builder.round_num
+    if "confusion_mat" in chosen:
+        matrix = confusion_matrix(positive, scores, FIXED_THRESHOLDS)
+        builder.table(
+            "confusion_mat",
+            CONFUSION_MAT_TYPE,
+            **{key: [int(v) for v in matrix[key]] for key in ("tp", "tn", "fp", "fn")},
+            thresholds=[round(float(t), digits) for t in FIXED_THRESHOLDS],
+        )
+    if "f1_score" in chosen:
+        builder.table(
+            "f1_score",
+            F1_SCORE_TYPE,
+            f1_scores=[round(float(v), digits) for v in f1_scores(positive, scores)],
+            thresholds=[round(float(t), digits) for t in FIXED_THRESHOLDS],
+        )
+    if "quantile_pr" in chosen:
+        precisions, recalls, thresholds = quantile_pr(positive, scores)
+        builder.table(
+            "quantile_pr",
+            QUANTILE_PR_TYPE,
+            p_scores=[[0, round(float(v), digits)] for v in precisions],
+            r_scores=[[0, round(float(v), digits)] for v in recalls],
+            thresholds=[round(float(t), digits) for t in thresholds],
+        )
+
+
+#: FATE's `fixed_interval_threshold`: the confusion matrix's and F1's thresholds.
+FIXED_THRESHOLDS = np.arange(100) * 0.01
+#: FATE's `cut_by_quantile` default: the quantiles of quantile_pr and PSI.
+QUANTILES = [round(i * 0.05, 3) for i in range(20)] + [1.0]
+
+
+def confusion_matrix(
+    positive: npt.NDArray[np.bool_], scores: FloatArray, thresholds: npt.ArrayLike
+) -> dict[str, IntArray]:
+    """tp, tn, fp, fn when a score above each threshold predicts positive."""
+    cuts = np.asarray(thresholds, dtype=np.float64)
+    ranked_positive = np.sort(scores[positive])
+    ranked_negative = np.sort(scores[~positive])
+    tp = len(ranked_positive) - np.searchsorted(ranked_positive, cuts, side="right")
+    fp = len(ranked_negative) - np.searchsorted(ranked_negative, cuts, side="right")
+    return {"tp": tp, "fp": fp, "fn": len(ranked_positive) - tp, "tn": len(ranked_negative) - fp}
+
+
+def _precision_recall(matrix: Mapping[str, IntArray]) -> tuple[FloatArray, FloatArray]:
+    predicted = matrix["tp"] + matrix["fp"]
+    # FATE imputes 1.0 where nothing is predicted positive (the start of a PR curve).
+    precision = np.divide(matrix["tp"], predicted, out=np.ones(len(predicted)), where=predicted > 0)
+    actual = matrix["tp"] + matrix["fn"]
+    recall = np.divide(matrix["tp"], actual, out=np.zeros(len(actual)), where=actual > 0)
+    return precision, recall
+
+
+def f1_scores(positive: npt.NDArray[np.bool_], scores: FloatArray) -> FloatArray:
+    """F1 at FATE's fixed thresholds; FATE's 1e-6 for a zero denominator."""
+    precision, recall = _precision_recall(confusion_matrix(positive, scores, FIXED_THRESHOLDS))
+    denominator = precision + recall
+    denominator[denominator == 0] = 1e-6
+    f1: FloatArray = 2 * precision * recall / denominator
+    return f1
+
+
+def quantile_pr(
+    positive: npt.NDArray[np.bool_], scores: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Precision and recall at the scores' 21 quantiles (numpy's `nearest`), by rising
+    threshold, as FATE's `quantile_pr`."""
+    thresholds = np.sort(np.quantile(scores, QUANTILES, method="nearest"))
+    precision, recall = _precision_recall(confusion_matrix(positive, scores, thresholds))
+    return precision, recall, thresholds
+
+
+def psi(
+    data_name: str,
+    namespace: str,
+    train: tuple[npt.ArrayLike, npt.ArrayLike],
+    validate: tuple[npt.ArrayLike, npt.ArrayLike],
+    *,
+    pos_label: object = 1,
+    round_num: int = DEFAULT_ROUND_NUM,
+) -> MetricRecord:
+    """FATE's population stability index of the validate scores against the train scores
+    (each a `(labels, scores)` pair), over the train scores' quantiles: ``<data>_psi``, meta
+    only (``psi_scores``, ``total_psi``, the counts and shares of each interval and its share
+    of positives)."""
+    (train_labels, train_scores), (validate_labels, validate_scores) = train, validate
+    expected = _scores(train_scores, len(_vector(train_labels, "labels")))
+    actual = _scores(validate_scores, len(_vector(validate_labels, "labels")))
+    points = sorted(set(np.quantile(expected, QUANTILES, method="nearest").tolist()))
+    if len(points) == 1:
+        points = [float(expected.min()), float(expected.max())]
+
+    def counts(values: FloatArray) -> IntArray:
+        # Intervals [p_i, p_i+1), the last one closed on both sides.
+        found = np.searchsorted(points, values, side="right") - 1
+        found[values == points[-1]] = len(points) - 2
+        inside = (found >= 0) & (found <= len(points) - 2) & (values <= points[-1])
+        return np.bincount(found[inside], minlength=len(points) - 1)
+
+    train_count, validate_count = counts(expected), counts(actual)
+    train_positive = counts(expected[_positive_mask(np.asarray(train_labels), pos_label)])
+    validate_positive = counts(actual[_positive_mask(np.asarray(validate_labels), pos_label)])
+
+    def shares(part: IntArray, whole: IntArray) -> list[float]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = part / whole
+        ratio[np.isinf(ratio)] = -1
+        ratio[np.isnan(ratio)] = 0
+        return [float(v) for v in ratio]
+
+    expected_interval = np.where(train_count == 0, 1e-6, train_count.astype(np.float64))
+    actual_interval = np.where(validate_count == 0, 1e-6, validate_count.astype(np.float64))
+    expected_share = expected_interval / len(expected)
+    actual_share = actual_interval / len(actual)
+    scores = (actual_share - expected_share) * np.log(actual_share / expected_share)
+    intervals = [
+        f"[{round(points[index], round_num)}, {round(points[index + 1], round_num)}"
+        + ("]" if index == len(points) - 2 else ")")
+        for index in range(len(points) - 1)
+    ]
+    meta = {
+        "name": f"{data_name}_psi",
+        "metric_type": PSI_TYPE,
+        "psi_scores": [round(float(v), round_num) for v in scores],
+        "total_psi": round(float(scores.sum()), round_num),
+        "expected_interval": [int(v) for v in train_count],
+        "expected_percentage": [float(v) for v in expected_share],
+        "actual_interval": [int(v) for v in validate_count],
+        "actual_percentage": [float(v) for v in actual_share],
+        "intervals": intervals,
+        "train_pos_perc": shares(train_positive, train_count),
+        "validate_pos_perc": shares(validate_positive, validate_count),
+    }
+    return MetricRecord(namespace, f"{data_name}_psi", [], meta)
 
 
 def _binary_records(

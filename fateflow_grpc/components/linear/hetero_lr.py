@@ -1302,8 +1302,6 @@ class HeteroLR:
                 )
                 self._save(context, model, timings)
             return
-        if data.labels is None:
-            raise InvalidArgument("HeteroLR needs the labels at the guest: set with_label there")
         if model is not None:
             predictions = predict_guest(
                 context.federation,
@@ -1315,6 +1313,10 @@ class HeteroLR:
                 labels=data.labels,
             )
         else:
+            if data.labels is None:
+                raise InvalidArgument(
+                    "HeteroLR needs the labels at the guest: set with_label there"
+                )
             model, predictions = fit_guest(
                 context.federation,
                 data.features,

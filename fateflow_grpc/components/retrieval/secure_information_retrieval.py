@@ -9,7 +9,7 @@ rows the guest asked for beyond one of `block_num` equal-sized candidate sets.
 FATE's protocol, `security_level` > 0:
 
 1. The guest picks N = ceil(2 e^(ln(500) security_level)) blocks (`block_num`).
-2. Doubly encrypted ids (a DH intersection, `crypto/pohlig_hellman.py` in the MODP group of
+2. Doubly encrypted ids (a DH intersection, `crypto/commutative.py` in the MODP group of
    `dh_params.key_length`): the host sends E_h(H(id)) for its ids, the guest E_g(H(id)) for
    its own, which the host encrypts again; the guest encrypts the host's again and finds the
    common ids as equal E_g(E_h(.)), and for each the host's E_h(H(id)).
@@ -41,15 +41,20 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from fateflow_grpc.components.crypto import oblivious_transfer
-from fateflow_grpc.components.crypto.pohlig_hellman import MODP_PRIMES, PohligHellman
+from fateflow_grpc.components.crypto.commutative import (
+    DH,
+    ID_HASH_METHODS,
+    MODP_KEY_LENGTHS,
+    new_cipher,
+    salted_digests,
+)
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input
 from fateflow_grpc.components.sdk.parameters import ParamReader
@@ -75,7 +80,6 @@ OT_S = "ObliviousTransferTransferVariable.s"
 OT_R = "ObliviousTransferTransferVariable.r"
 TAG = "fit"
 
-HASH_METHODS = ("none", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sm3")
 # FATE 1.11's SecureInformationRetrievalParam (1.5's: no dh_params, no target_cols; its
 # key_size, deprecated in 1.11, sets dh_params.key_length when given).
 DEFAULTS: dict[str, Any] = {
@@ -103,9 +107,11 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
     key_length = dh.integer("key_length", minimum=1024)
     if reader.raw("key_size") is not None:
         key_length = reader.integer("key_size", minimum=1024)
-    if key_length not in MODP_PRIMES:
+    if key_length not in MODP_KEY_LENGTHS:
         raise dh.error(
-            "key_length", key_length, "must be 1024 or 2048 here (RFC 2409's and RFC 3526's groups)"
+            "key_length",
+            key_length,
+            f"must be one of {MODP_KEY_LENGTHS} here (RFC 2409's and RFC 3526's groups)",
         )
     columns = reader.raw("target_cols")
     columns = [] if columns is None else [columns] if isinstance(columns, str) else columns
@@ -120,7 +126,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
         "key_size": key_length,
         "dh_params": {
             "salt": salt,
-            "hash_method": dh.choice("hash_method", HASH_METHODS),
+            "hash_method": dh.choice("hash_method", ID_HASH_METHODS),
             "key_length": key_length,
         },
         "raw_retrieval": reader.boolean("raw_retrieval"),
@@ -137,26 +143,7 @@ def _raw(params: Mapping[str, Any]) -> bool:
 
 
 def _hashed(ids: Sequence[str], dh: Mapping[str, Any]) -> list[bytes]:
-    """FATE's id preprocessing: (id + salt) through `hash_method`."""
-    method = dh["hash_method"]
-    values = [(value + dh["salt"]).encode() for value in ids]
-    if method == "none":
-        return values
-    algorithm: Callable[[], hashes.HashAlgorithm] = {
-        "md5": hashes.MD5,
-        "sha1": hashes.SHA1,
-        "sha224": hashes.SHA224,
-        "sha256": hashes.SHA256,
-        "sha384": hashes.SHA384,
-        "sha512": hashes.SHA512,
-        "sm3": hashes.SM3,
-    }[method]
-    digests = []
-    for value in values:
-        hasher = hashes.Hash(algorithm())
-        hasher.update(value)
-        digests.append(hasher.finalize())
-    return digests
+    return salted_digests(ids, dh["hash_method"], dh["salt"])
 
 
 def _join(values: Sequence[bytes]) -> bytes:
@@ -215,7 +202,7 @@ def retrieve_guest(
     if blocks < 2:
         raise InvalidArgument(f"{MODULE}: one block is no oblivious transfer; use raw_retrieval")
     link.send(blocks, BLOCK_NUM)
-    cipher = PohligHellman.generate(params["dh_params"]["key_length"])
+    cipher = new_cipher(DH, params["dh_params"]["key_length"])
     width = cipher.width
     # The host's ids, encrypted by it then by us; ours, by us then by it.
     host_once = _split(link.receive(HOST_IDS), width, link.peer, "encrypted ids")
@@ -314,7 +301,7 @@ def serve_host(
     blocks = link.receive(BLOCK_NUM)
     if not isinstance(blocks, int) or isinstance(blocks, bool) or not 2 <= blocks <= 1000:
         raise link.error("a block_num", "is not from 2 to 1000")
-    cipher = PohligHellman.generate(params["dh_params"]["key_length"])
+    cipher = new_cipher(DH, params["dh_params"]["key_length"])
     width = cipher.width
     order = list(range(len(ids)))
     secrets.SystemRandom().shuffle(order)

@@ -33,16 +33,22 @@ from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import ModelInfo, OutputDataInfo
 from fateflow_grpc.storage.table_store import TableDescription, TableStore
 
-#: Schema metadata keys of a dataset (`sample_weight` is FATE's schema key for the weight).
+#: Schema metadata keys of a dataset (`sample_weight` is FATE's schema key for the weight,
+#: `match_id_name` its key for the match id).
 _SID, _LABEL, _HEADER, _WEIGHT = b"sid", b"label_name", b"header", b"sample_weight"
+_MATCH_ID = b"match_id_name"
+#: Schema metadata key of a table read from storage: the delimiter its upload split lines on,
+#: which DataTransform needs to read FATE's sparse and tag formats back from the columns.
+DELIMITER_KEY = b"delimiter"
 #: Partitions of a component's output table; they are small next to uploads.
 OUTPUT_PARTITIONS = 4
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset as numpy: ids, features (n x d), labels (or None), the feature names, and the
-    sample weights (or None: every sample weighs 1).
+    """A dataset as numpy: ids, features (n x d), labels (or None), the feature names, the
+    sample weights (or None: every sample weighs 1), and the match ids (or None: FATE's
+    `with_match_id`, the id parties match rows on, where `ids` stay the table's keys).
 
     Components that change some of it keep the rest with `dataclasses.replace`, so a weight or
     a label set upstream travels on.
@@ -56,10 +62,15 @@ class Dataset:
     label_name: str = "y"
     weights: np.ndarray[Any, np.dtype[np.float64]] | None = None
     weight_name: str = "weight"
+    match_ids: np.ndarray[Any, Any] | None = None
+    match_id_name: str = "match_id"
 
     def to_table(self) -> pa.Table:
         columns: list[tuple[str, pa.Array]] = [(self.sid, pa.array(self.ids, pa.string()))]
         metadata = {_SID: self.sid, _HEADER: json.dumps(self.header)}
+        if self.match_ids is not None:
+            columns.append((self.match_id_name, pa.array(self.match_ids, pa.string())))
+            metadata[_MATCH_ID] = self.match_id_name
         if self.labels is not None:
             columns.append((self.label_name, pa.array(self.labels, pa.float64())))
             metadata[_LABEL] = self.label_name
@@ -87,6 +98,7 @@ class Dataset:
         sid = metadata.get(_SID, b"id").decode()
         label = metadata.get(_LABEL)
         weight = metadata.get(_WEIGHT)
+        match_id = metadata.get(_MATCH_ID)
         features = (
             np.column_stack([table.column(name).to_numpy() for name in header])
             if header
@@ -101,6 +113,10 @@ class Dataset:
             label_name=label.decode() if label else "y",
             weights=table.column(weight.decode()).to_numpy() if weight else None,
             weight_name=weight.decode() if weight else "weight",
+            match_ids=np.asarray(table.column(match_id.decode()).to_pylist(), dtype=object)
+            if match_id
+            else None,
+            match_id_name=match_id.decode() if match_id else "match_id",
         )
 
     def take(self, rows: np.ndarray[Any, Any]) -> Dataset:
@@ -110,6 +126,7 @@ class Dataset:
             features=self.features[rows],
             labels=None if self.labels is None else self.labels[rows],
             weights=None if self.weights is None else self.weights[rows],
+            match_ids=None if self.match_ids is None else self.match_ids[rows],
         )
 
 
@@ -193,8 +210,7 @@ class TaskContext:
     def input_tables(self, kind: str = "data") -> list[pa.Table]:
         """The tables feeding input `kind`, in the DSL's order."""
         return [
-            self._source_table(source, name)
-            for source, name in self.wiring.data_inputs.get(kind, [])
+            self.input_table(source, name) for source, name in self.wiring.data_inputs.get(kind, [])
         ]
 
     def input_kinds(self) -> list[str]:
@@ -208,9 +224,19 @@ class TaskContext:
                 f"{self.task.role} {self.task.party_id}"
             )
         name, namespace = self.wiring.tables[key]
-        return self.tables.read_table(namespace, name)
+        table = self.tables.read_table(namespace, name)
+        meta = self.tables.describe(namespace, name)
+        delimiter = meta.f_id_delimiter if meta is not None else ","
+        return table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), DELIMITER_KEY: delimiter}
+        )
 
-    def _source_table(self, source: str, name: str) -> pa.Table:
+    def input_table(self, source: str, name: str) -> pa.Table:
+        """One input: output `name` of component `source` here (`args`: a conf table).
+
+        Raises:
+            NotFound: `source` left no such output at this party (FATE: no input here).
+        """
         if source == "args":
             return self.conf_table(name)
         with self._database.session() as session:

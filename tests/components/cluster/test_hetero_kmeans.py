@@ -220,6 +220,7 @@ def test_component_outputs_and_dbi_metric(stores: Stores, parts: list[Dataset]) 
         "cluster_index",
         "cluster_sample_count",
         "cluster_inner_dist",
+        "max_radius",
         "inter_cluster_dist",
         "type",
     ]

@@ -362,6 +362,9 @@ def test_binary_records_are_named_as_fate_names_them() -> None:
         "hetero_lr_0_precision",
         "hetero_lr_0_recall",
         "hetero_lr_0_roc",
+        "hetero_lr_0_confusion_mat",
+        "hetero_lr_0_f1_score",
+        "hetero_lr_0_quantile_pr",
     ]
     assert all(record.metric_namespace == "train" for record in evaluation.records)
 

@@ -108,7 +108,7 @@ def test_raw_retrieval_and_the_label(tables: tuple[Dataset, Dataset]) -> None:
     [
         ({"security_level": 1.5}, "security_level"),
         ({"oblivious_transfer_protocol": "OT_Naor"}, "oblivious_transfer_protocol"),
-        ({"dh_params": {"key_length": 3072}}, "dh_params.key_length"),
+        ({"dh_params": {"key_length": 3000}}, "dh_params.key_length"),
         ({"key_size": 512}, "key_size"),
         ({"target_cols": [1]}, "target_cols"),
     ],

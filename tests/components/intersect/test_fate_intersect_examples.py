@@ -1,0 +1,138 @@
+"""FATE's own Intersection example jobs (`examples/dsl/v1` and `v2/intersect`, 1.5.3 and
+1.11.4), their parameters unchanged, run as Intersection tasks on the breast tables cut so that
+the parties share part of their ids: the output is the plain set intersection (the ids alone,
+as the examples ask with `only_output_key`), the cardinality is its size, the cache gives the
+same rows as a run without it. The examples are read from FATE's mirror and skipped without it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fateflow_grpc.components.intersect.intersection import Intersection, validate_parameters
+from fateflow_grpc.domain.parties import PartyRole
+from fateflow_grpc.errors import InvalidArgument
+from tests.components.datasets import breast
+from tests.components.tasks import Stores, merged
+
+MIRROR = Path("/work/.mirror/FederatedAI+FATE/repo")
+TAGS = ("v1.5.3", "v1.11.4")
+#: Examples that are not an Intersection's alone (another module we do not have).
+NOT_OURS = {
+    "test_intersect_job_ecdh_cache_loader_conf.json": "CacheLoader",
+    "test_intersect_job_rsa_cache_loader_conf.json": "CacheLoader",
+}
+#: The FATE examples we refuse, with the parameter named.
+REFUSED = {"test_intersect_job_rsa_cardinality_conf.json": "cardinality_method"}
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(MIRROR), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def _examples() -> list[tuple[str, str]]:
+    if not (MIRROR / "HEAD").exists():
+        return []
+    found = []
+    for tag in TAGS:
+        for version in ("v1", "v2"):
+            listing = _git("ls-tree", "-r", "--name-only", tag, f"examples/dsl/{version}/intersect")
+            found += [
+                (tag, path)
+                for path in listing.split()
+                if path.endswith("conf.json") and "without_dataio" not in path
+            ]
+    return found
+
+
+EXAMPLES = _examples()
+
+
+def _conf(tag: str, path: str) -> dict[str, Any]:
+    conf: dict[str, Any] = json.loads(_git("show", f"{tag}:{path}"))
+    return conf
+
+
+def _intersect_params(conf: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each Intersection component's parameters, as the conf gives them to every party."""
+    common = conf.get("algorithm_parameters") or conf["component_parameters"]["common"]
+    return {name: params for name, params in common.items() if name.startswith("intersect")}
+
+
+# The guest holds rows 0..399, host k rows 100k+150..568-50k: part of the ids in common.
+GUEST_ROWS = range(0, 400)
+
+
+def _host_rows(k: int) -> range:
+    return range(150 + 100 * k, 569 - 50 * k)
+
+
+def _parties(conf: dict[str, Any]) -> tuple[PartyRole, list[PartyRole], dict[str, list[int]]]:
+    roles = {role: list(conf["role"][role]) for role in ("guest", "host")}
+    guest = PartyRole("guest", roles["guest"][0])
+    return guest, [PartyRole("host", p) for p in roles["host"]], roles
+
+
+def _prepare(stores: Stores, guest: PartyRole, hosts: list[PartyRole]) -> list[set[str]]:
+    guest_data = breast("breast_hetero_guest")
+    stores.put(guest, "data_transform_0.data", guest_data.take(list(GUEST_ROWS)).to_table())
+    tables = [{str(guest_data.ids[i]) for i in GUEST_ROWS}]
+    host_data = breast("breast_hetero_host")
+    for k, host in enumerate(hosts):
+        stores.put(host, "data_transform_0.data", host_data.take(list(_host_rows(k))).to_table())
+        tables.append({str(host_data.ids[i]) for i in _host_rows(k)})
+    return tables
+
+
+@pytest.mark.slow  # 28 examples, 2048-bit rsa keys among them: about 90 s on 2 cores
+@pytest.mark.skipif(not EXAMPLES, reason=f"FATE's mirror is not at {MIRROR}")
+@pytest.mark.parametrize(("tag", "path"), EXAMPLES, ids=[f"{t}:{p}" for t, p in EXAMPLES])
+def test_fates_intersection_example(stores: Stores, tag: str, path: str) -> None:
+    name = Path(path).name
+    if name in NOT_OURS:
+        pytest.skip(f"{name} needs FATE's {NOT_OURS[name]}")
+    conf = _conf(tag, path)
+    components = _intersect_params(conf)
+    if name in REFUSED:
+        for params in components.values():
+            with pytest.raises(InvalidArgument) as caught:
+                validate_parameters(merged(Intersection.info.parameters, params))
+            assert caught.value.metadata["parameter"] == REFUSED[name]
+        return
+    guest, hosts, roles = _parties(conf)
+    tables = _prepare(stores, guest, hosts)
+    common = set.intersection(*tables)
+    everyone = [guest, *hosts]
+    cached = None
+    for component, params in components.items():
+        wiring: dict[str, Any] = {"data": {"data": ["data_transform_0.data"]}}
+        if cached:  # FATE's `input.cache`: the cache component's model here
+            wiring["models"] = [f"{cached}.model"]
+        stores.run_parties(
+            Intersection(), component, dict.fromkeys(everyone, params), roles, **wiring
+        )
+        if params.get("run_cache"):
+            assert all(stores.model(party, component) for party in everyone)
+            assert not any(stores.has_output(party, component) for party in everyone)
+            cached = component
+            continue
+        summary = stores.summary(guest, component)
+        assert summary is not None and summary["intersect_num"] == len(common)
+        if params.get("cardinality_only"):
+            assert summary["cardinality_only"] is True
+            assert not any(stores.has_output(party, component) for party in everyone)
+            continue
+        output = stores.output(guest, component)
+        assert set(output.column(0).to_pylist()) == common
+        if params.get("only_output_key"):
+            assert output.num_columns == 1
+        sync = params.get("sync_intersect_ids", True)
+        for host in hosts:
+            got = set(stores.output(host, component).column(0).to_pylist())
+            assert got == (common if sync or params.get("join_role") == "host" else set())

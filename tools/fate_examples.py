@@ -135,6 +135,8 @@ class Result:
     component: str = ""
     job_id: str = ""
     elapsed: float = 0.0
+    #: The commit of this repository the job ran on.
+    revision: str = ""
     #: Per component of a successful job: the guest's metric namespaces and names.
     metrics: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
@@ -444,7 +446,7 @@ async def run_example(
         return result
     conf = example.conf
     if example.deps:
-        model = await models[f"{example.suite}/{example.deps}"]
+        model = await models[f"{example.version}:{example.suite}/{example.deps}"]
         if model is None:
             result.outcome, result.detail = "dependency failed", example.deps
             return result
@@ -477,10 +479,9 @@ async def run_example(
         result.outcome = "success"
         result.metrics = await _metrics(address, example, result.job_id)
         model_info = data.get("model_info") or {}
-        if result.key in models and model_info:
-            models[result.key].set_result(
-                {k: str(model_info[k]) for k in ("model_id", "model_version")}
-            )
+        future = models.get(f"{example.version}:{result.key}")
+        if future is not None and model_info:
+            future.set_result({k: str(model_info[k]) for k in ("model_id", "model_version")})
         return result
     result.outcome = "timeout" if status == "timeout" else "failed"
     result.component, result.detail = await _error(address, result.job_id)
@@ -497,7 +498,7 @@ async def run_all(
     timeout: float,
     report: Callable[[Result], None] = lambda result: None,
 ) -> list[Result]:
-    """Run `examples` (one FATE version's) at `address`, `concurrency` jobs at once; `report`
+    """Run `examples` at `address`, `concurrency` jobs at once; `report`
     hears of each result as it comes."""
     needed = [
         t
@@ -509,7 +510,7 @@ async def run_all(
     unusable = await upload(address, needed, data_dirs)
     loop = asyncio.get_running_loop()
     models: dict[str, asyncio.Future[dict[str, str] | None]] = {
-        f"{e.suite}/{e.deps}": loop.create_future() for e in examples if e.deps
+        f"{e.version}:{e.suite}/{e.deps}": loop.create_future() for e in examples if e.deps
     }
     slots = asyncio.Semaphore(concurrency)
     results: list[Result] = []
@@ -528,15 +529,15 @@ async def run_all(
                 "error",
                 f"{type(error).__name__}: {error}",
             )
-        future = models.get(example.key)
+        future = models.get(f"{example.version}:{example.key}")
         if future is not None and not future.done():
             future.set_result(None)
         results.append(result)
         report(result)
 
     await asyncio.gather(*(one(e) for e in examples))
-    order = {e.key: i for i, e in enumerate(examples)}
-    return sorted(results, key=lambda r: (r.version, order[f"{r.suite}/{r.name}"]))
+    order = {(e.version, e.key): i for i, e in enumerate(examples)}
+    return sorted(results, key=lambda r: order[(r.version, r.key)])
 
 
 # ---------------------------------------------------------------------------- the table
@@ -557,6 +558,18 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
         r"left no output",
         "semantic",
         "a party without upstream data gets no input (issue 13, item 2): domain scheduler",
+    ),
+    (
+        r"no model \S+ of version \S+ at",
+        "semantic",
+        "a party whose upstream component saved no model gets no model input (FATE's arbiter "
+        "of HomoFeatureBinning); domain scheduler",
+    ),
+    (
+        r"are not the trained model's",
+        "semantic",
+        "a DataTransform with a model input takes its settings from that model, not from its "
+        "conf; components/io",
     ),
     (
         r"names component .*which is not in the DSL",
@@ -608,6 +621,12 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
         r"binary classifier|trains on labels 0 and 1",
         "parameter",
         "one-vs-rest multi-class (issue 20)",
+    ),
+    (
+        r"Intersection has no parameter|\(Intersection\) has no parameter '(?!intersect_cache)",
+        "parameter",
+        "FATE 1.11's intersection methods and options (dh, ecdh, cardinality, preprocessing, "
+        "cache; issue 13): components/intersect",
     ),
     (
         r"'sqn_param'|'batch_strategy'|'stepwise_param'|'intersect_cache_param'",
@@ -662,6 +681,11 @@ def reason(detail: str) -> str:
     return _short(re.sub(r"\b\d{8,}\b", "…", text), 240)
 
 
+def rows_json(rows: list[dict[str, Any]]) -> str:
+    """The results as JSON, a job a line (so that two runs diff job by job)."""
+    return "[\n" + ",\n".join(json.dumps(row, sort_keys=True) for row in rows) + "\n]\n"
+
+
 def markdown(results: list[dict[str, Any]], command: str) -> str:
     lines = [
         SECTION,
@@ -669,9 +693,18 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
         "FATE's own example jobs (FederatedAI/FATE `examples/dsl/v1` and `v2`, every conf and",
         "DSL a module's testsuite lists), submitted unchanged to a `fateflow standalone` by",
         "`tools/fate_examples.py`, which uploads the tables each testsuite names and completes",
-        "predict jobs with their training job's model as FATE's test tool does. Generated by:",
+        "predict jobs with their training job's model as FATE's test tool does. The result",
+        "files are in `docs/fate-examples/`; this section is generated from them by:",
         "",
         f"    {command}",
+        "",
+        "A run of a few jobs refreshes a full one (`--name intersect/ --output x.json`, then",
+        "`x.json` last on the command line). The jobs ran on commit "
+        + ", ".join(
+            f"{rev or 'unknown'} ({n} jobs)"
+            for rev, n in Counter(str(r.get("revision", "")) for r in results).most_common()
+        )
+        + ".",
         "",
     ]
     by_version: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -776,12 +809,25 @@ def main(argv: list[str] | None = None) -> None:
     cli.add_argument("--timeout", type=float, default=900, help="seconds per job (default 900)")
     cli.add_argument("--output", type=Path, help="write the results as JSON here")
     cli.add_argument("--list", action="store_true", help="list the selected jobs, run nothing")
-    cli.add_argument("--markdown", nargs="+", type=Path, metavar="RESULTS", help="result files")
+    cli.add_argument(
+        "--markdown",
+        nargs="+",
+        type=Path,
+        metavar="RESULTS",
+        help="result files (a later file's row for a job replaces an earlier one's)",
+    )
     cli.add_argument("--doc", type=Path, help="with --markdown: replace the section in this file")
     args = cli.parse_args(argv)
 
     if args.markdown:
-        rows = [row for path in args.markdown for row in json.loads(path.read_text())]
+        # A later file's row replaces an earlier one's for the same job: a run of a few jobs
+        # refreshes a full run.
+        latest = {
+            (row["version"], row["suite"], row["name"]): row
+            for path in args.markdown
+            for row in json.loads(path.read_text())
+        }
+        rows = list(latest.values())
         command = "python tools/fate_examples.py --markdown " + " ".join(
             p.name for p in args.markdown
         )
@@ -808,7 +854,12 @@ def main(argv: list[str] | None = None) -> None:
 
     done: list[Result] = []
 
+    revision = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+
     def report(result: Result) -> None:
+        result.revision = revision
         done.append(result)
         print(
             f"[{len(done)}/{len(examples)}] {result.version} {result.key}: {result.outcome}"
@@ -817,14 +868,10 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         if args.output:  # as it goes: a run cut short keeps what it measured
-            args.output.write_text(json.dumps([asdict(r) for r in done], indent=1) + "\n")
+            args.output.write_text(rows_json([asdict(r) for r in done]))
 
     async def everything(address: str) -> list[Result]:
-        results: list[Result] = []
-        for version in args.version or VERSIONS:
-            chosen = [e for e in examples if e.version == version]
-            results += await run_all(address, chosen, data_dirs, args.jobs, args.timeout, report)
-        return results
+        return await run_all(address, examples, data_dirs, args.jobs, args.timeout, report)
 
     if args.address:
         results = asyncio.run(everything(args.address))
@@ -838,7 +885,7 @@ def main(argv: list[str] | None = None) -> None:
             results = asyncio.run(everything(address))
     rows = [asdict(r) for r in results]
     if args.output:
-        args.output.write_text(json.dumps(rows, indent=1) + "\n")
+        args.output.write_text(rows_json(rows))  # in the examples' order
     outcomes = Counter(r["outcome"] for r in rows)
     print(json.dumps(dict(outcomes)), file=sys.stderr)
 

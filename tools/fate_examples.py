@@ -808,6 +808,13 @@ def main(argv: list[str] | None = None) -> None:
     cli.add_argument("--jobs", type=int, default=1, help="jobs running at once (default 1)")
     cli.add_argument("--timeout", type=float, default=900, help="seconds per job (default 900)")
     cli.add_argument("--output", type=Path, help="write the results as JSON here")
+    cli.add_argument(
+        "--retry",
+        type=Path,
+        action="append",
+        metavar="RESULTS",
+        help="only the jobs of ours that did not succeed in these result files",
+    )
     cli.add_argument("--list", action="store_true", help="list the selected jobs, run nothing")
     cli.add_argument(
         "--markdown",
@@ -829,7 +836,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         rows = list(latest.values())
         command = "python tools/fate_examples.py --markdown " + " ".join(
-            p.name for p in args.markdown
+            str(p) for p in args.markdown
         )
         section = markdown(rows, command)
         if args.doc:
@@ -845,6 +852,19 @@ def main(argv: list[str] | None = None) -> None:
         for version in args.version or VERSIONS
         for e in select(load_examples(args.mirror, version), args.module, args.name, args.dsl)
     ]
+    if args.retry:
+        latest = {
+            (row["version"], row["suite"], row["name"]): row
+            for path in args.retry
+            for row in json.loads(path.read_text())
+        }
+        again = {key for key, row in latest.items() if row["ours"] and row["outcome"] != "success"}
+        by_key = {(e.version, e.suite, e.name): e for e in examples}
+        for key in list(again):  # with the training jobs they need
+            while key in by_key and by_key[key].deps:
+                key = (key[0], key[1], str(by_key[key].deps))
+                again.add(key)
+        examples = [e for e in examples if (e.version, e.suite, e.name) in again]
     if args.list:
         for e in examples:
             mark = "" if all(m in OURS for m in e.modules) else "  (module missing)"

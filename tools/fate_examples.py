@@ -655,6 +655,12 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
     ),
     (r"label_type must be", "parameter", "DataTransform's label_type str; components/io"),
     (
+        r"exists \d+ times in schema",
+        "bug",
+        "Reader fails (KeyError) on a table whose header repeats a name, as FATE's svmlight "
+        "tables uploaded with head 1 do; components/io",
+    ),
+    (
         r"no WOE",
         "bug",
         "FATE's host skips a WOE transform (it has no labels) instead of failing; components/feature/hetero_binning.py",

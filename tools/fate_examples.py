@@ -661,6 +661,17 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
         "tables uploaded with head 1 do; components/io",
     ),
     (
+        r"manual split points must name exactly the binned columns",
+        "bug",
+        "FATE takes manual split points for columns it does not bin (category ones) and uses "
+        "those it bins; components/feature/hetero_binning.py",
+    ),
+    (
+        r"ZeroDivisionError",
+        "bug",
+        "optimal binning (chi-square) on sparse data divides by zero; components/feature",
+    ),
+    (
         r"no WOE",
         "bug",
         "FATE's host skips a WOE transform (it has no labels) instead of failing; components/feature/hetero_binning.py",

@@ -555,6 +555,12 @@ def _short(text: str, limit: int = 160) -> str:
 #: "data" (a table of FATE's we have no copy of). The first match wins.
 CAUSES: tuple[tuple[str, str, str], ...] = (
     (
+        r"sample_weight_\d+ left no output",
+        "semantic",
+        "a component with need_run false passes its data input through (FATE's SampleWeight at "
+        "a host); domain scheduler",
+    ),
+    (
         r"left no output",
         "semantic",
         "a party without upstream data gets no input (issue 13, item 2): domain scheduler",
@@ -621,6 +627,12 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
         r"binary classifier|trains on labels 0 and 1",
         "parameter",
         "one-vs-rest multi-class (issue 20)",
+    ),
+    (
+        r"cardinality_method cannot be rsa",
+        "parameter",
+        "Intersection's rsa cardinality, refused: it shows the guest the intersection; "
+        "components/intersect",
     ),
     (
         r"Intersection has no parameter|\(Intersection\) has no parameter '(?!intersect_cache)",

@@ -663,7 +663,7 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
     (
         r"key_length is not usable",
         "parameter",
-        "a Paillier key shorter than 1024 bits; components/crypto",
+        "a Paillier key_length FATE accepts and we do not (FATE's example has 1204); components/crypto",
     ),
     (r"label_type must be", "parameter", "DataTransform's label_type str; components/io"),
     (

@@ -1880,7 +1880,11 @@ class Intersection:
             )
         sync_use_match_id(context.federation, matching, parties, context.local, GET_TIMEOUT_S)
         # A row's match id; the parties intersect them, each once.
-        row_match_ids = [] if dataset is None else [str(m) for m in dataset.match_ids or ()]
+        row_match_ids = (
+            []
+            if dataset is None or dataset.match_ids is None
+            else list(map(str, dataset.match_ids))
+        )
         ids = (
             list(dict.fromkeys(row_match_ids))
             if dataset is not None

@@ -90,13 +90,26 @@ Departures from FATE, on purpose:
   speed) and every factor is fresh all the same: r^e with e = 65537 costs 17 multiplications,
   and a factor used twice would let the host relate the two blinded ids. The job's log says so.
 
+Match ids (FATE 1.7+): when every party's data have match ids (DataTransform's
+``with_match_id``; the guest refuses a job where only some do) the parties intersect their
+match ids, each once, whatever the methods and options above; then (`expand_match_ids`) the
+``sample_id_generator`` keeps each of its rows whose match id is common and, with
+``sync_intersect_ids``, sends the other side which of its sample ids each common match id has; the
+other side repeats its row of that match id (its first, if it has several) under each of them. So
+every output is keyed by the generator's sample ids and the rows line up, repeated ids included.
+As in FATE, the generator must be the guest with several hosts and the ``join_role`` with raw,
+and becomes the guest when the ids are not synchronised. ``join_method: left_join`` (data with
+match ids only, ``sync_intersect_ids`` on) keeps all the generator's rows (its unmatched ones
+under new random ids with ``new_sample_id``) and gives the other side NaN rows for the keys it
+lacks. ``repeated_id_process``, ``repeated_id_owner`` and ``with_sample_id`` are FATE 1.5's
+switches for this, which FATE 1.7+ ignores: accepted and ignored (the log says so).
+
 FATE parameters refused when switched on (their default is accepted), with why:
 ``cardinality_method: rsa`` (FATE's rsa cardinality lets the guest test each of its ids
 against the host's filter, so it learns the intersection, not only its size),
-``join_method: left_join``, ``new_sample_id``, ``with_sample_id``, ``repeated_id_process`` and
-``allow_info_share`` (they need tables of match ids, DataTransform's ``with_match_id``, which
-this Intersection does not read), and ``intersect_cache_param.use_cache`` (FATE 1.5's cache by id
-type; ``run_cache`` is the cache here).
+``allow_info_share`` (FATE 1.5's sharing of a column of one party's with the other, which FATE
+1.7+ ignores), and ``intersect_cache_param.use_cache`` (FATE 1.5's cache by id type;
+``run_cache`` is the cache here).
 """
 
 from __future__ import annotations

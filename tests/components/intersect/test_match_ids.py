@@ -67,11 +67,11 @@ def expected(
     with `left_join`), and for each the partner's first row of that match id (NaN if none), by
     the generator's sample id."""
     first: dict[str, int] = {}
-    for i, match in enumerate(partner.match_ids):  # type: ignore[arg-type]
+    for i, match in enumerate(partner.match_ids):
         first.setdefault(match, i)
     own, theirs = {}, {}
     nan = [float("nan")] * len(partner.header)
-    for i, (key, match) in enumerate(zip(generator.ids, generator.match_ids, strict=True)):  # type: ignore[arg-type]
+    for i, (key, match) in enumerate(zip(generator.ids, generator.match_ids, strict=True)):
         if match in first:
             own[key] = list(generator.features[i])
             theirs[key] = list(partner.features[first[match]])
@@ -124,16 +124,16 @@ def test_guest_generates_the_sample_ids(stores: Stores, params: dict[str, Any]) 
     own, theirs = expected(guest, host)
     same(rows(stores, GUEST), own)
     same(rows(stores, HOST), theirs)
-    common = set(guest.match_ids) & set(host.match_ids)  # type: ignore[arg-type]
+    common = set(guest.match_ids) & set(host.match_ids)
     (metric,) = stores.metrics(GUEST, "intersect_0")["train"].values()
     points = dict(metric.data)
     assert points["intersect_count"] == len(common)
-    assert points["intersect_rate"] == len(common) / len(set(guest.match_ids))  # type: ignore[arg-type]
+    assert points["intersect_rate"] == len(common) / len(set(guest.match_ids))
     assert points["intersect_sample_id_count"] == len(own)
     # The host's output carries its own match ids, under the guest's sample ids.
     host_out = Dataset.from_table(stores.output(HOST, "intersect_0"))
-    by_key = dict(zip(guest.ids, guest.match_ids, strict=True))  # type: ignore[arg-type]
-    assert [by_key[k] for k in host_out.ids] == list(host_out.match_ids)  # type: ignore[arg-type]
+    by_key = dict(zip(guest.ids, guest.match_ids, strict=True))
+    assert [by_key[k] for k in host_out.ids] == list(host_out.match_ids)
 
 
 @pytest.mark.parametrize("method", ["ecdh", "raw"])
@@ -197,8 +197,8 @@ def test_several_hosts(stores: Stores) -> None:
     guest, host = tables()
     other = host.take(np.arange(100, 270))
     run(stores, FAST, guest, [(HOST, host), (HOST2, other)])
-    both = set(host.match_ids) & set(other.match_ids)  # type: ignore[arg-type]
-    keep = np.array([m in both for m in guest.match_ids])  # type: ignore[union-attr]
+    both = set(host.match_ids) & set(other.match_ids)
+    keep = np.array([m in both for m in guest.match_ids])
     narrowed = guest.take(np.flatnonzero(keep))
     same(rows(stores, GUEST), expected(narrowed, host)[0])
     same(rows(stores, HOST), expected(narrowed, host)[1])

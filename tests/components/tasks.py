@@ -112,13 +112,15 @@ class Stores:
         models: Sequence[str] = (),
         isometric: Sequence[str] = (),
         outputs: Sequence[str] = ("data",),
+        model_outputs: Sequence[str] = ("model",),
         job_id: str = "train",
         trained: str | None = None,
     ) -> TaskContext:
         """The context of `component`'s task at `party`. `data` maps an input kind to upstream
         outputs (`"reader_0.data"`); `models` names upstream models (`"scale_0.model"`), read
         from job `trained` when it is given (a predict job), from this job otherwise;
-        `isometric` names FATE's `isometric_model` inputs."""
+        `isometric` names FATE's `isometric_model` inputs; `model_outputs` the DSL's model (or
+        cache) outputs."""
         wiring = Wiring(
             data_inputs={
                 kind: [tuple(ref.split(".", 1)) for ref in refs]  # type: ignore[misc]
@@ -130,7 +132,7 @@ class Stores:
             ],
             isometric_model_inputs=[tuple(ref.split(".", 1)) for ref in isometric],  # type: ignore[misc]
             data_outputs=list(outputs),
-            model_outputs=["model"],
+            model_outputs=list(model_outputs),
             tables={},
         )
         job_parameters: dict[str, Any] = {"model_id": MODEL_ID}
@@ -243,7 +245,7 @@ class Stores:
             )
 
     def model(
-        self, party: PartyRole, component: str, *, job_id: str = "train"
+        self, party: PartyRole, component: str, *, job_id: str = "train", alias: str = "model"
     ) -> dict[str, Any] | None:
         path = model_files.model_path(
             self._node(party).data_dir,
@@ -252,7 +254,7 @@ class Stores:
             MODEL_ID,
             job_id,
             component,
-            "model",
+            alias,
         )
         return model_files.read_model(path)
 

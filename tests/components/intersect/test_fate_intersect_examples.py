@@ -2,7 +2,8 @@
 1.11.4), their parameters unchanged, run as Intersection tasks on the breast tables cut so that
 the parties share part of their ids: the output is the plain set intersection (the ids alone,
 as the examples ask with `only_output_key`), the cardinality is its size, the cache gives the
-same rows as a run without it. The examples are read from FATE's mirror and skipped without it."""
+same rows as a run without it, also when a CacheLoader brings it from an earlier job. The
+examples are read from FATE's mirror and skipped without it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from fateflow_grpc.components.intersect.cache_loader import CacheLoader
 from fateflow_grpc.components.intersect.intersection import Intersection, validate_parameters
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
@@ -21,10 +23,11 @@ from tests.components.tasks import Stores, merged
 
 MIRROR = Path("/work/.mirror/FederatedAI+FATE/repo")
 TAGS = ("v1.5.3", "v1.11.4")
-#: Examples that are not an Intersection's alone (another module we do not have).
-NOT_OURS = {
-    "test_intersect_job_ecdh_cache_loader_conf.json": "CacheLoader",
-    "test_intersect_job_rsa_cache_loader_conf.json": "CacheLoader",
+#: CacheLoader examples, with the example whose cache they load (FATE's testsuite runs that
+#: one first and gives its job id to `cache_loader_0`).
+CACHE_LOADERS = {
+    "test_intersect_job_ecdh_cache_loader_conf.json": "test_intersect_job_ecdh_cache_conf.json",
+    "test_intersect_job_rsa_cache_loader_conf.json": "test_intersect_job_rsa_cache_conf.json",
 }
 #: The FATE examples we refuse, with the parameter named.
 REFUSED = {"test_intersect_job_rsa_cardinality_conf.json": "cardinality_method"}
@@ -79,13 +82,17 @@ def _parties(conf: dict[str, Any]) -> tuple[PartyRole, list[PartyRole], dict[str
     return guest, [PartyRole("host", p) for p in roles["host"]], roles
 
 
-def _prepare(stores: Stores, guest: PartyRole, hosts: list[PartyRole]) -> list[set[str]]:
+def _prepare(
+    stores: Stores, guest: PartyRole, hosts: list[PartyRole], job_id: str = "train"
+) -> list[set[str]]:
     guest_data = breast("breast_hetero_guest")
-    stores.put(guest, "data_transform_0.data", guest_data.take(list(GUEST_ROWS)).to_table())
+    rows = guest_data.take(list(GUEST_ROWS)).to_table()
+    stores.put(guest, "data_transform_0.data", rows, job_id=job_id)
     tables = [{str(guest_data.ids[i]) for i in GUEST_ROWS}]
     host_data = breast("breast_hetero_host")
     for k, host in enumerate(hosts):
-        stores.put(host, "data_transform_0.data", host_data.take(list(_host_rows(k))).to_table())
+        rows = host_data.take(list(_host_rows(k))).to_table()
+        stores.put(host, "data_transform_0.data", rows, job_id=job_id)
         tables.append({str(host_data.ids[i]) for i in _host_rows(k)})
     return tables
 
@@ -95,9 +102,12 @@ def _prepare(stores: Stores, guest: PartyRole, hosts: list[PartyRole]) -> list[s
 @pytest.mark.parametrize(("tag", "path"), EXAMPLES, ids=[f"{t}:{p}" for t, p in EXAMPLES])
 def test_fates_intersection_example(stores: Stores, tag: str, path: str) -> None:
     name = Path(path).name
-    if name in NOT_OURS:
-        pytest.skip(f"{name} needs FATE's {NOT_OURS[name]}")
     conf = _conf(tag, path)
+    if name in CACHE_LOADERS:
+        _run_cache_loader_example(
+            stores, conf, _conf(tag, str(Path(path).parent / CACHE_LOADERS[name]))
+        )
+        return
     components = _intersect_params(conf)
     if name in REFUSED:
         for params in components.values():
@@ -136,3 +146,48 @@ def test_fates_intersection_example(stores: Stores, tag: str, path: str) -> None
         for host in hosts:
             got = set(stores.output(host, component).column(0).to_pylist())
             assert got == (common if sync or params.get("join_role") == "host" else set())
+
+
+def _run_cache_loader_example(
+    stores: Stores, conf: dict[str, Any], cache_conf: dict[str, Any]
+) -> None:
+    """The cache example's `intersect_0` (run_cache) in an earlier job, then this example's
+    CacheLoader (FATE's testsuite fills in that job's id) and its Intersection fed from it."""
+    guest, hosts, roles = _parties(conf)
+    everyone = [guest, *hosts]
+    tables = _prepare(stores, guest, hosts, job_id="earlier")
+    assert tables == _prepare(stores, guest, hosts)
+    cache_params = _intersect_params(cache_conf)["intersect_0"]
+    assert cache_params["run_cache"] is True
+    wiring: dict[str, Any] = {"data": {"data": ["data_transform_0.data"]}}
+    stores.run_parties(
+        Intersection(),
+        "intersect_0",
+        dict.fromkeys(everyone, cache_params),
+        roles,
+        model_outputs=["cache"],
+        job_id="earlier",
+        **wiring,
+    )
+    by_role = conf["component_parameters"]["role"]
+    loader = {
+        party: {**by_role[party.role]["0"]["cache_loader_0"], "job_id": "earlier"}
+        for party in everyone
+    }
+    stores.run_parties(CacheLoader(), "cache_loader_0", loader, roles, model_outputs=["cache"])
+    params = _intersect_params(conf)["intersect_0"]
+    stores.run_parties(
+        Intersection(),
+        "intersect_0",
+        dict.fromkeys(everyone, params),
+        roles,
+        models=["cache_loader_0.cache"],
+        **wiring,
+    )
+    common = set.intersection(*tables)
+    assert set(stores.output(guest, "intersect_0").column(0).to_pylist()) == common
+    summary = stores.summary(guest, "intersect_0")
+    assert summary is not None and summary["intersect_num"] == len(common)
+    for host in hosts:
+        got = set(stores.output(host, "intersect_0").column(0).to_pylist())
+        assert got == (common if params["sync_intersect_ids"] else set())

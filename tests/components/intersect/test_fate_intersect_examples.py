@@ -12,13 +12,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from fateflow_grpc.components.intersect.cache_loader import CacheLoader
 from fateflow_grpc.components.intersect.intersection import Intersection, validate_parameters
+from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
 from tests.components.datasets import breast
+from tests.components.intersect.test_match_ids import expected
+from tests.components.intersect.test_match_ids import tables as match_id_tables
 from tests.components.tasks import Stores, merged
 
 MIRROR = Path("/work/.mirror/FederatedAI+FATE/repo")
@@ -191,3 +195,51 @@ def _run_cache_loader_example(
     for host in hosts:
         got = set(stores.output(host, "intersect_0").column(0).to_pylist())
         assert got == (common if params["sync_intersect_ids"] else set())
+
+
+def _match_id_examples() -> list[tuple[str, dict[str, Any]]]:
+    """FATE 1.11.4's Intersection parameters for data with match ids: the DSL example that reads
+    its tables `with_match_id` (sample_weight_name_job) and the pipeline examples of
+    `examples/pipeline/match_id_test` (their `Intersection(...)` arguments)."""
+    if not (MIRROR / "HEAD").exists():
+        return []
+    conf = _conf("v1.11.4", "examples/dsl/v2/sample_weight/sample_weight_name_job_conf.json")
+    return [
+        ("sample_weight_name_job", _intersect_params(conf)["intersection_0"]),
+        ("match_id_test/pipeline-hetero-lr", {}),
+        (
+            "match_id_test/pipeline-label-transform",
+            {"join_method": "left_join", "sample_id_generator": "host"},
+        ),
+    ]
+
+
+MATCH_ID_EXAMPLES = _match_id_examples()
+
+
+@pytest.mark.skipif(not MATCH_ID_EXAMPLES, reason=f"FATE's mirror is not at {MIRROR}")
+@pytest.mark.parametrize(
+    ("name", "params"), MATCH_ID_EXAMPLES, ids=[name for name, _ in MATCH_ID_EXAMPLES]
+)
+def test_fates_match_id_example(stores: Stores, name: str, params: dict[str, Any]) -> None:
+    guest_data, host_data = match_id_tables()
+    guest, host = PartyRole("guest", 9999), PartyRole("host", 10000)
+    stores.put(guest, "data_transform_0.data", guest_data.to_table())
+    stores.put(host, "data_transform_0.data", host_data.to_table())
+    stores.run_parties(
+        Intersection(),
+        "intersection_0",
+        dict.fromkeys([guest, host], params),
+        {"guest": [9999], "host": [10000]},
+        data={"data": ["data_transform_0.data"]},
+    )
+    left = params.get("join_method") == "left_join"
+    if params.get("sample_id_generator") == "host":
+        (own, theirs), owner, partner = expected(host_data, guest_data, left), host, guest
+    else:
+        (own, theirs), owner, partner = expected(guest_data, host_data, left), guest, host
+    for party, want in ((owner, own), (partner, theirs)):
+        got = Dataset.from_table(stores.output(party, "intersection_0"))
+        assert sorted(got.ids) == sorted(want)
+        for key, values in zip(got.ids, got.features, strict=True):
+            np.testing.assert_array_equal(values, want[key])

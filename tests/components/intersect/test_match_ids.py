@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fateflow_grpc.components.intersect.intersection import Intersection
+from fateflow_grpc.components.intersect.intersection import ID_MAP_FROM, Intersection
 from fateflow_grpc.components.sdk.context import Dataset
+from fateflow_grpc.components.sdk.testing import Wire
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
 from tests.components.datasets import breast
@@ -92,13 +93,15 @@ def run(
     params: dict[str, Any],
     guest: Dataset,
     hosts: Sequence[tuple[PartyRole, Dataset]],
-) -> None:
+) -> Wire:
     stores.put(GUEST, SOURCE, guest.to_table())
     for party, data in hosts:
         stores.put(party, SOURCE, data.to_table())
     roles = {"guest": [GUEST.party_id], "host": [party.party_id for party, _ in hosts]}
     everyone = dict.fromkeys([GUEST, *(party for party, _ in hosts)], params)
-    stores.run_parties(Intersection(), "intersect_0", everyone, roles, data={"data": [SOURCE]})
+    return stores.run_parties(
+        Intersection(), "intersect_0", everyone, roles, data={"data": [SOURCE]}
+    )
 
 
 def same(got: dict[str, list[float]], want: dict[str, list[float]]) -> None:
@@ -234,3 +237,16 @@ def test_left_join_needs_match_ids(stores: Stores) -> None:
             [(HOST, breast("breast_hetero_host"))],
         )
     assert caught.value.metadata["parameter"] == "join_method"
+
+
+def test_the_partner_learns_only_the_common_rows_sample_ids(stores: Stores) -> None:
+    """What crosses beyond the intersection protocol: the generator's sample ids of its rows in
+    the intersection, by match id; none of its other rows."""
+    guest, host = tables()
+    wire = run(stores, FAST, guest, [(HOST, host)])
+    [delivery] = [d for d in wire.received_by(HOST) if d.name == ID_MAP_FROM["guest"]]
+    common = set(guest.match_ids) & set(host.match_ids)
+    assert set(delivery.obj["match_ids"]) == common
+    sent = [key for keys in delivery.obj["sample_ids"] for key in keys]
+    pairs = zip(guest.ids, guest.match_ids, strict=True)
+    assert sorted(sent) == sorted(key for key, match in pairs if match in common)

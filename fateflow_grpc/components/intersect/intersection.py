@@ -639,8 +639,12 @@ class IntersectionMetrics:
     """What FATE's Intersection logs: metric `intersection` in namespace `train`."""
 
     count: int
+    #: This party's ids (match ids, each once, when the data have them): FATE 1.11's
+    #: `input_match_id_count`.
+    own_count: int
     rate: float
     intersect_method: str
+    join_method: str = INNER_JOIN
     namespace: str = "train"
     name: str = "intersection"
     metric_type: str = "INTERSECTION"
@@ -648,25 +652,29 @@ class IntersectionMetrics:
     sample_id_count: int | None = None
 
     def data(self) -> list[tuple[str, float]]:
-        """FATE's metric data points: `intersect_count` and `intersect_rate`, and with match
-        ids `intersect_sample_id_count`."""
+        """FATE 1.11's metric data points (1.5 had the first and the third only), and with
+        match ids `intersect_sample_id_count`."""
         points: list[tuple[str, float]] = [
             ("intersect_count", self.count),
+            ("input_match_id_count", self.own_count),
             ("intersect_rate", self.rate),
+            ("unmatched_count", self.own_count - self.count),
+            ("unmatched_rate", 1 - self.rate),
         ]
         if self.sample_id_count is not None:
             points.append(("intersect_sample_id_count", self.sample_id_count))
         return points
 
     def extra_metas(self) -> dict[str, str]:
-        return {"intersect_method": self.intersect_method}
+        return {"intersect_method": self.intersect_method, "join_method": self.join_method}
 
 
 def intersection_metrics(
     count: int, own_count: int, params: IntersectParams
 ) -> IntersectionMetrics:
     """Count and rate (count over this party's own row count, 0 for an empty table)."""
-    return IntersectionMetrics(count, count / own_count if own_count else 0.0, params.method)
+    rate = count / own_count if own_count else 0.0
+    return IntersectionMetrics(count, own_count, rate, params.method, params.join_method)
 
 
 def _check_ids(ids: Sequence[str]) -> None:
@@ -1978,6 +1986,11 @@ class Intersection:
             {"name": metrics.name, "metric_type": metrics.metric_type, **metrics.extra_metas()},
         )
         context.save_summary(
-            {**summary, "intersect_num": metrics.count, "intersect_rate": metrics.rate}
+            {
+                **summary,
+                "intersect_num": metrics.count,
+                "intersect_rate": metrics.rate,
+                "unique_id_num": own_count,
+            }
         )
         context.log.info("%s of %s ids are common", metrics.count, own_count)

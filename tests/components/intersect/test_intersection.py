@@ -102,7 +102,13 @@ def test_partial_overlap_is_exact(method: str) -> None:
     assert got_guest == [i for i in guest_ids if i in common]  # the guest's own order
     assert got_host == [i for i in host_ids if i in common]
     metrics = intersection_metrics(len(got_guest), len(guest_ids), params)
-    assert metrics.data() == [("intersect_count", 120), ("intersect_rate", 120 / 270)]
+    assert metrics.data() == [
+        ("intersect_count", 120),
+        ("input_match_id_count", 270),
+        ("intersect_rate", 120 / 270),
+        ("unmatched_count", 150),
+        ("unmatched_rate", 1 - 120 / 270),
+    ]
     assert (metrics.namespace, metrics.name, metrics.metric_type) == (
         "train",
         "intersection",

@@ -133,6 +133,8 @@ def test_guest_generates_the_sample_ids(stores: Stores, params: dict[str, Any]) 
     assert points["intersect_count"] == len(common)
     assert points["intersect_rate"] == len(common) / len(set(guest.match_ids))
     assert points["intersect_sample_id_count"] == len(own)
+    assert points["input_match_id_count"] == len(set(guest.match_ids))
+    assert points["unmatched_count"] == len(set(guest.match_ids) - common)
     # The host's output carries its own match ids, under the guest's sample ids.
     host_out = Dataset.from_table(stores.output(HOST, "intersect_0"))
     by_key = dict(zip(guest.ids, guest.match_ids, strict=True))

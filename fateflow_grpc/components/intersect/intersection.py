@@ -1900,6 +1900,8 @@ class Intersection:
                 name,
             )
         sync_use_match_id(context.federation, matching, parties, context.local, GET_TIMEOUT_S)
+        # Checked before any id is sent, as FATE checks it.
+        generator = sample_id_generator(params, parties) if matching else None
         # A row's match id; the parties intersect them, each once.
         row_match_ids = (
             []
@@ -1938,8 +1940,7 @@ class Intersection:
             else:
                 self._log_metrics(context, result.cardinality, len(ids), params, summary)
             return
-        if dataset is not None:
-            generator = sample_id_generator(params, parties)
+        if dataset is not None and generator is not None:
             expanded = expand_match_ids(
                 context.federation,
                 row_match_ids,

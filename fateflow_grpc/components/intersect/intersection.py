@@ -101,8 +101,13 @@ As in FATE, the generator must be the guest with several hosts and the ``join_ro
 and becomes the guest when the ids are not synchronised. ``join_method: left_join`` (data with
 match ids only, ``sync_intersect_ids`` on) keeps all the generator's rows (its unmatched ones
 under new random ids with ``new_sample_id``) and gives the other side NaN rows for the keys it
-lacks. ``repeated_id_process``, ``repeated_id_owner`` and ``with_sample_id`` are FATE 1.5's
-switches for this, which FATE 1.7+ ignores: accepted and ignored (the log says so).
+lacks. ``with_sample_id`` (FATE 1.5's, which FATE 1.7+ ignores) is accepted and ignored (the log
+says so); so is ``repeated_id_process`` on data with match ids. On data without them,
+``repeated_id_process`` is FATE 1.5/1.6's repeated ids: the ``repeated_id_owner``'s first feature
+is the id matched on (its key a sample id of its own; the column leaves its features), the
+other side's key is that id, and the owner generates the sample ids as above. The column is
+float64 here (DataTransform's), so its ids must be numbers; an integral one matches the key
+spelled as the integer.
 
 FATE parameters refused when switched on (their default is accepted), with why:
 ``cardinality_method: rsa`` (FATE's rsa cardinality lets the guest test each of its ids
@@ -333,6 +338,9 @@ class IntersectParams:
     sample_id_generator: str = "guest"
     #: Parameters switched on that FATE 1.7+ ignores (the component's log names them).
     ignored: tuple[str, ...] = ()
+    #: FATE 1.5/1.6's repeated ids, for data without match ids (see `_repeated_ids`).
+    repeated_id_process: bool = False
+    repeated_id_owner: str = "guest"
 
     @property
     def method(self) -> str:
@@ -356,11 +364,10 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> IntersectPar
         raise reader.error("join_method", LEFT_JOIN, "needs sync_intersect_ids, as in FATE")
     new_sample_id = reader.boolean("new_sample_id")
     sample_id_generator = reader.choice("sample_id_generator", JOIN_ROLES)
-    # FATE 1.7+ ignores these three: data with match ids are matched on them, repeated or not.
-    ignored = tuple(
-        name for name in ("repeated_id_process", "with_sample_id") if reader.boolean(name)
-    )
-    reader.choice("repeated_id_owner", JOIN_ROLES)
+    # FATE 1.7+ ignores it: data with match ids are matched on them, repeated or not.
+    ignored = ("with_sample_id",) if reader.boolean("with_sample_id") else ()
+    repeated_id_process = reader.boolean("repeated_id_process")
+    repeated_id_owner = reader.choice("repeated_id_owner", JOIN_ROLES)
     if reader.boolean("allow_info_share"):
         raise reader.error(
             "allow_info_share",
@@ -429,6 +436,8 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> IntersectPar
         new_sample_id=new_sample_id,
         sample_id_generator=sample_id_generator,
         ignored=ignored,
+        repeated_id_process=repeated_id_process,
+        repeated_id_owner=repeated_id_owner,
     )
 
 
@@ -1807,14 +1816,43 @@ def _match_id_dataset(table: pa.Table) -> Dataset | None:
     return dataset if dataset.match_ids is not None else None
 
 
+def _repeated_ids(table: pa.Table, owner: bool) -> tuple[Dataset, list[str]]:
+    """FATE 1.5/1.6's `repeated_id_process` on data without match ids: the `repeated_id_owner`'s
+    first feature is the id the parties match on (its key a sample id of its own, and the
+    column leaves its features, as FATE's); the other side's key is that id. Returns the
+    dataset and each row's id to match on."""
+    dataset = Dataset.from_table(table)
+    if not owner:
+        return dataset, [str(key) for key in dataset.ids]
+    if not dataset.header:
+        raise InvalidArgument(
+            "Intersection parameter repeated_id_process: the repeated_id_owner's data have no "
+            "feature to read the id from (FATE 1.5's repeated ids are its first feature)",
+            module=MODULE,
+            parameter="repeated_id_process",
+        )
+    ids = [_id_text(value) for value in dataset.features[:, 0]]
+    rest = dataclasses.replace(dataset, features=dataset.features[:, 1:], header=dataset.header[1:])
+    return rest, ids
+
+
+def _id_text(value: float) -> str:
+    """An id read back from a float64 feature column: an integral one as the integer's text,
+    which is how the other side's key spells it (FATE reads the column as text instead)."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def _match_id_output(dataset: Dataset, expanded: Expanded, only_output_key: bool) -> pa.Table:
     """The output dataset: the expanded rows under their new keys, then the left-join fillers
     (NaN features and label, weight 1, no match id)."""
     taken = dataset.take(np.asarray(expanded.rows, dtype=np.int64))
     fill = len(expanded.fillers)
     ids = np.asarray([*expanded.keys, *expanded.fillers], dtype=object)
-    assert taken.match_ids is not None  # a dataset of match ids, as the caller checked
-    match_ids = np.asarray([*taken.match_ids, *([None] * fill)], dtype=object)
+    match_ids = (
+        None
+        if taken.match_ids is None
+        else np.asarray([*taken.match_ids, *([None] * fill)], dtype=object)
+    )
     if only_output_key:
         # FATE's clean header: the keys and the match ids, no features and no label.
         empty = np.zeros((len(ids), 0))
@@ -1886,6 +1924,7 @@ class Intersection:
         parties = Participants.from_roles(context.roles)
         dataset = _match_id_dataset(table)
         matching = dataset is not None
+        legacy = not matching and params.repeated_id_process
         if params.join_method == LEFT_JOIN and not matching:
             raise InvalidArgument(
                 "Intersection parameter join_method left_join needs data with match ids "
@@ -1893,21 +1932,26 @@ class Intersection:
                 module=MODULE,
                 parameter="join_method",
             )
-        for name in params.ignored:
+        ignored = params.ignored + (
+            ("repeated_id_process",) if matching and params.repeated_id_process else ()
+        )
+        for name in ignored:
             context.log.warning(
                 "%s is ignored, as FATE 1.7+ ignores it: data with match ids are matched on "
                 "them, repeated or not",
                 name,
             )
         sync_use_match_id(context.federation, matching, parties, context.local, GET_TIMEOUT_S)
-        # Checked before any id is sent, as FATE checks it.
-        generator = sample_id_generator(params, parties) if matching else None
         # A row's match id; the parties intersect them, each once.
-        row_match_ids = (
-            []
-            if dataset is None or dataset.match_ids is None
-            else list(map(str, dataset.match_ids))
-        )
+        row_match_ids: list[str] = []
+        if legacy:
+            owner = context.task.role == params.repeated_id_owner
+            dataset, row_match_ids = _repeated_ids(table, owner)
+            params = dataclasses.replace(params, sample_id_generator=params.repeated_id_owner)
+        elif dataset is not None and dataset.match_ids is not None:
+            row_match_ids = list(map(str, dataset.match_ids))
+        # Checked before any id is sent, as FATE checks it.
+        generator = sample_id_generator(params, parties) if dataset is not None else None
         ids = (
             list(dict.fromkeys(row_match_ids))
             if dataset is not None

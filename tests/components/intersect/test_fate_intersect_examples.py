@@ -243,3 +243,54 @@ def test_fates_match_id_example(stores: Stores, name: str, params: dict[str, Any
         assert sorted(got.ids) == sorted(want)
         for key, values in zip(got.ids, got.features, strict=True):
             np.testing.assert_array_equal(values, want[key])
+
+
+@pytest.mark.skipif(not EXAMPLES, reason=f"FATE's mirror is not at {MIRROR}")
+def test_fate_16_repeated_id_example(stores: Stores) -> None:
+    """FATE 1.6's `repeated_id_process` example: the guest's table keys rows by a sample id of
+    its own and holds the id, repeated, as its first feature; the host's is keyed by the id.
+    The guest keeps its rows whose id the host has (that column leaves its features); the host
+    repeats its row of each id under each of the guest's sample ids."""
+    tag, folder = "v1.6.1", "examples/dsl/v2/intersect"
+    conf = _conf(tag, f"{folder}/test_intersect_job_repeated_id_conf.json")
+    params = _intersect_params(conf)["intersect_0"]
+    assert params["repeated_id_process"] is True and params["only_output_key"] is True
+    lines = _git("show", f"{tag}:examples/data/breast_hetero_guest_repeated_id.csv").split()
+    header = lines[0].split(",")
+    body = [line.split(",") for line in lines[1:]]
+    guest_data = Dataset(
+        ids=np.array([row[0] for row in body], dtype=object),
+        features=np.array([[float(v) for v in row[1:]] for row in body]),
+        labels=None,  # the example reads it with_label false
+        header=header[1:],
+        sid=header[0],
+    )
+    host_data = breast("breast_hetero_host").take(list(range(100, 400)))
+    guest, host = PartyRole("guest", 9999), PartyRole("host", 10000)
+    for party, data in ((guest, guest_data), (host, host_data)):
+        stores.put(party, "data_transform_0.data", data.to_table())
+    roles = {"guest": [9999], "host": [10000]}
+    for only_output_key in (True, False):
+        run_params = {**params, "only_output_key": only_output_key}
+        stores.run_parties(
+            Intersection(),
+            "intersect_0",
+            dict.fromkeys([guest, host], run_params),
+            roles,
+            data={"data": ["data_transform_0.data"]},
+        )
+        host_rows = {str(key): i for i, key in enumerate(host_data.ids)}
+        kept = [i for i, row in enumerate(body) if row[1] in host_rows]
+        assert 0 < len(kept) < len(body)
+        got_guest = Dataset.from_table(stores.output(guest, "intersect_0"))
+        got_host = Dataset.from_table(stores.output(host, "intersect_0"))
+        assert sorted(got_guest.ids) == sorted(body[i][0] for i in kept)
+        assert sorted(got_host.ids) == sorted(got_guest.ids)
+        if only_output_key:
+            assert got_guest.header == [] and got_host.header == []
+            continue
+        assert got_guest.header == header[2:]
+        by_key = {body[i][0]: body[i][1] for i in kept}
+        for key, values in zip(got_host.ids, got_host.features, strict=True):
+            expected_row = host_data.features[host_rows[by_key[key]]]
+            np.testing.assert_array_equal(values, expected_row)

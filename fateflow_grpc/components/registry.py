@@ -17,6 +17,7 @@ from fateflow_grpc.components.feature.onehot import OneHotEncoder
 from fateflow_grpc.components.feature.sample_weight import SampleWeight
 from fateflow_grpc.components.feature.scale import FeatureScale
 from fateflow_grpc.components.feature.selection import HeteroFeatureSelection
+from fateflow_grpc.components.intersect.cache_loader import CacheLoader
 from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.model_loader import ModelLoader
@@ -59,6 +60,7 @@ COMPONENTS: tuple[Component, ...] = (
     Reader(),
     DataTransform(),
     Intersection(),
+    CacheLoader(),
     HeteroLR(),
     HeteroLinR(),
     HeteroPoisson(),

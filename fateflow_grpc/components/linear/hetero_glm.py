@@ -23,6 +23,7 @@ and loss, as HeteroLR's do, the host's [[sum w u_h^2]] from the encrypted weight
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
@@ -146,6 +147,16 @@ def settings_of(module: str, params: Mapping[str, Any], table: Mapping[str, Any]
         if precision is None
         else reader.integer("floating_point_precision", minimum=0, maximum=63),
     )
+
+
+def _batches(count: int, settings: lr._Settings) -> list[npt.NDArray[np.intp]]:
+    """Row positions of each batch, drawn once for all iterations (FATE 1.5's mini-batches:
+    a seeded permutation cut into batches of `batch_size`)."""
+    if settings.batch_size == -1 or settings.batch_size >= count:
+        return [np.arange(count)]
+    seed = settings.random_seed if settings.random_seed is not None else secrets.randbits(64)
+    order = np.random.default_rng(seed).permutation(count)
+    return [order[k : k + settings.batch_size] for k in range(0, count, settings.batch_size)]
 
 
 # --- what differs between links ---------------------------------------------------------------
@@ -465,7 +476,7 @@ def fit_guest(
     key = paillier.PublicKey.from_json(
         lr._json_key(channel.get_one(names["pubkey"], "fit", arbiter))
     )
-    batches = lr._batches(count, settings)
+    batches = _batches(count, settings)
     channel.remote(
         {
             "batch_size": settings.batch_size,

@@ -1,6 +1,8 @@
 """`fateflow`: run a node, one of its parts, or a standalone of several parties on this machine.
 
-fateflow node --config node.yaml [--no-gateway]   core + gateway + proxy of one party
+fateflow node --config node.yaml [--no-gateway] [--no-proxy]
+                                      core + gateway + proxy of one party (a replica of a
+                                      party runs without the party's one proxy)
 fateflow core|gateway|proxy --config node.yaml
 fateflow standalone [--parties 9999,10000] [--data-dir var] [--port-offset N]
                                       every local party at one address (HTTP 9380, gRPC 9360)
@@ -146,6 +148,12 @@ def main(argv: list[str] | None = None) -> None:
                 action="store_true",
                 help="run the core and the proxy only (fateflow standalone serves HTTP for all)",
             )
+            sub.add_argument(
+                "--no-proxy",
+                action="store_true",
+                help="run the core and the gateway only: a replica of a party whose proxy runs "
+                "on its own (fateflow proxy)",
+            )
     for name, help_text in (
         ("standalone", "run several parties on this machine, all served at one address"),
         ("demo", "run the hetero LR example on a standalone, started if need be"),
@@ -177,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         parts = {"core", "gateway", "proxy"} if args.command == "node" else {args.command}
         if getattr(args, "no_gateway", False):
             parts.discard("gateway")
+        if getattr(args, "no_proxy", False):
+            parts.discard("proxy")
         run(config, parts)
     except FateFlowError as error:
         sys.exit(f"fateflow: {error.message}")

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
+import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,9 @@ from typing import Any
 import yaml
 
 from fateflow_grpc.errors import InvalidArgument
+
+#: The longest replica name the database keeps.
+REPLICA_NAME_LENGTH = 128
 
 
 class TlsMode(enum.StrEnum):
@@ -50,14 +56,35 @@ class Tls:
 
 @dataclass(frozen=True)
 class Route:
-    """How this node's proxy reaches another party: that party's proxy address, and how."""
+    """How this node's proxy reaches another party: that party's proxy address, and how.
+
+    A route may name more addresses (`addresses:` in the config) where the party is served too:
+    the proxy goes to the next one when one is unavailable. The route of the proxy's own party,
+    when there is one, lists the cores of the party's replicas (docs/operations.md).
+    """
 
     address: str
     tls: Tls = field(default_factory=Tls)
+    #: Every address, when the config gives several (`address` is then the first).
+    addresses: tuple[str, ...] = ()
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The addresses to try, in turn."""
+        return self.addresses or (self.address,)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Route:
-        return cls(values["address"], Tls.from_dict(values.get("tls") or {}))
+        unknown = sorted(set(values) - {"address", "addresses", "tls"})
+        if unknown:
+            raise KeyError(f"unknown route keys: {', '.join(unknown)}")
+        if "addresses" not in values:
+            return cls(values["address"], Tls.from_dict(values.get("tls") or {}))
+        addresses = values["addresses"]
+        if isinstance(addresses, str) or not addresses or "address" in values:
+            raise TypeError("a route has one address, or a list of addresses")
+        listed = tuple(map(str, addresses))
+        return cls(listed[0], Tls.from_dict(values.get("tls") or {}), listed)
 
 
 @dataclass(frozen=True)
@@ -120,6 +147,15 @@ class NodeConfig:
     heartbeat_timeout_s: float = 30.0
     #: Idle worker processes kept ready for the next task.
     workers: int = 2
+    #: Tasks this node runs at once; more wait for a slot here or on another replica.
+    task_slots: int = 32
+    # --- Replicas: several nodes of one party on one PostgreSQL/MySQL database
+    # (docs/operations.md). Each has a lease in the database that its heartbeat renews.
+    #: This node's name among the party's replicas. Empty: `<host name>:<core address>`.
+    replica_name: str = ""
+    #: How long a replica's lease lasts without a heartbeat: a replica silent this long is
+    #: gone, and the others take over its jobs and fail its tasks (which then run again).
+    replica_lease_s: float = 10.0
     #: Accept the test-only `Noop` module (for tests and benchmarks of the scheduler).
     test_components: bool = False
     #: Where `/v1/model/store` keeps models and `restore` finds them: a directory, or a
@@ -194,6 +230,21 @@ class NodeConfig:
     def grpc_address(self) -> str:
         return self.core_address or f"{self.host}:{self.grpc_port}"
 
+    @property
+    def worker_record(self) -> Path:
+        """Where the executor records its processes: one file per replica sharing data_dir."""
+        return self.data_dir / f"workers.{re.sub(r'[^A-Za-z0-9_.-]', '_', self.replica)}.json"
+
+    @property
+    def replica(self) -> str:
+        if self.replica_name:
+            return self.replica_name
+        name = f"{socket.gethostname()}:{self.grpc_address}"
+        if len(name) > REPLICA_NAME_LENGTH:  # a long Unix socket path
+            digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+            name = f"{socket.gethostname()[: REPLICA_NAME_LENGTH - 17]}:{digest}"
+        return name
+
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NodeConfig:
         known = {f.name for f in dataclasses.fields(cls)}
@@ -245,10 +296,30 @@ class NodeConfig:
             "proxy_port",
             "max_running_jobs",
             "workers",
+            "task_slots",
             "mailbox_memory_bytes",
         ):
             if not isinstance(getattr(config, name), int):
                 raise InvalidArgument(f"node config key {name} must be an integer", key=name)
+        for name in ("heartbeat_interval_s", "heartbeat_timeout_s", "replica_lease_s"):
+            value = getattr(config, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidArgument(f"node config key {name} must be a number", key=name)
+        if (
+            not isinstance(config.replica_name, str)
+            or len(config.replica_name) > REPLICA_NAME_LENGTH
+        ):
+            raise InvalidArgument(
+                f"node config key replica_name must be text of at most {REPLICA_NAME_LENGTH} "
+                "characters",
+                key="replica_name",
+            )
+        if config.task_slots < 1 or config.replica_lease_s < 3 * config.heartbeat_interval_s:
+            raise InvalidArgument(
+                "node config needs task_slots of at least 1, and replica_lease_s of at least "
+                "three heartbeat_interval_s",
+                key="replica_lease_s",
+            )
         return config
 
     @classmethod

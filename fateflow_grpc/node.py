@@ -10,6 +10,7 @@ from fateflow_grpc.domain.data_jobs import DataJobs, DataJobSettings
 from fateflow_grpc.domain.executor import Executor
 from fateflow_grpc.domain.participant import NodeAccess, Participant, PartySettings
 from fateflow_grpc.domain.publishing import Publishing
+from fateflow_grpc.domain.replica import ReplicaRunner, ReplicaSettings
 from fateflow_grpc.domain.scheduler import Scheduler, SchedulerSettings
 from fateflow_grpc.federation.mailboxes import ProxyMailboxes
 from fateflow_grpc.party_client import GrpcParties
@@ -59,6 +60,8 @@ class Node:
                     config.spark_conf,
                 ),
                 config.security.strict,
+                config.replica,
+                config.task_slots,
             ),
             database,
             self.tables,
@@ -69,7 +72,7 @@ class Node:
                 on_exit,
                 size=config.workers,
                 preload=("fateflow_grpc.worker",),
-                record=config.data_dir / "workers.json",
+                record=config.worker_record,
             ),
             self.mailboxes,
         )
@@ -82,6 +85,7 @@ class Node:
                 config.heartbeat_timeout_s,
                 has_route,
                 config.security.strict,
+                config.replica,
             ),
             database,
             self.catalog,
@@ -89,9 +93,23 @@ class Node:
             self.participant,
         )
         self.data_jobs = DataJobs(
-            DataJobSettings(config.board_address, logs_dir, config.server_file_dirs),
+            DataJobSettings(
+                config.board_address, logs_dir, config.server_file_dirs, config.replica
+            ),
             database,
             self.tables,
+        )
+        self.replica = ReplicaRunner(
+            ReplicaSettings(
+                config.replica,
+                config.party_id,
+                config.grpc_address,
+                config.heartbeat_interval_s,
+                config.replica_lease_s,
+            ),
+            database,
+            self.participant,
+            lambda row, holder: self.data_jobs.lose(row.f_job_id, row.f_component_name, holder),
         )
         self.publishing = Publishing(
             config.party_id, config.servings, database, self.parties, GrpcServing()
@@ -104,12 +122,16 @@ class Node:
         if leftovers:
             log.warning("ended %d task processes a previous run of this node left", leftovers)
         self.participant.executor.warm_up()
+        self.replica.register()
         self.participant.recover()
         self.data_jobs.recover()
         self.scheduler.start()
+        self.replica.start()
 
     def close(self) -> None:
         self.scheduler.close()
+        self.replica.stop()
         self.participant.close()
+        self.replica.leave()
         self.parties.close()
         self.mailboxes.close()

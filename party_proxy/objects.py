@@ -23,7 +23,7 @@ from fateflow_grpc.errors import InvalidArgument, PermissionDenied
 from fateflow_grpc.forwarding import relay, timeout_of
 from party_proxy import security
 from party_proxy.mailbox import Mailbox, check_header
-from party_proxy.routing import Router, forwarded_metadata
+from party_proxy.routing import Hop, Router, forwarded_metadata
 from party_proxy.security import Metadata, Signer
 
 #: Payloads from this size on go to a local reader that accepts files as a file.
@@ -47,15 +47,14 @@ def _chunks(requests: Iterator[pb.PushRequest]) -> Iterator[bytes]:
 
 def _send_on(
     router: Router,
-    hop: tuple[grpc.Channel, str],
+    hop: Hop,
     header: pb.ObjectHeader,
     requests: Iterator[pb.PushRequest],
     metadata: Metadata,
     context: grpc.ServicerContext,
 ) -> pb.PushResponse:
     """Stream a push on to the next hop as it comes in; its error comes back named."""
-    channel, name = hop
-    stub = proxy_service_pb2_grpc.ProxyServiceStub(channel)  # type: ignore[no-untyped-call]
+    stub = proxy_service_pb2_grpc.ProxyServiceStub(hop.channel)  # type: ignore[no-untyped-call]
 
     def stream() -> Iterator[pb.PushRequest]:
         yield pb.PushRequest(header=header)
@@ -69,7 +68,10 @@ def _send_on(
         )
         return response
     except grpc.RpcError as error:
-        relay(error, context, f"party {router.party_id}'s proxy -> {name}")
+        # The sender pushes again, under the same message id: to the next address then.
+        if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE:
+            router.unavailable(hop)
+        relay(error, context, f"party {router.party_id}'s proxy -> {hop.name}")
         raise  # relay aborts; never reached
 
 

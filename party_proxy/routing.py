@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import grpc
@@ -76,20 +77,39 @@ def _public_methods() -> dict[str, tuple[bool, bool]]:
     return methods
 
 
+@dataclass(frozen=True)
+class Hop:
+    """One address where the next hop of a call is served."""
+
+    channel: grpc.Channel
+    #: The hop as a person reads it, for errors.
+    name: str
+    party_id: int
+    #: Its place among the addresses of its party's route.
+    index: int
+
+
 class Router:
-    """Channels to this party's core and to other parties' proxies, made once and reused."""
+    """Channels to this party's core and to other parties' proxies, made once and reused.
+
+    A party may be served at several addresses: the cores of its replicas (the route of this
+    proxy's own party), or several proxies of another party. A call goes to the one that
+    answered last, and on to the next when that one is unavailable.
+    """
 
     def __init__(self, config: NodeConfig) -> None:
         self._config = config
-        self._channels: dict[int, grpc.Channel] = {}
+        self._channels: dict[tuple[int, int], grpc.Channel] = {}
+        #: Party id -> the index of the address that answered last.
+        self._preferred: dict[int, int] = {}
         self._lock = threading.Lock()
 
     @property
     def party_id(self) -> int:
         return self._config.party_id
 
-    def relay_hop(self, src: int, dst: int) -> tuple[grpc.Channel, str]:
-        """The next hop of a call from party `src` to party `dst` that reached this proxy's
+    def relay_hops(self, src: int, dst: int) -> list[Hop]:
+        """The next hops of a call from party `src` to party `dst` that reached this proxy's
         public port: only a relay passes calls on, and never one claiming to be its own."""
         own = self._config.party_id
         if not self._config.proxy_relay:
@@ -103,34 +123,60 @@ class Router:
                 f"a call claiming to come from party {own} arrived from outside party {own}",
                 party_id=src,
             )
-        return self.next_hop(dst)
+        return self.hops(dst)
 
-    def next_hop(self, dst_party_id: int) -> tuple[grpc.Channel, str]:
-        """The channel a call for `dst_party_id` takes from this proxy, and the hop's name."""
-        if dst_party_id == self._config.party_id:
-            return self._channel(dst_party_id), (
-                f"party {dst_party_id}'s core at {self._config.grpc_address}"
-            )
-        route = self._config.route(dst_party_id)
+    def relay_hop(self, src: int, dst: int) -> Hop:
+        return self.relay_hops(src, dst)[0]
+
+    def next_hop(self, dst_party_id: int) -> Hop:
+        """Where a call for `dst_party_id` goes from this proxy, when it cannot go on to
+        another address (a stream): the address that answered last."""
+        return self.hops(dst_party_id)[0]
+
+    def hops(self, dst_party_id: int) -> list[Hop]:
+        """Every address a call for `dst_party_id` may take from this proxy, the one that
+        answered last first."""
+        addresses = self._addresses(dst_party_id)
+        own = dst_party_id == self._config.party_id
+        what = f"party {dst_party_id}'s {'core' if own else 'proxy'}"
+        with self._lock:
+            first = self._preferred.get(dst_party_id, 0) % len(addresses)
+        order = [*range(first, len(addresses)), *range(first)]
+        return [
+            Hop(self._channel(dst_party_id, i), f"{what} at {addresses[i]}", dst_party_id, i)
+            for i in order
+        ]
+
+    def unavailable(self, hop: Hop) -> None:
+        """`hop` could not be reached: the next call for its party tries the next address."""
+        count = len(self._addresses(hop.party_id))
+        with self._lock:
+            if self._preferred.get(hop.party_id, 0) % count == hop.index:
+                self._preferred[hop.party_id] = (hop.index + 1) % count
+
+    def _addresses(self, party_id: int) -> tuple[str, ...]:
+        route = self._config.route(party_id)
+        if party_id == self._config.party_id:
+            own = self._config.routes.get(party_id)
+            return own.targets if own is not None else (self._config.grpc_address,)
         if route is None:
             raise FederatedError(
-                f"party {self._config.party_id}'s proxy has no route to party {dst_party_id}",
-                party_id=dst_party_id,
+                f"party {self._config.party_id}'s proxy has no route to party {party_id}",
+                party_id=party_id,
             )
-        return self._channel(dst_party_id), f"party {dst_party_id}'s proxy at {route.address}"
+        return route.targets
 
-    def _channel(self, party_id: int) -> grpc.Channel:
+    def _channel(self, party_id: int, index: int) -> grpc.Channel:
         with self._lock:
-            if party_id not in self._channels:
+            if (party_id, index) not in self._channels:
+                address = self._addresses(party_id)[index]
                 route = self._config.route(party_id)
                 if party_id == self._config.party_id or route is None:
-                    channel = grpc.insecure_channel(
-                        self._config.grpc_address, options=CHANNEL_OPTIONS
-                    )
+                    channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
                 else:
-                    channel = security.channel(route, CHANNEL_OPTIONS)
-                self._channels[party_id] = channel
-            return self._channels[party_id]
+                    channel = security.channel(replace(route, address=address), CHANNEL_OPTIONS)
+                self._channels[party_id, index] = channel
+            return self._channels[party_id, index]
 
     def close(self) -> None:
         with self._lock:
@@ -174,32 +220,51 @@ class ForwardingHandler(grpc.GenericRpcHandler):
             if self._local:
                 # Whatever the local caller said, the call leaves as this party's, signed.
                 outgoing = self._signer.metadata(dst, fields)
-                channel, hop = self._router.next_hop(dst)
+                hops = self._router.hops(dst)
             elif dst == own:
                 self._signer.prove(context, _party(metadata, SRC_PARTY), fields)
                 outgoing = metadata
-                channel, hop = self._router.next_hop(dst)
+                hops = self._router.hops(dst)
             else:
                 outgoing = metadata
-                channel, hop = self._router.relay_hop(_party(metadata, SRC_PARTY), dst)
-            call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
-            future = call.future(request, timeout=timeout_of(context), metadata=outgoing)
-            cancel_with(context, future)
-            try:
-                response: bytes = future.result()
-                return response
-            except grpc.RpcError as error:
-                relay(error, context, f"party {own}'s proxy -> {hop}")
-                raise  # relay aborts; never reached
+                hops = self._router.relay_hops(_party(metadata, SRC_PARTY), dst)
+            return _unary_with_failover(
+                self._router, hops, method, request, outgoing, context, f"party {own}'s proxy"
+            )
 
         return forward
+
+
+def _unary_with_failover(
+    router: Router,
+    hops: list[Hop],
+    method: str,
+    request: bytes,
+    metadata: Metadata,
+    context: grpc.ServicerContext,
+    here: str,
+) -> bytes:
+    """Make a unary call at the first of `hops` that is available; its answer or error back."""
+    for position, hop in enumerate(hops):
+        call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = hop.channel.unary_unary(method)
+        future = call.future(request, timeout=timeout_of(context), metadata=metadata)
+        cancel_with(context, future)
+        try:
+            response: bytes = future.result()
+            return response
+        except grpc.RpcError as error:
+            assert isinstance(error, grpc.Call)
+            if error.code() == grpc.StatusCode.UNAVAILABLE and position < len(hops) - 1:
+                router.unavailable(hop)
+                continue
+            relay(error, context, f"{here} -> {hop.name}")
+    raise AssertionError("relay aborts the call; never reached")
 
 
 def _core_forwarder(
     router: Router, method: str, client_streaming: bool, server_streaming: bool
 ) -> grpc.RpcMethodHandler[Any, Any]:
     """Pass a public API call to this party's core, whatever its kind of streaming."""
-    channel, hop = router.next_hop(router.party_id)
 
     def metadata(context: grpc.ServicerContext) -> tuple[tuple[str, str | bytes], ...]:
         return tuple((k, v) for k, v in context.invocation_metadata() if not k.startswith("grpc-"))
@@ -207,42 +272,47 @@ def _core_forwarder(
     if not client_streaming and not server_streaming:
 
         def unary(request: bytes, context: grpc.ServicerContext) -> bytes:
-            try:
-                call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
-                response: bytes = call(
-                    request, timeout=timeout_of(context), metadata=metadata(context)
-                )
-                return response
-            except grpc.RpcError as error:
-                relay(error, context, hop)
-                raise
+            hops = router.hops(router.party_id)
+            return _unary_with_failover(
+                router, hops, method, request, metadata(context), context, "the proxy"
+            )
 
         return grpc.unary_unary_rpc_method_handler(unary)
     if client_streaming:
 
         def upload(requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
+            hop = router.next_hop(router.party_id)  # a stream read once cannot go elsewhere
             try:
-                call: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(method)
+                call: grpc.StreamUnaryMultiCallable[bytes, bytes] = hop.channel.stream_unary(method)
                 response: bytes = call(
                     requests, timeout=timeout_of(context), metadata=metadata(context)
                 )
                 return response
             except grpc.RpcError as error:
-                relay(error, context, hop)
+                _note_unavailable(router, hop, error)
+                relay(error, context, hop.name)
                 raise
 
         return grpc.stream_unary_rpc_method_handler(upload)
 
     def download(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
-        call: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(method)
+        hop = router.next_hop(router.party_id)
+        call: grpc.UnaryStreamMultiCallable[bytes, bytes] = hop.channel.unary_stream(method)
         responses = call(request, timeout=timeout_of(context), metadata=metadata(context))
         cancel_with(context, responses)
         try:
             yield from responses
         except grpc.RpcError as error:
-            relay(error, context, hop)
+            _note_unavailable(router, hop, error)
+            relay(error, context, hop.name)
 
     return grpc.unary_stream_rpc_method_handler(download)
+
+
+def _note_unavailable(router: Router, hop: Hop, error: grpc.RpcError) -> None:
+    """A stream cannot be sent twice; its sender's retry goes to the next address."""
+    if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE:
+        router.unavailable(hop)
 
 
 def forwarded_metadata(pairs: Sequence[tuple[str, str | bytes]]) -> Metadata:

@@ -17,16 +17,20 @@ from fateflow_grpc.components.feature.onehot import OneHotEncoder
 from fateflow_grpc.components.feature.sample_weight import SampleWeight
 from fateflow_grpc.components.feature.scale import FeatureScale
 from fateflow_grpc.components.feature.selection import HeteroFeatureSelection
+from fateflow_grpc.components.intersect.cache_loader import CacheLoader
 from fateflow_grpc.components.intersect.intersection import Intersection
 from fateflow_grpc.components.io.data_transform import DataTransform
 from fateflow_grpc.components.io.model_loader import ModelLoader
 from fateflow_grpc.components.io.reader import Reader
 from fateflow_grpc.components.io.union import Union
+from fateflow_grpc.components.linear.hetero_linr import HeteroLinR
 from fateflow_grpc.components.linear.hetero_lr import HeteroLR
+from fateflow_grpc.components.linear.hetero_poisson import HeteroPoisson
 from fateflow_grpc.components.linear.hetero_sshe_linr import HeteroSSHELinR
 from fateflow_grpc.components.linear.hetero_sshe_lr import HeteroSSHELR
 from fateflow_grpc.components.linear.homo_lr import HomoLR
 from fateflow_grpc.components.linear.local_baseline import LocalBaseline
+from fateflow_grpc.components.linear.positive_unlabeled import PositiveUnlabeled
 from fateflow_grpc.components.retrieval.secure_information_retrieval import (
     SecureInformationRetrieval,
 )
@@ -56,7 +60,10 @@ COMPONENTS: tuple[Component, ...] = (
     Reader(),
     DataTransform(),
     Intersection(),
+    CacheLoader(),
     HeteroLR(),
+    HeteroLinR(),
+    HeteroPoisson(),
     HomoLR(),
     HeteroSecureBoost(),
     HeteroFastSecureBoost(),
@@ -80,6 +87,7 @@ COMPONENTS: tuple[Component, ...] = (
     HomoDataSplit(),
     FederatedSample(),
     LocalBaseline(),
+    PositiveUnlabeled(),
     HeteroSSHELR(),
     HeteroSSHELinR(),
     HeteroPearson(),

@@ -41,7 +41,7 @@ from fateflow_grpc.errors import (
 )
 from fateflow_grpc.ids import check_table_name, new_job_id
 from fateflow_grpc.status import JobStatus, TaskStatus
-from fateflow_grpc.storage import jobs, tasks, tracking, uploads
+from fateflow_grpc.storage import jobs, replicas, tasks, tracking, uploads
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.delimited import (
     MAX_LINE_BYTES,
@@ -72,6 +72,8 @@ class DataJobSettings:
     board_url: str
     logs_dir: Path
     server_file_dirs: tuple[Path, ...]
+    #: This node's name among the party's replicas: a data job runs at the one it reached.
+    replica: str = "node"
 
 
 @dataclass(frozen=True)
@@ -290,15 +292,18 @@ class DataJobs:
     # --- recovery ---------------------------------------------------------------------------
 
     def recover(self) -> None:
-        """After a restart: no data job survived. Each unfinished one failed; what it wrote is
-        removed (a download's partial file here, an upload's files by the store)."""
+        """After a restart: no data job of this node survived. Each unfinished one failed;
+        what it wrote is removed (a download's partial file here, an upload's files by the
+        store). Those of the party's other replicas run on."""
         with self._database.session() as session:
+            held = {row.f_job_id for row in replicas.held_tasks(session, self._settings.replica)}
             unfinished = [
                 job
                 for status in (JobStatus.WAITING, JobStatus.RUNNING)
                 for job in jobs.query_jobs(
                     session, jobs.JobFilter(role=LOCAL_ROLE, party_id=LOCAL_PARTY, status=status)
                 )
+                if job.f_job_id in held
             ]
         for job in unfinished:
             component = next(iter(job.f_dsl.get("components", {})), "")
@@ -367,6 +372,7 @@ class DataJobs:
                     f_party_status=TaskStatus.WAITING,
                     f_run_on_this_party=True,
                     f_run_pid=os.getpid(),
+                    f_holder=self._settings.replica,
                 ),
             )
             if upload is not None:
@@ -401,6 +407,7 @@ class DataJobs:
         task_key = _task_key(job_id, component)
         tasks.transition_task_party_status(session, task_key, status)
         tasks.transition_task_status(session, task_key, status)
+        replicas.release(session, task_key, self._settings.replica)
         if status == TaskStatus.SUCCESS:
             jobs.update_job_progress(session, _job_key(job_id), 100)
         jobs.transition_job_status(session, _job_key(job_id), JobStatus(status.value))
@@ -428,6 +435,14 @@ class DataJobs:
                 name="data_access",
                 meta={"name": kind, "metric_type": kind.upper(), "count": count},
             )
+
+    def lose(self, job_id: str, component: str, holder: str) -> None:
+        """A data job whose replica is gone: it failed (its files are left to the store's
+        garbage collection, and a download's partial file to its machine)."""
+        with self._database.session() as session:
+            if not replicas.release(session, _task_key(job_id, component), holder):
+                return  # another replica got there first
+        self._fail(job_id, component, RuntimeError(f"replica {holder}, which ran it, is gone"))
 
     def _fail(self, job_id: str, component: str, error: BaseException) -> None:
         message = error.message if isinstance(error, FateFlowError) else repr(error)

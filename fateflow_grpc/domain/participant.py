@@ -34,7 +34,7 @@ from fateflow_grpc.errors import (
     NotFound,
 )
 from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
-from fateflow_grpc.storage import jobs, tasks
+from fateflow_grpc.storage import jobs, replicas, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task
 from fateflow_grpc.storage.table_store import TableStore
@@ -152,6 +152,10 @@ class PartySettings:
     node: NodeAccess
     #: Refuse jobs with settings that may expose a party's data (`safeguards.py`).
     strict: bool = False
+    #: This node's name among the party's replicas (`storage/replicas.py`).
+    replica: str = "node"
+    #: Tasks this node runs at once.
+    task_slots: int = 32
 
 
 #: FATE 1.7+'s job parameters for reruns after a failure, with our defaults: one more try
@@ -205,8 +209,11 @@ class Participant:
         self._catalog = catalog
         self._parties = parties
         self._executor = executor_factory(self._task_ended)
-        # One slot check at a time, so two jobs cannot both take the last slot.
+        # One slot check at a time, so two jobs cannot both take the last slot (the other
+        # replicas of the party wait on the database's lock, `replicas.lock_party`).
         self._slots = threading.Lock()
+        # One claim at a time here: each claim counts the slots the previous one took.
+        self._claiming = threading.Lock()
 
     @property
     def executor(self) -> Executor:
@@ -273,6 +280,8 @@ class Participant:
                     f_initiator_role=spec.initiator.role,
                     f_initiator_party_id=str(spec.initiator.party_id),
                     f_is_initiator=initiator_rows,
+                    # The replica that takes the submission schedules the job.
+                    f_scheduler=self._settings.replica if initiator_rows else None,
                     f_status=JobStatus.WAITING,
                     f_warnings=warnings,
                 ),
@@ -303,6 +312,9 @@ class Participant:
     ) -> bool:
         key = jobs.JobKey(job_id, party.role, str(party.party_id))
         with self._slots, self._database.session() as session:
+            if status == JobStatus.READY:
+                # Before anything is read: what is read next is what the others committed.
+                replicas.lock_party(session, str(self._settings.party_id))
             job = jobs.get_job(session, key)
             if job is None:
                 raise NotFound(f"party {party.party_id} has no job {job_id}", job_id=job_id)
@@ -335,7 +347,11 @@ class Participant:
     # --- tasks ------------------------------------------------------------------------------
 
     def start_task(self, ref: TaskRef) -> None:
-        """Start version `ref.task_version` of a task here, ending any older version first."""
+        """Start version `ref.task_version` of a task here, ending any older version first.
+
+        The task is then `running` at this party, and waits for a replica with a free slot to
+        claim it: this one at once if it has the most, another one at its next heartbeat.
+        """
         with self._database.session() as session:
             job = jobs.get_job(session, jobs.JobKey(ref.job_id, ref.role, str(ref.party_id)))
             if job is None:
@@ -362,6 +378,45 @@ class Participant:
             if not tasks.transition_task_party_status(session, _key(ref), TaskStatus.RUNNING):
                 raise FailedPrecondition(f"task {ref} is not waiting to run", job_id=ref.job_id)
             tasks.transition_task_status(session, _key(ref), TaskStatus.RUNNING)
+        self.claim_tasks()
+
+    def free_slots(self) -> int:
+        return max(0, self._settings.task_slots - len(self._executor.running()))
+
+    def claim_tasks(self) -> None:
+        """Run the started tasks no replica holds, one at a time while this replica has a free
+        slot and no other live one has more (so that tasks spread over the replicas)."""
+        party = str(self._settings.party_id)
+        with self._claiming:
+            while True:
+                free = self.free_slots()
+                with self._database.session() as session:
+                    others = [
+                        replica.f_free_slots
+                        for replica in replicas.live_replicas(session, party)
+                        if replica.f_name != self._settings.replica
+                    ]
+                    if free <= 0 or free < max(others, default=0):
+                        return
+                    claimed = replicas.claim_tasks(session, self._settings.replica, party, 1)
+                    if not claimed:
+                        return
+                    # What the others compare their free slots with, before the next heartbeat.
+                    replicas.set_free_slots(session, self._settings.replica, free - 1)
+                ref = _ref(claimed[0])
+                try:
+                    self._launch(ref)
+                except Exception as error:  # whatever it is, the task failed, and says why
+                    log.exception("task %s could not start", ref)
+                    self._task_ended(ref, Outcome(False, f"the task could not start: {error}"))
+
+    def _launch(self, ref: TaskRef) -> None:
+        """Run a task this replica has claimed in a worker of its own."""
+        with self._database.session() as session:
+            job = jobs.get_job(session, jobs.JobKey(ref.job_id, ref.role, str(ref.party_id)))
+            if job is None:
+                raise NotFound(f"party {ref.party_id} has no job {ref.job_id}", job_id=ref.job_id)
+            spec = self.spec(job)
         run = TaskRun(
             task=ref,
             module=spec.component(ref.component_name).module,
@@ -377,19 +432,61 @@ class Participant:
             / ref.component_name,
         )
         pid = self._executor.start(ref, run)
+        log.info("replica %s runs task %s in process %d", self._settings.replica, ref, pid)
         with self._database.session() as session:
             started = tasks.get_task(session, _key(ref))
             if started is not None:
                 started.f_run_pid = pid
                 started.f_run_ip = "127.0.0.1"
 
+    def stop_released(self) -> None:
+        """Stop the workers of tasks this replica no longer should run: ended meanwhile (by a
+        stop or a new version, at another replica), or no longer held by it."""
+        # No claim meanwhile: a task launched after the rows were read is not one of them.
+        with self._claiming, self._database.session() as session:
+            mine = {
+                _ref(row)
+                for row in replicas.held_tasks(session, self._settings.replica)
+                if row.f_party_status == TaskStatus.RUNNING
+            }
+            released = [ref for ref in self._executor.running() if ref not in mine]
+        for ref in released:
+            log.info("replica %s stops task %s: it ended elsewhere", self._settings.replica, ref)
+            self._executor.stop(ref)
+
+    def running(self) -> bool:
+        """Whether any task runs here."""
+        return bool(self._executor.running())
+
+    def stop_all(self) -> None:
+        """Stop every worker here: this replica's lease ran out, its tasks are the others' now."""
+        for ref in self._executor.running():
+            self._executor.stop(ref)
+
+    def lose(self, row: Task, holder: str) -> None:
+        """A task whose replica is gone: it failed, if nobody said so first."""
+        ref = _ref(row)
+        why = f"replica {holder} of party {ref.party_id}, which ran it, is gone"
+        with self._database.session() as session:
+            if not replicas.release(session, _key(ref), holder):
+                return  # another replica got there first
+            applied = tasks.transition_task_party_status(session, _key(ref), TaskStatus.FAILED)
+            if applied:
+                tasks.transition_task_status(session, _key(ref), TaskStatus.FAILED)
+        if applied:
+            log.warning("task %s lost: %s", ref, why)
+            self.report(int(row.f_initiator_party_id), TaskState(ref, TaskStatus.FAILED, why))
+
     def _task_ended(self, ref: TaskRef, outcome: Outcome) -> None:
         """The executor's callback: record how the task ended, then tell the initiator."""
         status = TaskStatus.SUCCESS if outcome.ok else TaskStatus.FAILED
+        log.info("replica %s: task %s ended: %s", self._settings.replica, ref, status.value)
         with self._database.session() as session:
             applied = tasks.transition_task_party_status(session, _key(ref), status)
             if applied:
                 tasks.transition_task_status(session, _key(ref), status)
+            # Its worker has ended: another attempt of the task may run now.
+            replicas.release(session, _key(ref), self._settings.replica)
             job = jobs.get_job(session, jobs.JobKey(ref.job_id, ref.role, str(ref.party_id)))
         if not applied or job is None:
             return  # stopped meanwhile: the stop already recorded the end
@@ -461,19 +558,28 @@ class Participant:
         are rerun by its scheduler; the others failed, and their initiators are told. Then
         each unfinished job takes the end its initiator gave it while this node was down."""
         with self._database.session() as session:
-            orphans = tasks.query_tasks(
-                session,
-                tasks.TaskFilter(party_id=str(self._settings.party_id), status=TaskStatus.RUNNING),
-            )
+            orphans = [
+                row
+                for row in replicas.held_tasks(session, self._settings.replica)
+                if row.f_party_id == str(self._settings.party_id)
+            ]
             unfinished = [
                 job
                 for status in (JobStatus.WAITING, JobStatus.READY, JobStatus.RUNNING)
                 for job in jobs.query_jobs(session, jobs.JobFilter(status=status))
             ]
-        initiated = {job.f_job_id for job in unfinished if job.f_is_initiator}
+        # The jobs this replica schedules: its scheduler runs their tasks again (`_resume`).
+        initiated = {
+            job.f_job_id
+            for job in unfinished
+            if job.f_is_initiator and job.f_scheduler in (self._settings.replica, None)
+        }
         for row in orphans:
-            if row.f_run_on_this_party and row.f_job_id not in initiated:
+            if row.f_job_id not in initiated:
                 self._task_ended(_ref(row), Outcome(False, "the node restarted while the task ran"))
+        with self._database.session() as session:
+            for row in orphans:  # their workers died with the previous run
+                replicas.release(session, _key(_ref(row)), self._settings.replica)
         for job in unfinished:
             if job.f_job_id not in initiated:
                 self._catch_up(job)

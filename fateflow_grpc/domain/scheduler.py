@@ -17,6 +17,11 @@ Nothing is lost to a party that crashes or goes silent:
   version, at every party; the components before them keep their results;
 - `rerun` runs an ended job again from the components that did not succeed (FATE 1.6+'s
   `/v1/job/rerun`).
+
+A party may run several replicas on one database: each job is scheduled by one of them, the
+one that took its submission, until that replica is gone (its lease in the database ran out);
+then another claims the job and goes on with it, while the tasks the lost replica ran fail
+and run again like any failed task (`storage/replicas.py`).
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ from fateflow_grpc.errors import (
     NotFound,
 )
 from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
-from fateflow_grpc.storage import jobs, model_info, tasks
+from fateflow_grpc.storage import jobs, model_info, replicas, tasks
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, Task, now_ms
 
@@ -68,6 +73,8 @@ class SchedulerSettings:
     has_route: Callable[[int], bool]
     #: Refuse jobs any party warns about (`safeguards.py`), instead of running them.
     strict: bool = False
+    #: This node's name among the party's replicas (`storage/replicas.py`).
+    replica: str = "node"
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
 
     def start(self) -> None:
+        self._claim()
         self._resume()
         self._thread.start()
 
@@ -290,6 +298,8 @@ class Scheduler:
                 self._new_version(rows[name], rows[name][0].f_auto_retries)
             for party in mine:
                 self._queue_again(party, job_id)
+            with self._database.session() as session:
+                replicas.schedule(session, job_id, str(self._settings.party_id), self._replica)
             self._log(job_id, f"rerun: {', '.join(again)}")
         self.wake()
         return again
@@ -324,6 +334,8 @@ class Scheduler:
                 last_heartbeat = time.monotonic()
             try:
                 with self._lock:
+                    for job_id in self._claim():
+                        self._take_over(job_id)
                     self._start_waiting_job()
                     for job in self._initiated(JobStatus.RUNNING):
                         if heartbeat:
@@ -332,15 +344,44 @@ class Scheduler:
             except Exception:
                 log.exception("a scheduling round failed; the next round retries")
 
-    def _initiated(self, status: JobStatus) -> list[Job]:
+    @property
+    def _replica(self) -> str:
+        return self._settings.replica
+
+    def _claim(self) -> list[str]:
+        """Take the jobs no live replica schedules; returns those another replica scheduled."""
         with self._database.session() as session:
-            rows = jobs.query_jobs(session, jobs.JobFilter(is_initiator=True, status=status))
+            claimed = replicas.claim_jobs(session, self._replica, str(self._settings.party_id))
+        for job_id, previous in claimed:
+            log.info(
+                "job %s: replica %s schedules it now (was %s)", job_id, self._replica, previous
+            )
+        return [job_id for job_id, previous in claimed if previous not in (None, self._replica)]
+
+    def _take_over(self, job_id: str) -> None:
+        """Go on with a job whose scheduler is gone: the slots it was reserving are freed (it
+        starts again from waiting); its running tasks go on, and those the lost replica ran
+        fail once its lease has run out, and run again."""
+        job = self._initiator_row(job_id)
+        self._log(job_id, f"replica {self._replica} took over its scheduling")
+        if job.f_status == JobStatus.READY:
+            for party in self._spec(job).parties():
+                self._update_quietly(party, job_id, JobStatus.WAITING)
+
+    def _initiated(self, status: JobStatus, *, anyone: bool = False) -> list[Job]:
+        """The jobs of `status` this replica schedules (with `anyone`, every replica's)."""
+        scheduler = None if anyone else self._replica
+        with self._database.session() as session:
+            rows = jobs.query_jobs(
+                session, jobs.JobFilter(is_initiator=True, status=status, scheduler=scheduler)
+            )
         return sorted(rows, key=lambda job: (job.f_create_time, job.f_job_id))
 
     def _start_waiting_job(self) -> None:
-        """Start the oldest waiting job if every party has a slot (FIFO: the rest wait)."""
-        waiting = self._initiated(JobStatus.WAITING)
-        if not waiting:
+        """Start the party's oldest waiting job if every party has a slot (FIFO: the rest wait),
+        when this replica schedules it."""
+        waiting = self._initiated(JobStatus.WAITING, anyone=True)
+        if not waiting or waiting[0].f_scheduler != self._replica:
             return
         job = waiting[0]
         spec = self._spec(job)

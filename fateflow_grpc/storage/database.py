@@ -10,6 +10,7 @@ them up to the newest. To write a new one after changing the models::
         command.revision(migration_config(connection), "what changed", autogenerate=True)
 """
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -50,10 +51,42 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run while one writer writes; the busy timeout makes concurrent writers
     # queue instead of failing at once (FATE #2906 "database is locked").
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The timeout first: switching a new file to WAL waits for its other first connections.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+#: The name of the server-side lock under which a node migrates the schema.
+MIGRATION_LOCK = "fateflow_grpc_migrations"
+
+
+@contextmanager
+def _migrating_alone(engine: Engine) -> Iterator[None]:
+    """Hold the database's lock of migrations over the block, commit included: on a connection
+    of its own (a server's session lock), or a lock file beside a SQLite file."""
+    name = {"name": MIGRATION_LOCK}
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), name)
+            try:
+                yield
+            finally:
+                holder.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), name)
+    elif engine.dialect.name in ("mysql", "mariadb"):
+        with engine.connect() as holder:
+            holder.execute(text("SELECT GET_LOCK(:name, 600)"), name)
+            try:
+                yield
+            finally:
+                holder.execute(text("SELECT RELEASE_LOCK(:name)"), name)
+    elif engine.url.database not in (None, "", ":memory:"):
+        with open(f"{engine.url.database}.migrating", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+    else:
+        yield
 
 
 def migration_config(connection: Connection) -> Config:
@@ -67,11 +100,12 @@ def migration_config(connection: Connection) -> Config:
 def create_database(url: str) -> Database:
     """Open the database at ``url`` and bring its schema to the newest migration.
 
-    Running it on an up-to-date database changes nothing.
+    Running it on an up-to-date database changes nothing. Several nodes may run it at once on
+    one server (the replicas of a party starting together): they take turns.
     """
     database = Database(url)
     try:
-        with database.engine.begin() as connection:
+        with _migrating_alone(database.engine), database.engine.begin() as connection:
             command.upgrade(migration_config(connection), "head")
     except BaseException:
         database.dispose()

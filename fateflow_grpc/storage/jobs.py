@@ -32,6 +32,8 @@ class JobFilter:
     is_initiator: bool | None = None
     tag: str | None = None
     name: str | None = None
+    #: The replica that schedules it (`replicas.py`).
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,7 @@ def _conditions(job_filter: JobFilter) -> list[ColumnElement[bool]]:
         (Job.f_is_initiator, job_filter.is_initiator),
         (Job.f_tag, job_filter.tag),
         (Job.f_name, job_filter.name),
+        (Job.f_scheduler, job_filter.scheduler),
     )
     return [column == value for column, value in wanted if value is not None]
 

@@ -23,6 +23,7 @@ PARTY_ID = String(32)
 COMPONENT = String(64)
 TASK_ID = String(128)  # "<job_id>_<component_name>"
 NAME = String(128)  # table names, namespaces, model ids, metric names
+REPLICA = String(128)  # a replica's name (`NodeConfig.replica_name`)
 
 
 def now_ms() -> int:
@@ -99,6 +100,8 @@ class Job(_RunTimes, Base):
     f_rerun_signal: Mapped[bool] = mapped_column(default=False)
     #: Why the job may expose a party's data (not a FATE column; see docs/security.md).
     f_warnings: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    #: The replica whose scheduler drives the job (initiator rows only; not a FATE column).
+    f_scheduler: Mapped[str | None] = mapped_column(REPLICA)
     f_create_time: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)
     f_update_time: Mapped[int | None] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
 
@@ -119,12 +122,37 @@ class Task(_RunTimes, Base):
     f_initiator_role: Mapped[str] = mapped_column(ROLE)
     f_initiator_party_id: Mapped[str] = mapped_column(PARTY_ID)
     f_status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))
-    f_party_status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))
+    f_party_status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), index=True)
     f_run_on_this_party: Mapped[bool] = mapped_column(default=False)
     f_run_ip: Mapped[str | None] = mapped_column(String(64))
     f_run_pid: Mapped[int | None]
     #: How many more times the initiator reruns the task when it fails (FATE 1.7+).
     f_auto_retries: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: The replica whose worker process runs this attempt now; NULL before one claims it and
+    #: once that process has ended (not a FATE column).
+    f_holder: Mapped[str | None] = mapped_column(REPLICA, index=True)
+    f_create_time: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    f_update_time: Mapped[int | None] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
+
+
+class Replica(Base):
+    """One `fateflow node` of a party sharing its database with the party's other replicas.
+
+    It is live while its lease has not run out (`f_lease_until`, renewed by its heartbeat); the
+    jobs it schedules and the tasks it holds go to the others once it is not.
+    """
+
+    __tablename__ = "t_replica"
+
+    f_name: Mapped[str] = mapped_column(REPLICA, primary_key=True)
+    f_party_id: Mapped[str] = mapped_column(PARTY_ID)
+    f_host: Mapped[str] = mapped_column(String(255))
+    f_pid: Mapped[int]
+    #: Where its core serves gRPC.
+    f_address: Mapped[str] = mapped_column(String(255))
+    #: Tasks it can take more, as of its last heartbeat or claim.
+    f_free_slots: Mapped[int]
+    f_lease_until: Mapped[int] = mapped_column(BigInteger)
     f_create_time: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     f_update_time: Mapped[int | None] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
 

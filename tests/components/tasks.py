@@ -115,6 +115,7 @@ class Stores:
         models: Sequence[str] = (),
         isometric: Sequence[str] = (),
         outputs: Sequence[str] = ("data",),
+        model_outputs: Sequence[str] = ("model",),
         job_id: str = "train",
         trained: str | None = None,
         job_parameters: Mapping[str, Any] | None = None,
@@ -122,8 +123,8 @@ class Stores:
         """The context of `component`'s task at `party`. `data` maps an input kind to upstream
         outputs (`"reader_0.data"`); `models` names upstream models (`"scale_0.model"`), read
         from job `trained` when it is given (a predict job), from this job otherwise;
-        `isometric` names FATE's `isometric_model` inputs; `job_parameters` are the job's
-        (`computing_engine`, ...)."""
+        `isometric` names FATE's `isometric_model` inputs; `model_outputs` the DSL's model (or
+        cache) outputs; `job_parameters` are the job's (`computing_engine`, ...)."""
         wiring = Wiring(
             data_inputs={
                 kind: [tuple(ref.split(".", 1)) for ref in refs]  # type: ignore[misc]
@@ -135,7 +136,7 @@ class Stores:
             ],
             isometric_model_inputs=[tuple(ref.split(".", 1)) for ref in isometric],  # type: ignore[misc]
             data_outputs=list(outputs),
-            model_outputs=["model"],
+            model_outputs=list(model_outputs),
             tables={},
         )
         job_parameters = {**(job_parameters or {}), "model_id": MODEL_ID}
@@ -248,7 +249,7 @@ class Stores:
             )
 
     def model(
-        self, party: PartyRole, component: str, *, job_id: str = "train"
+        self, party: PartyRole, component: str, *, job_id: str = "train", alias: str = "model"
     ) -> dict[str, Any] | None:
         path = model_files.model_path(
             self._node(party).data_dir,
@@ -257,7 +258,7 @@ class Stores:
             MODEL_ID,
             job_id,
             component,
-            "model",
+            alias,
         )
         return model_files.read_model(path)
 

@@ -7,6 +7,7 @@ import pytest
 
 from fateflow_grpc.components.registry import catalog
 from fateflow_grpc.domain.jobspec import TableRef, parse_job
+from fateflow_grpc.errors import InvalidArgument
 from tests.domain.fate_examples import fate_json
 
 V1 = "v1.6.1:examples/dsl/v1/hetero_logistic_regression"
@@ -73,3 +74,22 @@ def test_fates_intersection_cache_edge_is_a_model_edge() -> None:
     assert by_name["intersect_0"].model_outputs == ("cache",)
     (cache,) = by_name["intersect_1"].model_inputs
     assert (cache.source, cache.name) == ("intersect_0", "cache")
+
+
+def test_fates_cache_loader_example_feeds_the_intersection() -> None:
+    """FATE's CacheLoader example, with the earlier job's id that FATE's testsuite fills in
+    (the conf leaves it empty, which is refused by name)."""
+    dsl = fate_json("v1.11.4:examples/dsl/v2/intersect/test_intersect_job_cache_loader_dsl.json")
+    conf = fate_json(
+        "v1.11.4:examples/dsl/v2/intersect/test_intersect_job_rsa_cache_loader_conf.json"
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        parse_job(dsl, conf, catalog(with_testing=False), has_route=lambda _: True)
+    assert caught.value.metadata["parameter"] == "job_id"
+    for role in ("guest", "host"):
+        conf["component_parameters"]["role"][role]["0"]["cache_loader_0"]["job_id"] = "earlier"
+    spec = parse_job(dsl, conf, catalog(with_testing=False), has_route=lambda _: True)
+    by_name = {component.name: component for component in spec.components}
+    assert by_name["cache_loader_0"].model_outputs == ("cache",)
+    (cache,) = by_name["intersect_0"].model_inputs
+    assert (cache.source, cache.name) == ("cache_loader_0", "cache")

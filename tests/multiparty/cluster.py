@@ -42,6 +42,11 @@ class NodeProcess:
     data_dir: Path
     settings: dict[str, Any] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    #: What `fateflow` runs: a whole node by default; a replica of a party runs
+    #: `("node", "--no-proxy")`, its party's proxy `("proxy",)`.
+    command: tuple[str, ...] = ("node",)
+    #: Its log file (several processes may share a data directory).
+    log_name: str = "node.log"
 
     def __post_init__(self) -> None:
         self.http_port, self.grpc_port, self.proxy_port = free_ports(3)
@@ -56,18 +61,29 @@ class NodeProcess:
         """The proxy's local endpoint, where this party's tasks reach it."""
         return f"unix:{self.data_dir.resolve() / 'proxy.sock'}"
 
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / self.log_name.replace(".log", ".yaml")
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / self.log_name
+
     def write_config(
-        self, routes: dict[int, str], party_secrets: dict[int, str] | None = None
+        self, routes: dict[int, str | list[str]], party_secrets: dict[int, str] | None = None
     ) -> Path:
         self._written = (routes, party_secrets)
-        path = self.data_dir / "node.yaml"
+        path = self.config_path
         config = {
             "party_id": self.party_id,
             "http_port": self.http_port,
             "grpc_port": self.grpc_port,
             "proxy_port": self.proxy_port,
             "data_dir": str(self.data_dir),
-            "routes": {party: {"address": address} for party, address in routes.items()},
+            "routes": {
+                party: {"addresses": address} if isinstance(address, list) else {"address": address}
+                for party, address in routes.items()
+            },
             "party_secrets": party_secrets or {},
             "test_components": True,
             "heartbeat_interval_s": 0.5,
@@ -77,28 +93,37 @@ class NodeProcess:
         path.write_text(yaml.safe_dump(config))
         return path
 
-    def start(self) -> None:
-        log = open(self.data_dir / "node.log", "ab")  # noqa: SIM115 - the process owns it
+    def start(self, timeout: float = 30) -> None:
+        self.launch()
+        self.wait_serving(timeout)
+
+    def launch(self) -> None:
+        """Start the process, without waiting for it to serve."""
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "fateflow_grpc",
-                "node",
+                self.command[0],
                 "--config",
-                str(self.data_dir / "node.yaml"),
+                str(self.config_path),
+                *self.command[1:],
             ],
             stdout=log,
             stderr=log,
         )
-        wait_for(self._serving, 30, f"party {self.party_id} to start ({self.data_dir}/node.log)")
+
+    def wait_serving(self, timeout: float = 30) -> None:
+        wait_for(self._serving, timeout, f"party {self.party_id} to start ({self.log_path})")
 
     def _serving(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"party {self.party_id} exited: see {self.data_dir}/node.log")
+            raise AssertionError(f"party {self.party_id} exited: see {self.log_path}")
         # The proxy's local endpoint, not its public port: that one may require a certificate.
-        for address in (f"127.0.0.1:{self.grpc_port}", self.local_proxy_address):
+        core = [] if self.command[0] == "proxy" else [f"127.0.0.1:{self.grpc_port}"]
+        for address in (*core, self.local_proxy_address):
             try:
                 with grpc.insecure_channel(address) as channel:
                     health_pb2_grpc.HealthStub(channel).Check(
@@ -106,6 +131,8 @@ class NodeProcess:
                     )
             except grpc.RpcError:
                 return False
+        if not core:
+            return True
         # The gateway starts last; tests upload through it right away.
         try:
             socket.create_connection(("127.0.0.1", self.http_port), timeout=1).close()

@@ -38,10 +38,10 @@ def database_url(
     server_url = os.environ.get(variable)
     if not server_url:
         pytest.skip(f"{variable} is not set: no {engine} server to run the storage contract on")
-    yield from _scratch_database(server_url)
+    yield from scratch_database(server_url)
 
 
-def _scratch_database(server_url: str) -> Iterator[str]:
+def scratch_database(server_url: str) -> Iterator[str]:
     url = make_url(server_url)
     name = f"fateflow_test_{secrets.token_hex(6)}"
     is_postgres = url.get_backend_name() == "postgresql"

@@ -1,18 +1,21 @@
 """The storage contract: every test runs once per engine (see conftest.py)."""
 
+import contextlib
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fateflow_grpc.status import JOB_TRANSITIONS, TASK_TRANSITIONS, JobStatus, TaskStatus
-from fateflow_grpc.storage import jobs, model_info, tables, tasks, tracking, uploads
+from fateflow_grpc.storage import jobs, model_info, replicas, tables, tasks, tracking, uploads
 from fateflow_grpc.storage.database import (
     SQLITE_BUSY_TIMEOUT_MS,
     Database,
@@ -26,12 +29,15 @@ from fateflow_grpc.storage.models import (
     Job,
     ModelInfo,
     OutputDataInfo,
+    Replica,
     StorageTableMeta,
     Task,
     UploadHistory,
+    now_ms,
 )
 from fateflow_grpc.storage.tasks import TaskFilter, TaskKey
 from fateflow_grpc.storage.tracking import ComponentRef, Metric
+from tests.storage.conftest import SERVER_URL_VARIABLES, scratch_database
 
 JOB_ID = "202006122116502527621"
 GUEST = JobKey(JOB_ID, "guest", "9999")
@@ -91,7 +97,7 @@ def test_migrations_apply_twice_and_match_the_models(database_url: str, db: Data
     with db.engine.connect() as connection:
         head = ScriptDirectory.from_config(migration_config(connection)).get_current_head()
         migration = MigrationContext.configure(connection)
-        assert head == "0002"
+        assert head == "0003"
         assert migration.get_current_revision() == head
         assert compare_metadata(migration, Base.metadata) == []
 
@@ -722,3 +728,183 @@ def test_model_info_save_get_query_delete(db: Database) -> None:
     with db.session() as session:
         assert model_info.get_model_info(session, guest) is None
         assert model_info.get_model_info(session, host) is not None
+
+
+# --- replicas ----------------------------------------------------------------------------------
+
+
+def make_replica(name: str, lease_ms: int = 60_000, free_slots: int = 4) -> Replica:
+    return Replica(
+        f_name=name,
+        f_party_id="9999",
+        f_host="machine",
+        f_pid=1,
+        f_address=f"{name}:9360",
+        f_free_slots=free_slots,
+        f_lease_until=now_ms() + lease_ms,
+    )
+
+
+def test_a_replica_is_live_while_its_lease_runs_and_renews_only_then(db: Database) -> None:
+    with db.session() as session:
+        replicas.register(session, make_replica("a"))
+        replicas.register(session, make_replica("b", lease_ms=-1))
+    with db.session() as session:
+        assert [r.f_name for r in replicas.live_replicas(session, "9999")] == ["a"]
+        assert replicas.renew(session, "a", now_ms() + 1000, 3)
+        # b's lease ran out: the others may have taken its work, it must not renew.
+        assert not replicas.renew(session, "b", now_ms() + 1000, 3)
+        assert not replicas.renew(session, "nobody", now_ms() + 1000, 3)
+    with db.session() as session:
+        # A previous run's row is replaced whole.
+        replicas.register(session, make_replica("b", free_slots=7))
+    with db.session() as session:
+        assert {r.f_name: r.f_free_slots for r in replicas.live_replicas(session, "9999")} == {
+            "a": 3,
+            "b": 7,
+        }
+        replicas.remove(session, "a")
+    with db.session() as session:
+        assert [r.f_name for r in replicas.live_replicas(session, "9999")] == ["b"]
+
+
+def test_jobs_are_claimed_from_replicas_that_are_gone_only(db: Database) -> None:
+    keys = [JobKey(f"2020061221165025276{i:02d}", "guest", "9999") for i in range(4)]
+    with db.session() as session:
+        replicas.register(session, make_replica("live"))
+        replicas.register(session, make_replica("other"))
+        replicas.register(session, make_replica("gone", lease_ms=-1))
+        jobs.create_job(session, make_job(keys[0], f_is_initiator=True, f_scheduler="live"))
+        jobs.create_job(session, make_job(keys[1], f_is_initiator=True, f_scheduler="gone"))
+        jobs.create_job(session, make_job(keys[2], f_is_initiator=True))
+        done = make_job(keys[3], JobStatus.SUCCESS, f_is_initiator=True, f_scheduler="gone")
+        jobs.create_job(session, done)
+    with db.session() as session:
+        claimed = replicas.claim_jobs(session, "other", "9999")
+    assert sorted(claimed, key=str) == sorted(
+        [(keys[1].job_id, "gone"), (keys[2].job_id, None)], key=str
+    )
+    with db.session() as session:
+        assert replicas.claim_jobs(session, "third", "9999") == []
+        mine = jobs.query_jobs(session, JobFilter(scheduler="other"))
+    assert sorted(job.f_job_id for job in mine) == [keys[1].job_id, keys[2].job_id]
+
+
+def test_a_job_locked_by_one_claimer_is_skipped_by_the_other(
+    db: Database, database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has no row locks: one node runs on it alone")
+    with db.session() as session:
+        jobs.create_job(session, make_job(GUEST, f_is_initiator=True))
+    with db.session() as first:
+        assert [job for job, _ in replicas.claim_jobs(first, "a", "9999")] == [JOB_ID]
+        found: list[Any] = []
+        second = threading.Thread(
+            target=lambda: found.extend(_claim_in_new_session(db, "b")), daemon=True
+        )
+        second.start()
+        second.join(timeout=20)
+        assert not second.is_alive(), "the second claimer must skip the locked row, not wait"
+    assert found == []
+    assert read_job(db, GUEST).f_scheduler == "a"
+
+
+def _claim_in_new_session(db: Database, name: str) -> list[tuple[str, str | None]]:
+    with db.session() as session:
+        return replicas.claim_jobs(session, name, "9999")
+
+
+def test_started_tasks_are_claimed_once_and_never_beside_a_held_attempt(db: Database) -> None:
+    first, second = task_key("reader"), task_key("lr")
+    with db.session() as session:
+        replicas.register(session, make_replica("a"))
+        tasks.create_task(session, make_task(first, TaskStatus.RUNNING, f_run_on_this_party=True))
+        tasks.create_task(session, make_task(second, TaskStatus.WAITING, f_run_on_this_party=True))
+        # Another party's task, as the initiator keeps it: never run here.
+        host = task_key("lr", "host", "10000")
+        tasks.create_task(session, make_task(host, TaskStatus.RUNNING))
+    with db.session() as session:
+        assert [t.f_task_id for t in replicas.claim_tasks(session, "a", "9999", 5)] == [
+            first.task_id
+        ]
+    with db.session() as session:
+        assert replicas.claim_tasks(session, "b", "9999", 5) == []
+        # The next attempt of the claimed task waits while the first one is held.
+        again = first._replace(task_version=1)
+        tasks.create_task(session, make_task(again, TaskStatus.RUNNING, f_run_on_this_party=True))
+    with db.session() as session:
+        assert replicas.claim_tasks(session, "b", "9999", 5) == []
+        assert [t.f_task_version for t in replicas.held_tasks(session, "a")] == [0]
+        assert not replicas.release(session, first, "b")
+        # Its worker has ended: the attempt is over, and let go of.
+        assert tasks.transition_task_party_status(session, first, TaskStatus.CANCELED)
+        assert replicas.release(session, first, "a")
+    with db.session() as session:
+        claimed = replicas.claim_tasks(session, "b", "9999", 5)
+    assert [(t.f_task_id, t.f_task_version) for t in claimed] == [(first.task_id, 1)]
+    assert read_task(db, again).f_holder == "b"
+
+
+def test_tasks_of_replicas_that_are_gone_are_lost(db: Database) -> None:
+    kept, lost = task_key("reader"), task_key("lr")
+    with db.session() as session:
+        replicas.register(session, make_replica("live"))
+        replicas.register(session, make_replica("gone", lease_ms=-1))
+        tasks.create_task(session, make_task(kept, TaskStatus.RUNNING, f_holder="live"))
+        tasks.create_task(session, make_task(lost, TaskStatus.RUNNING, f_holder="gone"))
+        tasks.create_task(session, make_task(task_key("x"), TaskStatus.RUNNING, f_holder="unknown"))
+    with db.session() as session:
+        found = sorted(t.f_task_id for t in replicas.lost_tasks(session))
+    assert found == sorted([lost.task_id, task_key("x").task_id])
+
+
+def test_the_party_lock_makes_replicas_take_turns(db: Database, database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has no row locks: one node runs on it alone")
+    with db.session() as session:
+        replicas.register(session, make_replica("a"))
+        replicas.register(session, make_replica("b"))
+    order: list[str] = []
+
+    def second() -> None:
+        with db.session() as session:
+            replicas.lock_party(session, "9999")
+            order.append("second")
+
+    with db.session() as session:
+        replicas.lock_party(session, "9999")
+        waiting = threading.Thread(target=second, daemon=True)
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive(), "the second replica should wait for the first"
+        order.append("first")
+    waiting.join(timeout=20)
+    assert order == ["first", "second"]
+
+
+def test_nodes_migrating_one_new_database_at_once_take_turns(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Replicas of a party starting together each bring the schema up to date."""
+    if database_url.startswith("sqlite"):
+        scratch = contextlib.nullcontext(f"sqlite:///{tmp_path / 'fresh.db'}")
+    else:
+        backend = make_url(database_url).get_backend_name()
+        server = os.environ[SERVER_URL_VARIABLES[backend]]
+        scratch = contextlib.contextmanager(scratch_database)(server)
+    with scratch as url:
+        errors: list[BaseException] = []
+
+        def migrate() -> None:
+            try:
+                create_database(url).dispose()
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=migrate) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []

@@ -90,13 +90,31 @@ Departures from FATE, on purpose:
   speed) and every factor is fresh all the same: r^e with e = 65537 costs 17 multiplications,
   and a factor used twice would let the host relate the two blinded ids. The job's log says so.
 
+Match ids (FATE 1.7+): when every party's data have match ids (DataTransform's
+``with_match_id``; the guest refuses a job where only some do) the parties intersect their
+match ids, each once, whatever the methods and options above; then (`expand_match_ids`) the
+``sample_id_generator`` keeps each of its rows whose match id is common and, with
+``sync_intersect_ids``, sends the other side which of its sample ids each common match id has; the
+other side repeats its row of that match id (its first, if it has several) under each of them. So
+every output is keyed by the generator's sample ids and the rows line up, repeated ids included.
+As in FATE, the generator must be the guest with several hosts and the ``join_role`` with raw,
+and becomes the guest when the ids are not synchronised. ``join_method: left_join`` (data with
+match ids only, ``sync_intersect_ids`` on) keeps all the generator's rows (its unmatched ones
+under new random ids with ``new_sample_id``) and gives the other side NaN rows for the keys it
+lacks. ``with_sample_id`` (FATE 1.5's, which FATE 1.7+ ignores) is accepted and ignored (the log
+says so); so is ``repeated_id_process`` on data with match ids. On data without them,
+``repeated_id_process`` is FATE 1.5/1.6's repeated ids: the ``repeated_id_owner``'s first feature
+is the id matched on (its key a sample id of its own; the column leaves its features), the
+other side's key is that id, and the owner generates the sample ids as above. The column is
+float64 here (DataTransform's), so its ids must be numbers; an integral one matches the key
+spelled as the integer.
+
 FATE parameters refused when switched on (their default is accepted), with why:
 ``cardinality_method: rsa`` (FATE's rsa cardinality lets the guest test each of its ids
 against the host's filter, so it learns the intersection, not only its size),
-``join_method: left_join``, ``new_sample_id``, ``with_sample_id``, ``repeated_id_process`` and
-``allow_info_share`` (they need tables of match ids, DataTransform's ``with_match_id``, which
-this Intersection does not read), and ``intersect_cache_param.use_cache`` (FATE 1.5's cache by id
-type; ``run_cache`` is the cache here).
+``allow_info_share`` (FATE 1.5's sharing of a column of one party's with the other, which FATE
+1.7+ ignores), and ``intersect_cache_param.use_cache`` (FATE 1.5's cache by id type;
+``run_cache`` is the cache here).
 """
 
 from __future__ import annotations
@@ -128,7 +146,7 @@ from fateflow_grpc.components.crypto.commutative import (
 )
 from fateflow_grpc.components.crypto.exponentiation import on_every_core
 from fateflow_grpc.components.sdk.computing import LOCAL_COMPUTING, Computing
-from fateflow_grpc.components.sdk.context import TaskContext
+from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
 from fateflow_grpc.domain.catalog import ModuleInfo
@@ -141,6 +159,8 @@ RAW = "raw"
 DH = "dh"
 ECDH = "ecdh"
 INTERSECT_METHODS = (RSA, RAW, DH, ECDH)
+INNER_JOIN = "inner_join"
+LEFT_JOIN = "left_join"
 JOIN_ROLES = ("guest", "host")
 HASH_METHODS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sm3")
 ENCODE_METHODS = ("none", *HASH_METHODS)
@@ -314,6 +334,15 @@ class IntersectParams:
     #: None unless run_preprocess.
     preprocess: PreprocessParams | None
     run_cache: bool
+    #: Match ids (see `expand_match_ids`): used only when the data have them.
+    join_method: str = INNER_JOIN
+    new_sample_id: bool = False
+    sample_id_generator: str = "guest"
+    #: Parameters switched on that FATE 1.7+ ignores (the component's log names them).
+    ignored: tuple[str, ...] = ()
+    #: FATE 1.5/1.6's repeated ids, for data without match ids (see `_repeated_ids`).
+    repeated_id_process: bool = False
+    repeated_id_owner: str = "guest"
 
     @property
     def method(self) -> str:
@@ -332,14 +361,22 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> IntersectPar
     sync = reader.boolean("sync_intersect_ids")
     join_role = _join_role(reader)
     only_output_key = reader.boolean("only_output_key")
-    join_method = reader.choice("join_method", ("inner_join", "left_join"))
-    if join_method != "inner_join":
-        raise reader.error("join_method", reader.raw("join_method"), _NO_MATCH_ID)
-    for name in ("new_sample_id", "with_sample_id", "repeated_id_process", "allow_info_share"):
-        if reader.boolean(name):
-            raise reader.error(name, True, _NO_MATCH_ID)
-    reader.choice("sample_id_generator", JOIN_ROLES)
-    reader.choice("repeated_id_owner", JOIN_ROLES)
+    join_method = reader.choice("join_method", (INNER_JOIN, LEFT_JOIN))
+    if join_method == LEFT_JOIN and not sync:
+        raise reader.error("join_method", LEFT_JOIN, "needs sync_intersect_ids, as in FATE")
+    new_sample_id = reader.boolean("new_sample_id")
+    sample_id_generator = reader.choice("sample_id_generator", JOIN_ROLES)
+    # FATE 1.7+ ignores it: data with match ids are matched on them, repeated or not.
+    ignored = ("with_sample_id",) if reader.boolean("with_sample_id") else ()
+    repeated_id_process = reader.boolean("repeated_id_process")
+    repeated_id_owner = reader.choice("repeated_id_owner", JOIN_ROLES)
+    if reader.boolean("allow_info_share"):
+        raise reader.error(
+            "allow_info_share",
+            True,
+            "(FATE 1.5's sharing of a column with the other party, which FATE 1.7+ ignores) "
+            "is not here",
+        )
     reader.choice("info_owner", JOIN_ROLES)
     cache_param = reader.section("intersect_cache_param")
     if cache_param.boolean("use_cache"):
@@ -397,12 +434,13 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> IntersectPar
         cardinality_method=cardinality_method,
         preprocess=preprocess if run_preprocess else None,
         run_cache=run_cache,
+        join_method=join_method,
+        new_sample_id=new_sample_id,
+        sample_id_generator=sample_id_generator,
+        ignored=ignored,
+        repeated_id_process=repeated_id_process,
+        repeated_id_owner=repeated_id_owner,
     )
-
-
-_NO_MATCH_ID = (
-    "needs tables of match ids (DataTransform's with_match_id), which are not supported here"
-)
 
 
 def _rsa_params(reader: ParamReader) -> RsaParams:
@@ -616,32 +654,49 @@ class IntersectionMetrics:
     """What FATE's Intersection logs: metric `intersection` in namespace `train`."""
 
     count: int
+    #: This party's ids (match ids, each once, when the data have them): FATE 1.11's
+    #: `input_match_id_count`.
+    own_count: int
     rate: float
     intersect_method: str
+    join_method: str = INNER_JOIN
     namespace: str = "train"
     name: str = "intersection"
     metric_type: str = "INTERSECTION"
+    #: With match ids: the output's rows (`count` and `rate` are of match ids), as FATE's.
+    sample_id_count: int | None = None
 
     def data(self) -> list[tuple[str, float]]:
-        """FATE's metric data points: `intersect_count` and `intersect_rate`."""
-        return [("intersect_count", self.count), ("intersect_rate", self.rate)]
+        """FATE 1.11's metric data points (1.5 had the first and the third only), and with
+        match ids `intersect_sample_id_count`."""
+        points: list[tuple[str, float]] = [
+            ("intersect_count", self.count),
+            ("input_match_id_count", self.own_count),
+            ("intersect_rate", self.rate),
+            ("unmatched_count", self.own_count - self.count),
+            ("unmatched_rate", 1 - self.rate),
+        ]
+        if self.sample_id_count is not None:
+            points.append(("intersect_sample_id_count", self.sample_id_count))
+        return points
 
     def extra_metas(self) -> dict[str, str]:
-        return {"intersect_method": self.intersect_method}
+        return {"intersect_method": self.intersect_method, "join_method": self.join_method}
 
 
 def intersection_metrics(
     count: int, own_count: int, params: IntersectParams
 ) -> IntersectionMetrics:
     """Count and rate (count over this party's own row count, 0 for an empty table)."""
-    return IntersectionMetrics(count, count / own_count if own_count else 0.0, params.method)
+    rate = count / own_count if own_count else 0.0
+    return IntersectionMetrics(count, own_count, rate, params.method, params.join_method)
 
 
 def _check_ids(ids: Sequence[str]) -> None:
     if len(set(ids)) != len(ids):
         raise InvalidArgument(
-            "Intersection needs unique ids: the table has an id twice "
-            "(FATE's repeated ids need match-id tables, which are not supported here)"
+            "Intersection needs unique ids: the table has an id twice (FATE's repeated ids "
+            "are match ids: read the table with DataTransform's with_match_id)"
         )
 
 
@@ -1665,6 +1720,222 @@ def _read_positions(obj: object, limit: int, what: str, sender: PartyRole) -> li
     return positions
 
 
+# --- match ids: FATE 1.7+'s intersection of tables with DataTransform's with_match_id ----------
+
+_MATCH_VARIABLES = "MatchIDIntersectTransferVariable"
+ID_MAP_FROM = {
+    "guest": f"{_MATCH_VARIABLES}.id_map_from_guest",
+    "host": f"{_MATCH_VARIABLES}.id_map_from_host",
+}
+JOIN_ID_FROM = {
+    "guest": f"{_FUNC_VARIABLES}.join_id_from_guest",
+    "host": f"{_FUNC_VARIABLES}.join_id_from_host",
+}
+USE_MATCH_ID = f"{_FUNC_VARIABLES}.use_match_id"
+
+
+def sync_use_match_id(
+    transport: Transport, mine: bool, parties: Participants, local: PartyRole, timeout: float
+) -> None:
+    """Each host tells the guest whether its data have match ids; the guest refuses a job
+    whose parties differ, as FATE's does."""
+    if local.role == "host":
+        transport.remote(mine, USE_MATCH_ID, TAG, [parties.guest])
+        return
+    theirs = transport.get(USE_MATCH_ID, TAG, list(parties.hosts), timeout)
+    if any(flag != mine for flag in theirs):
+        raise InvalidArgument(
+            "Intersection: not every party's data have match ids (DataTransform's "
+            "with_match_id): all of them or none must"
+        )
+
+
+def sample_id_generator(params: IntersectParams, parties: Participants) -> str:
+    """The role whose sample ids key every party's output, with FATE's checks and its switch
+    to the guest when the ids are not synchronised."""
+    generator = params.sample_id_generator
+    if len(parties.hosts) > 1 and generator != "guest":
+        raise InvalidArgument(
+            "Intersection parameter sample_id_generator must be guest with several hosts",
+            module=MODULE,
+            parameter="sample_id_generator",
+        )
+    if params.method == RAW:
+        if generator != params.join_role:
+            raise InvalidArgument(
+                "Intersection parameter sample_id_generator must be the join_role with raw "
+                "and match ids",
+                module=MODULE,
+                parameter="sample_id_generator",
+            )
+        return generator
+    return generator if params.sync_intersect_ids else "guest"
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """A party's output rows after matching on match ids."""
+
+    #: Rows of this party's table, in output order (a row may repeat: the partner's row of a
+    #: match id comes once for each of the generator's rows with it).
+    rows: list[int]
+    #: The output's key of each of those rows: the generator's sample id (or a new one).
+    keys: list[str]
+    #: `left_join`: keys of the generator's rows that this party has no row for; they get
+    #: NaN features, as FATE's.
+    fillers: list[str]
+
+
+def expand_match_ids(
+    transport: Transport,
+    match_ids: Sequence[str],
+    sample_ids: Sequence[str],
+    common: Sequence[str] | None,
+    params: IntersectParams,
+    generator: str,
+    parties: Participants,
+    local: PartyRole,
+    *,
+    timeout: float = GET_TIMEOUT_S,
+) -> Expanded:
+    """From the match ids in the intersection (`common`, None when this party is not told it)
+    to rows: the generator keeps each of its rows whose match id is common, and, when the ids
+    are synchronised, sends the other side which of its sample ids each common match id has;
+    a partner repeats its row of a match id under each of them. So every party's output is
+    keyed by the generator's sample ids and the rows line up. With `left_join` the generator
+    keeps all its rows (the unmatched under new ids with `new_sample_id`) and the partners get
+    their keys to fill."""
+    partners = list(parties.hosts) if generator == "guest" else [parties.guest]
+    if local.role == generator:
+        wanted = set(common or ())
+        kept = [i for i, match in enumerate(match_ids) if match in wanted]
+        rows, keys = kept, [sample_ids[i] for i in kept]
+        if params.sync_intersect_ids and common is not None:
+            by_match: dict[str, list[str]] = {match: [] for match in common}
+            for i in kept:
+                by_match[match_ids[i]].append(sample_ids[i])
+            message = {"match_ids": list(by_match), "sample_ids": list(by_match.values())}
+            transport.remote(message, ID_MAP_FROM[generator], TAG, partners)
+        if params.join_method == LEFT_JOIN:
+            taken = set(kept)
+            rest = [i for i in range(len(match_ids)) if i not in taken]
+            if params.new_sample_id:
+                join_keys = [secrets.token_hex(16) for _ in rest]
+                rows, keys = kept + rest, keys + join_keys
+            else:
+                join_keys = [sample_ids[i] for i in rest]
+                rows, keys = list(range(len(match_ids))), list(sample_ids)
+            transport.remote(join_keys, JOIN_ID_FROM[generator], TAG, partners)
+        return Expanded(rows, keys, [])
+    if common is None or not params.sync_intersect_ids:
+        return Expanded([], [], [])
+    generator_party = parties.guest if generator == "guest" else parties.hosts[0]
+    [id_map] = transport.get(ID_MAP_FROM[generator], TAG, [generator_party], timeout)
+    first: dict[str, int] = {}
+    for i, match in enumerate(match_ids):
+        first.setdefault(match, i)
+    rows, keys = [], []
+    for match, owned in _read_id_map(id_map, first, generator_party):
+        rows += [first[match]] * len(owned)
+        keys += owned
+    fillers: list[str] = []
+    if params.join_method == LEFT_JOIN:
+        [received] = transport.get(JOIN_ID_FROM[generator], TAG, [generator_party], timeout)
+        if not isinstance(received, list) or not all(isinstance(k, str) for k in received):
+            raise InvalidArgument(f"{generator} sent join ids that are not a list of strings")
+        fillers = received
+    return Expanded(rows, keys, fillers)
+
+
+def _read_id_map(
+    obj: object, own: Mapping[str, int], sender: PartyRole
+) -> list[tuple[str, list[str]]]:
+    where = f"the id map from {sender.role} {sender.party_id}"
+    if not isinstance(obj, dict) or set(obj) != {"match_ids", "sample_ids"}:
+        raise InvalidArgument(f"{where} is not one")
+    pairs = list(zip(obj["match_ids"], obj["sample_ids"], strict=True))
+    for match, owned in pairs:
+        if match not in own:
+            raise InvalidArgument(f"{where} names a match id this party does not have")
+        if not isinstance(owned, list) or not all(isinstance(k, str) for k in owned):
+            raise InvalidArgument(f"{where} has sample ids that are not strings")
+    return pairs
+
+
+def _match_id_dataset(table: pa.Table) -> Dataset | None:
+    """The input as a dataset when it has match ids (any table of ids otherwise)."""
+    try:
+        dataset = Dataset.from_table(table)
+    except InvalidArgument:
+        return None
+    return dataset if dataset.match_ids is not None else None
+
+
+def _repeated_ids(table: pa.Table, owner: bool) -> tuple[Dataset, list[str]]:
+    """FATE 1.5/1.6's `repeated_id_process` on data without match ids: the `repeated_id_owner`'s
+    first feature is the id the parties match on (its key a sample id of its own, and the
+    column leaves its features, as FATE's); the other side's key is that id. Returns the
+    dataset and each row's id to match on."""
+    dataset = Dataset.from_table(table)
+    if not owner:
+        return dataset, [str(key) for key in dataset.ids]
+    if not dataset.header:
+        raise InvalidArgument(
+            "Intersection parameter repeated_id_process: the repeated_id_owner's data have no "
+            "feature to read the id from (FATE 1.5's repeated ids are its first feature)",
+            module=MODULE,
+            parameter="repeated_id_process",
+        )
+    ids = [_id_text(value) for value in dataset.features[:, 0]]
+    rest = dataclasses.replace(dataset, features=dataset.features[:, 1:], header=dataset.header[1:])
+    return rest, ids
+
+
+def _id_text(value: float) -> str:
+    """An id read back from a float64 feature column: an integral one as the integer's text,
+    which is how the other side's key spells it (FATE reads the column as text instead)."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _match_id_output(dataset: Dataset, expanded: Expanded, only_output_key: bool) -> pa.Table:
+    """The output dataset: the expanded rows under their new keys, then the left-join fillers
+    (NaN features and label, weight 1, no match id)."""
+    taken = dataset.take(np.asarray(expanded.rows, dtype=np.int64))
+    fill = len(expanded.fillers)
+    ids = np.asarray([*expanded.keys, *expanded.fillers], dtype=object)
+    match_ids = (
+        None
+        if taken.match_ids is None
+        else np.asarray([*taken.match_ids, *([None] * fill)], dtype=object)
+    )
+    if only_output_key:
+        # FATE's clean header: the keys and the match ids, no features and no label.
+        empty = np.zeros((len(ids), 0))
+        return Dataset(
+            ids,
+            empty,
+            None,
+            [],
+            dataset.sid,
+            match_ids=match_ids,
+            match_id_name=dataset.match_id_name,
+        ).to_table()
+
+    def padded(values: np.ndarray[Any, Any] | None, value: float) -> Any:
+        if values is None:
+            return None
+        return np.concatenate([values, np.full((fill, *values.shape[1:]), value)])
+
+    return dataclasses.replace(
+        taken,
+        ids=ids,
+        match_ids=match_ids,
+        features=padded(taken.features, np.nan),
+        labels=padded(taken.labels, np.nan),
+        weights=padded(taken.weights, 1.0),
+    ).to_table()
+
+
 # --- the component ----------------------------------------------------------------------
 
 
@@ -1705,8 +1976,42 @@ class Intersection:
         if len(tables) != 1:
             raise InvalidArgument(f"{context.task.component_name} needs one data input")
         (table,) = tables
-        ids = table.column(0).cast(pa.string()).to_pylist()
         parties = Participants.from_roles(context.roles)
+        dataset = _match_id_dataset(table)
+        matching = dataset is not None
+        legacy = not matching and params.repeated_id_process
+        if params.join_method == LEFT_JOIN and not matching:
+            raise InvalidArgument(
+                "Intersection parameter join_method left_join needs data with match ids "
+                "(DataTransform's with_match_id), as in FATE",
+                module=MODULE,
+                parameter="join_method",
+            )
+        ignored = params.ignored + (
+            ("repeated_id_process",) if matching and params.repeated_id_process else ()
+        )
+        for name in ignored:
+            context.log.warning(
+                "%s is ignored, as FATE 1.7+ ignores it: data with match ids are matched on "
+                "them, repeated or not",
+                name,
+            )
+        sync_use_match_id(context.federation, matching, parties, context.local, GET_TIMEOUT_S)
+        # A row's match id; the parties intersect them, each once.
+        row_match_ids: list[str] = []
+        if legacy:
+            owner = context.task.role == params.repeated_id_owner
+            dataset, row_match_ids = _repeated_ids(table, owner)
+            params = dataclasses.replace(params, sample_id_generator=params.repeated_id_owner)
+        elif dataset is not None and dataset.match_ids is not None:
+            row_match_ids = list(map(str, dataset.match_ids))
+        # Checked before any id is sent, as FATE checks it.
+        generator = sample_id_generator(params, parties) if dataset is not None else None
+        ids = (
+            list(dict.fromkeys(row_match_ids))
+            if dataset is not None
+            else table.column(0).cast(pa.string()).to_pylist()
+        )
         cache = _cache_input(context, params)
         if params.rsa_params.random_base_fraction is not None and params.method == RSA:
             context.log.warning(
@@ -1742,6 +2047,22 @@ class Intersection:
             else:
                 self._log_metrics(context, result.cardinality, len(ids), params, summary)
             return
+        if dataset is not None and generator is not None:
+            expanded = expand_match_ids(
+                context.federation,
+                row_match_ids,
+                [str(i) for i in dataset.ids],
+                result.ids,
+                params,
+                generator,
+                parties,
+                context.local,
+            )
+            output = _match_id_output(dataset, expanded, params.only_output_key)
+            count = len(result.ids or [])
+            self._log_metrics(context, count, len(ids), params, {}, output.num_rows)
+            context.save_output_data(output)
+            return
         common = result.ids or []
         self._log_metrics(context, len(common), len(ids), params, {})
         kept = table.filter(
@@ -1761,8 +2082,11 @@ class Intersection:
         own_count: int,
         params: IntersectParams,
         summary: dict[str, Any],
+        sample_id_count: int | None = None,
     ) -> None:
-        metrics = intersection_metrics(count, own_count, params)
+        metrics = dataclasses.replace(
+            intersection_metrics(count, own_count, params), sample_id_count=sample_id_count
+        )
         context.log_metric(
             metrics.namespace,
             metrics.name,
@@ -1770,6 +2094,11 @@ class Intersection:
             {"name": metrics.name, "metric_type": metrics.metric_type, **metrics.extra_metas()},
         )
         context.save_summary(
-            {**summary, "intersect_num": metrics.count, "intersect_rate": metrics.rate}
+            {
+                **summary,
+                "intersect_num": metrics.count,
+                "intersect_rate": metrics.rate,
+                "unique_id_num": own_count,
+            }
         )
         context.log.info("%s of %s ids are common", metrics.count, own_count)

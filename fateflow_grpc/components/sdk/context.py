@@ -300,6 +300,11 @@ class TaskContext:
             for source, alias in self.wiring.isometric_model_inputs
         }
 
+    def job_model(self, job_id: str, component: str, alias: str) -> dict[str, Any]:
+        """Model output `alias` of `component` in another job of these parties, at this party
+        (FATE-Flow's CacheLoader loads an Intersection cache so)."""
+        return self._read_model(job_id, component, alias)
+
     # --- outputs ----------------------------------------------------------------------------
 
     def save_output_data(self, table: pa.Table, name: str | None = None) -> None:

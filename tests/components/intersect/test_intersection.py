@@ -102,7 +102,13 @@ def test_partial_overlap_is_exact(method: str) -> None:
     assert got_guest == [i for i in guest_ids if i in common]  # the guest's own order
     assert got_host == [i for i in host_ids if i in common]
     metrics = intersection_metrics(len(got_guest), len(guest_ids), params)
-    assert metrics.data() == [("intersect_count", 120), ("intersect_rate", 120 / 270)]
+    assert metrics.data() == [
+        ("intersect_count", 120),
+        ("input_match_id_count", 270),
+        ("intersect_rate", 120 / 270),
+        ("unmatched_count", 150),
+        ("unmatched_rate", 1 - 120 / 270),
+    ]
     assert (metrics.namespace, metrics.name, metrics.metric_type) == (
         "train",
         "intersection",
@@ -272,6 +278,9 @@ def test_fates_older_and_newer_names_agree() -> None:
         {"repeated_id_process": False, "repeated_id_owner": "guest", "allow_info_share": False},
         {"with_sample_id": False, "info_owner": "host", "sample_id_generator": "host"},
         {"join_method": "inner_join", "new_sample_id": False},
+        # On: matched on match ids when the data have them (FATE 1.7+ ignores the last two).
+        {"join_method": "left_join", "new_sample_id": True, "sample_id_generator": "host"},
+        {"repeated_id_process": True, "repeated_id_owner": "host", "with_sample_id": True},
         {"cardinality_only": True, "cardinality_method": "dh", "sync_cardinality": True},
         {
             "intersect_method": "ecdh",
@@ -343,10 +352,10 @@ def test_fates_parameter_sets_are_accepted(conf: dict[str, Any]) -> None:
         ({"run_cache": True, "intersect_method": "raw"}, "run_cache"),
         ({"run_cache": True, "cardinality_only": True}, "run_cache"),
         ({"run_cache": True, "rsa_params": {"split_calculation": True}}, "run_cache"),
-        ({"join_method": "left_join"}, "join_method"),
-        ({"new_sample_id": True}, "new_sample_id"),
-        ({"with_sample_id": True}, "with_sample_id"),
-        ({"repeated_id_process": True}, "repeated_id_process"),
+        ({"join_method": "left_join", "sync_intersect_ids": False}, "join_method"),
+        ({"join_method": "outer_join"}, "join_method"),
+        ({"sample_id_generator": "arbiter"}, "sample_id_generator"),
+        ({"repeated_id_owner": "arbiter"}, "repeated_id_owner"),
         ({"allow_info_share": True}, "allow_info_share"),
         ({"intersect_cache_param": {"use_cache": True}}, "intersect_cache_param.use_cache"),
         ({"intersect_cache_param": {"id_type": "email"}}, "intersect_cache_param.id_type"),
@@ -361,7 +370,7 @@ def test_bad_parameters_are_refused_by_name(conf: dict[str, Any], parameter: str
 
 def test_duplicate_ids_are_refused() -> None:
     params = validate_parameters({"intersect_method": "raw"})
-    with pytest.raises(InvalidArgument, match="unique"):
+    with pytest.raises(InvalidArgument, match="with_match_id"):
         intersect_guest(Wire().transport(GUEST), ["a", "a"], params, Participants(GUEST, ()))
 
 

@@ -1,0 +1,1 @@
+"""Command-line tools that measure the project against FATE; not part of the package."""

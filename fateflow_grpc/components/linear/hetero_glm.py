@@ -108,7 +108,11 @@ def validate(
     # FATE's model-wide features not implemented here, accepted off and refused by name on:
     # SSHE's refusals, but for stepwise selection, which these models have.
     others = {name: value for name, value in (params or {}).items() if name != "stepwise_param"}
-    sshe._refuse_lacking(ParamReader(module, others, table))
+    lacking = ParamReader(module, others, table)
+    sshe._refuse_lacking(lacking)
+    lacking.section("cv_param").only(
+        "need_cv", False, f"cross validation of {module} is not implemented yet"
+    )
     return reader
 
 

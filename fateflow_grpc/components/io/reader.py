@@ -57,12 +57,12 @@ def data_info(
 ) -> dict[str, Any]:
     """FATE-Flow 1.11's `data_info` of a table read (we keep no anonymous header)."""
     preview = table.slice(0, PREVIEW_ROWS)
-    table_info = {
-        column: ",".join(
-            list(dict.fromkeys(str(v) for v in preview.column(column).to_pylist()))[:5]
-        )
-        for column in table.column_names
-    }
+    table_info: dict[str, str] = {}
+    # By position: the id's name may repeat a feature's (FATE's svmlight tables); the id's
+    # preview is kept.
+    for index, column in enumerate(table.column_names):
+        values = dict.fromkeys(str(v) for v in preview.column(index).to_pylist())
+        table_info.setdefault(column, ",".join(list(values)[:5]))
     return {
         "table_name": name,
         "namespace": namespace,

@@ -59,3 +59,23 @@ def test_reader_output_metric_and_a_tag_table_through_data_transform(stores: Sto
     assert dataset.header == ["a", "b", "c"]
     assert dataset.features[order].tolist() == [[1, 1, 0], [0, 1, 1], [0, 0, 1]]
     assert stores.model(GUEST, "data_transform_0")["header"] == ["a", "b", "c"]
+
+
+def test_a_table_whose_id_name_repeats_a_features(stores: Stores) -> None:
+    """FATE's svmlight tables uploaded with `head: 1`: the header "1,1,0:-0.01" names the id
+    and the label both "1"; Reader passes the table on and previews each name once."""
+    text = b"1,1,0:0.5\n2,0,0:0.25\n3,1,0:0.75\n"
+    upload = DelimitedReader([text], delimiter=",", head=True)
+    table = pa.Table.from_batches(list(upload), schema=upload.schema)
+    context = stores.context("reader_0", GUEST, {"table": {"name": "svm", "namespace": "exp"}})
+    context.tables.write_table(
+        TableDescription("exp", "svm", {}, partitions=1, delimiter=",", have_head=True), table
+    )
+    context.wiring = dataclasses.replace(context.wiring, tables={"table": ("svm", "exp")})
+    try:
+        Reader().run(context)
+    finally:
+        context.close()
+    assert stores.output(GUEST, "reader_0").num_rows == 2
+    info = stores.metrics(GUEST, "reader_0")["reader_namespace"]["reader_name"].meta
+    assert info["table_info"] == {"1": "2,3", "0:0.5": "0:0.25,0:0.75"}

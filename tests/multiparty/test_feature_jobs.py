@@ -176,7 +176,9 @@ def test_feature_scale_pipeline_trains_and_predicts_the_training_scores(
 
     # The predict job: the same chain from the training job's models.
     request = pb.GenerateDslRequest(train_dsl=json.dumps(dsl), version="2")
-    request.cpn_str.string_value = "data_transform_0,intersection_0,feature_scale_0,hetero_lr_0"
+    request.cpn_str.string_value = (
+        "reader_0,data_transform_0,intersection_0,feature_scale_0,hetero_lr_0"
+    )
     predict_dsl = json_format.MessageToDict(parties[GUEST].jobs().GenerateDsl(request).data)
     config = parties[GUEST].jobs().GetJobConfig(pb.GetJobConfigRequest(job_id=job_id)).data
     predict_conf = copy.deepcopy(runtime)

@@ -144,7 +144,7 @@ def test_hetero_secureboost_trains_then_predicts_the_same_scores(
     assert len(losses["data"]) == 5 and losses["meta"]["metric_type"] == "LOSS"
 
     request = pb.GenerateDslRequest(train_dsl=json.dumps(secureboost_dsl()), version="2")
-    request.cpn_str.string_value = "data_transform_0,intersection_0,secureboost_0"
+    request.cpn_str.string_value = "reader_0,data_transform_0,intersection_0,secureboost_0"
     predict_dsl = json_format.MessageToDict(parties[GUEST].jobs().GenerateDsl(request).data)
     (config,) = [parties[GUEST].jobs().GetJobConfig(pb.GetJobConfigRequest(job_id=job_id)).data]
     predict_conf = copy.deepcopy(conf)

@@ -89,7 +89,7 @@ DSL = {
     }
 }
 WITH_MODELS = (
-    "data_transform_0,intersection_0,feature_scale_0,hetero_feature_binning_0,"
+    "reader_0,data_transform_0,intersection_0,feature_scale_0,hetero_feature_binning_0,"
     "hetero_feature_selection_0,hetero_lr_0"
 )
 

@@ -101,10 +101,10 @@ def intersect(
     parties = Participants(GUEST, (HOST,))
 
     def guest(transport: MemoryTransport) -> Any:
-        return intersect_guest(transport, guest_ids, params, parties, computing=computing)
+        return intersect_guest(transport, guest_ids, params, parties, computing=computing).ids
 
     def host(transport: MemoryTransport) -> Any:
-        return intersect_host(transport, host_ids, params, parties, computing=computing)
+        return intersect_host(transport, host_ids, params, parties, HOST, computing=computing).ids
 
     return run_parties(Wire(), {GUEST: guest, HOST: host})
 

@@ -105,5 +105,11 @@ def test_a_replica_whose_lease_ran_out_stops_its_task_and_goes_on(
     with node_database.session() as session:
         row = tasks.get_task(session, key)
         assert row is not None and row.f_party_status == TaskStatus.FAILED
-        # It registered again, with a lease that runs.
-        assert [r.f_name for r in replicas.live_replicas(session, "9999")] == [node.config.replica]
+
+    def registered_again() -> bool:
+        """With a lease that runs (its heartbeat registers it once it has let go)."""
+        with node_database.session() as session:
+            live = [r.f_name for r in replicas.live_replicas(session, "9999")]
+        return live == [node.config.replica]
+
+    wait_for(registered_again, 60, "the replica to register again")

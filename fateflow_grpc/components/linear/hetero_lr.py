@@ -1966,9 +1966,10 @@ class HeteroLR:
         role = context.task.role
         timings = Timings()
         # FATE 1.7's warm start: a model and train_data go on training; a model alone predicts
-        # (the arbiter, which has no data, tells them apart by the job's type).
+        # (the arbiter, which has no data, reads what the DSL gives the component).
         training = (
             context.job_parameters.get("job_type") != "predict"
+            and "train_data" in context.declared_inputs
             if role == "arbiter"
             else learner_input(context)[1] == "train"
         )

@@ -147,6 +147,9 @@ class TaskContext:
         self.job_parameters = job_parameters
         self.roles = roles
         self.wiring = wiring
+        #: The data input kinds the DSL gives the component, whether or not this party has
+        #: them (an arbiter has none, yet `train_data` there still means a training run).
+        self.declared_inputs = frozenset(wiring.data_inputs)
         self.log = log
         self._node = node
         self._database = Database(node.database_url)

@@ -204,9 +204,8 @@ class Stores:
 
         def task(party: PartyRole) -> Callable[[MemoryTransport], None]:
             def run(transport: MemoryTransport) -> None:
-                party_wiring = dict(wiring)
-                if party.role == "arbiter":
-                    party_wiring.pop("data", None)
+                # Every party is wired as the DSL says; a party without an upstream output (the
+                # arbiter, which runs no Reader) reads none, as on a node.
                 self.run(
                     module,
                     component,
@@ -214,7 +213,7 @@ class Stores:
                     params[party],
                     transport=transport,
                     roles=roles,
-                    **party_wiring,
+                    **wiring,
                 )
 
             return run

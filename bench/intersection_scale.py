@@ -1,14 +1,16 @@
 """RSA intersection at scale, on the local engine and on Spark: time and peak memory per party.
 
     python bench/intersection_scale.py [--sizes 1000000,10000000] [--engines local,spark]
-                                       [--master local[2]] [--key-length 1024]
+                                       [--master local[2]] [--driver-memory 4g]
+                                       [--key-length 1024]
 
 For each size N, a guest and a host of N ids each, half of them shared (ids `id<k>`, the
 host's in another order), run FATE's RSA intersection (`intersect_guest`, `intersect_host`,
 FATE's defaults: 1024-bit key, sha256, ids synchronised) each in its own process, the two
 linked by a pipe (the federation's wire is not what is measured here). With `spark`, each
 party's process computes on its own SparkSession (`--master`, `local[2]` by default, started
-before the clock: a node's worker keeps its session from task to task; the start is shown).
+before the clock: a node's worker keeps its session from task to task; the start is shown),
+its driver given `--driver-memory` (Spark's default, 1g, when not given).
 
 Per party: the wall time of the protocol, the peak resident memory of the party's process, and,
 on Spark, the peak of the process with its JVM and Python workers (sampled every 0.2 s).
@@ -125,7 +127,12 @@ def party_ids(size: int, role: str) -> list[str]:
 
 
 def run_party(
-    role: str, size: int, engine: str, master: str, key_length: int, connection: Connection
+    role: str,
+    size: int,
+    engine: str,
+    spark_conf: dict[str, str],
+    key_length: int,
+    connection: Connection,
 ) -> None:
     ids = party_ids(size, role)
     params = intersection.validate_parameters({"rsa_params": {"key_length": key_length}})
@@ -133,7 +140,7 @@ def run_party(
     computing: Computing = LOCAL_COMPUTING
     started = time.perf_counter()
     if engine == "spark":
-        computing = SparkComputing(master, {}, None)
+        computing = SparkComputing(spark_conf.pop("spark.master"), spark_conf, None)
         computing.map_partitions(list, [0, 1])  # the session, its JVM and Python workers
     session_s = time.perf_counter() - started
     transport = PipeTransport(connection)
@@ -170,14 +177,16 @@ def run_party(
     )
 
 
-def run_pair(size: int, engine: str, master: str, key_length: int) -> dict[str, Any]:
+def run_pair(size: int, engine: str, spark_conf: dict[str, str], key_length: int) -> dict[str, Any]:
     context = mp.get_context("spawn")
     # One pipe to each party; what one party sends, this process passes to the other.
     guest_parent, guest_child = context.Pipe()
     host_parent, host_child = context.Pipe()
     processes = [
         context.Process(
-            target=run_party, args=(role, size, engine, master, key_length, child), daemon=True
+            target=run_party,
+            args=(role, size, engine, dict(spark_conf), key_length, child),
+            daemon=True,
         )
         for role, child in (("guest", guest_child), ("host", host_child))
     ]
@@ -221,13 +230,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--engines", default="local,spark")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", help="spark.driver.memory, e.g. 4g")
     parser.add_argument("--key-length", type=int, default=1024)
     parser.add_argument("--floor-sample", type=int, default=50000)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     engines = args.engines.split(",")
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")
-    figures: dict[str, Any] = {"key_length": args.key_length, "master": args.master, "runs": []}
+    spark_conf = {"spark.master": args.master}
+    if args.driver_memory:
+        spark_conf["spark.driver.memory"] = args.driver_memory
+    figures: dict[str, Any] = {"key_length": args.key_length, **spark_conf, "runs": []}
     header = (
         f"{'ids/party':>10} {'engine':>6} {'party':>6} {'seconds':>9} {'floor s':>8} "
         f"{'ratio':>6} {'CPU s':>7} {'process MB':>11} {'+JVM MB':>8} {'session s':>10}"
@@ -238,7 +251,7 @@ def main() -> None:
         floor = wall * 2 * size
         print(f"floor for {size} ids: {floor:.1f} s (one signature: {cpu * 1e6:.0f} us of CPU)")
         for engine in engines:
-            results = run_pair(size, engine, args.master, args.key_length)
+            results = run_pair(size, engine, spark_conf, args.key_length)
             for role in ("guest", "host"):
                 result = results[role]
                 print(

@@ -131,6 +131,7 @@ def _read_component(name: str, body: Any, *, version: int, predict: bool) -> Com
             f"component {name}: `input.data` must map input kinds to lists of references",
             component=name,
         )
+    data = _eval_data_renamed(data, name)
     need_deploy = body.get("need_deploy", True)
     if not isinstance(need_deploy, bool):
         raise InvalidArgument(
@@ -163,6 +164,25 @@ def _read_component(name: str, body: Any, *, version: int, predict: bool) -> Com
         # `parse_dsl` puts the module's default in when the DSL does not say.
         need_deploy=need_deploy,
     )
+
+
+def _eval_data_renamed(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """FATE's `eval_data` (DSL v1's name) is the validate data beside `train_data` and the test
+    data without it; it cannot be given with either of those."""
+    if "eval_data" not in data:
+        return data
+    clashing = [kind for kind in ("validate_data", "test_data") if kind in data]
+    if clashing:
+        raise InvalidArgument(
+            f"component {name}: `input.data.eval_data` cannot be given with "
+            f"`{clashing[0]}` (eval_data is the validate data beside train_data, the test data "
+            "without it)",
+            reason="UNKNOWN_INPUT_KIND",
+            component=name,
+            input_kind="eval_data",
+        )
+    kind = "validate_data" if "train_data" in data else "test_data"
+    return {kind if key == "eval_data" else key: value for key, value in data.items()}
 
 
 def _section(body: Mapping[str, Any], key: str, name: str) -> Mapping[str, Any]:
@@ -344,13 +364,12 @@ def _find_cycle(stuck: Mapping[str, set[str]]) -> list[str]:
 
 
 # Which input kind of a training component feeds which kind at prediction; the first one the
-# component has wins (FATE's order). `eval_data` is ours: FATE's list drops it.
+# component has wins (FATE's order).
 _PREDICT_DATA_KINDS = (
     ("data", "data"),
     ("train_data", "test_data"),
     ("validate_data", "test_data"),
     ("test_data", "test_data"),
-    ("eval_data", "eval_data"),
 )
 
 

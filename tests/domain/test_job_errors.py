@@ -150,6 +150,33 @@ def test_unknown_data_input_kind() -> None:
     assert "data_transform_0 (DataTransform) has no data input 'train_data'" in error.message
 
 
+def test_fate_1_5s_eval_data_is_validate_data_beside_train_data_else_test_data() -> None:
+    dsl = dsl_v1()
+    dsl["components"]["hetero_lr_0"]["input"]["data"]["eval_data"] = ["intersection_0.train"]
+    dsl["components"]["hetero_lr_1"] = {
+        "module": "HeteroLR",
+        "input": {
+            "data": {"eval_data": ["intersection_0.train"]},
+            "model": ["hetero_lr_0.hetero_lr"],
+        },
+        "output": {"data": ["train"]},
+    }
+    spec = parse_job(dsl, conf_v1(), CATALOG, has_route=any_route)
+    inputs = {c.name: sorted(c.data_inputs) for c in spec.components}
+    assert inputs["hetero_lr_0"] == ["train_data", "validate_data"]
+    assert inputs["hetero_lr_1"] == ["test_data"]
+
+
+def test_eval_data_with_validate_data() -> None:
+    dsl = dsl_v1()
+    data = dsl["components"]["hetero_lr_0"]["input"]["data"]
+    data["eval_data"] = data["validate_data"] = ["intersection_0.train"]
+    error = refused(dsl, conf_v1())
+    assert "hetero_lr_0: `input.data.eval_data` cannot be given with `validate_data`" in (
+        error.message
+    )
+
+
 def test_one_prefix_two_modules() -> None:
     dsl = dsl_v1()
     dsl["components"]["hetero_lr_1"] = {

@@ -528,7 +528,7 @@ class HeteroKmeans:
         name=MODULE,
         roles=frozenset({"guest", "host", "arbiter"}),
         parameters=DEFAULTS,
-        input_kinds=frozenset({"train_data", "data", "test_data", "eval_data"}),
+        input_kinds=frozenset({"train_data", "data", "test_data"}),
         validate=lambda params: validate_parameters(params),
     )
 

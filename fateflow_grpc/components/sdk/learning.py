@@ -123,7 +123,7 @@ def class_prediction_table(
 
 
 #: The input kinds a learner reads, in the order it looks for its data.
-TRAIN_KINDS = ("train_data", "data", "test_data", "eval_data")
+TRAIN_KINDS = ("train_data", "data", "test_data")
 
 
 def learner_input(context: TaskContext) -> tuple[Dataset, str]:

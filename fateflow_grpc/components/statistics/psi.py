@@ -1,6 +1,6 @@
 """PSI (FATE's module): the population stability index of each column between two datasets of
 one party, `train_data` (expected) and `validate_data` (actual; FATE 1.5's v1 DSL names it
-`eval_data`), computed by each party alone.
+`eval_data`, which the DSL reads as validate_data), computed by each party alone.
 
 As FATE: the expected data's quantile split points (`max_bin_num` bins, FATE's query within
 `binning_error`) bin both datasets, missing values in a bin of their own; a bin's PSI is
@@ -114,7 +114,7 @@ class PSI:
         name=MODULE,
         roles=frozenset({"guest", "host"}),
         parameters=DEFAULTS,
-        input_kinds=frozenset({"train_data", "validate_data", "eval_data"}),
+        input_kinds=frozenset({"train_data", "validate_data"}),
         need_deploy=False,
         validate=lambda params: (validate_parameters(params), params)[1],
     )
@@ -122,7 +122,7 @@ class PSI:
     def run(self, context: TaskContext) -> None:
         params = validate_parameters(context.parameters)
         expect = context.input_tables("train_data")
-        actual = context.input_tables("validate_data") or context.input_tables("eval_data")
+        actual = context.input_tables("validate_data")
         if not expect or not actual:
             raise InvalidArgument(
                 f"{context.task.component_name} needs train_data and validate_data"

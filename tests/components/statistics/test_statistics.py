@@ -86,11 +86,7 @@ def test_psi_of_two_tables() -> None:
         assert feature["interval"][-1] == "missing" and len(feature["interval"]) == len(points) + 1
 
 
-@pytest.mark.parametrize("actual_kind", ["validate_data", "eval_data"])
-def test_the_psi_task_reads_fate_1_5s_eval_data_as_its_validate_data(
-    stores: Stores, actual_kind: str
-) -> None:
-    """FATE 1.11's DSL gives the actual data as validate_data, 1.5's v1 DSL as eval_data."""
+def test_the_psi_task_compares_its_validate_data_with_its_train_data(stores: Stores) -> None:
     rng = np.random.default_rng(3)
     ids = np.asarray([str(i) for i in range(300)], dtype=object)
     expect = Dataset(ids, rng.normal(size=(300, 2)), None, ["a", "b"])
@@ -103,7 +99,7 @@ def test_the_psi_task_reads_fate_1_5s_eval_data_as_its_validate_data(
         "psi_0",
         guest,
         {"max_bin_num": 10},
-        data={"train_data": ["expect_0.data"], actual_kind: ["actual_0.data"]},
+        data={"train_data": ["expect_0.data"], "validate_data": ["actual_0.data"]},
     )
     model = stores.model(guest, "psi_0")
     assert model is not None

@@ -1012,11 +1012,13 @@ def _fit_guest(
     log_metric: LogMetric | None = None,
     warm_start: Model | None = None,
     computing: Computing = LOCAL_COMPUTING,
+    data_set_prefix: str = "",
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
     row's gradient and loss. With `validation_freqs`, the train and `validate_data` are
-    scored every so many iterations, their metrics given to `log_metric`."""
+    scored every so many iterations, their metrics given to `log_metric` (data sets
+    `<data_set_prefix>iteration_<k>`)."""
     settings = _Settings.of(params)
     validation = (
         Validation(
@@ -1024,6 +1026,7 @@ def _fit_guest(
             "binary",
             log_metric=log_metric or (lambda *_: None),
             has_validate_data=validate_data is not None,
+            data_set_prefix=data_set_prefix,
         )
         if settings.validation.enabled
         else None
@@ -1669,13 +1672,6 @@ def fit_guest(
     classes = one_vs_rest.classes_of(original)
     if len(classes) <= 2:
         _binary_labels(original)
-    elif settings.validation.enabled:
-        raise InvalidArgument(
-            f"{MODULE} parameter validation_freqs cannot be set with {len(classes)} classes: "
-            "validation of one-vs-rest models is not implemented",
-            module=MODULE,
-            parameter="validation_freqs",
-        )
     others = [*parties.hosts, parties.require_arbiter()]
     transport.remote(len(classes), one_vs_rest.AGGREGATE_CLASSES, "fit", others)
     if len(classes) <= 2:
@@ -1699,6 +1695,8 @@ def fit_guest(
         raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
     models, scores = [], []
     for index, label in enumerate(classes):
+        # As FATE's: each class's model validates on the validate data's labels as that class
+        # against the rest, its metrics under the data sets `model_<k>.iteration_<i>`.
         model, predictions = _fit_guest(
             one_vs_rest.sub_transport(transport, index),
             features,
@@ -1710,7 +1708,10 @@ def fit_guest(
             sample_weights=sample_weights,
             timeout=timeout,
             timings=timings,
+            validate_data=one_vs_rest.as_class(validate_data, label),
+            log_metric=log_metric,
             computing=computing,
+            data_set_prefix=f"model_{index}.",
         )
         models.append(model["param"])
         scores.append(predictions.scores)
@@ -1764,6 +1765,7 @@ def fit_host(
             header=header,
             timeout=timeout,
             timings=timings,
+            validate_data=validate_data,
             computing=computing,
         )["param"]
         for index in range(count)

@@ -6,6 +6,7 @@ class's probability (FATE's `predict_score_to_output`, no normalising).
 
     classes = classes_of(labels)                         # sorted, FATE's order
     transport = sub_transport(transport, k)              # the k-th class's tags
+    validate = as_class(validate, classes[k])            # its labels: that class or the rest
     param = combine(header, [param_k ...], classes)      # FATE's model param
     classes, params = split(param)                       # None for a binary model's
 
@@ -17,12 +18,14 @@ classes 0 to n-1, as FATE's does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.learning import label_text
 from fateflow_grpc.components.sdk.transport import Prefixed, Transport
 from fateflow_grpc.errors import InvalidArgument
@@ -40,6 +43,14 @@ def classes_of(labels: npt.ArrayLike) -> list[float]:
 
 def sub_transport(transport: Transport, index: int) -> Transport:
     return Prefixed(transport, f"model_{index}")
+
+
+def as_class(data: Dataset | None, label: float) -> Dataset | None:
+    """`data` labelled for the model of class `label`: 1 for that class, 0 for the rest (the
+    validate data each class's model is scored on, FATE's `_mask_data_label`)."""
+    if data is None or data.labels is None:
+        return data
+    return dataclasses.replace(data, labels=(data.labels == label).astype(np.float64))
 
 
 def combine(

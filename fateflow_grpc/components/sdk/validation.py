@@ -18,8 +18,9 @@ number n (rounds n - 1, 2n - 1, ...: every n-th round) or a list of round indice
 
 Tables are FATE's prediction tables (`sdk/learning.py`), the learner's scores of its training
 and validation data after a round; they are evaluated by `evaluation/metrics.py` as FATE's
-Evaluation would, with the data set named `iteration_<round>` and the table's `type` (train,
-validate) as namespace, and every metric is logged through `log_metric`. With no `metrics`,
+Evaluation would, with the data set named `iteration_<round>` (`model_<k>.iteration_<round>`
+for the k-th model of a one-vs-rest, as FATE's) and the table's `type` (train, validate) as
+namespace, and every metric is logged through `log_metric`. With no `metrics`,
 FATE's defaults: auc and ks (binary), accuracy, precision and recall (multi), root mean squared
 and mean absolute error (regression).
 
@@ -174,6 +175,7 @@ class Validation:
         log_metric: LogMetric,
         pos_label: object = 1,
         has_validate_data: bool = True,
+        data_set_prefix: str = "",
     ) -> None:
         if params.early_stopping_rounds is not None and not has_validate_data:
             raise InvalidArgument(
@@ -183,6 +185,7 @@ class Validation:
         self.params = params
         self.eval_type = eval_type
         self.pos_label = pos_label
+        self._data_set_prefix = data_set_prefix
         self._log_metric = log_metric
         self.metrics = metrics.resolve_metrics(
             eval_type, params.metrics or DEFAULT_METRICS[eval_type]
@@ -204,7 +207,7 @@ class Validation:
             kind = str(table.column("type")[0].as_py())
             column = "predict_score" if self.eval_type == metrics.BINARY else "predict_result"
             evaluation = metrics.evaluate(
-                f"iteration_{round_}",
+                f"{self._data_set_prefix}iteration_{round_}",
                 kind,
                 self.eval_type,
                 np.asarray(table.column("label").to_pylist(), dtype=float),

@@ -18,7 +18,7 @@ from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
 from tests.components.datasets import read_csv
-from tests.components.linear.test_hetero_lr import plaintext_lr
+from tests.components.linear.test_hetero_lr import auc, plaintext_lr
 from tests.components.tasks import Stores
 from tests.data import fate_table
 
@@ -257,3 +257,51 @@ def test_homo_lr_refuses_a_warm_start_by_name(stores: Stores) -> None:
             data={"train_data": ["reader_0.data"]},
             models=["lr_0.model"],
         )
+
+
+def test_hetero_lr_one_vs_rest_validates_each_class_as_the_plaintext_run(stores: Stores) -> None:
+    """With `validation_freqs`, each class's model is scored on the validate data labelled as
+    that class against the rest, its AUC under `model_<k>.iteration_<i>` as FATE logs it."""
+    guest = read_csv(fate_table("vehicle_scale_hetero_guest.csv")).take(np.arange(300))
+    host = read_csv(fate_table("vehicle_scale_hetero_host.csv"), label=None)
+    rows, validate_rows = np.arange(200), np.arange(200, 300)
+    stores.put(GUEST, "reader_0.data", guest.take(rows).to_table())
+    stores.put(GUEST, "reader_1.data", guest.take(validate_rows).to_table())
+    stores.put(HOST, "reader_0.data", host.to_table())
+    stores.put(HOST, "reader_1.data", host.to_table())
+    params: dict[str, Any] = {
+        "penalty": "L2",
+        "alpha": 0.01,
+        "optimizer": "sgd",
+        "learning_rate": 0.15,
+        "max_iter": 2,
+        "early_stop": "diff",
+        "tol": 0.0,
+        "init_param": {"init_method": "const", "init_const": 0.1},
+        "validation_freqs": 1,
+        "metrics": ["auc"],
+    }
+    _run(
+        stores,
+        HeteroLR(),
+        params,
+        data={"train_data": ["reader_0.data"], "validate_data": ["reader_1.data"]},
+    )
+    position = {sample: k for k, sample in enumerate(host.ids.tolist())}
+    features = np.hstack([guest.features, host.features[[position[s] for s in guest.ids.tolist()]]])
+    labels = guest.labels
+    assert labels is not None
+    design = np.hstack([features, np.ones((len(labels), 1))])
+    logged = stores.metrics(GUEST, "lr_0")["validate"]
+    for k, label in enumerate(one_vs_rest.classes_of(labels[rows])):
+        for iteration in range(2):
+            plain = plaintext_lr(
+                features[rows],
+                (labels[rows] == label).astype(float),
+                {**params, "max_iter": iteration + 1, "init_param": {"fit_intercept": True}},
+                [np.arange(len(rows))],
+                initial=np.full(design.shape[1], 0.1),
+            )
+            wanted = auc(design[validate_rows] @ plain.weights, labels[validate_rows] == label)
+            metric = logged[f"model_{k}.iteration_{iteration}"]
+            assert dict(metric.data)["auc"] == pytest.approx(wanted, abs=1e-6)

@@ -180,6 +180,7 @@ class Stores:
         if module.info.validate is not None:
             parameters = module.info.validate(parameters)
         context = self.context(component, party, parameters, **wiring)
+        context.drop_absent_inputs()  # as a node's worker does
         federation = context.federation
         if transport is not None:
             context.federation = transport  # type: ignore[assignment]
@@ -205,7 +206,7 @@ class Stores:
         def task(party: PartyRole) -> Callable[[MemoryTransport], None]:
             def run(transport: MemoryTransport) -> None:
                 # Every party is wired as the DSL says; a party without an upstream output (the
-                # arbiter, which runs no Reader) reads none, as on a node.
+                # arbiter, which runs no Reader) runs without it, as on a node.
                 self.run(
                     module,
                     component,

@@ -417,13 +417,6 @@ def _fit_classes(
             validate_data,
             log_metric,
         )
-    if params.validation.enabled:
-        raise InvalidArgument(
-            f"HomoLR parameter validation_freqs cannot be set with {len(classes)} classes: "
-            "validation of one-vs-rest models is not implemented",
-            module=MODULE,
-            parameter="validation_freqs",
-        )
     values = _label_values(y)
     models = []
     for index, label in enumerate(classes):
@@ -436,6 +429,9 @@ def _fit_classes(
             header,
             sample_weights,
             timeout,
+            one_vs_rest.as_class(validate_data, label),
+            log_metric,
+            data_set_prefix=f"model_{index}.",
         )
         models.append({name: value for name, value in model.items() if name != "meta"})
     combined = {
@@ -657,11 +653,18 @@ def _fit_client(
     timeout: float,
     validate_data: Dataset | None = None,
     log_metric: LogMetric | None = None,
+    *,
+    data_set_prefix: str = "",
 ) -> tuple[dict[str, Any], Predictions]:
     features = _features(X)
     labels = _labels(y, len(features))
     validation = (
-        Validation(params.validation, "binary", log_metric=log_metric or (lambda *_: None))
+        Validation(
+            params.validation,
+            "binary",
+            log_metric=log_metric or (lambda *_: None),
+            data_set_prefix=data_set_prefix,
+        )
         if params.validation.enabled
         else None
     )

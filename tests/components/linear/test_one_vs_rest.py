@@ -305,3 +305,47 @@ def test_hetero_lr_one_vs_rest_validates_each_class_as_the_plaintext_run(stores:
             wanted = auc(design[validate_rows] @ plain.weights, labels[validate_rows] == label)
             metric = logged[f"model_{k}.iteration_{iteration}"]
             assert dict(metric.data)["auc"] == pytest.approx(wanted, abs=1e-6)
+
+
+def test_homo_lr_one_vs_rest_validates_each_class_with_the_aggregated_model(
+    stores: Stores,
+) -> None:
+    guest = read_csv(fate_table("vehicle_scale_homo_guest.csv"))
+    host = read_csv(fate_table("vehicle_scale_homo_host.csv"))
+    rows, validate_rows = np.arange(300), np.arange(300, len(guest.ids))
+    train = guest.take(rows)
+    stores.put(GUEST, "reader_0.data", train.to_table())
+    stores.put(GUEST, "reader_1.data", guest.take(validate_rows).to_table())
+    stores.put(HOST, "reader_0.data", host.to_table())
+    params: dict[str, Any] = {
+        "penalty": "L2",
+        "alpha": 0.01,
+        "optimizer": "sgd",
+        "learning_rate": 0.15,
+        "max_iter": 2,
+        "tol": 1e-12,
+        "init_param": {"init_method": "zeros"},
+        "validation_freqs": 1,
+        "metrics": ["auc"],
+    }
+    _run(
+        stores,
+        HomoLR(),
+        params,
+        data={"train_data": ["reader_0.data"], "validate_data": ["reader_1.data"]},
+    )
+    assert guest.labels is not None and train.labels is not None and host.labels is not None
+    design = np.hstack([guest.features[validate_rows], np.ones((len(validate_rows), 1))])
+    logged = stores.metrics(GUEST, "lr_0")["validate"]
+    for k, label in enumerate(one_vs_rest.classes_of(guest.labels)):
+        for iteration in range(2):
+            w = _homo_plaintext(
+                [
+                    (train.features, (train.labels == label).astype(float)),
+                    (host.features, (host.labels == label).astype(float)),
+                ],
+                {**params, "max_iter": iteration + 1},
+            )
+            wanted = auc(design @ w, guest.labels[validate_rows] == label)
+            metric = logged[f"model_{k}.iteration_{iteration}"]
+            assert dict(metric.data)["auc"] == pytest.approx(wanted, abs=1e-6)

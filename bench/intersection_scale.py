@@ -152,12 +152,11 @@ def run_party(
         if role == "guest":
             common = intersection.intersect_guest(
                 transport, ids, params, parties, computing=computing
-            )
+            ).ids
         else:
-            common = (
-                intersection.intersect_host(transport, ids, params, parties, computing=computing)
-                or []
-            )
+            common = intersection.intersect_host(
+                transport, ids, params, parties, HOST, computing=computing
+            ).ids
         seconds = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_before
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -169,7 +168,7 @@ def run_party(
                 "seconds": seconds,
                 "cpu_seconds": cpu,
                 "session_seconds": session_s,
-                "common": len(common),
+                "common": len(common or []),
                 "peak_process_bytes": own_peak,
                 "peak_with_children_bytes": max(memory.peak, own_peak),
             },

@@ -235,11 +235,13 @@ def parse_job(
 
 
 class PredictedModel(NamedTuple):
-    """The model a predict job uses, and the party whose copy holds the training conf."""
+    """The model a predict job uses, the party whose copy holds the training conf, and the
+    predict conf's DSL version."""
 
     model_id: str
     model_version: str
     initiator: PartyRole
+    dsl_version: int
 
 
 def predicted_model(runtime_conf: Mapping[str, Any]) -> PredictedModel | None:
@@ -257,6 +259,7 @@ def predicted_model(runtime_conf: Mapping[str, Any]) -> PredictedModel | None:
         str(common.get("model_id", "")),
         str(common.get("model_version", "")),
         _initiator(runtime_conf, roles),
+        version,
     )
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from fateflow_grpc.domain import safeguards
+from fateflow_grpc.domain.dsl import inference_dsl
 from fateflow_grpc.domain.jobspec import (
     Catalog,
     JobSpec,
@@ -142,7 +143,10 @@ class Scheduler:
         train_conf: dict[str, Any] = {}
         predicted = predicted_model(conf)
         if predicted is not None and predicted.initiator.party_id == me:
-            train_conf = self._training_conf(predicted)
+            train_conf, train_dsl = self._trained(predicted)
+            if predicted.dsl_version == 1 and not dsl.get("components"):
+                # FATE 1.x: a v1 predict job without a DSL runs the model's inference DSL.
+                dsl = inference_dsl(train_dsl, self._catalog)
             conf = with_training_conf(conf, train_conf, dsl)
         spec = parse_job(dsl, conf, self._catalog, has_route=self._settings.has_route)
         if spec.initiator.party_id != me:
@@ -223,9 +227,9 @@ class Scheduler:
         with (directory / "fate_flow_schedule.log").open("a") as file:
             file.writelines(f"{stamp} {line}\n" for line in lines)
 
-    def _training_conf(self, model: PredictedModel) -> dict[str, Any]:
-        """The conf of the job that trained a predict job's model, kept with the initiator's
-        part of the model."""
+    def _trained(self, model: PredictedModel) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The conf and the DSL of the job that trained a predict job's model, kept with the
+        initiator's part of the model."""
         key = model_info.ModelKey(
             model.model_id,
             model.model_version,
@@ -241,7 +245,7 @@ class Scheduler:
                     model_id=key.model_id,
                     model_version=key.model_version,
                 )
-            return dict(info.f_runtime_conf)
+            return dict(info.f_runtime_conf), dict(info.f_dsl)
 
     # --- stop and reports -------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fateflow_grpc.domain.dsl import generate_predict_dsl
+from fateflow_grpc.domain.dsl import generate_predict_dsl, inference_dsl
 from fateflow_grpc.domain.jobspec import parse_job
 from fateflow_grpc.errors import InvalidArgument
 from tests.domain.fate_examples import CATALOG, any_route, conf_v1, conf_v2, dsl_v1, dsl_v2
@@ -39,6 +39,15 @@ def test_v1_predict_dsl() -> None:
             },
         }
     }
+
+
+def test_a_v1_models_inference_dsl_deploys_what_needs_deploying() -> None:
+    """What a v1 predict job without a DSL runs (FATE 1.x): every component but those whose
+    module does not deploy (Evaluation) or that the DSL says `need_deploy: false`."""
+    assert inference_dsl(dsl_v1(), CATALOG) == generate_predict_dsl(dsl_v1(), DEPLOY_V1, 1)
+    dsl = dsl_v1()
+    dsl["components"]["intersection_0"]["need_deploy"] = False
+    assert list(inference_dsl(dsl, CATALOG)["components"]) == ["dataio_0", "hetero_lr_0"]
 
 
 def test_v2_predict_dsl_drops_the_data_of_a_reader_not_deployed() -> None:

@@ -428,9 +428,7 @@ def inference_dsl(train_dsl: Mapping[str, Any], catalog: ModuleCatalog) -> dict[
     """A DSL v1 training job's predict DSL, as FATE 1.x keeps it with the model: its
     components that `need_deploy` (the module's default unless the DSL says), rewired by
     `generate_predict_dsl`. A v1 predict job submitted without a DSL runs it."""
-    deployed = [
-        spec.name for spec in parse_dsl(train_dsl, catalog, version=1) if spec.need_deploy
-    ]
+    deployed = [spec.name for spec in parse_dsl(train_dsl, catalog, version=1) if spec.need_deploy]
     return generate_predict_dsl(train_dsl, deployed, 1)
 
 

@@ -49,8 +49,8 @@ guest's; such trees and levels need no encryption. `complete_secure` builds the 
 (1 for `true`) from the guest's features alone.
 
 A model input with train_data (FATE 1.7's warm start) trains `num_trees` more rounds from that
-model's trees. Refused when switched on, by name: cross validation (`cv_param.need_cv`), GOSS
-(`run_goss`), EINI inference, multi-output trees (`multi_mode`),
+model's trees; `cv_param.need_cv` runs FATE's cross validation (`sdk/cv.py`). Refused when
+switched on, by name: GOSS (`run_goss`), EINI inference, multi-output trees (`multi_mode`),
 re-encryption modes other than `strict`. `encrypt_param.method` IterativeAffine (most of FATE
 1.5-1.7's examples) is encrypted with Paillier instead, as the task's log says: the scheme
 changes nothing in a lossless protocol's trees, and IterativeAffine is not secure (FATE 1.7

@@ -413,7 +413,7 @@ def test_a_predict_conf_takes_what_it_leaves_out_from_the_training_conf() -> Non
     assert spec.component_parameters("data_transform_0", "guest", 9999)["label_name"] == "y"
     # A v1 training conf does not mix into a v2 predict conf.
     assert with_training_conf(predict, conf_v1(), dsl) == predict
-    assert predicted_model(predict) == ("m", "v", PartyRole("guest", 9999))
+    assert predicted_model(predict) == ("m", "v", PartyRole("guest", 9999), 2)
     assert predicted_model(train) is None
 
 

@@ -43,6 +43,9 @@ SUBSET: dict[tuple[str, str], dict[str, dict[str, list[str]]]] = {
     ("v1.11.4", "examples/dsl/v2/hetero_feature_binning/hetero_binning_bucket_binning"): {
         "intersection_0": {"train": ["intersection"]},
     },
+    # A DSL v1 predict job is a conf alone: it runs its model's inference DSL (FATE 1.x).
+    ("v1.5.3", "examples/dsl/v1/hetero_secureboost/train_binary"): {},
+    ("v1.5.3", "examples/dsl/v1/hetero_secureboost/train_binary_predict"): {},
     # An Evaluation at every party, on HeteroSecureBoost's data, which the hosts do not have.
     # FATE reports the evaluation of the training data too ("train"); here only "validate".
     ("v1.11.4", "examples/dsl/v2/hetero_secureboost/train_binary"): {

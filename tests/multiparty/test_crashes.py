@@ -83,7 +83,13 @@ def test_participant_killed_mid_job_without_retries_ends_the_job_everywhere(
     conf = conf_v2(common={"noop_0": {"sleep_seconds": 30}}, job={"auto_retries": 0})
     job_id = submit(parties[GUEST], chain(2), conf)
     watcher = Watcher(parties, job_id)
-    wait_for(lambda: statuses(parties[HOST], job_id).get("host") == "running", 90, "the job to run")
+    # Its task, not only its job: a job the host marked running may not have started everywhere
+    # yet, and a job that has not started waits for a party that is down.
+    wait_for(
+        lambda: task_status(parties[HOST], job_id, "noop_0").get(("host", 0)) == "running",
+        90,
+        "noop_0 to run at the host",
+    )
     parties[HOST].kill()
     # Silent for the heartbeat timeout (5 s in these clusters), its task is lost; no retry.
     wait_for(

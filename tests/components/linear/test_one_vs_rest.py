@@ -39,6 +39,13 @@ def _details(table: pa.Table) -> np.ndarray:
     return np.array([[row[name] for name in names] for row in rows])
 
 
+def _joined(guest: Dataset, host: Dataset) -> np.ndarray:
+    """The guest's rows with the host's features of the same ids beside them (the plaintext
+    computation's data)."""
+    position = {sample: k for k, sample in enumerate(host.ids.tolist())}
+    return np.hstack([guest.features, host.features[[position[s] for s in guest.ids.tolist()]]])
+
+
 def _run(stores: Stores, module: Any, params: dict[str, Any], **wiring: Any) -> None:
     stores.run_parties(
         module, "lr_0", {GUEST: params, HOST: params, ARBITER: params}, ROLES, **wiring
@@ -64,8 +71,7 @@ def test_hetero_lr_one_vs_rest_matches_plaintext_one_vs_rest(stores: Stores) -> 
     }
     _run(stores, HeteroLR(), params, data={"train_data": ["reader_0.data"]})
 
-    position = {sample: k for k, sample in enumerate(host.ids.tolist())}
-    features = np.hstack([guest.features, host.features[[position[s] for s in guest.ids.tolist()]]])
+    features = _joined(guest, host)
     labels = guest.labels
     assert labels is not None
     classes = one_vs_rest.classes_of(labels)
@@ -217,8 +223,7 @@ def test_hetero_lr_warm_start_goes_on_as_if_never_stopped(stores: Stores) -> Non
         data=data,
         models=["lr_0.model"],
     )
-    position = {sample: k for k, sample in enumerate(host.ids.tolist())}
-    features = np.hstack([guest.features, host.features[[position[s] for s in guest.ids.tolist()]]])
+    features = _joined(guest, host)
     plain = plaintext_lr(
         features,
         binary.labels,
@@ -287,8 +292,7 @@ def test_hetero_lr_one_vs_rest_validates_each_class_as_the_plaintext_run(stores:
         params,
         data={"train_data": ["reader_0.data"], "validate_data": ["reader_1.data"]},
     )
-    position = {sample: k for k, sample in enumerate(host.ids.tolist())}
-    features = np.hstack([guest.features, host.features[[position[s] for s in guest.ids.tolist()]]])
+    features = _joined(guest, host)
     labels = guest.labels
     assert labels is not None
     design = np.hstack([features, np.ones((len(labels), 1))])

@@ -118,6 +118,7 @@ _FIELD_CHECKS: dict[str, Callable[..., object]] = {
     "task_version": check_task_version,
     "model_id": check_model_id,
     "model_version": check_model_version,
+    "child_model_version": check_model_version,
 }
 
 

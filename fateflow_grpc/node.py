@@ -7,6 +7,7 @@ import logging
 from fateflow_grpc.components import registry
 from fateflow_grpc.config import NodeConfig
 from fateflow_grpc.domain.data_jobs import DataJobs, DataJobSettings
+from fateflow_grpc.domain.deploying import Deploying
 from fateflow_grpc.domain.executor import Executor
 from fateflow_grpc.domain.participant import NodeAccess, Participant, PartySettings
 from fateflow_grpc.domain.publishing import Publishing
@@ -113,6 +114,9 @@ class Node:
         )
         self.publishing = Publishing(
             config.party_id, config.servings, database, self.parties, GrpcServing()
+        )
+        self.deploying = Deploying(
+            config.party_id, config.data_dir, database, self.catalog, self.parties
         )
 
     def start(self) -> None:

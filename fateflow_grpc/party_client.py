@@ -13,6 +13,7 @@ from grpc_status import rpc_status
 
 from fateflow.party.v1 import party_service_pb2 as pb
 from fateflow.party.v1 import party_service_pb2_grpc
+from fateflow_grpc.domain.deploying import DeployOrder
 from fateflow_grpc.domain.parties import NodeInfo, PartyRole, TaskRef, TaskState
 from fateflow_grpc.domain.publishing import LoadOrder, Model, Outcome
 from fateflow_grpc.errors import (
@@ -143,6 +144,9 @@ class GrpcParties:
         )
         return Outcome(order.party, response.retcode, response.retmsg)
 
+    def deploy_model(self, order: DeployOrder) -> None:
+        self._call(order.party.party_id, self._stub.DeployModel, deploy_order_to_proto(order))
+
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
@@ -235,4 +239,27 @@ def load_order_from_proto(request: pb.LoadModelRequest) -> LoadOrder:
         tuple(request.servings),
         request.load_type,
         request.file_path,
+    )
+
+
+def deploy_order_to_proto(order: DeployOrder) -> pb.DeployModelRequest:
+    return pb.DeployModelRequest(
+        role=order.party.role,
+        party_id=order.party.party_id,
+        model_id=order.model_id,
+        model_version=order.model_version,
+        child_model_version=order.child_version,
+        inference_dsl=_struct(order.inference_dsl),
+        withdraw=order.withdraw,
+    )
+
+
+def deploy_order_from_proto(request: pb.DeployModelRequest) -> DeployOrder:
+    return DeployOrder(
+        PartyRole(request.role, request.party_id),
+        request.model_id,
+        request.model_version,
+        request.child_model_version,
+        struct_to_dict(request.inference_dsl),
+        request.withdraw,
     )

@@ -51,13 +51,15 @@ def create_server(node: Node, address: str | None = None) -> tuple[grpc.Server, 
     config, database = node.config, node.database
     job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(node), server)
     party_service_pb2_grpc.add_PartyServiceServicer_to_server(
-        PartyServicer(config.party_id, node.participant, node.scheduler, node.publishing),
+        PartyServicer(
+            config.party_id, node.participant, node.scheduler, node.publishing, node.deploying
+        ),
         server,
     )
     data_service_pb2_grpc.add_DataServiceServicer_to_server(DataServicer(node), server)
     tracking_service_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(node), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-        ModelServicer(config, database, node.publishing), server
+        ModelServicer(config, database, node.publishing, node.deploying), server
     )
     table_service_pb2_grpc.add_TableServiceServicer_to_server(TableServicer(node), server)
     node_service_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(node), server)

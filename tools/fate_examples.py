@@ -47,7 +47,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -403,9 +403,19 @@ async def _metrics(address: str, example: Example, job_id: str) -> dict[str, dic
     return found
 
 
-def _with_model(example: Example, model: dict[str, str]) -> dict[str, Any]:
-    """The conf as fate_test completes a predict job's: the model, job_type predict."""
-    conf = copy.deepcopy(example.conf)
+class Trained(NamedTuple):
+    """A training job's model, and its conf's parties: `role` and `initiator`."""
+
+    model: dict[str, str]
+    parties: dict[str, Any]
+
+
+def _with_model(example: Example, model: dict[str, str], trained: Trained) -> dict[str, Any]:
+    """The conf as fate_test completes a predict job's: the model, job_type predict, and the
+    training job's parties (fate_test puts every conf onto its own test parties, role by
+    role, so that FATE's examples may name other ids in a predict conf than in the training
+    conf it follows: SecureBoost's train with host 9998, predict with host 10000)."""
+    conf = {**copy.deepcopy(example.conf), **copy.deepcopy(trained.parties)}
     parameters = conf.setdefault("job_parameters", {})
     if example.dsl_version == 2:
         parameters = parameters.setdefault("common", {})
@@ -418,7 +428,7 @@ async def run_example(
     address: str,
     example: Example,
     unusable: dict[str, str],
-    models: dict[str, asyncio.Future[dict[str, str] | None]],
+    models: dict[str, asyncio.Future[Trained | None]],
     slots: asyncio.Semaphore,
     timeout: float,
 ) -> Result:
@@ -446,10 +456,11 @@ async def run_example(
         return result
     conf = example.conf
     if example.deps:
-        model = await models[f"{example.version}:{example.suite}/{example.deps}"]
-        if model is None:
+        trained = await models[f"{example.version}:{example.suite}/{example.deps}"]
+        if trained is None:
             result.outcome, result.detail = "dependency failed", example.deps
             return result
+        model = trained.model
         if example.dsl_version == 2:
             answer = await post(
                 address,
@@ -461,7 +472,7 @@ async def run_example(
                 result.detail = f"model/deploy: {answer.get('retmsg')}"
                 return result
             model = {k: str(answer["data"][k]) for k in ("model_id", "model_version")}
-        conf = _with_model(example, model)
+        conf = _with_model(example, model, trained)
     async with slots:
         start = time.monotonic()
         answer = await post(
@@ -481,7 +492,12 @@ async def run_example(
         model_info = data.get("model_info") or {}
         future = models.get(f"{example.version}:{result.key}")
         if future is not None and model_info:
-            future.set_result({k: str(model_info[k]) for k in ("model_id", "model_version")})
+            future.set_result(
+                Trained(
+                    {k: str(model_info[k]) for k in ("model_id", "model_version")},
+                    {k: example.conf[k] for k in ("role", "initiator") if k in example.conf},
+                )
+            )
         return result
     result.outcome = "timeout" if status == "timeout" else "failed"
     result.component, result.detail = await _error(address, result.job_id)
@@ -509,7 +525,7 @@ async def run_all(
     ]
     unusable = await upload(address, needed, data_dirs)
     loop = asyncio.get_running_loop()
-    models: dict[str, asyncio.Future[dict[str, str] | None]] = {
+    models: dict[str, asyncio.Future[Trained | None]] = {
         f"{e.version}:{e.suite}/{e.deps}": loop.create_future() for e in examples if e.deps
     }
     slots = asyncio.Semaphore(concurrency)

@@ -169,3 +169,53 @@ class ImportModelResponse(_message.Message):
     data: _struct_pb2.Struct
     retmsg: str
     def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., retmsg: _Optional[str] = ...) -> None: ...
+
+class DeployModelRequest(_message.Message):
+    __slots__ = ("model_id", "model_version", "predict_dsl", "dsl", "cpn_list")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREDICT_DSL_FIELD_NUMBER: _ClassVar[int]
+    DSL_FIELD_NUMBER: _ClassVar[int]
+    CPN_LIST_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    model_version: str
+    predict_dsl: _struct_pb2.Value
+    dsl: _struct_pb2.Value
+    cpn_list: _struct_pb2.Value
+    def __init__(self, model_id: _Optional[str] = ..., model_version: _Optional[str] = ..., predict_dsl: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., dsl: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., cpn_list: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class DeployModelResponse(_message.Message):
+    __slots__ = ("data", "retmsg")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    RETMSG_FIELD_NUMBER: _ClassVar[int]
+    data: _struct_pb2.Struct
+    retmsg: str
+    def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., retmsg: _Optional[str] = ...) -> None: ...
+
+class GetPredictDslRequest(_message.Message):
+    __slots__ = ("model_id", "model_version", "role", "party_id")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PARTY_ID_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    model_version: str
+    role: str
+    party_id: int
+    def __init__(self, model_id: _Optional[str] = ..., model_version: _Optional[str] = ..., role: _Optional[str] = ..., party_id: _Optional[int] = ...) -> None: ...
+
+class GetPredictDslResponse(_message.Message):
+    __slots__ = ("data", "retmsg")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    RETMSG_FIELD_NUMBER: _ClassVar[int]
+    data: _struct_pb2.Struct
+    retmsg: str
+    def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., retmsg: _Optional[str] = ...) -> None: ...
+
+class GetPredictConfResponse(_message.Message):
+    __slots__ = ("data", "retmsg")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    RETMSG_FIELD_NUMBER: _ClassVar[int]
+    data: _struct_pb2.Struct
+    retmsg: str
+    def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., retmsg: _Optional[str] = ...) -> None: ...

@@ -70,6 +70,21 @@ class ModelServiceStub:
                 request_serializer=fateflow_dot_v1_dot_model__service__pb2.ImportModelRequest.SerializeToString,
                 response_deserializer=fateflow_dot_v1_dot_model__service__pb2.ImportModelResponse.FromString,
                 _registered_method=True)
+        self.DeployModel = channel.unary_unary(
+                '/fateflow.v1.ModelService/DeployModel',
+                request_serializer=fateflow_dot_v1_dot_model__service__pb2.DeployModelRequest.SerializeToString,
+                response_deserializer=fateflow_dot_v1_dot_model__service__pb2.DeployModelResponse.FromString,
+                _registered_method=True)
+        self.GetPredictDsl = channel.unary_unary(
+                '/fateflow.v1.ModelService/GetPredictDsl',
+                request_serializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.SerializeToString,
+                response_deserializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictDslResponse.FromString,
+                _registered_method=True)
+        self.GetPredictConf = channel.unary_unary(
+                '/fateflow.v1.ModelService/GetPredictConf',
+                request_serializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.SerializeToString,
+                response_deserializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictConfResponse.FromString,
+                _registered_method=True)
 
 
 class ModelServiceServicer:
@@ -126,6 +141,29 @@ class ModelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeployModel(self, request, context):
+        """DeployModel makes a deployed copy of a trained model at every party of it, under a new
+        model version, with the DSL its predict jobs run (FATE 1.5.1+'s `model/deploy`). Called
+        at the training job's initiator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPredictDsl(self, request, context):
+        """GetPredictDsl returns the DSL a model's predict jobs run.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPredictConf(self, request, context):
+        """GetPredictConf returns a predict conf for a model, its tables left to fill in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +201,21 @@ def add_ModelServiceServicer_to_server(servicer, server):
                     servicer.ImportModel,
                     request_deserializer=fateflow_dot_v1_dot_model__service__pb2.ImportModelRequest.FromString,
                     response_serializer=fateflow_dot_v1_dot_model__service__pb2.ImportModelResponse.SerializeToString,
+            ),
+            'DeployModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeployModel,
+                    request_deserializer=fateflow_dot_v1_dot_model__service__pb2.DeployModelRequest.FromString,
+                    response_serializer=fateflow_dot_v1_dot_model__service__pb2.DeployModelResponse.SerializeToString,
+            ),
+            'GetPredictDsl': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPredictDsl,
+                    request_deserializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.FromString,
+                    response_serializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictDslResponse.SerializeToString,
+            ),
+            'GetPredictConf': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPredictConf,
+                    request_deserializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.FromString,
+                    response_serializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictConfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +408,87 @@ class ModelService:
             '/fateflow.v1.ModelService/ImportModel',
             fateflow_dot_v1_dot_model__service__pb2.ImportModelRequest.SerializeToString,
             fateflow_dot_v1_dot_model__service__pb2.ImportModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeployModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.v1.ModelService/DeployModel',
+            fateflow_dot_v1_dot_model__service__pb2.DeployModelRequest.SerializeToString,
+            fateflow_dot_v1_dot_model__service__pb2.DeployModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPredictDsl(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.v1.ModelService/GetPredictDsl',
+            fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.SerializeToString,
+            fateflow_dot_v1_dot_model__service__pb2.GetPredictDslResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPredictConf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.v1.ModelService/GetPredictConf',
+            fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.SerializeToString,
+            fateflow_dot_v1_dot_model__service__pb2.GetPredictConfResponse.FromString,
             options,
             channel_credentials,
             insecure,

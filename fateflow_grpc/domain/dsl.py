@@ -424,12 +424,16 @@ def generate_predict_dsl(
     return {"components": predict}
 
 
-def inference_dsl(train_dsl: Mapping[str, Any], catalog: ModuleCatalog) -> dict[str, Any]:
-    """A DSL v1 training job's predict DSL, as FATE 1.x keeps it with the model: its
-    components that `need_deploy` (the module's default unless the DSL says), rewired by
+def inference_dsl(
+    train_dsl: Mapping[str, Any], catalog: ModuleCatalog, version: int
+) -> dict[str, Any]:
+    """A training job's predict DSL, as FATE 1.x keeps it with the model: its components that
+    `need_deploy` (the module's default unless the DSL says), rewired by
     `generate_predict_dsl`. A v1 predict job submitted without a DSL runs it."""
-    deployed = [spec.name for spec in parse_dsl(train_dsl, catalog, version=1) if spec.need_deploy]
-    return generate_predict_dsl(train_dsl, deployed, 1)
+    specs = parse_dsl(train_dsl, catalog, version=version)
+    return generate_predict_dsl(
+        train_dsl, [spec.name for spec in specs if spec.need_deploy], version
+    )
 
 
 def _predict_component(

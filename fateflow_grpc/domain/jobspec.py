@@ -162,7 +162,7 @@ def parse_job(
     """
     if not isinstance(runtime_conf, Mapping):
         raise InvalidArgument("the runtime conf must be a JSON object")
-    version = _dsl_version(runtime_conf)
+    version = dsl_version(runtime_conf)
     _check_conf_keys(runtime_conf, version)
     roles = _roles(runtime_conf)
     initiator = _initiator(runtime_conf, roles)
@@ -249,7 +249,7 @@ def predicted_model(runtime_conf: Mapping[str, Any]) -> PredictedModel | None:
     does on a conf it cannot read."""
     if not isinstance(runtime_conf, Mapping):
         raise InvalidArgument("the runtime conf must be a JSON object")
-    version = _dsl_version(runtime_conf)
+    version = dsl_version(runtime_conf)
     roles = _roles(runtime_conf)
     conf: _Conf = _ConfV1(runtime_conf, roles) if version == 1 else _ConfV2(runtime_conf, roles)
     common = conf.common_job_parameters()
@@ -273,8 +273,8 @@ def with_training_conf(
     versions do not mix."""
     listed = dsl.get("components") if isinstance(dsl, Mapping) else None
     components = set(listed) if isinstance(listed, Mapping) else set()
-    version = _dsl_version(conf)
-    if _dsl_version(train_conf) != version:
+    version = dsl_version(conf)
+    if dsl_version(train_conf) != version:
         return dict(conf)
     roles = set(conf.get("role") or {})
 
@@ -318,7 +318,7 @@ def with_training_conf(
 # --- the conf's top level ------------------------------------------------------------------
 
 
-def _dsl_version(conf: Mapping[str, Any]) -> int:
+def dsl_version(conf: Mapping[str, Any]) -> int:
     value = conf.get("dsl_version", 1)
     if (value in (1, 2) and not isinstance(value, bool)) or value in ("1", "2"):
         return int(value)

@@ -59,7 +59,7 @@ from fateflow_grpc.errors import (
 from fateflow_grpc.status import END_STATUSES, JobStatus, TaskStatus
 from fateflow_grpc.storage import jobs, model_info, replicas, tasks
 from fateflow_grpc.storage.database import Database
-from fateflow_grpc.storage.models import Job, Task, now_ms
+from fateflow_grpc.storage.models import Job, ModelInfo, Task, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +143,10 @@ class Scheduler:
         train_conf: dict[str, Any] = {}
         predicted = predicted_model(conf)
         if predicted is not None and predicted.initiator.party_id == me:
-            train_conf, train_dsl = self._trained(predicted)
-            if predicted.dsl_version == 1 and not dsl.get("components"):
-                # FATE 1.x: a v1 predict job without a DSL runs the model's inference DSL.
-                dsl = inference_dsl(train_dsl, self._catalog)
+            trained = self._trained(predicted)
+            train_conf = dict(trained.f_runtime_conf)
+            if not dsl.get("components"):
+                dsl = self._inference_dsl(trained, predicted)
             conf = with_training_conf(conf, train_conf, dsl)
         spec = parse_job(dsl, conf, self._catalog, has_route=self._settings.has_route)
         if spec.initiator.party_id != me:
@@ -227,9 +227,9 @@ class Scheduler:
         with (directory / "fate_flow_schedule.log").open("a") as file:
             file.writelines(f"{stamp} {line}\n" for line in lines)
 
-    def _trained(self, model: PredictedModel) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The conf and the DSL of the job that trained a predict job's model, kept with the
-        initiator's part of the model."""
+    def _trained(self, model: PredictedModel) -> ModelInfo:
+        """The initiator's part of a predict job's model: it keeps the training job's conf
+        and DSL."""
         key = model_info.ModelKey(
             model.model_id,
             model.model_version,
@@ -238,14 +238,29 @@ class Scheduler:
         )
         with self._database.session() as session:
             info = model_info.get_model_info(session, key)
-            if info is None:
-                raise NotFound(
-                    f"no model {key.model_id} version {key.model_version} at {key.role} "
-                    f"{key.party_id}: train it, or import it, before predicting with it",
-                    model_id=key.model_id,
-                    model_version=key.model_version,
-                )
-            return dict(info.f_runtime_conf), dict(info.f_dsl)
+        if info is None:
+            raise NotFound(
+                f"no model {key.model_id} version {key.model_version} at {key.role} "
+                f"{key.party_id}: train it, or import it, before predicting with it",
+                model_id=key.model_id,
+                model_version=key.model_version,
+            )
+        return info
+
+    def _inference_dsl(self, trained: ModelInfo, model: PredictedModel) -> dict[str, Any]:
+        """The DSL of a predict job submitted without one: its deployed model's (FATE 1.7+);
+        a model never deployed has one in DSL v1 only, from its training DSL (FATE 1.x)."""
+        if trained.f_inference_dsl:
+            return dict(trained.f_inference_dsl)
+        if model.dsl_version == 1:
+            return inference_dsl(dict(trained.f_dsl), self._catalog, 1)
+        raise FailedPrecondition(
+            f"model {model.model_id} version {model.model_version} has not been deployed yet: "
+            "deploy it (/v1/model/deploy) and predict with the version deployed, or submit "
+            "the predict DSL with the job",
+            model_id=model.model_id,
+            model_version=model.model_version,
+        )
 
     # --- stop and reports -------------------------------------------------------------------
 

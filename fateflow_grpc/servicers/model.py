@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import grpc
+from google.protobuf import json_format, struct_pb2
 
 from fateflow.v1 import model_service_pb2 as pb
 from fateflow.v1 import model_service_pb2_grpc
 from fateflow_grpc.config import NodeConfig
+from fateflow_grpc.domain.deploying import Deploying, predict_conf_template
 from fateflow_grpc.domain.publishing import Publishing
 from fateflow_grpc.errors import AlreadyExists, InvalidArgument, NotFound
 from fateflow_grpc.party_client import struct_to_dict
@@ -26,6 +28,7 @@ from fateflow_grpc.servicers.serde import to_struct
 from fateflow_grpc.storage import model_files, model_info
 from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.model_store import StoredModel, open_model_store
+from fateflow_grpc.storage.models import ModelInfo
 
 #: Archive pieces streamed to the client.
 CHUNK_SIZE = 1 << 20
@@ -68,15 +71,26 @@ def _publish_fields(request: pb.LoadModelRequest | pb.BindModelRequest) -> dict[
     }
 
 
+def _value(value: struct_pb2.Value) -> Any:
+    return json_format.MessageToDict(value)
+
+
 def _spool() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(SPOOL_BYTES)
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
-    def __init__(self, config: NodeConfig, database: Database, publishing: Publishing) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        database: Database,
+        publishing: Publishing,
+        deploying: Deploying,
+    ) -> None:
         self._config = config
         self._database = database
         self._publishing = publishing
+        self._deploying = deploying
 
     def LoadModel(
         self, request: pb.LoadModelRequest, context: grpc.ServicerContext
@@ -91,6 +105,46 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         publication = self._publishing.publication(_publish_fields(request), request.job_id)
         message = self._publishing.bind(publication, tuple(request.servings), request.service_id)
         return pb.BindModelResponse(retmsg=message)
+
+    def DeployModel(
+        self, request: pb.DeployModelRequest, context: grpc.ServicerContext
+    ) -> pb.DeployModelResponse:
+        predict_dsl = next(
+            (
+                _value(getattr(request, name))
+                for name in ("predict_dsl", "dsl")
+                if request.HasField(name)
+            ),
+            None,
+        )
+        cpn_list = _value(request.cpn_list) if request.HasField("cpn_list") else None
+        data = self._deploying.deploy(
+            request.model_id, request.model_version, predict_dsl, cpn_list
+        )
+        return pb.DeployModelResponse(data=to_struct(data), retmsg="success")
+
+    def GetPredictDsl(
+        self, request: pb.GetPredictDslRequest, context: grpc.ServicerContext
+    ) -> pb.GetPredictDslResponse:
+        _, dsl = self._predict_dsl(request)
+        return pb.GetPredictDslResponse(data=to_struct(dsl))
+
+    def GetPredictConf(
+        self, request: pb.GetPredictDslRequest, context: grpc.ServicerContext
+    ) -> pb.GetPredictConfResponse:
+        part, dsl = self._predict_dsl(request)
+        conf = predict_conf_template(
+            dsl, dict(part.f_runtime_conf), part.f_model_id, part.f_model_version
+        )
+        return pb.GetPredictConfResponse(data=to_struct(conf))
+
+    def _predict_dsl(self, request: pb.GetPredictDslRequest) -> tuple[ModelInfo, dict[str, Any]]:
+        return self._deploying.predict_dsl(
+            request.model_id,
+            request.model_version,
+            request.role,
+            request.party_id if request.HasField("party_id") else None,
+        )
 
     # --- the local copy ------------------------------------------------------------------------
 

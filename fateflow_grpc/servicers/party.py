@@ -7,12 +7,14 @@ import grpc
 
 from fateflow.party.v1 import party_service_pb2 as pb
 from fateflow.party.v1 import party_service_pb2_grpc
+from fateflow_grpc.domain.deploying import Deploying
 from fateflow_grpc.domain.participant import Participant
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.domain.publishing import Publishing
 from fateflow_grpc.domain.scheduler import Scheduler
 from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.party_client import (
+    deploy_order_from_proto,
     load_order_from_proto,
     state_from_proto,
     state_to_proto,
@@ -37,11 +39,13 @@ class PartyServicer(party_service_pb2_grpc.PartyServiceServicer):
         participant: Participant,
         scheduler: Scheduler,
         publishing: Publishing,
+        deploying: Deploying,
     ) -> None:
         self._party_id = party_id
         self._participant = participant
         self._scheduler = scheduler
         self._publishing = publishing
+        self._deploying = deploying
 
     def CreateJob(
         self, request: pb.CreateJobRequest, context: grpc.ServicerContext
@@ -107,6 +111,12 @@ class PartyServicer(party_service_pb2_grpc.PartyServiceServicer):
     ) -> pb.LoadModelResponse:
         outcome = self._publishing.load_here(load_order_from_proto(request))
         return pb.LoadModelResponse(retcode=outcome.retcode, retmsg=outcome.message)
+
+    def DeployModel(
+        self, request: pb.DeployModelRequest, context: grpc.ServicerContext
+    ) -> pb.DeployModelResponse:
+        self._deploying.deploy_here(deploy_order_from_proto(request))
+        return pb.DeployModelResponse()
 
     def GetNodeInfo(
         self, request: pb.GetNodeInfoRequest, context: grpc.ServicerContext

@@ -294,6 +294,10 @@ _RULES: dict[ModuleType, dict[str, Rule]] = {
         "RestoreModel": Rule(by_party_or_keeper),
         "ExportModel": Rule(by_party_or_keeper),
         "ImportModel": Rule(by_party_or_keeper),
+        # Only the training job's initiator deploys; the other parties answer NOT_FOUND.
+        "DeployModel": Rule(every_party, FIRST),
+        "GetPredictDsl": Rule(by_party, FIRST),
+        "GetPredictConf": Rule(by_party, FIRST),
     },
     node_service_pb2: {
         "GetVersion": Rule(table_keeper),  # every local party runs the same version

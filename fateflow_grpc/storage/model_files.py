@@ -104,10 +104,33 @@ def unpacked(archive: IO[bytes], data_dir: Path) -> Iterator[tuple[dict[str, Any
     `<component>/<alias>.json` (so none can land outside the directory), a model file that is
     not a JSON object, and an archive without model info.
     """
+    with _staging(data_dir) as staging:
+        yield _unpack(archive, staging), staging
+
+
+@contextmanager
+def copied(source: Path, data_dir: Path) -> Iterator[Path]:
+    """A copy of the model files of the version directory `source` in a staging directory
+    (for `installing`), removed when the block ends."""
+    with _staging(data_dir) as staging:
+        for path in sorted(source.glob("*/*.json")):
+            target = staging / path.relative_to(source)
+            target.parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, target)
+        yield staging
+
+
+def remove(target: Path) -> None:
+    """Delete a version directory (a deployed copy withdrawn)."""
+    shutil.rmtree(target, ignore_errors=True)
+
+
+@contextmanager
+def _staging(data_dir: Path) -> Iterator[Path]:
     staging = data_dir / "models" / _STAGING / secrets.token_hex(8)
     staging.mkdir(parents=True)
     try:
-        yield _unpack(archive, staging), staging
+        yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

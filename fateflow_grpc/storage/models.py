@@ -284,6 +284,10 @@ class ModelInfo(Base):
     f_train_runtime_conf: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     f_dsl: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     f_inference_dsl: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: False for a deployed copy (FATE 1.7's child model), which can not be deployed again.
+    f_parent: Mapped[bool] = mapped_column(default=True, server_default="1")
+    #: A deployed copy's trained model: parent_model_id, parent_model_version.
+    f_parent_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     f_size: Mapped[int] = mapped_column(BigInteger, default=0)
     f_description: Mapped[str] = mapped_column(Text, default="")
     f_imported: Mapped[bool] = mapped_column(default=False)

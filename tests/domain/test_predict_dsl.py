@@ -44,10 +44,10 @@ def test_v1_predict_dsl() -> None:
 def test_a_v1_models_inference_dsl_deploys_what_needs_deploying() -> None:
     """What a v1 predict job without a DSL runs (FATE 1.x): every component but those whose
     module does not deploy (Evaluation) or that the DSL says `need_deploy: false`."""
-    assert inference_dsl(dsl_v1(), CATALOG) == generate_predict_dsl(dsl_v1(), DEPLOY_V1, 1)
+    assert inference_dsl(dsl_v1(), CATALOG, 1) == generate_predict_dsl(dsl_v1(), DEPLOY_V1, 1)
     dsl = dsl_v1()
     dsl["components"]["intersection_0"]["need_deploy"] = False
-    assert list(inference_dsl(dsl, CATALOG)["components"]) == ["dataio_0", "hetero_lr_0"]
+    assert list(inference_dsl(dsl, CATALOG, 1)["components"]) == ["dataio_0", "hetero_lr_0"]
 
 
 def test_v2_predict_dsl_drops_the_data_of_a_reader_not_deployed() -> None:

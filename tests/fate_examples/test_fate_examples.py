@@ -52,6 +52,9 @@ SUBSET: dict[tuple[str, str], dict[str, dict[str, list[str]]]] = {
         "hetero_secure_boost_0": {"train": ["loss"]},
         "evaluation_0": {"validate": ["hetero_secure_boost_0", "hetero_secure_boost_0_roc"]},
     },
+    # A DSL v2 predict job: FATE's test tool deploys the model (`model/deploy`) with the
+    # example's predict DSL, then submits the conf; the deployed model's DSL runs.
+    ("v1.11.4", "examples/dsl/v2/hetero_secureboost/train_binary_predict"): {},
 }
 
 

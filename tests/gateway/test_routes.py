@@ -19,7 +19,7 @@ def test_route_table_equals_the_http_rules_of_the_descriptors(
         Rule(r.verb, r.path, r.rpc, r.client_streaming, r.server_streaming) for r in routes
     )
     assert table == expected_rules()
-    assert len(table) == 42
+    assert len(table) == 45
 
 
 def test_routes_keep_the_body_rules(running_gateway: RunningGateway) -> None:

@@ -462,7 +462,7 @@ def test_a_local_task_sends_and_reads_as_its_own_party_only(signed: dict[int, No
 def escaping_request(method: MethodDescriptor) -> Message:
     """A request of `method` whose job id (or model version) would lead out of the data dir."""
     request = getattr(party_service_pb2, method.input_type.name)()
-    if method.name == "LoadModel":
+    if method.name in ("LoadModel", "DeployModel"):
         request.model_version = ESCAPING
     elif method.name == "StartTask":
         request.task.job_id = ESCAPING

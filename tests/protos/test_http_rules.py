@@ -51,6 +51,9 @@ FATE_ROUTES = {
     ("post", "/v1/model/restore"),
     ("get", "/v1/model/export"),
     ("post", "/v1/model/import"),
+    ("post", "/v1/model/deploy"),
+    ("post", "/v1/model/get/predict/dsl"),
+    ("post", "/v1/model/get/predict/conf"),
     # FATE 1.6+
     ("post", "/v1/job/rerun"),
     # later FATE-Flow 1.x, for the board: logs read a range of lines at a time, and versions

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 EXAMPLE = "v1.11.4:examples/dsl/v2/hetero_logistic_regression/hetero_lr_normal"
 TABLES = ("breast_hetero_guest", "breast_hetero_host")
+MODEL_ID = "arbiter-10000#guest-9999#host-10000#model"
 
 
 def fate_example() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -60,7 +61,9 @@ def metrics(standalone: Standalone, job_id: str, role: str, party_id: int) -> di
     return found
 
 
-def test_fates_hetero_lr_example_runs_as_it_is(standalone: Standalone) -> None:
+@pytest.fixture(scope="module")
+def trained(standalone: Standalone) -> str:
+    """FATE's hetero LR example job, run as it is; its job id (its model's version)."""
     dsl, conf = fate_example()
     assert "need_run" not in json.dumps(conf)
     with standalone.channel() as channel:
@@ -70,6 +73,12 @@ def test_fates_hetero_lr_example_runs_as_it_is(standalone: Standalone) -> None:
             ("host", "10000"): "success",
             ("arbiter", "10000"): "success",
         }
+    return job_id
+
+
+def test_fates_hetero_lr_example_runs_as_it_is(standalone: Standalone, trained: str) -> None:
+    job_id = trained
+    with standalone.channel() as channel:
         evaluations = jobs(channel).QueryTask(
             pb.QueryTaskRequest(job_id=job_id, component_name="evaluation_0")
         )
@@ -100,6 +109,66 @@ def test_fates_hetero_lr_example_runs_as_it_is(standalone: Standalone) -> None:
     }
     host_log = _task_log(standalone, job_id, "host/10000/evaluation_0")
     assert "no hetero_lr_0.data at this party: the component runs without it" in host_log
+
+
+def test_fates_testsuite_deploys_the_model_then_predicts_with_it(
+    standalone: Standalone, trained: str
+) -> None:
+    """FATE 1.7+'s way to predict, as FATE's test tool takes it with FATE's example: deploy
+    the trained model with the example's predict DSL (`model/deploy` makes a new version at
+    every party), then submit the predict conf, with no DSL: the deployed model's runs."""
+    model = {"model_id": MODEL_ID, "model_version": trained}
+    conf = fate_json(f"{EXAMPLE}_predict_conf.json")
+    predict_dsl = fate_json(f"{EXAMPLE}_predict_dsl.json")
+
+    def predict_conf(version: str) -> dict[str, Any]:
+        common = conf["job_parameters"]["common"]
+        common.update(model_id=MODEL_ID, model_version=version, job_type="predict")
+        return conf
+
+    refused = standalone.post(
+        "job/submit", {"job_dsl": {}, "job_runtime_conf": predict_conf(trained)}
+    )
+    assert refused["retcode"] != 0 and "has not been deployed yet" in refused["retmsg"]
+
+    deployed = standalone.post("model/deploy", {**model, "predict_dsl": predict_dsl})
+    assert (deployed["retcode"], deployed["retmsg"]) == (0, "success"), deployed
+    child = deployed["data"]["model_version"]
+    assert child != trained and deployed["data"]["model_id"] == MODEL_ID
+    assert {role: deployed["data"][role] for role in ("guest", "host", "arbiter")} == {
+        "guest": {"9999": 0},
+        "host": {"10000": 0},
+        "arbiter": {"10000": 0},
+    }
+    again = standalone.post("model/deploy", {"model_id": MODEL_ID, "model_version": child})
+    assert again["retcode"] != 0 and "can not be deployed again" in again["retmsg"]
+
+    named = {"model_id": MODEL_ID, "model_version": child}
+    assert standalone.post("model/get/predict/dsl", named)["data"] == predict_dsl
+    template = standalone.post("model/get/predict/conf", named)["data"]
+    assert template["job_parameters"]["common"]["model_version"] == child
+    assert template["component_parameters"]["role"]["host"]["0"] == {
+        "reader_0": {
+            "table": {"name": "name_to_be_filled_0", "namespace": "namespace_to_be_filled_0"}
+        }
+    }
+
+    submitted = standalone.post(
+        "job/submit", {"job_dsl": {}, "job_runtime_conf": predict_conf(child)}
+    )
+    assert submitted["retcode"] == 0, submitted
+    with standalone.channel() as channel:
+        assert set(wait_final(channel, submitted["jobId"]).values()) == {"success"}
+    output = standalone.post(
+        "tracking/component/output/data",
+        {
+            "job_id": submitted["jobId"],
+            "role": "guest",
+            "party_id": 9999,
+            "component_name": "hetero_lr_0",
+        },
+    )
+    assert output["retcode"] == 0 and output["meta"]["total"] == [569], output["meta"]
 
 
 def test_a_trimmed_dsl_with_the_whole_conf_in_v1_sections(standalone: Standalone) -> None:

@@ -97,7 +97,7 @@ def test_migrations_apply_twice_and_match_the_models(database_url: str, db: Data
     with db.engine.connect() as connection:
         head = ScriptDirectory.from_config(migration_config(connection)).get_current_head()
         migration = MigrationContext.configure(connection)
-        assert head == "0003"
+        assert head == "0004"
         assert migration.get_current_revision() == head
         assert compare_metadata(migration, Base.metadata) == []
 

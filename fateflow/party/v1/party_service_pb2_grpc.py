@@ -76,6 +76,11 @@ class PartyServiceStub:
                 request_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.SerializeToString,
                 response_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.FromString,
                 _registered_method=True)
+        self.DeployModel = channel.unary_unary(
+                '/fateflow.party.v1.PartyService/DeployModel',
+                request_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.DeployModelRequest.SerializeToString,
+                response_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.DeployModelResponse.FromString,
+                _registered_method=True)
         self.GetNodeInfo = channel.unary_unary(
                 '/fateflow.party.v1.PartyService/GetNodeInfo',
                 request_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.GetNodeInfoRequest.SerializeToString,
@@ -146,6 +151,14 @@ class PartyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeployModel(self, request, context):
+        """DeployModel copies this party's part of a trained model to a deployed version, or
+        withdraws that copy when the deploy failed at another party.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetNodeInfo(self, request, context):
         """GetNodeInfo says which party answers and what it runs: another node's check that this
         party is reachable, through both proxies, with its proof of party.
@@ -196,6 +209,11 @@ def add_PartyServiceServicer_to_server(servicer, server):
                     servicer.LoadModel,
                     request_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.FromString,
                     response_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.SerializeToString,
+            ),
+            'DeployModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeployModel,
+                    request_deserializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.DeployModelRequest.FromString,
+                    response_serializer=fateflow_dot_party_dot_v1_dot_party__service__pb2.DeployModelResponse.SerializeToString,
             ),
             'GetNodeInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetNodeInfo,
@@ -421,6 +439,33 @@ class PartyService:
             '/fateflow.party.v1.PartyService/LoadModel',
             fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelRequest.SerializeToString,
             fateflow_dot_party_dot_v1_dot_party__service__pb2.LoadModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeployModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fateflow.party.v1.PartyService/DeployModel',
+            fateflow_dot_party_dot_v1_dot_party__service__pb2.DeployModelRequest.SerializeToString,
+            fateflow_dot_party_dot_v1_dot_party__service__pb2.DeployModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

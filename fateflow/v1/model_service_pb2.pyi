@@ -212,6 +212,18 @@ class GetPredictDslResponse(_message.Message):
     retmsg: str
     def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., retmsg: _Optional[str] = ...) -> None: ...
 
+class GetPredictConfRequest(_message.Message):
+    __slots__ = ("model_id", "model_version", "role", "party_id")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PARTY_ID_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    model_version: str
+    role: str
+    party_id: int
+    def __init__(self, model_id: _Optional[str] = ..., model_version: _Optional[str] = ..., role: _Optional[str] = ..., party_id: _Optional[int] = ...) -> None: ...
+
 class GetPredictConfResponse(_message.Message):
     __slots__ = ("data", "retmsg")
     DATA_FIELD_NUMBER: _ClassVar[int]

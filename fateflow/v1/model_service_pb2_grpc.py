@@ -82,7 +82,7 @@ class ModelServiceStub:
                 _registered_method=True)
         self.GetPredictConf = channel.unary_unary(
                 '/fateflow.v1.ModelService/GetPredictConf',
-                request_serializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.SerializeToString,
+                request_serializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictConfRequest.SerializeToString,
                 response_deserializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictConfResponse.FromString,
                 _registered_method=True)
 
@@ -214,7 +214,7 @@ def add_ModelServiceServicer_to_server(servicer, server):
             ),
             'GetPredictConf': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPredictConf,
-                    request_deserializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.FromString,
+                    request_deserializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictConfRequest.FromString,
                     response_serializer=fateflow_dot_v1_dot_model__service__pb2.GetPredictConfResponse.SerializeToString,
             ),
     }
@@ -487,7 +487,7 @@ class ModelService:
             request,
             target,
             '/fateflow.v1.ModelService/GetPredictConf',
-            fateflow_dot_v1_dot_model__service__pb2.GetPredictDslRequest.SerializeToString,
+            fateflow_dot_v1_dot_model__service__pb2.GetPredictConfRequest.SerializeToString,
             fateflow_dot_v1_dot_model__service__pb2.GetPredictConfResponse.FromString,
             options,
             channel_credentials,

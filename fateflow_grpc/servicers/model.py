@@ -2,7 +2,9 @@
 and the `t_machine_learning_model_info` row), moved as one zip archive to and from the model
 store (store, restore), a client (export, import) and FATE-Serving (transfer, as buffers).
 
-Load and bind publish to FATE-Serving (`domain/publishing.py`).
+Load and bind publish to FATE-Serving (`domain/publishing.py`); deploy copies a trained model
+to a new version at every party of it, and the predict DSL and conf are read from that copy
+(`domain/deploying.py`).
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         return pb.GetPredictDslResponse(data=to_struct(dsl))
 
     def GetPredictConf(
-        self, request: pb.GetPredictDslRequest, context: grpc.ServicerContext
+        self, request: pb.GetPredictConfRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictConfResponse:
         part, dsl = self._predict_dsl(request)
         conf = predict_conf_template(
@@ -138,7 +140,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         )
         return pb.GetPredictConfResponse(data=to_struct(conf))
 
-    def _predict_dsl(self, request: pb.GetPredictDslRequest) -> tuple[ModelInfo, dict[str, Any]]:
+    def _predict_dsl(
+        self, request: pb.GetPredictDslRequest | pb.GetPredictConfRequest
+    ) -> tuple[ModelInfo, dict[str, Any]]:
         return self._deploying.predict_dsl(
             request.model_id,
             request.model_version,

@@ -15,13 +15,17 @@ when the list is empty; of a DSL v1, those that need_deploy, as FATE 1.5 kept th
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from fateflow_grpc.domain.catalog import ModuleCatalog
-from fateflow_grpc.domain.dsl import generate_predict_dsl, inference_dsl, parse_dsl
+from fateflow_grpc.domain.dsl import (
+    component_names,
+    generate_predict_dsl,
+    inference_dsl,
+    parse_dsl,
+)
 from fateflow_grpc.domain.jobspec import dsl_version
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import (
@@ -126,7 +130,11 @@ class Deploying:
                 party_id=order.party.party_id,
             )
         role, party_id = order.party.role, order.party.party_id
-        source = self._part(order.model_id, order.model_version, order.party)
+        with self._database.session() as session:
+            source = model_info.get_party_model(
+                session,
+                model_info.ModelKey(order.model_id, order.model_version, role, str(party_id)),
+            )
         target = model_files.version_dir(
             self._data_dir, role, party_id, order.model_id, order.child_version
         )
@@ -228,7 +236,7 @@ class Deploying:
             self._check_dsl(dsl, version)
             return dsl
         train_dsl = trained.f_dsl
-        components = _names_listed(cpn_list)
+        components = component_names(cpn_list, "cpn_list") if cpn_list else []
         if not components and version == 1:
             return inference_dsl(train_dsl, self._catalog, 1)
         return generate_predict_dsl(train_dsl, components or list(train_dsl["components"]), version)
@@ -252,20 +260,6 @@ class Deploying:
                 f"({error.message}): delete model version {order.child_version} there"
             ]
         return []
-
-    # --- each party's part ----------------------------------------------------------------
-
-    def _part(self, model_id: str, model_version: str, party: PartyRole) -> ModelInfo:
-        key = model_info.ModelKey(model_id, model_version, party.role, str(party.party_id))
-        with self._database.session() as session:
-            found = model_info.get_model_info(session, key)
-        if found is None:
-            raise NotFound(
-                f"{party.role} {party.party_id} has no model {model_id} version {model_version}",
-                model_id=model_id,
-                model_version=model_version,
-            )
-        return found
 
 
 def _parent_of(info: ModelInfo) -> tuple[str, str]:
@@ -293,24 +287,6 @@ def _json_object(value: Any, name: str) -> dict[str, Any]:
             raise InvalidArgument(f"{name} is not JSON: {error}", field=name) from None
     if not isinstance(value, dict):
         raise InvalidArgument(f"{name} must be a JSON object", field=name)
-    return value
-
-
-def _names_listed(value: Any) -> Sequence[str]:
-    """Component names given as a list, a JSON list, or names separated by commas."""
-    if value in (None, "", []):
-        return []
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except ValueError as error:
-                raise InvalidArgument(f"cpn_list is not JSON: {error}", field="cpn_list") from None
-        else:
-            value = [name.strip() for name in text.split(",") if name.strip()]
-    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        raise InvalidArgument("cpn_list must list component names", field="cpn_list")
     return value
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -371,6 +372,24 @@ _PREDICT_DATA_KINDS = (
     ("validate_data", "test_data"),
     ("test_data", "test_data"),
 )
+
+
+def component_names(value: Any, field: str) -> list[str]:
+    """Component names as FATE's clients send them: a list (the pipeline SDK), names separated
+    by commas (the CLI), or a list's JSON text."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("["):
+            return [name.strip() for name in text.split(",") if name.strip()]
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            raise InvalidArgument(f"{field} is not JSON: {error}", field=field) from None
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise InvalidArgument(
+            f"{field} must be a comma-separated string or a list of names", field=field
+        )
+    return value
 
 
 def generate_predict_dsl(

@@ -227,14 +227,7 @@ class Publishing:
             model.model_id, model.model_version, party.role, str(party.party_id)
         )
         with self._database.session() as session:
-            found = model_info.get_model_info(session, key) is not None
-        if not found:
-            raise NotFound(
-                f"{party.role} {party.party_id} has no model {model.model_id} version "
-                f"{model.model_version}",
-                model_id=model.model_id,
-                model_version=model.model_version,
-            )
+            model_info.get_party_model(session, key)
 
     def _training_job_fields(self, job_id: str) -> dict[str, Any]:
         with self._database.session() as session:

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf import json_format
 
 from fateflow.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
-from fateflow_grpc.domain.dsl import generate_predict_dsl
+from fateflow_grpc.domain.dsl import component_names, generate_predict_dsl
 from fateflow_grpc.domain.jobspec import parse_job
 from fateflow_grpc.errors import (
     FailedPrecondition,
@@ -312,15 +313,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
             raise InvalidArgument(f"train_dsl is not a JSON string of a DSL: {error}") from None
         if not isinstance(train_dsl, dict):
             raise InvalidArgument("train_dsl must be the JSON of a DSL object")
-        # FATE's CLI sends the component names as one comma-separated string, the pipeline
-        # SDK as a list.
-        names = request.cpn_str.WhichOneof("kind")
-        if names == "string_value":
-            components = [c.strip() for c in request.cpn_str.string_value.split(",") if c.strip()]
-        elif names == "list_value":
-            components = [str(v.string_value) for v in request.cpn_str.list_value.values]
-        else:
-            raise InvalidArgument("cpn_str must be a comma-separated string or a list of names")
+        components = component_names(json_format.MessageToDict(request.cpn_str), "cpn_str")
         version = request.version or "1"
         if version not in ("1", "2"):
             raise InvalidArgument(f"version must be 1 or 2, not {version!r}", version=version)

@@ -5,7 +5,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fateflow_grpc.errors import InvalidArgument
+from fateflow_grpc.errors import InvalidArgument, NotFound
 from fateflow_grpc.storage.models import ModelInfo
 
 _COLUMNS = tuple(ModelInfo.__table__.columns.keys())
@@ -31,6 +31,18 @@ def save_model_info(session: Session, info: ModelInfo) -> None:
 
 def get_model_info(session: Session, key: ModelKey) -> ModelInfo | None:
     return session.get(ModelInfo, key)
+
+
+def get_party_model(session: Session, key: ModelKey) -> ModelInfo:
+    """The row of one party's part of a model; NotFound naming the party when it has none."""
+    info = session.get(ModelInfo, key)
+    if info is None:
+        raise NotFound(
+            f"{key.role} {key.party_id} has no model {key.model_id} version {key.model_version}",
+            model_id=key.model_id,
+            model_version=key.model_version,
+        )
+    return info
 
 
 def query_model_info(

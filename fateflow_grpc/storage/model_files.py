@@ -4,6 +4,11 @@
 
 A model's archive (what export, import, store and restore move) is a zip of that version
 directory's `<component>/<alias>.json` files plus `model_info.json`, the model's info row.
+
+A component's checkpoints (FATE's ModelCheckpoint callback) are beside, under
+`<model version>/checkpoint/<component>/<step index>#<step name>.json`, FATE's
+`checkpoint/<component>/<step index>#<step name>` directories: they stay with the party that
+trained (the archive holds the component models only, as FATE's does).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ INFO_MEMBER = "model_info.json"
 _NAME = re.compile(r"[^/\\\x00]+")
 #: Where imports and restores are unpacked before they replace a model, under `models/`.
 _STAGING = ".staging"
+#: The directory of a version's checkpoints, FATE's.
+CHECKPOINTS = "checkpoint"
 #: Largest unpacked archive: its members are read into memory, and a zip bomb must not be.
 MAX_UNPACKED_BYTES = 256 << 20
 
@@ -59,6 +66,30 @@ def model_path(
     alias: str,
 ) -> Path:
     return version_dir(data_dir, role, party_id, model_id, version) / component / f"{alias}.json"
+
+
+def checkpoint_dir(
+    data_dir: Path, role: str, party_id: int, model_id: str, version: str, component: str
+) -> Path:
+    return (
+        version_dir(data_dir, role, party_id, model_id, version)
+        / CHECKPOINTS
+        / _checked(component, "component_name")
+    )
+
+
+def checkpoint_path(directory: Path, step_index: int, step_name: str) -> Path:
+    return directory / f"{step_index}#{_checked(step_name, 'step_name')}.json"
+
+
+def checkpoints(directory: Path) -> list[tuple[int, str, Path]]:
+    """The checkpoints in `directory` (step index, step name, file), oldest step first."""
+    found = []
+    for path in directory.glob("*#*.json") if directory.is_dir() else ():
+        index, name = path.stem.split("#", 1)
+        if index.isdigit():
+            found.append((int(index), name, path))
+    return sorted(found)
 
 
 def write_model(path: Path, model: dict[str, Any]) -> None:

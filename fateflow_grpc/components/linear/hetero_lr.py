@@ -81,6 +81,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,7 @@ from fateflow_grpc.components.linear.glm_params import (
     SQN_DEFAULTS,
     STEPWISE_DEFAULTS,
 )
+from fateflow_grpc.components.sdk.checkpoint import NO_CHECKPOINTS, Checkpoints, EpochEnd
 from fateflow_grpc.components.sdk.computing import LOCAL_COMPUTING, Computing
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, FoldResult, read_cv, run_cv
@@ -914,12 +916,14 @@ def _fit_arbiter(
     on_loss: Callable[[int, float], None] | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    epoch_end: EpochEnd | None = None,
 ) -> Model:
     """The arbiter's part: keys, masked decryption, losses, convergence; its model (FATE's
     arbiter model: `iters`, `loss_history`, `is_converged`, no weights).
 
     `on_loss(iteration, loss)` is called after each iteration that has a loss (FATE's
-    `train`/`loss` metric, points (iteration, loss)).
+    `train`/`loss` metric, points (iteration, loss)); `epoch_end` after each iteration, with
+    the model as it is then (ModelCheckpoint's).
     """
     settings = _Settings.of(params)
     _check_hosts(settings, parties)
@@ -986,6 +990,11 @@ def _fit_arbiter(
         converged = _converged(settings, losses, weight_change)
         channel.remote(converged, CONVERGE_FLAG, f"fit.{iteration}", [guest, *hosts])
         stop = _early_stop(channel, settings, iteration, guest)
+        if epoch_end is not None:
+            epoch_end(
+                iteration,
+                partial(_param, settings, [], np.zeros(0), 0.0, iteration + 1, converged, losses),
+            )
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
         if converged or stop is not None:
@@ -1013,12 +1022,14 @@ def _fit_guest(
     warm_start: Model | None = None,
     computing: Computing = LOCAL_COMPUTING,
     data_set_prefix: str = "",
+    epoch_end: EpochEnd | None = None,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `sample_weights`, one per row, weigh each
     row's gradient and loss. With `validation_freqs`, the train and `validate_data` are
     scored every so many iterations, their metrics given to `log_metric` (data sets
-    `<data_set_prefix>iteration_<k>`)."""
+    `<data_set_prefix>iteration_<k>`). `epoch_end` is called after each iteration, with the
+    model as it is then (ModelCheckpoint's)."""
     settings = _Settings.of(params)
     validation = (
         Validation(
@@ -1194,6 +1205,20 @@ def _fit_guest(
                 validate_data,
                 header,
                 settings.threshold,
+            )
+        if epoch_end is not None:
+            epoch_end(
+                iteration,
+                partial(
+                    _param,
+                    settings,
+                    header,
+                    weights[:coefficients],
+                    float(weights[-1]) if fit_intercept else 0.0,
+                    iteration + 1,
+                    converged,
+                    [],
+                ),
             )
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
@@ -1473,9 +1498,11 @@ def _fit_host(
     validate_data: Dataset | None = None,
     warm_start: Model | None = None,
     computing: Computing = LOCAL_COMPUTING,
+    epoch_end: EpochEnd | None = None,
 ) -> Model:
     """A host's part: its model (weights, no intercept). With `validation_freqs`, its
-    forwards of the train and `validate_data` rows the guest scores."""
+    forwards of the train and `validate_data` rows the guest scores; `epoch_end` as the
+    guest's."""
     best: dict[int, Floats] = {}
     settings = _Settings.of(params)
     _check_hosts(settings, parties)
@@ -1595,6 +1622,11 @@ def _fit_host(
                     f"validate.{iteration}.validate",
                 )
             stop = _early_stop(channel, settings, iteration, guest)
+        if epoch_end is not None:
+            epoch_end(
+                iteration,
+                partial(_param, settings, header, weights, 0.0, iteration + 1, converged, []),
+            )
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
         if stop is not None:
@@ -1658,10 +1690,11 @@ def fit_guest(
     log_metric: LogMetric | None = None,
     warm_start: Model | None = None,
     computing: Computing = LOCAL_COMPUTING,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> tuple[Model, Predictions]:
     """The guest's part: its model, and its predictions on the training data (flowid
     `train`, as FATE's training job outputs them). `warm_start`: a model of an earlier job
-    whose iterations go on (FATE 1.7+). `sample_weights`, one per row, weigh each
+    whose iterations go on (FATE 1.7+); `checkpoints`: ModelCheckpoint's. `sample_weights`, one per row, weigh each
     row's gradient and loss; `validate_data` and `log_metric` are for validation during
     training (`validation_freqs`). With more than two classes, one model per class
     (`one_vs_rest.py`); the guest tells the others how many classes there are, always, as
@@ -1690,6 +1723,7 @@ def fit_guest(
             log_metric=log_metric,
             warm_start=warm_start,
             computing=computing,
+            epoch_end=checkpoints.epoch_end,
         )
     if warm_start is not None:
         raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
@@ -1712,6 +1746,7 @@ def fit_guest(
             log_metric=log_metric,
             computing=computing,
             data_set_prefix=f"model_{index}.",
+            epoch_end=checkpoints.of_class(index),
         )
         models.append(model["param"])
         scores.append(predictions.scores)
@@ -1734,6 +1769,7 @@ def fit_host(
     validate_data: Dataset | None = None,
     warm_start: Model | None = None,
     computing: Computing = LOCAL_COMPUTING,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> Model:
     """A host's part: its model (weights, no intercept; one per class with more than two).
     `validate_data`: its part of the rows the guest validates on (`validation_freqs`)."""
@@ -1752,6 +1788,7 @@ def fit_host(
             validate_data=validate_data,
             warm_start=warm_start,
             computing=computing,
+            epoch_end=checkpoints.epoch_end,
         )
     if warm_start is not None:
         raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
@@ -1767,6 +1804,7 @@ def fit_host(
             timings=timings,
             validate_data=validate_data,
             computing=computing,
+            epoch_end=checkpoints.of_class(index),
         )["param"]
         for index in range(count)
     ]
@@ -1783,6 +1821,7 @@ def fit_arbiter(
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
     warm_start: Model | None = None,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> Model:
     """The arbiter's part: keys, masked decryption, losses, convergence; its model (FATE's
     arbiter model: `iters`, `loss_history`, `is_converged`, no weights).
@@ -1802,6 +1841,7 @@ def fit_arbiter(
             on_loss=on_loss,
             timeout=timeout,
             timings=timings,
+            epoch_end=checkpoints.epoch_end,
         )
     if warm_start is not None:
         raise InvalidArgument(f"{MODULE}: one-vs-rest models cannot be warm started here")
@@ -1820,6 +1860,7 @@ def fit_arbiter(
                 on_loss=class_loss,
                 timeout=timeout,
                 timings=timings,
+                epoch_end=checkpoints.of_class(index),
             )["param"]
         )
     return _ovr_model(_Settings.of(params), [], models, list(range(count)))
@@ -1976,7 +2017,9 @@ class HeteroLR:
             else learner_input(context)[1] == "train"
         )
         warm_start, model = (model, None) if training else (None, model)
-        cv = read_cv(ParamReader(MODULE, params, DEFAULTS))
+        reader = ParamReader(MODULE, params, DEFAULTS)
+        cv = read_cv(reader)
+        checkpoints = Checkpoints.of(reader, context.save_checkpoint)
         if cv.need_cv and model is None and warm_start is None:
             data = None if role == "arbiter" else learner_input(context)[0]
             multi = (
@@ -2008,6 +2051,7 @@ class HeteroLR:
                 on_class_loss=on_class_loss,
                 timings=timings,
                 warm_start=warm_start,
+                checkpoints=checkpoints,
             )
             self._save(context, model, timings)
             return
@@ -2030,6 +2074,7 @@ class HeteroLR:
                     validate_data=_validate_input(context),
                     warm_start=warm_start,
                     computing=context.computing,
+                    checkpoints=checkpoints,
                 )
                 self._save(context, model, timings)
             return
@@ -2062,6 +2107,7 @@ class HeteroLR:
                 log_metric=context.log_metric,
                 warm_start=warm_start,
                 computing=context.computing,
+                checkpoints=checkpoints,
             )
             self._save(context, model, timings)
         context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)

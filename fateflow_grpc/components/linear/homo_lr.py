@@ -47,6 +47,7 @@ import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,12 @@ import pyarrow as pa
 from fateflow_grpc.components.crypto import secure_aggregation
 from fateflow_grpc.components.linear import one_vs_rest
 from fateflow_grpc.components.linear.glm_params import STEPWISE_DEFAULTS, refuse_stepwise
+from fateflow_grpc.components.sdk.checkpoint import (
+    NO_CHECKPOINTS,
+    Checkpoints,
+    EpochEnd,
+    read_save_freq,
+)
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, CvParams, FoldResult, read_cv, run_cv
 from fateflow_grpc.components.sdk.learning import (
@@ -174,6 +181,8 @@ class HomoLRParams:
     metrics: tuple[str, ...] = ()
     #: Validation during training: each client scores its own data with the aggregated model.
     validation: ValidationParams = field(default_factory=ValidationParams)
+    #: ModelCheckpoint's: every n-th epoch is kept (None: off).
+    save_freq: int | None = None
 
     @property
     def rounds(self) -> int:
@@ -257,6 +266,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> HomoLRParams
         cv=cv,
         metrics=tuple(metrics or ()),
         validation=validation,
+        save_freq=read_save_freq(reader),
     )
 
 
@@ -323,6 +333,7 @@ def fit_guest(
     timeout: float = GET_TIMEOUT_S,
     validate_data: Dataset | None = None,
     log_metric: LogMetric | None = None,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> tuple[dict[str, Any], Predictions]:
     """Train with the hosts through the arbiter; the model and its predictions on `X`.
     `sample_weights`, one per row, weigh each row's loss. The classes are the union of every
@@ -349,6 +360,7 @@ def fit_guest(
         classes,
         validate_data,
         log_metric,
+        checkpoints,
     )
 
 
@@ -364,6 +376,7 @@ def fit_host(
     timeout: float = GET_TIMEOUT_S,
     validate_data: Dataset | None = None,
     log_metric: LogMetric | None = None,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> tuple[dict[str, Any], Predictions]:
     """A host trains as the guest does (in HomoLR both are clients of the arbiter), on the
     classes the guest gathered."""
@@ -388,6 +401,7 @@ def fit_host(
         classes,
         validate_data,
         log_metric,
+        checkpoints,
     )
 
 
@@ -403,6 +417,7 @@ def _fit_classes(
     classes: list[float],
     validate_data: Dataset | None,
     log_metric: LogMetric | None,
+    checkpoints: Checkpoints,
 ) -> tuple[dict[str, Any], Predictions]:
     if len(classes) <= 2:
         return _fit_client(
@@ -416,6 +431,7 @@ def _fit_classes(
             timeout,
             validate_data,
             log_metric,
+            epoch_end=checkpoints.epoch_end,
         )
     values = _label_values(y)
     models = []
@@ -432,6 +448,7 @@ def _fit_classes(
             one_vs_rest.as_class(validate_data, label),
             log_metric,
             data_set_prefix=f"model_{index}.",
+            epoch_end=checkpoints.of_class(index),
         )
         models.append({name: value for name, value in model.items() if name != "meta"})
     combined = {
@@ -511,6 +528,7 @@ def fit_arbiter(
     parties: Participants,
     *,
     timeout: float = GET_TIMEOUT_S,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> list[list[float]]:
     """Aggregate the models of each class (one, for two classes); the loss history of each
     model."""
@@ -518,17 +536,28 @@ def fit_arbiter(
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise FederatedError("the guest sent a class count that is not a whole number")
     if count <= 2:
-        return [_aggregate(transport, params, parties, timeout)]
+        return [_aggregate(transport, params, parties, timeout, checkpoints.epoch_end)]
     return [
-        _aggregate(one_vs_rest.sub_transport(transport, index), params, parties, timeout)
+        _aggregate(
+            one_vs_rest.sub_transport(transport, index),
+            params,
+            parties,
+            timeout,
+            checkpoints.of_class(index),
+        )
         for index in range(count)
     ]
 
 
 def _aggregate(
-    transport: Transport, params: HomoLRParams, parties: Participants, timeout: float
+    transport: Transport,
+    params: HomoLRParams,
+    parties: Participants,
+    timeout: float,
+    epoch_end: EpochEnd | None = None,
 ) -> list[float]:
-    """Relay the clients' keys, then aggregate each round; the loss of each round's model."""
+    """Relay the clients' keys, then aggregate each round; the loss of each round's model.
+    `epoch_end` as the clients', with the arbiter's model (the losses so far)."""
     clients = _clients(parties)
     hellos = transport.get(DH_PUBKEY, TAG, clients, timeout)
     keys, features = _read_hellos(hellos, clients)
@@ -571,9 +600,17 @@ def _aggregate(
             tag,
             clients,
         )
+        if epoch_end is not None:
+            epochs = min((round_ + 1) * params.aggregate_iters, params.max_iter)
+            epoch_end(epochs - 1, partial(_arbiter_model, list(history)))
         if converged:
             break
     return history
+
+
+def _arbiter_model(history: list[float] | list[list[float]]) -> dict[str, Any]:
+    """The arbiter's model: the loss history (of each class's model with one-vs-rest)."""
+    return {"loss_history": history}
 
 
 def predict(
@@ -655,7 +692,10 @@ def _fit_client(
     log_metric: LogMetric | None = None,
     *,
     data_set_prefix: str = "",
+    epoch_end: EpochEnd | None = None,
 ) -> tuple[dict[str, Any], Predictions]:
+    """One model's training at a client. `epoch_end` is called after each aggregation with
+    the last epoch it covers and the aggregated model (ModelCheckpoint's)."""
     features = _features(X)
     labels = _labels(y, len(features))
     validation = (
@@ -720,21 +760,35 @@ def _fit_client(
             _score_round(
                 validation, round_, weights, params, names, features, labels, validate_data
             )
+        if epoch_end is not None:
+            epoch_end(
+                epoch - 1, partial(_client_model, params, names, weights, epoch, converged, history)
+            )
         if converged:
             break
+    model = _client_model(params, names, weights, epoch, converged, history)
+    return model, predict(model, features, labels)
 
+
+def _client_model(
+    params: HomoLRParams,
+    names: list[str],
+    weights: FloatArray,
+    epochs: int,
+    converged: bool,
+    history: list[float],
+) -> dict[str, Any]:
     coef, intercept = _split(weights, params.init_param.fit_intercept)
-    model = {
+    return {
         "header": names,
         "weight": {name: float(w) for name, w in zip(names, coef, strict=True)},
         "intercept": intercept,
-        "iters": epoch,
+        "iters": epochs,
         "is_converged": converged,
-        "loss_history": history,
+        "loss_history": list(history),
         "need_one_vs_rest": False,
         "meta": params.meta(),
     }
-    return model, predict(model, features, labels)
 
 
 class _Optimizer:
@@ -963,6 +1017,7 @@ class HomoLR:
         params = validate_parameters(context.parameters)
         parties = Participants.from_roles(context.roles)
         trained = context.input_models()
+        checkpoints = Checkpoints(params.save_freq, context.save_checkpoint)
         if params.cv.need_cv and not trained:
             data = None if context.task.role == "arbiter" else learner_input(context)[0]
             multi = (
@@ -985,13 +1040,13 @@ class HomoLR:
         if context.task.role == "arbiter":
             if trained:
                 return  # scoring needs no aggregation
-            histories = fit_arbiter(context.federation, params, parties)
+            histories = fit_arbiter(context.federation, params, parties, checkpoints=checkpoints)
             _log_losses(context, "loss", histories)
             summary: dict[str, Any] = {"loss_history": histories[0], "iters": len(histories[0])}
             if len(histories) > 1:
                 summary = {"loss_history": histories, "iters": [len(h) for h in histories]}
             context.save_summary(summary)
-            context.save_model({"loss_history": summary["loss_history"]})
+            context.save_model(_arbiter_model(summary["loss_history"]))
             return
         data, kind = learner_input(context)
         if data.labels is None:
@@ -1017,6 +1072,7 @@ class HomoLR:
                 sample_weights=data.weights,
                 validate_data=Dataset.from_table(validate_tables[0]) if validate_tables else None,
                 log_metric=context.log_metric,
+                checkpoints=checkpoints,
             )
             context.save_model(model)
             context.save_summary({"iters": model["iters"], "is_converged": model["is_converged"]})

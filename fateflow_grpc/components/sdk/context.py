@@ -373,6 +373,47 @@ class TaskContext:
                 ),
             )
 
+    def save_checkpoint(self, step_index: int, step_name: str, model: dict[str, Any]) -> None:
+        """Keep `model` as the component's checkpoint at that step (FATE's ModelCheckpoint)."""
+        directory = self._checkpoint_dir(self.task.job_id, self.task.component_name)
+        self._check_still_running()
+        model_files.write_model(
+            model_files.checkpoint_path(directory, step_index, step_name), model
+        )
+
+    def stored_checkpoint(
+        self,
+        model_id: str | None,
+        version: str,
+        component: str,
+        step_index: int | None = None,
+        step_name: str | None = None,
+    ) -> tuple[int, str, dict[str, Any]] | None:
+        """This party's checkpoint of `component` in a model of an earlier job (ModelLoader's),
+        as (step index, step name, model): the one of `step_index`, else of `step_name`, else
+        the latest; None when there is none such. Of two with one index or name, the later
+        step's."""
+        found = model_files.checkpoints(self._checkpoint_dir(version, component, model_id))
+        if step_index is not None:
+            found = [c for c in found if c[0] == step_index]
+        elif step_name is not None:
+            found = [c for c in found if c[1] == step_name]
+        if not found:
+            return None
+        index, name, path = found[-1]
+        model = model_files.read_model(path)
+        return None if model is None else (index, name, model)
+
+    def _checkpoint_dir(self, version: str, component: str, model_id: str | None = None) -> Path:
+        return model_files.checkpoint_dir(
+            self._node.data_dir,
+            self.task.role,
+            self.task.party_id,
+            model_id if model_id is not None else str(self.job_parameters.get("model_id", "")),
+            version,
+            component,
+        )
+
     def stored_model(
         self, model_id: str | None, version: str, component: str, alias: str
     ) -> dict[str, Any]:

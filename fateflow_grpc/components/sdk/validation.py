@@ -13,7 +13,7 @@ scored, their metrics under FATE's names, and early stopping.
 
 The parameters are FATE's, top-level (`validation_freqs`, `early_stopping_rounds`, `metrics`,
 `use_first_metric_only`) or, from FATE 1.7 on, in `callback_param` (with `callbacks` naming
-`PerformanceEvaluate` or `EarlyStopping`); a conf may not set both (to other than defaults). `validation_freqs` is a
+`PerformanceEvaluate` or `EarlyStopping`; its `ModelCheckpoint` is `checkpoint.py`'s); a conf may not set both (to other than defaults). `validation_freqs` is a
 number n (rounds n - 1, 2n - 1, ...: every n-th round) or a list of round indices.
 
 Tables are FATE's prediction tables (`sdk/learning.py`), the learner's scores of its training
@@ -95,15 +95,11 @@ def read_validation(reader: ParamReader) -> ValidationParams:
         callbacks = section.raw("callbacks")
         if not isinstance(callbacks, list) or not all(isinstance(c, str) for c in callbacks):
             raise section.error("callbacks", callbacks, "must be a list of callback names")
-        if "ModelCheckpoint" in callbacks:
-            raise section.error(
-                "callbacks", callbacks, "cannot hold ModelCheckpoint here (not implemented)"
-            )
-        unknown = [c for c in callbacks if c not in CALLBACKS]
+        unknown = [c for c in callbacks if c not in (*CALLBACKS, "ModelCheckpoint")]
         if unknown:
             raise section.error("callbacks", callbacks, f"holds unknown {unknown[0]!r}")
-        section.integer("save_freq", minimum=1)
-        if not callbacks:
+        # FATE validates only with one of these callbacks (ModelCheckpoint is sdk/checkpoint.py).
+        if not set(callbacks) & set(CALLBACKS):
             return ValidationParams()
     freqs = _freqs(section)
     rounds = None

@@ -47,6 +47,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from fateflow_grpc.components.feature import binning as feature_binning
+from fateflow_grpc.components.sdk.checkpoint import read_save_freq
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, CvParams, read_cv
 from fateflow_grpc.components.sdk.learning import (
@@ -225,6 +226,12 @@ def read_boosting(reader: ParamReader) -> BoostingSettings:
     num_trees = reader.raw("num_trees")
     if isinstance(num_trees, float) and num_trees.is_integer():
         num_trees = int(num_trees)  # FATE takes an int or a float
+    if read_save_freq(reader) is not None:
+        raise reader.section("callback_param").error(
+            "callbacks",
+            reader.section("callback_param").raw("callbacks"),
+            "cannot hold ModelCheckpoint here: checkpoints of boosting are not implemented",
+        )
     return BoostingSettings(
         task_type=task_type,
         objective=objective,

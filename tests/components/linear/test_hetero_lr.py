@@ -800,7 +800,10 @@ def test_optimizers_follow_fates_rules(optimizer: str, penalty: str) -> None:
             {"validation_freqs": 1, "callback_param": {"callbacks": ["EarlyStopping"]}},
             "validation_freqs",
         ),
-        ({"callback_param": {"callbacks": ["ModelCheckpoint"]}}, "callback_param.callbacks"),
+        (
+            {"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": 0}},
+            "callback_param.save_freq",
+        ),
         ({"learning_rat": 0.1}, "learning_rat"),
     ],
 )

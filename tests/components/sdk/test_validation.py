@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from fateflow_grpc.components.sdk.checkpoint import STEP_NAME, Checkpoints, read_save_freq
 from fateflow_grpc.components.sdk.learning import prediction_table, regression_prediction_table
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.validation import (
@@ -71,7 +72,6 @@ def test_fate_styles_of_parameters() -> None:
             {"validation_freqs": 1, "callback_param": {"callbacks": ["PerformanceEvaluate"]}},
             "cannot be set with callback_param",
         ),
-        ({"callback_param": {"callbacks": ["ModelCheckpoint"]}}, "ModelCheckpoint"),
         ({"callback_param": {"callbacks": ["Whatever"]}}, "Whatever"),
     ],
 )
@@ -141,4 +141,40 @@ def test_early_stopping_needs_validation_data() -> None:
             "binary",
             log_metric=lambda *r: None,
             has_validate_data=False,
+        )
+
+
+def test_model_checkpoint_alone_validates_nothing_and_keeps_every_save_freq_th_epoch() -> None:
+    # FATE's hetero_lr_warm_start conf: ModelCheckpoint alone, validation settings beside it
+    # that FATE does not act on (no PerformanceEvaluate nor EarlyStopping callback).
+    callback = {
+        "callbacks": ["ModelCheckpoint"],
+        "validation_freqs": 1,
+        "early_stopping_rounds": 1,
+        "save_freq": 2,
+    }
+    assert read({"callback_param": callback}) == ValidationParams()
+    reader = ParamReader("HeteroLR", {"callback_param": callback}, DEFAULTS)
+    saved: list[tuple[int, str, dict[str, Any]]] = []
+    checkpoints = Checkpoints(read_save_freq(reader), lambda *c: saved.append(c))
+    for epoch in range(5):
+        checkpoints.epoch_end(epoch, lambda epoch=epoch: {"iters": epoch + 1})
+    assert saved == [
+        (0, STEP_NAME, {"iters": 1}),
+        (2, STEP_NAME, {"iters": 3}),
+        (4, STEP_NAME, {"iters": 5}),
+    ]
+    checkpoints.of_class(1)(6, lambda: {"iters": 7})
+    assert saved[-1] == (6, "model_1", {"iters": 7})
+    epoch = {"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": "epoch"}}
+    assert read_save_freq(ParamReader("HeteroLR", epoch, DEFAULTS)) == 1
+    off = {"callback_param": {"callbacks": ["EarlyStopping"], "validation_freqs": 1}}
+    assert read_save_freq(ParamReader("HeteroLR", off, DEFAULTS)) is None
+    with pytest.raises(InvalidArgument, match="save_freq"):
+        read_save_freq(
+            ParamReader(
+                "HeteroLR",
+                {"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": 0}},
+                DEFAULTS,
+            )
         )

@@ -251,6 +251,7 @@ def deploy_order_to_proto(order: DeployOrder) -> pb.DeployModelRequest:
         child_model_version=order.child_version,
         inference_dsl=_struct(order.inference_dsl),
         withdraw=order.withdraw,
+        components_checkpoint=_struct(order.components_checkpoint),
     )
 
 
@@ -262,4 +263,8 @@ def deploy_order_from_proto(request: pb.DeployModelRequest) -> DeployOrder:
         request.child_model_version,
         struct_to_dict(request.inference_dsl),
         request.withdraw,
+        {
+            component: dict(step)
+            for component, step in struct_to_dict(request.components_checkpoint).items()
+        },
     )

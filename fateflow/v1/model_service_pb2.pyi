@@ -171,18 +171,20 @@ class ImportModelResponse(_message.Message):
     def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., retmsg: _Optional[str] = ...) -> None: ...
 
 class DeployModelRequest(_message.Message):
-    __slots__ = ("model_id", "model_version", "predict_dsl", "dsl", "cpn_list")
+    __slots__ = ("model_id", "model_version", "predict_dsl", "dsl", "cpn_list", "components_checkpoint")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     PREDICT_DSL_FIELD_NUMBER: _ClassVar[int]
     DSL_FIELD_NUMBER: _ClassVar[int]
     CPN_LIST_FIELD_NUMBER: _ClassVar[int]
+    COMPONENTS_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     model_version: str
     predict_dsl: _struct_pb2.Value
     dsl: _struct_pb2.Value
     cpn_list: _struct_pb2.Value
-    def __init__(self, model_id: _Optional[str] = ..., model_version: _Optional[str] = ..., predict_dsl: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., dsl: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., cpn_list: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    components_checkpoint: _struct_pb2.Value
+    def __init__(self, model_id: _Optional[str] = ..., model_version: _Optional[str] = ..., predict_dsl: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., dsl: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., cpn_list: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., components_checkpoint: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class DeployModelResponse(_message.Message):
     __slots__ = ("data", "retmsg")

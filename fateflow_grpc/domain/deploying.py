@@ -10,12 +10,16 @@ parties that made it, so that a failed deploy leaves no half-deployed model behi
 The inference DSL is the request's predict DSL; else the training DSL's components named in
 `cpn_list`, rewired as `job/dsl/generate` does (FATE 1.7 deploys every component of a DSL v2
 when the list is empty; of a DSL v1, those that need_deploy, as FATE 1.5 kept them).
+
+`components_checkpoint` (FATE 1.7+, `{"<component>": {"step_index": n}}` or `step_name`)
+deploys a component's checkpoint (ModelCheckpoint's) in place of its final model, at every
+party that kept checkpoints of it (FATE's rule: a party that kept none deploys the model).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,6 +59,9 @@ class DeployOrder:
     child_version: str
     inference_dsl: dict[str, Any]
     withdraw: bool = False
+    #: The checkpoint to deploy of a component, by component: {"step_index": n} or
+    #: {"step_name": name}.
+    components_checkpoint: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class ModelDeployers(Protocol):
@@ -80,13 +87,19 @@ class Deploying:
         self._parties = parties
 
     def deploy(
-        self, model_id: str, model_version: str, predict_dsl: Any, cpn_list: Any
+        self,
+        model_id: str,
+        model_version: str,
+        predict_dsl: Any,
+        cpn_list: Any,
+        components_checkpoint: Any = None,
     ) -> dict[str, Any]:
         """Deploy the model at every party of it; FATE's answer: the deployed model's id and
         version, and each party's retcode and message. Raises when a party could not deploy
         its part, naming it, after withdrawing the parts deployed."""
         trained = self._initiators_part(model_id, model_version)
         dsl = self._inference_dsl(trained, predict_dsl, cpn_list)
+        checkpoints = _components_checkpoint(components_checkpoint, trained.f_dsl)
         child = new_job_id()
         parties = [
             PartyRole(role, int(party_id))
@@ -96,7 +109,7 @@ class Deploying:
         ]
         deployed: list[PartyRole] = []
         for party in parties:
-            order = DeployOrder(party, model_id, model_version, child, dsl)
+            order = DeployOrder(party, model_id, model_version, child, dsl, False, checkpoints)
             try:
                 self._send(order)
             except FateFlowError as error:
@@ -166,12 +179,46 @@ class Deploying:
         source_dir = model_files.version_dir(
             self._data_dir, role, party_id, order.model_id, order.model_version
         )
-        with (
-            model_files.copied(source_dir, self._data_dir) as staging,
-            model_files.installing(staging, target, replace=False),
-            self._database.session() as session,
-        ):
-            model_info.save_model_info(session, copy)
+        with model_files.copied(source_dir, self._data_dir) as staging:
+            for component, step in order.components_checkpoint.items():
+                self._checkpoint_into(staging, source, component, step)
+            with (
+                model_files.installing(staging, target, replace=False),
+                self._database.session() as session,
+            ):
+                model_info.save_model_info(session, copy)
+
+    def _checkpoint_into(
+        self, staging: Path, source: ModelInfo, component: str, step: dict[str, Any]
+    ) -> None:
+        """Put the checkpoint `step` of `component` in the copy in place of its model output
+        (the DSL's first model output's alias), when this party kept checkpoints of it."""
+        found = model_files.checkpoints(
+            model_files.checkpoint_dir(
+                self._data_dir,
+                source.f_role,
+                int(source.f_party_id),
+                source.f_model_id,
+                source.f_model_version,
+                component,
+            )
+        )
+        if not found:
+            return
+        # A step index crosses between parties as a JSON number: a float.
+        index = None if step.get("step_index") is None else int(step["step_index"])
+        name = step.get("step_name")
+        chosen = [c for c in found if (c[0] == index if index is not None else c[1] == name)]
+        if not chosen:
+            which = f"step_index {index}" if index is not None else f"step_name {name!r}"
+            raise NotFound(
+                f"no checkpoint of {component} for {which} at {source.f_role} "
+                f"{source.f_party_id}: it kept steps " + ", ".join(f"{i}#{n}" for i, n, _ in found),
+                component_name=component,
+            )
+        model = model_files.read_model(chosen[-1][2])
+        aliases = source.f_dsl["components"][component].get("output", {}).get("model") or ["model"]
+        model_files.write_model(staging / component / f"{aliases[0]}.json", model or {})
 
     def predict_dsl(
         self, model_id: str, model_version: str, role: str, party_id: int | None
@@ -260,6 +307,46 @@ class Deploying:
                 f"({error.message}): delete model version {order.child_version} there"
             ]
         return []
+
+
+def _components_checkpoint(value: Any, train_dsl: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """FATE's `components_checkpoint`, each step as {"step_index": int} or {"step_name": str}
+    (the index when both are given, as FATE's); components of the training DSL only."""
+    if value in (None, "", {}):
+        return {}
+    checkpoints = _json_object(value, "components_checkpoint")
+    steps = {}
+    for component, step in checkpoints.items():
+        if component not in train_dsl.get("components", {}):
+            raise InvalidArgument(
+                f"components_checkpoint names {component}, which is not a component of the "
+                "training DSL",
+                field="components_checkpoint",
+                value=component,
+            )
+        if not isinstance(step, dict):
+            raise InvalidArgument(
+                f"components_checkpoint.{component} must be an object with step_index or "
+                f"step_name, not {step!r}",
+                field="components_checkpoint",
+            )
+        if step.get("step_index") is not None:
+            try:
+                steps[component] = {"step_index": int(step["step_index"])}
+            except (TypeError, ValueError):
+                raise InvalidArgument(
+                    f"components_checkpoint.{component}.step_index must be an integer, not "
+                    f"{step['step_index']!r}",
+                    field="components_checkpoint",
+                ) from None
+        elif isinstance(step.get("step_name"), str):
+            steps[component] = {"step_name": step["step_name"]}
+        else:
+            raise InvalidArgument(
+                f"components_checkpoint.{component} needs step_index or step_name",
+                field="components_checkpoint",
+            )
+    return steps
 
 
 def _parent_of(info: ModelInfo) -> tuple[str, str]:

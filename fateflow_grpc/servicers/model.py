@@ -120,8 +120,13 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             None,
         )
         cpn_list = _value(request.cpn_list) if request.HasField("cpn_list") else None
+        checkpoints = (
+            _value(request.components_checkpoint)
+            if request.HasField("components_checkpoint")
+            else None
+        )
         data = self._deploying.deploy(
-            request.model_id, request.model_version, predict_dsl, cpn_list
+            request.model_id, request.model_version, predict_dsl, cpn_list, checkpoints
         )
         return pb.DeployModelResponse(data=to_struct(data), retmsg="success")
 

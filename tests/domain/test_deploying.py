@@ -15,6 +15,7 @@ from fateflow_grpc.domain.dsl import generate_predict_dsl, inference_dsl
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FailedPrecondition, InvalidArgument, NotFound
 from fateflow_grpc.ids import JOB_ID
+from fateflow_grpc.party_client import deploy_order_from_proto, deploy_order_to_proto
 from fateflow_grpc.storage import model_files, model_info
 from fateflow_grpc.storage.database import create_database
 from fateflow_grpc.storage.models import ModelInfo
@@ -43,7 +44,9 @@ class Node:
         self._nodes = nodes
 
     def deploy_model(self, order: DeployOrder) -> None:
-        self._nodes[order.party.party_id].deploying.deploy_here(order)
+        # As the order crosses: through the party proto and back.
+        crossed = deploy_order_from_proto(deploy_order_to_proto(order))
+        self._nodes[order.party.party_id].deploying.deploy_here(crossed)
 
     def train(self, role: str, dsl: dict[str, Any], conf: dict[str, Any]) -> None:
         """Leave this party's part of the model as a training job does."""
@@ -292,3 +295,60 @@ def test_predict_conf_templates() -> None:
             }
         },
     }
+
+
+def _checkpoint(node: Node, role: str, step: int, model: dict[str, Any]) -> None:
+    directory = model_files.checkpoint_dir(
+        node.data_dir, role, node.party_id, MODEL_ID, VERSION, "hetero_lr_0"
+    )
+    model_files.write_model(model_files.checkpoint_path(directory, step, "step_name"), model)
+
+
+def test_components_checkpoint_deploys_a_checkpoint_in_place_of_the_model(
+    nodes: dict[int, Node],
+) -> None:
+    trained(nodes)
+    for step in (0, 1, 2):
+        _checkpoint(nodes[GUEST], "guest", step, {"weight": [float(step)]})
+        _checkpoint(nodes[HOST], "host", step, {"weight": [10.0 + step]})
+    # The arbiter kept none: it deploys its model, as FATE's does.
+    answer = nodes[GUEST].deploying.deploy(
+        MODEL_ID, VERSION, None, None, {"hetero_lr_0": {"step_index": "1"}}
+    )
+    deployed = parts(nodes, answer["model_version"])
+    assert deployed["guest", GUEST][1][("hetero_lr_0", "model")] == {"weight": [1.0]}
+    assert deployed["host", HOST][1][("hetero_lr_0", "model")] == {"weight": [11.0]}
+    assert deployed["arbiter", HOST][1] == {("hetero_lr_0", "model"): {"iterations": 3}}
+    # The trained version keeps its final models.
+    assert parts(nodes, VERSION)["guest", GUEST][1][("hetero_lr_0", "model")] == {
+        "weight": [0.5, -0.25]
+    }
+    by_name = nodes[GUEST].deploying.deploy(
+        MODEL_ID, VERSION, None, None, '{"hetero_lr_0": {"step_name": "step_name"}}'
+    )
+    assert parts(nodes, by_name["model_version"])["host", HOST][1][("hetero_lr_0", "model")] == {
+        "weight": [12.0]
+    }
+
+
+@pytest.mark.parametrize(
+    ("checkpoints", "error", "words"),
+    [
+        ({"hetero_lr_9": {"step_index": 1}}, InvalidArgument, "not a component"),
+        ({"hetero_lr_0": {"step_index": "one"}}, InvalidArgument, "must be an integer"),
+        ({"hetero_lr_0": {}}, InvalidArgument, "needs step_index or step_name"),
+        ({"hetero_lr_0": {"step_index": 7}}, FailedPrecondition, "no checkpoint of hetero_lr_0"),
+    ],
+)
+def test_a_checkpoint_that_is_not_there_fails_the_deploy_and_nothing_stays_deployed(
+    nodes: dict[int, Node], checkpoints: dict[str, Any], error: type[Exception], words: str
+) -> None:
+    trained(nodes)
+    _checkpoint(nodes[HOST], "host", 0, {"weight": [1.0]})
+    with pytest.raises(error, match=words):
+        nodes[GUEST].deploying.deploy(MODEL_ID, VERSION, None, None, checkpoints)
+    for party_id, node in nodes.items():
+        with node.database.session() as session:
+            versions = {row.f_model_version for row in session.query(ModelInfo)}
+        assert versions == {VERSION}, party_id
+        assert {p.name for p in (node.data_dir / "models").glob("*/*")} == {VERSION}

@@ -183,7 +183,7 @@ class LoadModelResponse(_message.Message):
     def __init__(self, retcode: _Optional[int] = ..., retmsg: _Optional[str] = ...) -> None: ...
 
 class DeployModelRequest(_message.Message):
-    __slots__ = ("role", "party_id", "model_id", "model_version", "child_model_version", "inference_dsl", "withdraw")
+    __slots__ = ("role", "party_id", "model_id", "model_version", "child_model_version", "inference_dsl", "withdraw", "components_checkpoint")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     PARTY_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +191,7 @@ class DeployModelRequest(_message.Message):
     CHILD_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     INFERENCE_DSL_FIELD_NUMBER: _ClassVar[int]
     WITHDRAW_FIELD_NUMBER: _ClassVar[int]
+    COMPONENTS_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     role: str
     party_id: int
     model_id: str
@@ -198,7 +199,8 @@ class DeployModelRequest(_message.Message):
     child_model_version: str
     inference_dsl: _struct_pb2.Struct
     withdraw: bool
-    def __init__(self, role: _Optional[str] = ..., party_id: _Optional[int] = ..., model_id: _Optional[str] = ..., model_version: _Optional[str] = ..., child_model_version: _Optional[str] = ..., inference_dsl: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., withdraw: _Optional[bool] = ...) -> None: ...
+    components_checkpoint: _struct_pb2.Struct
+    def __init__(self, role: _Optional[str] = ..., party_id: _Optional[int] = ..., model_id: _Optional[str] = ..., model_version: _Optional[str] = ..., child_model_version: _Optional[str] = ..., inference_dsl: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., withdraw: _Optional[bool] = ..., components_checkpoint: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class DeployModelResponse(_message.Message):
     __slots__ = ()

@@ -390,13 +390,12 @@ class TaskContext:
         step_name: str | None = None,
     ) -> tuple[int, str, dict[str, Any]] | None:
         """This party's checkpoint of `component` in a model of an earlier job (ModelLoader's),
-        as (step index, step name, model): the one of `step_index`, else of `step_name`, else
-        the latest; None when there is none such. Of two with one index or name, the later
-        step's."""
+        as (step index, step name, model): the latest of those with `step_index` and
+        `step_name` (each when given); None when there is none such."""
         found = model_files.checkpoints(self._checkpoint_dir(version, component, model_id))
         if step_index is not None:
             found = [c for c in found if c[0] == step_index]
-        elif step_name is not None:
+        if step_name is not None:
             found = [c for c in found if c[1] == step_name]
         if not found:
             return None

@@ -94,6 +94,16 @@ class Evaluation:
             except NotFound:
                 context.log.info("%s left no %s here: nothing of it to evaluate", source, name)
                 continue
+            if (
+                context.task.role == "host"
+                and params["eval_type"] != metrics.CLUSTERING
+                and not set(table.column_names) >= _PREDICTIONS
+            ):
+                # A hetero host's learner outputs its ids alone (cross validation's fold
+                # history), a component with need_run false its input: FATE's hosts have no
+                # predictions of these to evaluate.
+                context.log.info("%s left no predictions here: nothing of it to evaluate", source)
+                continue
             inputs.append((source, table))
         if params["eval_type"] == metrics.CLUSTERING and len(inputs) > 1:
             raise InvalidArgument(

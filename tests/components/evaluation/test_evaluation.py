@@ -205,6 +205,21 @@ def test_a_party_without_input_does_nothing(stores: Stores) -> None:
     assert stores.summary(HOST, "evaluation_0") is None
 
 
+def test_a_hosts_table_without_predictions_is_not_evaluated_a_guests_is_refused(
+    stores: Stores,
+) -> None:
+    # A hetero host's cross validation history (FATE 1.5's hetero_lr_sparse_cv), or a
+    # need_run false component's pass-through of its input (local_baseline-homo).
+    history = pa.table({"id": ["a#fold0#train"], "fold_num": [0]})
+    for party in (HOST, GUEST):
+        stores.put(party, "hetero_lr_0.data", history)
+    run = {"roles": ROLES, "data": {"data": ["hetero_lr_0.data"]}}
+    stores.run(Evaluation(), "evaluation_0", HOST, {}, **run)
+    assert stores.metrics(HOST, "evaluation_0") == {}
+    with pytest.raises(InvalidArgument, match="not a prediction table"):
+        stores.run(Evaluation(), "evaluation_0", GUEST, {}, **run)
+
+
 def test_clustering_takes_one_input(stores: Stores) -> None:
     rows = pa.table({"id": ["a"], "label": [0.0], "predicted_label": [0], "type": ["train"]})
     stores.put(GUEST, "kmeans_0.data", rows)

@@ -89,13 +89,18 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from fateflow_grpc.components.crypto import paillier
-from fateflow_grpc.components.linear import glm_params, one_vs_rest
+from fateflow_grpc.components.linear import glm_params, one_vs_rest, stepwise
 from fateflow_grpc.components.linear.glm_params import (
     CALCULATOR_MODES,
     SQN_DEFAULTS,
     STEPWISE_DEFAULTS,
 )
-from fateflow_grpc.components.sdk.checkpoint import NO_CHECKPOINTS, Checkpoints, EpochEnd
+from fateflow_grpc.components.sdk.checkpoint import (
+    NO_CHECKPOINTS,
+    Checkpoints,
+    EpochEnd,
+    read_save_freq,
+)
 from fateflow_grpc.components.sdk.computing import LOCAL_COMPUTING, Computing
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, FoldResult, read_cv, run_cv
@@ -222,12 +227,22 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
         raise reader.error("optimizer", "sqn", "sqn (stochastic quasi-Newton) is not implemented")
     precision = reader.raw("floating_point_precision")
     read_validation(reader)
+    read_save_freq(reader)
     reader.only("is_warm_start", False, "warm start is not implemented")
     reader.choice("multi_class", ("ovr",))
     # FATE 1.7+ runs every mode as strict (it warns and resets the others), and so do we.
     calculator.choice("mode", CALCULATOR_MODES)
     glm_params.read_sqn(reader)
-    glm_params.refuse_stepwise(reader, MODULE)
+    if stepwise.read(reader) is not None:
+        reader.section("cv_param").only(
+            "need_cv", False, "cross validation of a stepwise selection is not implemented"
+        )
+        if read_validation(reader).enabled:
+            raise reader.error(
+                "validation_freqs",
+                reader.raw("validation_freqs"),
+                "validation of a stepwise selection's candidates is not implemented",
+            )
     batch_strategy = reader.choice("batch_strategy", ("full", "random"))
     metrics = reader.raw("metrics")
     if metrics is not None and not isinstance(metrics, list):
@@ -2039,6 +2054,12 @@ class HeteroLR:
                 metric_names=params["metrics"],
             )
             return
+        selection = stepwise.read(reader)
+        if selection is not None and training:
+            if warm_start is not None:
+                raise InvalidArgument(f"{MODULE}: a stepwise selection cannot be warm started")
+            self._select(context, params, parties, selection)
+            return
         if role == "arbiter":
             if not training:
                 return  # scoring needs no key
@@ -2111,6 +2132,96 @@ class HeteroLR:
             )
             self._save(context, model, timings)
         context.log.info("%s rows scored (threshold %s)", len(ids), predictions.threshold)
+        context.save_output_data(predictions.table(data.ids, kind, data.sid))
+
+    def _select(
+        self,
+        context: TaskContext,
+        params: Mapping[str, Any],
+        parties: Participants,
+        selection: stepwise.Settings,
+    ) -> None:
+        """FATE's hetero stepwise (`stepwise.py`): every candidate a binary HeteroLR of its
+        own, scored by the arbiter from its last loss; the model kept, and the guest's
+        predictions with it."""
+        settings = _Settings.of(params)
+        timings = Timings()
+        if context.task.role == "arbiter":
+            model = stepwise.arbiter_search(
+                selection,
+                context.federation,
+                parties,
+                lambda transport: _fit_arbiter(transport, params, parties, timings=timings),
+                lambda fitted: (fitted["param"]["loss_history"] or [None])[-1],
+                False,
+                context.log_metric,
+                settings.fit_intercept,
+                GET_TIMEOUT_S,
+            )
+            self._save(
+                context, model or _param(settings, [], np.zeros(0), 0.0, 0, False, []), timings
+            )
+            return
+        data, kind = learner_input(context)
+        ids, header = data.ids.tolist(), data.header
+        if context.task.role == "host":
+            fitted, _ = stepwise.client_search(
+                selection,
+                context.federation,
+                parties,
+                context.local,
+                header,
+                len(ids),
+                lambda transport, columns: _fit_host(
+                    transport,
+                    data.features[:, columns],
+                    params,
+                    parties,
+                    ids=ids,
+                    header=[header[k] for k in columns],
+                    timings=timings,
+                ),
+                context.log_metric,
+                settings.fit_intercept,
+                GET_TIMEOUT_S,
+            )
+            if fitted is None:
+                raise InvalidArgument(f"{MODULE}: the stepwise selection kept no feature")
+            self._save(context, fitted, timings)
+            return
+        if data.labels is None:
+            raise InvalidArgument("HeteroLR needs the labels at the guest: set with_label there")
+        if len(one_vs_rest.classes_of(data.labels)) > 2:
+            raise InvalidArgument(
+                f"{MODULE}: stepwise selection of one-vs-rest models is not implemented"
+            )
+        labels = data.labels
+        found, _ = stepwise.client_search(
+            selection,
+            context.federation,
+            parties,
+            context.local,
+            header,
+            len(ids),
+            lambda transport, columns: _fit_guest(
+                transport,
+                data.features[:, columns],
+                labels,
+                params,
+                parties,
+                ids=ids,
+                header=[header[k] for k in columns],
+                sample_weights=data.weights,
+                timings=timings,
+            ),
+            context.log_metric,
+            settings.fit_intercept,
+            GET_TIMEOUT_S,
+        )
+        if found is None:
+            raise InvalidArgument(f"{MODULE}: the stepwise selection kept no feature")
+        model, predictions = found
+        self._save(context, model, timings)
         context.save_output_data(predictions.table(data.ids, kind, data.sid))
 
     @staticmethod

@@ -296,3 +296,88 @@ def step_meta(
         "fit_intercept": fit_intercept,
         **extra,
     }
+
+
+LogMetric = Callable[[str, str, Sequence[tuple[Any, Any]], dict[str, Any]], None]
+
+
+def client_search(
+    s: Settings,
+    transport: Transport,
+    parties: Participants,
+    local: PartyRole,
+    header: Sequence[str],
+    rows: int,
+    fit: Callable[[Transport, list[int]], T],
+    log_metric: LogMetric,
+    fit_intercept: bool,
+    timeout: float,
+) -> tuple[T | None, list[int]]:
+    """A guest's or host's part of the search: `fit(transport, columns)` fits a candidate on
+    those of its feature columns (positions in `header`); the model the search keeps (None
+    for the empty model) and its columns. Each step's best is logged as FATE's metric, with
+    this party's feature names."""
+    anonymous = anonymous_header(local.role, local.party_id, len(header))
+    (count, j_host, host_names), (_, j_guest, guest_names) = exchange_sizes(
+        transport, parties, local.role, (rows, len(header), anonymous), timeout
+    )
+
+    def own(host: Mask, guest: Mask) -> list[int]:
+        return np.flatnonzero(host if local.role == "host" else guest).tolist()
+
+    final, (host, guest), steps = select(
+        s,
+        transport,
+        parties,
+        local.role,
+        (j_host, j_guest),
+        lambda scoped, h, g: fit(scoped, own(h, g)),
+        None,
+        timeout,
+    )
+    for step in steps:
+        kept = {header[k] for k in own(step.host, step.guest)}
+        extra = {"all_features": list(header), "to_enter": [n for n in header if n not in kept]}
+        meta = step_meta(s, step, count, fit_intercept, (host_names, guest_names), extra)
+        log_metric("train", meta["name"], [(meta["name"], float(step.step))], meta)
+    return final, own(host, guest)
+
+
+def arbiter_search(
+    s: Settings,
+    transport: Transport,
+    parties: Participants,
+    fit: Callable[[Transport], T],
+    last_loss: Callable[[T], float | None],
+    linear: bool,
+    log_metric: LogMetric,
+    fit_intercept: bool,
+    timeout: float,
+) -> T | None:
+    """The arbiter's part: `fit(transport)` takes part in a candidate's fit and gives its
+    model, whose last loss (`last_loss`) scores it (`linear`: FATE's IC_Approx)."""
+    (count, j_host, host_names), (_, j_guest, guest_names) = exchange_sizes(
+        transport, parties, "arbiter", None, timeout
+    )
+
+    def scorer(model: T, host: Mask, guest: Mask) -> tuple[float, float]:
+        loss = last_loss(model)
+        if loss is None:
+            raise InvalidArgument("stepwise needs the loss of each model (one host)")
+        features = int(host.sum() + guest.sum()) + int(fit_intercept)
+        return loss, score(s, linear, count, features, loss)
+
+    final, _, steps = select(
+        s,
+        transport,
+        parties,
+        "arbiter",
+        (j_host, j_guest),
+        lambda scoped, h, g: fit(scoped),
+        scorer,
+        timeout,
+    )
+    for step in steps:
+        meta = step_meta(s, step, count, fit_intercept, (host_names, guest_names), {})
+        log_metric("train", meta["name"], [(meta["name"], float(step.step))], meta)
+    return final

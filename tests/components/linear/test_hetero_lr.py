@@ -783,7 +783,7 @@ def test_optimizers_follow_fates_rules(optimizer: str, penalty: str) -> None:
         ({"init_param": {"fit_intercept": "yes"}}, "init_param.fit_intercept"),
         ({"predict_param": {"threshold": 1.5}}, "predict_param.threshold"),
         ({"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
-        ({"stepwise_param": {"need_stepwise": True}}, "stepwise_param.need_stepwise"),
+        ({"stepwise_param": {"need_stepwise": True, "nvmin": 1}}, "stepwise_param.nvmin"),
         ({"stepwise_param": {"score_name": "CIA"}}, "stepwise_param.score_name"),
         ({"sqn_param": {"memory_M": 0}}, "sqn_param.memory_M"),
         ({"batch_strategy": "half"}, "batch_strategy"),

@@ -13,6 +13,13 @@ from typing import Any
 
 from fateflow_grpc.components.sdk.parameters import ParamReader
 
+#: Why `optimizer: sqn` is refused, on purpose: FATE's arbiter builds the quasi-Newton Hessian
+#: from the model's weights and gradients, which it holds in the clear; ours sees masked
+#: gradients only, and keeps no weights.
+SQN_REFUSED = (
+    "sqn is not offered: FATE's stochastic quasi-Newton needs the arbiter to see the gradients "
+    "and the weights in the clear, and ours sees only masked gradients"
+)
 #: FATE's `StochasticQuasiNewtonParam` defaults.
 SQN_DEFAULTS: dict[str, Any] = {
     "update_interval_L": 3,

@@ -224,7 +224,7 @@ def validate_parameters(params: Mapping[str, Any] | None = None) -> dict[str, An
     except InvalidArgument as error:
         raise encrypt.error("key_length", key_length, f"is not usable: {error.message}") from None
     if reader.raw("optimizer") == "sqn":
-        raise reader.error("optimizer", "sqn", "sqn (stochastic quasi-Newton) is not implemented")
+        raise reader.error("optimizer", "sqn", glm_params.SQN_REFUSED)
     precision = reader.raw("floating_point_precision")
     read_validation(reader)
     read_save_freq(reader)

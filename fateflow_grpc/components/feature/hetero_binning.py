@@ -371,12 +371,6 @@ def fit_host(
     timeout: float = GET_TIMEOUT_S,
 ) -> Fitted:
     columns = Columns.of(params, data.header)
-    if params.transform_type == "woe":
-        raise InvalidArgument(
-            f"{MODULE}: a host has no labels, so no WOE: set transform_param.transform_type to "
-            "bin_num or null at the hosts",
-            parameter="transform_param.transform_type",
-        )
     points, _ = split_points(params, data.features, columns)
     fitted = Fitted(columns, points, missing=_missing(data.features, columns))
     if params.skip_static or params.local_only:
@@ -583,7 +577,7 @@ def summary_of(fitted: Fitted) -> dict[str, Any]:
     return summary
 
 
-def apply(model: Mapping[str, Any], data: Dataset) -> Dataset:
+def apply(model: Mapping[str, Any], data: Dataset, role: str) -> Dataset:
     """A trained binning's transform of new data: its split points (or WOE) unchanged."""
     try:
         meta, param = model["meta"], model["param"]
@@ -598,6 +592,8 @@ def apply(model: Mapping[str, Any], data: Dataset) -> Dataset:
         raise InvalidArgument(
             f"the data's features {data.header} are not the binning model's {header}"
         )
+    if _woe_at_host(transform_type, role):
+        return data
     columns = Columns(header, [], [], names)
     points = {name: own[name]["split_points"] for name in names}
     woe = {name: own[name]["woe_array"] for name in names}
@@ -605,7 +601,15 @@ def apply(model: Mapping[str, Any], data: Dataset) -> Dataset:
     return replace(data, features=features)
 
 
-def transformed(fitted: Fitted, data: Dataset, params: BinningParams) -> Dataset:
+def _woe_at_host(transform_type: str | None, role: str) -> bool:
+    """A host has no labels, hence no WOE of its own: asked for one, it passes its data on as
+    it is, as FATE 1.5's hosts do (FATE 1.11's refuse)."""
+    return transform_type == "woe" and role == "host"
+
+
+def transformed(fitted: Fitted, data: Dataset, params: BinningParams, role: str) -> Dataset:
+    if _woe_at_host(params.transform_type, role):
+        return data
     woe = (
         {name: r["woe_array"] for name, r in fitted.results[0].items()} if fitted.results else None
     )
@@ -636,7 +640,7 @@ class HeteroFeatureBinning:
         data = Dataset.from_table(table)
         trained = next(iter(context.input_models().values()), None)
         if trained is not None:
-            context.save_output_data(apply(trained, data).to_table())
+            context.save_output_data(apply(trained, data, context.task.role).to_table())
             return
         params = validate_parameters(context.parameters)
         parties = Participants.from_roles(context.roles)
@@ -653,4 +657,4 @@ class HeteroFeatureBinning:
         )
         context.save_model(model_of(fitted, params, context.local))
         context.save_summary(summary_of(fitted))
-        context.save_output_data(transformed(fitted, data, params).to_table())
+        context.save_output_data(transformed(fitted, data, params, context.task.role).to_table())

@@ -336,7 +336,7 @@ class HomoFeatureBinning:
             raise InvalidArgument(f"{context.task.component_name} needs one data input")
         data = Dataset.from_table(table)
         if trained is not None:
-            context.save_output_data(apply(trained, data).to_table())
+            context.save_output_data(apply(trained, data, context.task.role).to_table())
             return
         params = validate_parameters(context.parameters)
         parties = Participants.from_roles(context.roles)

@@ -214,14 +214,14 @@ def test_bucket_binning_categories_and_woe_transform(guest_data: Dataset) -> Non
     )
     assert fitted.points["x0"] == sorted(set(categorical[:, 0].tolist()))
     assert fitted.columns.category_names == ["x0"] and "x0" not in fitted.columns.bin_names
-    out = hetero_binning.transformed(fitted, data, params)
+    out = hetero_binning.transformed(fitted, data, params, "guest")
     for j, name in enumerate(data.header):
         woe = fitted.results[0][name]["woe_array"]
         bins = binning.bin_indexes(categorical[:, j], fitted.points[name])
         assert out.features[:, j].tolist() == [woe[b] for b in bins]
     # The same transform from the saved model, as a predict job does it.
     model = hetero_binning.model_of(fitted, params, GUEST)
-    assert hetero_binning.apply(model, data).features.tolist() == out.features.tolist()
+    assert hetero_binning.apply(model, data, "guest").features.tolist() == out.features.tolist()
 
 
 def test_bin_num_transform_missing_values_and_column_choice(guest_data: Dataset) -> None:
@@ -238,7 +238,7 @@ def test_bin_num_transform_missing_values_and_column_choice(guest_data: Dataset)
     assert len(result["event_count_array"]) == len(points) + 1  # the missing values' bin
     missing_labels = guest_data.labels[::7]
     assert result["event_count_array"][-1] == int((missing_labels == 1).sum())
-    out = hetero_binning.transformed(fitted, data, params)
+    out = hetero_binning.transformed(fitted, data, params, "guest")
     assert np.all(out.features[::7, 2] == len(points))
     assert out.features[:, 0].tolist() == features[:, 0].tolist()  # not binned, unchanged
     model = hetero_binning.model_of(fitted, params, GUEST)
@@ -364,12 +364,24 @@ def test_parameters_are_fate_s_and_refused_by_name() -> None:
             hetero_binning.validate_parameters(bad)
 
 
-def test_a_host_refuses_woe_and_rows_that_are_not_the_guest_s(
+def test_a_host_asked_for_woe_passes_its_data_on_as_fate_1_5_s_hosts(
     guest_data: Dataset, host_data: Dataset
 ) -> None:
-    woe = hetero_binning.validate_parameters({"transform_param": {"transform_type": "woe"}})
-    with pytest.raises(InvalidArgument, match="no WOE"):
-        hetero_binning.fit_host(Wire().transport(HOST), host_data, woe, PARTIES, local=HOST)
+    # FATE 1.5's woe_binning and optimal_iv examples set transform_type woe for every party.
+    params = {"transform_param": {"transform_type": "woe"}}
+    _, guest, host = fit(guest_data, host_data, params)
+    woe = hetero_binning.validate_parameters(params)
+    assert host.points and guest.hosts  # binned, and the guest has the host's IVs
+    assert hetero_binning.transformed(host, host_data, woe, "host") is host_data
+    model = hetero_binning.model_of(host, woe, HOST)
+    assert hetero_binning.apply(model, host_data, "host") is host_data
+    out = hetero_binning.transformed(guest, guest_data, woe, "guest")
+    assert out.features.tolist() != guest_data.features.tolist()
+
+
+def test_a_host_refuses_rows_that_are_not_the_guest_s(
+    guest_data: Dataset, host_data: Dataset
+) -> None:
     params = hetero_binning.validate_parameters({})
     wire = Wire()
     with ThreadPoolExecutor(1) as pool:

@@ -12,6 +12,7 @@ rmsprop divides a gradient near 0 by about sqrt(1e-6), which turns that into 1e-
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -948,3 +949,74 @@ def test_cross_validation_folds_match_plaintext_runs_of_each_fold(
         )
         points = dict(metrics["validate"][f"validate_fold_{fold}"].data)
         assert points["auc"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_one_vs_rest_component_validates_outputs_classes_and_predicts(
+    stores: Stores, vehicle_split: Split
+) -> None:
+    """HeteroSSHELR as a task on vehicle_scale with a validate_data input (FATE's
+    hetero_lr_ovr_with_validate): each class's model logs its metrics under
+    `model_<k>.iteration_<i>`, the output has every class's probability, and a predict job
+    from the one-vs-rest models scores as training did."""
+    split, validate = vehicle_split.head(50), rows(vehicle_split, 50, 80)
+    roles = {"guest": [GUEST.party_id], "host": [HOST.party_id]}
+    for party, train_set, validate_set in (
+        (GUEST, split.guest, validate.guest),
+        (HOST, split.host, split.host),
+    ):
+        stores.put(party, "reader_0.data", train_set.to_table())
+        stores.put(party, "reader_1.data", validate_set.to_table())
+    params = {"max_iter": 2, "reveal_every_iter": True, "optimizer": "rmsprop"}
+    params |= {"validation_freqs": 1, "init_param": {"init_method": "zeros"}}
+    component = HeteroSSHELR()
+    run_parties(
+        Wire(),
+        {
+            p: lambda transport, p=p: stores.run(
+                component,
+                "sshe_0",
+                p,
+                params,
+                transport=transport,
+                roles=roles,
+                data={"train_data": ["reader_0.data"], "validate_data": ["reader_1.data"]},
+            )
+            for p in (GUEST, HOST)
+        },
+    )
+    metrics = stores.metrics(GUEST, "sshe_0")
+    assert {f"model_{k}.iteration_{i}" for k in range(4) for i in (0, 1)} <= set(
+        metrics["validate"]
+    )
+    assert {f"loss.model_{k}" for k in range(4)} <= set(metrics["train"])
+    table = stores.output(GUEST, "sshe_0")
+    assert set(json.loads(table.column("predict_detail")[0].as_py())) == {"0", "1", "2", "3"}
+    summary = stores.summary(GUEST, "sshe_0")
+    assert summary is not None and summary["one_vs_rest"] is True
+    for party, data_set in ((GUEST, split.guest), (HOST, split.host)):
+        stores.put(party, "reader_0.data", data_set.to_table(), job_id="predict")
+    run_parties(
+        Wire(),
+        {
+            p: lambda transport, p=p: stores.run(
+                component,
+                "sshe_0",
+                p,
+                params,
+                transport=transport,
+                roles=roles,
+                data={"test_data": ["reader_0.data"]},
+                models=["sshe_0.model"],
+                job_id="predict",
+                trained="train",
+            )
+            for p in (GUEST, HOST)
+        },
+    )
+    predicted = stores.output(GUEST, "sshe_0", job_id="predict")
+    assert (
+        predicted.column("predict_result").to_pylist() == table.column("predict_result").to_pylist()
+    )
+    assert np.allclose(
+        predicted.column("predict_score").to_numpy(), table.column("predict_score").to_numpy()
+    )

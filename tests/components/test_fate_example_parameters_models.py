@@ -2,7 +2,7 @@
 HeteroSSHELR, HeteroSSHELinR, HeteroPearson, HeteroKmeans, FeldmanVerifiableSum and
 SecureInformationRetrieval (role
 parameters merged over common ones, as a party sees them) is accepted, or refused naming the
-parameter of a feature that is not here yet (cross validation, callbacks: issue #20)."""
+parameter of a feature that is not here yet (issue #20)."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ EXAMPLES: list[tuple[str, dict[str, Any], str | None]] = [
             "reveal_every_iter": True,
             "reveal_strategy": "respectively",
         },
-        "callback_param.callbacks",
+        None,
     ),
     (
         "HeteroSSHELinR",
@@ -140,7 +140,7 @@ EXAMPLES: list[tuple[str, dict[str, Any], str | None]] = [
             "max_iter": 5,
             "penalty": "L2",
         },
-        "callback_param.callbacks",
+        None,
     ),
     ("HeteroSSHELinR", SSHE_LINR | {"max_iter": 15, "penalty": "L2"}, None),
     (
@@ -289,7 +289,7 @@ EXAMPLES: list[tuple[str, dict[str, Any], str | None]] = [
             "optimizer": "sgd",
             "penalty": "L2",
         },
-        "callback_param.callbacks",
+        None,
     ),
     (
         "HeteroSSHELR",
@@ -308,7 +308,7 @@ EXAMPLES: list[tuple[str, dict[str, Any], str | None]] = [
             "reveal_every_iter": True,
             "reveal_strategy": "respectively",
         },
-        "callback_param.callbacks",
+        None,
     ),
     ("HeteroSSHELR", {**KEY, "max_iter": 2}, None),
     *[

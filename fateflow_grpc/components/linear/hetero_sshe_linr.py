@@ -49,6 +49,7 @@ class Linear:
     module = MODULE
     residual_bits = 0
     eval_type = "regression"
+    multi_class = False
 
     def check_labels(self, labels: sshe.Floats) -> sshe.Floats:
         if not np.isfinite(labels).all():
@@ -105,7 +106,7 @@ class HeteroSSHELinR:
         name=MODULE,
         roles=frozenset({"guest", "host"}),
         parameters=DEFAULTS,
-        input_kinds=frozenset(TRAIN_KINDS),
+        input_kinds=frozenset(TRAIN_KINDS) | {"validate_data"},
         validate=lambda params: validate_parameters(params),
     )
 

@@ -9,7 +9,7 @@ protocol).
 The sigmoid is FATE's first-order Taylor expansion around 0, sigmoid(z) ~ z / 4 + 1 / 2, so
 the residual is d = z / 4 + 1 / 2 - y for labels y in {0, 1}, and the loss its second-order
 expansion, log 2 + z / 2 - y z + z^2 / 8 (FATE's `compute_loss`); predictions use the true
-sigmoid. Only binary labels: FATE's one-vs-rest for more classes is not implemented yet.
+sigmoid. Labels 0 and 1; more classes train FATE's one-vs-rest, one such model per class.
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ class Logistic:
     module = MODULE
     residual_bits = 2
     eval_type = "binary"
+    multi_class = True
 
     def check_labels(self, labels: sshe.Floats) -> sshe.Floats:
         distinct = sorted(set(np.unique(labels).tolist()))
         if not set(distinct) <= {0.0, 1.0}:
             shown = ", ".join(f"{v:g}" for v in distinct[:5])
             raise InvalidArgument(
-                f"{MODULE} trains on labels 0 and 1, not {shown} (one-vs-rest for more classes "
-                f"is {sshe.LATER})",
+                f"{MODULE} trains a binary model on labels 0 and 1, not {shown}",
                 module=MODULE,
             )
         return labels
@@ -115,7 +115,7 @@ class HeteroSSHELR:
         name=MODULE,
         roles=frozenset({"guest", "host"}),
         parameters=DEFAULTS,
-        input_kinds=frozenset(TRAIN_KINDS),
+        input_kinds=frozenset(TRAIN_KINDS) | {"validate_data"},
         validate=lambda params: validate_parameters(params),
     )
 

@@ -2,8 +2,8 @@
 linear model on features split between a guest (labels) and one host, trained with additive
 secret sharing and Paillier encryption, no arbiter.
 
-    model, scores = fit_guest(transport, data, params, parties, LOGISTIC)   # the guest
-    model = fit_host(transport, data, params, parties, LOGISTIC)           # the host
+    result = fit_guest(transport, data, params, parties, LOGISTIC)   # the guest
+    result = fit_host(transport, data, params, parties, LOGISTIC)    # the host
     scores = predict_guest(transport, data, model, parties, LOGISTIC)
     predict_host(transport, data, model, parties)
 
@@ -47,6 +47,24 @@ the guest's key, which the guest keeps in its model (FATE's `cipher`) to decrypt
 [[X_h w_h]] at prediction. Prediction (and the training data's, after fitting) is FATE's:
 the host sends X_h w_h for the ids the guest names (`host_prob`), in plaintext or encrypted.
 
+Validation during training (`validation_freqs`, `early_stopping_rounds`, `metrics`,
+`use_first_metric_only`, top-level or in `callback_param`; `sdk/validation.py`, eval type
+binary or regression): after a due iteration i the guest scores the training rows and the
+`validate_data` rows (flowids `validate.<i>.train`, `.validate`) and logs FATE's metrics
+(data sets `iteration_<i>`). With revealed weights, by prediction's protocol; with shared
+weights, by step 1 on those rows, after which the host sends its share b of the forward:
+the guest learns the forwards (what prediction shows it), neither party a weight. Early
+stopping: the guest tells the host whether to stop and the best iteration
+(`validation_status`), and both keep the weights (or shares) of that iteration.
+
+More than two classes (HeteroSSHELR): FATE's one-vs-rest (`one_vs_rest.py`), one binary
+model per class under the flowid `model_<k>`, the guest telling the host how many classes
+there are. Cross validation (`cv_param`, `sdk/cv.py`): each fold trains and validates as
+above. ModelCheckpoint (`sdk/checkpoint.py`): after every `save_freq`-th iteration each party
+keeps its model as training would leave it then; shared weights are revealed for it as the
+final ones are (`reveal_strategy`), so each party learns its own weights at those iterations
+(or, the host, them encrypted). Warm start is not implemented yet.
+
 What each party sees: ciphertexts under the other's key, masked values and shares (uniform to
 it), its own gradient (with revealed weights), and, the guest, the loss (with the host's
 penalty inside) and the host's squared weight change (`weight_diff` with revealed weights), as
@@ -68,6 +86,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -76,6 +95,7 @@ import pyarrow as pa
 
 from fateflow_grpc.components.crypto import paillier
 from fateflow_grpc.components.crypto import secret_sharing as ss
+from fateflow_grpc.components.linear import one_vs_rest
 from fateflow_grpc.components.linear.optimizer import (
     INIT_METHODS,
     MOMENTUM,
@@ -85,11 +105,25 @@ from fateflow_grpc.components.linear.optimizer import (
     initial_weights,
     penalty_value,
 )
+from fateflow_grpc.components.sdk.checkpoint import (
+    NO_CHECKPOINTS,
+    Checkpoints,
+    EpochEnd,
+    read_save_freq,
+)
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import CV_DEFAULTS, FoldResult, read_cv, run_cv
-from fateflow_grpc.components.sdk.learning import learner_input
+from fateflow_grpc.components.sdk.learning import class_prediction_table, learner_input
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.sdk.validation import (
+    CALLBACK_DEFAULTS,
+    LogMetric,
+    Validation,
+    ValidationParams,
+    due,
+    read_validation,
+)
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FederatedError, InvalidArgument
 from fateflow_grpc.federation.codec import BigIntegers
@@ -108,6 +142,9 @@ ENCRYPTED = "SecretShareTransferVariable.encrypted_share_matrix"
 RECONSTRUCT = "SecretShareTransferVariable.rescontruct"  # FATE's spelling
 SQUARE_SUM = "ConvergeCheckerTransferVariable.square_sum"
 CONVERGE_INFO = "ConvergeCheckerTransferVariable.converge_info"
+#: Whether training stops, and the iteration whose model is kept (ours, after FATE's
+#: `validation_status`): the guest tells the host after each scored iteration.
+VALIDATION_STATUS = "ValidationStrategyVariable.validation_status"
 
 EARLY_STOPS = ("diff", "weight_diff", "abs")
 REVEAL_STRATEGIES = ("respectively", "encrypted_reveal_in_host")
@@ -239,7 +276,13 @@ def validate(
         paillier.validate_key_length(key_length)
     except InvalidArgument as error:
         raise encrypt.error("key_length", key_length, f"is not usable: {error.message}") from None
-    _refuse_lacking(reader)
+    reader.section("stepwise_param").only(
+        "need_stepwise", False, "FATE's SSHE models have no stepwise selection"
+    )
+    read_validation(reader)
+    read_save_freq(reader)
+    if reader.raw("floating_point_precision") is not None:
+        reader.integer("floating_point_precision", minimum=0, maximum=64)
     # Read so that a wrong type is named; the SSHE protocol does not use them (see the
     # module's docstring), as FATE's does not.
     reader.boolean("use_mix_rand")
@@ -272,11 +315,13 @@ def validate(
             **dataclasses.asdict(read_cv(reader)),
             "role": reader.section("cv_param").raw("role"),
         },
+        # As given: `callback_reader` reads them again where they are used.
+        **{name: reader.raw(name) for name in CALLBACK_TABLE},
     }
     if "predict_param" in table:
         predict = reader.section("predict_param")
         checked["predict_param"] = {"threshold": predict.number("threshold", minimum=0, maximum=1)}
-        # One-vs-rest is chosen by the labels (more than two classes), refused when read.
+        # One-vs-rest is chosen by the labels (more than two classes).
         reader.choice("multi_class", ("ovr",))
         reader.boolean("shuffle")
         reader.choice("batch_strategy", ("full", "random"))
@@ -285,8 +330,8 @@ def validate(
 
 
 def _refuse_lacking(reader: ParamReader) -> None:
-    """The model-wide features of FATE's parameter class that this module does not have yet:
-    accepted off, refused by name on."""
+    """The model-wide features of FATE's parameter class that `hetero_glm.py`'s models do not
+    have yet: accepted off, refused by name on."""
     reader.only("validation_freqs", None, f"validation during training is {LATER}")
     reader.only("early_stopping_rounds", None, f"early stopping needs validation, {LATER}")
     reader.section("stepwise_param").only(
@@ -306,6 +351,23 @@ def _refuse_lacking(reader: ParamReader) -> None:
         reader.integer("floating_point_precision", minimum=0, maximum=64)
 
 
+#: The parameters of validation during training and of callbacks, FATE's defaults.
+CALLBACK_TABLE: dict[str, Any] = {
+    "validation_freqs": None,
+    "early_stopping_rounds": None,
+    "metrics": None,
+    "use_first_metric_only": False,
+    "callback_param": CALLBACK_DEFAULTS,
+}
+
+
+def callback_reader(module: str, params: Mapping[str, Any]) -> ParamReader:
+    """The validation and callback parameters of `validate`'s result."""
+    return ParamReader(
+        module, {name: params[name] for name in CALLBACK_TABLE if name in params}, CALLBACK_TABLE
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated parameters an algorithm step reads."""
@@ -323,6 +385,7 @@ class Settings:
     reveal_every_iter: bool
     reveal_strategy: str
     threshold: float
+    validation: ValidationParams
 
     @classmethod
     def of(cls, params: Mapping[str, Any]) -> Settings:
@@ -349,6 +412,7 @@ class Settings:
             reveal_every_iter=params["reveal_every_iter"],
             reveal_strategy=params["reveal_strategy"],
             threshold=params.get("predict_param", {}).get("threshold", 0.5),
+            validation=read_validation(callback_reader("", params)),
         )
 
     @property
@@ -366,8 +430,10 @@ class Objective(Protocol):
     module: str
     #: Bits the residual's scale adds to the forward's (LR: 2, for z / 4).
     residual_bits: int
-    #: How its predictions are evaluated (cross validation): binary, regression.
+    #: How its predictions are evaluated (validation, cross validation): binary, regression.
     eval_type: str
+    #: Whether more than two classes train one model per class (FATE's one-vs-rest).
+    multi_class: bool
 
     def check_labels(self, labels: Floats) -> Floats:
         """The labels it trains on (InvalidArgument for others)."""
@@ -423,6 +489,16 @@ class Timings:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def _sum_timings(parts: Sequence[Timings]) -> Timings:
+    """The timings of the models of a one-vs-rest, together."""
+    total = Timings()
+    for part in parts:
+        for phase, seconds in part.seconds.items():
+            total.seconds[phase] = total.seconds.get(phase, 0.0) + seconds
+        total.iteration_seconds += part.iteration_seconds
+    return total
 
 
 # --- the link between the two parties ---------------------------------------------------------
@@ -580,6 +656,30 @@ def _scaled_weights(weights: Floats | None, count: int) -> Floats | None:
     return scaled
 
 
+def _design(features: Floats, fit_intercept: bool) -> Floats:
+    """The guest's features, with a column of ones for the intercept."""
+    if not fit_intercept:
+        return features
+    return np.hstack([features, np.ones((len(features), 1))])
+
+
+def _aligned(data: Dataset, header: Sequence[str], *, labelled: bool) -> PartyData:
+    """Validate data as this party's rows, its features in the training data's order."""
+    position = {name: k for k, name in enumerate(data.header)}
+    missing = [name for name in header if name not in position]
+    if missing:
+        raise InvalidArgument(
+            f"validate_data lacks the training data's features {', '.join(missing[:5])}",
+            missing=len(missing),
+        )
+    return PartyData.of(
+        data.ids.tolist(),
+        data.features[:, [position[name] for name in header]],
+        header,
+        data.labels if labelled else None,
+    )
+
+
 def _python_ints(values: npt.ArrayLike) -> list[int]:
     return [int(v) for v in np.asarray(values).ravel().tolist()]
 
@@ -682,9 +782,11 @@ def _check_two_parties(module: str, parties: Participants) -> None:
 @dataclass
 class GuestResult:
     model: Model
-    #: The guest's predictions on the training data (FATE's `train` output).
+    #: The guest's predictions on the training data (FATE's `train` output): one score per
+    #: row, or with one-vs-rest one column per class of `classes`.
     scores: Floats
     timings: Timings
+    classes: list[float] | None = None
 
 
 def fit_guest(
@@ -695,22 +797,100 @@ def fit_guest(
     objective: Objective,
     *,
     on_loss: Callable[[int, float], None] | None = None,
+    on_class_loss: Callable[[int, int, float], None] | None = None,
+    validate_data: Dataset | None = None,
+    log_metric: LogMetric | None = None,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
     timeout: float = GET_TIMEOUT_S,
 ) -> GuestResult:
-    """The guest's part: its model (FATE's, with the loss history) and its training scores."""
-    settings = Settings.of(params)
+    """The guest's part: its model (FATE's, with the loss history) and its training scores.
+    `validate_data` and `log_metric` are for validation during training (`validation_freqs`);
+    `checkpoints`, ModelCheckpoint's. A classifier with more than two classes trains one
+    model per class (`one_vs_rest.py`), `on_class_loss(class index, iteration, loss)`; it
+    tells the host how many classes there are, always, as FATE's does."""
     _check_two_parties(objective.module, parties)
     if data.labels is None:
         raise InvalidArgument(f"{objective.module} needs the labels at the guest")
+
+    def fit(transport: Transport, data: PartyData, **more: Any) -> GuestResult:
+        return _fit_guest(
+            transport,
+            data,
+            params,
+            parties,
+            objective,
+            log_metric=log_metric,
+            timeout=timeout,
+            **more,
+        )
+
+    classes = one_vs_rest.classes_of(data.labels)
+    if objective.multi_class:
+        transport.remote(len(classes), one_vs_rest.AGGREGATE_CLASSES, "fit", [parties.hosts[0]])
+    if not objective.multi_class or len(classes) <= 2:
+        return fit(
+            transport,
+            data,
+            on_loss=on_loss,
+            validate_data=validate_data,
+            epoch_end=checkpoints.epoch_end,
+        )
+    results = [
+        fit(
+            one_vs_rest.sub_transport(transport, index),
+            dataclasses.replace(data, labels=(data.labels == label).astype(np.float64)),
+            on_loss=None if on_class_loss is None else partial(on_class_loss, index),
+            # Each class's model validates on the validate data as that class against the
+            # rest, its metrics under the data sets `model_<k>.iteration_<i>`, as FATE's.
+            validate_data=one_vs_rest.as_class(validate_data, label),
+            data_set_prefix=f"model_{index}.",
+            epoch_end=checkpoints.of_class(index),
+        )
+        for index, label in enumerate(classes)
+    ]
+    model = _ovr_model(results[0].model["meta"], data.header, [r.model for r in results], classes)
+    scores = np.column_stack([r.scores for r in results])
+    return GuestResult(model, scores, _sum_timings([r.timings for r in results]), classes)
+
+
+def _fit_guest(
+    transport: Transport,
+    data: PartyData,
+    params: Mapping[str, Any],
+    parties: Participants,
+    objective: Objective,
+    *,
+    on_loss: Callable[[int, float], None] | None,
+    validate_data: Dataset | None,
+    log_metric: LogMetric | None,
+    epoch_end: EpochEnd,
+    timeout: float,
+    data_set_prefix: str = "",
+) -> GuestResult:
+    """One model's training at the guest (the protocol of the module's docstring)."""
+    settings = Settings.of(params)
+    assert data.labels is not None
+    validation = (
+        Validation(
+            settings.validation,
+            objective.eval_type,
+            log_metric=log_metric or (lambda *_: None),
+            has_validate_data=validate_data is not None,
+            data_set_prefix=data_set_prefix,
+        )
+        if settings.validation.enabled
+        else None
+    )
+    # What validation scores: the training rows, and the validate data's.
+    scored = [("train", Dataset(np.array(data.ids), data.features, data.labels, data.header), data)]
+    if validate_data is not None:
+        part = _aligned(validate_data, data.header, labelled=True)
+        scored.append(("validate", validate_data, part))
     timings = Timings()
     link = _Link(transport, parties.hosts[0], timeout, timings)
     labels = objective.check_labels(data.labels)
     row_weights = _scaled_weights(data.weights, len(data.ids))
-    design = (
-        np.hstack([data.features, np.ones((len(data.ids), 1))])
-        if settings.fit_intercept
-        else data.features
-    )
+    design = _design(data.features, settings.fit_intercept)
     fixed = ss.fixed(design)
     size = design.shape[1]
     keys, host_size = _exchange_keys(link, settings, size)
@@ -743,7 +923,33 @@ def fit_guest(
         own_share, peer_share = _share_weights(link, weights, host_size, "fit.init")
         own_optimizer = _ShareOptimizer(settings.rule, size, 0)
         peer_optimizer = _ShareOptimizer(settings.rule, host_size, 0)
+
+    def model_now(
+        weights: Floats, own: ss.Ints, peer: ss.Ints, iters: int, converged: bool, tag: str
+    ) -> Model:
+        """The guest's model as training leaves it with these weights (the host builds its
+        own at the same time): shared weights revealed as the final ones are."""
+        if not settings.reveal_every_iter:
+            weights = _reveal_guest(link, keys, settings, own, peer, tag)
+        model = model_of(
+            objective,
+            settings,
+            data.header,
+            weights[: len(data.header)],
+            float(weights[-1]) if settings.fit_intercept else 0.0,
+            iters,
+            converged,
+            losses,
+        )
+        if settings.encrypted_host:
+            model["param"]["cipher"] = {
+                "public_key": {"n": str(keys.own.n)},
+                "private_key": {"p": str(keys.private.p), "q": str(keys.private.q)},
+            }
+        return model
+
     losses: list[float] = []
+    best: dict[int, tuple[Floats, ss.Ints, ss.Ints]] = {}
     converged = False
     iteration = 0
     while iteration < settings.max_iter:
@@ -826,28 +1032,48 @@ def fit_guest(
             change = np.concatenate([own_share - start_shares[0], peer_share - start_shares[1]])
             square = _square_norm_of_shares(link, keys, change % RING, 0, tag, to_both=True)
             converged = math.sqrt(max(float(square or 0.0), 0.0)) < settings.tol
+        stop = None
+        if validation is not None and validation.due(iteration):
+            best[iteration] = (weights.copy(), own_share.copy(), peer_share.copy())
+            score = partial(
+                _guest_scores_now, link, keys, settings, objective, weights, own_share, peer_share
+            )
+            tables = {
+                kind: objective.output(
+                    dataset, score(part, f"validate.{iteration}.{kind}"), params, kind
+                )
+                for kind, dataset, part in scored
+            }
+            validation.score(iteration, train=tables["train"], validate=tables.get("validate"))
+            if settings.validation.early_stopping_rounds is not None:
+                status = {"stop": validation.stop, "best": validation.best_round}
+                link.send(status, VALIDATION_STATUS, f"validate.{iteration}")
+                stop = validation.best_round if validation.stop else None
+        epoch_end(
+            iteration,
+            partial(
+                model_now,
+                weights,
+                own_share,
+                peer_share,
+                iteration + 1,
+                converged,
+                f"checkpoint.{iteration}",
+            ),
+        )
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
+        if stop is not None:
+            weights, own_share, peer_share = best[stop]
+            break
         if converged:
             break
-    if not settings.reveal_every_iter:
-        # FATE's `reveal_models`: the host gets its weights, or them encrypted under our key.
-        if settings.encrypted_host:
-            wire = ss.encrypted_to_wire(ss.encrypt(keys.own, peer_share))
-            link.send_encrypted(wire, "fit.final.peer")
-        else:
-            link.send_share(peer_share, "fit.final.peer")
-        weights = ss.decode(ss.reconstruct(own_share, link.receive_share("fit.final.own", (size,))))
-    coefficients = weights[: len(data.header)]
-    intercept = float(weights[-1]) if settings.fit_intercept else 0.0
-    model = model_of(
-        objective, settings, data.header, coefficients, intercept, iteration, converged, losses
-    )
-    if settings.encrypted_host:
-        model["param"]["cipher"] = {
-            "public_key": {"n": str(keys.own.n)},
-            "private_key": {"p": str(keys.private.p), "q": str(keys.private.q)},
-        }
+    model = model_now(weights, own_share, peer_share, iteration, converged, "fit.final")
+    if validation is not None:
+        model["param"]["best_iteration"] = validation.best_round
+        model["validation_metrics"] = validation.summary()
+    coefficients = _model_weights(model, data.header, objective.module)
+    intercept = model["param"]["intercept"]
     scores = _predict_guest(link, data, coefficients, intercept, objective, keys.private, "train")
     return GuestResult(model, scores, timings)
 
@@ -873,6 +1099,44 @@ def _guest_shared_forward(
     return [u - r for u, r in zip(values, masks, strict=True)]
 
 
+def _reveal_guest(
+    link: _Link, keys: _Keys, settings: Settings, own: ss.Ints, peer: ss.Ints, tag: str
+) -> Floats:
+    """FATE's `reveal_models`, the guest's side: its weights; the host gets its own, or them
+    encrypted under our key (`encrypted_reveal_in_host`)."""
+    if settings.encrypted_host:
+        link.send_encrypted(ss.encrypted_to_wire(ss.encrypt(keys.own, peer)), f"{tag}.peer")
+    else:
+        link.send_share(peer, f"{tag}.peer")
+    return ss.decode(ss.reconstruct(own, link.receive_share(f"{tag}.own", (len(own),))))
+
+
+def _guest_scores_now(
+    link: _Link,
+    keys: _Keys,
+    settings: Settings,
+    objective: Objective,
+    weights: Floats,
+    own: ss.Ints,
+    peer: ss.Ints,
+    data: PartyData,
+    flowid: str,
+) -> Floats:
+    """Scores of `data` with the weights as training has them: revealed, as prediction does
+    (the host sends X_h w_h); shared, by step 1 on these rows, the host then sending its share
+    of the forward, so that the guest learns the forwards and no weight."""
+    if settings.reveal_every_iter:
+        coefficients = weights[: len(data.header)]
+        intercept = float(weights[-1]) if settings.fit_intercept else 0.0
+        return _predict_guest(link, data, coefficients, intercept, objective, None, flowid)
+    link.send(list(data.ids), BATCH_DATA_INDEX, flowid)
+    design = ss.fixed(_design(data.features, settings.fit_intercept))
+    mine = _guest_shared_forward(link, keys, design, own, peer, flowid)
+    theirs = link.receive_share(flowid, (len(mine),), RECONSTRUCT)
+    forward = ss.decode(ss.reconstruct(np.array(mine, dtype=object) % RING, theirs), 2 * F)
+    return objective.scores(forward)
+
+
 def _read_int(link: _Link, name: str, tag: str) -> int:
     value = link.receive(name, tag)
     if not isinstance(value, int) or isinstance(value, bool):
@@ -896,11 +1160,58 @@ def fit_host(
     parties: Participants,
     objective: Objective,
     *,
+    validate_data: Dataset | None = None,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
     timeout: float = GET_TIMEOUT_S,
 ) -> HostResult:
-    """The host's part: its model (its weights, or them encrypted under the guest's key)."""
-    settings = Settings.of(params)
+    """The host's part: its model (its weights, or them encrypted under the guest's key; with
+    one-vs-rest, one such model per class, as many as the guest says). `validate_data`: its
+    part of the rows the guest validates on (`validation_freqs`)."""
     _check_two_parties(objective.module, parties)
+
+    def fit(transport: Transport, epoch_end: EpochEnd) -> HostResult:
+        return _fit_host(
+            transport, data, params, parties, objective, validate_data, epoch_end, timeout
+        )
+
+    if not objective.multi_class:
+        return fit(transport, checkpoints.epoch_end)
+    [count] = transport.get(one_vs_rest.AGGREGATE_CLASSES, "fit", [parties.guest], timeout)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise FederatedError("the guest sent a class count that is not a whole number")
+    if count <= 2:
+        return fit(transport, checkpoints.epoch_end)
+    results = [
+        fit(one_vs_rest.sub_transport(transport, index), checkpoints.of_class(index))
+        for index in range(count)
+    ]
+    model = _ovr_model(
+        results[0].model["meta"], data.header, [r.model for r in results], list(range(count))
+    )
+    return HostResult(model, _sum_timings([r.timings for r in results]))
+
+
+def _fit_host(
+    transport: Transport,
+    data: PartyData,
+    params: Mapping[str, Any],
+    parties: Participants,
+    objective: Objective,
+    validate_data: Dataset | None,
+    epoch_end: EpochEnd,
+    timeout: float,
+) -> HostResult:
+    """One model's training at the host."""
+    settings = Settings.of(params)
+    validation = settings.validation
+    if validation.early_stopping_rounds is not None and validate_data is None:
+        raise InvalidArgument(
+            "early_stopping_rounds needs validation data: give the component a validate_data input"
+        )
+    # What validation scores: the training rows, and the validate data's.
+    scored = [("train", data)]
+    if validate_data is not None:
+        scored.append(("validate", _aligned(validate_data, data.header, labelled=False)))
     timings = Timings()
     link = _Link(transport, parties.guest, timeout, timings)
     fixed = ss.fixed(data.features)
@@ -937,6 +1248,27 @@ def fit_host(
         own_share, peer_share = _share_weights(link, weights, guest_size, "fit.init")
         own_optimizer = _ShareOptimizer(settings.rule, size, 1)
         peer_optimizer = _ShareOptimizer(settings.rule, guest_size, 1)
+
+    def model_now(
+        weights: Floats, own: ss.Ints, peer: ss.Ints, iters: int, converged: bool, tag: str
+    ) -> Model:
+        """The host's model as training leaves it with these weights (see the guest's)."""
+        encrypted: Encrypted | None = None
+        if not settings.reveal_every_iter:
+            link.send_share(peer, f"{tag}.own")
+            if settings.encrypted_host:
+                encrypted = ss.integer_sum(
+                    own, link.receive_encrypted(keys.peer, f"{tag}.peer", size)
+                )
+            else:
+                weights = ss.decode(ss.reconstruct(own, link.receive_share(f"{tag}.peer", (size,))))
+        model = model_of(objective, settings, data.header, weights, 0.0, iters, converged, [])
+        if encrypted is not None:
+            model["param"]["weight"] = {}
+            model["param"]["encrypted_weight"] = encrypted_weights(data.header, encrypted)
+        return model
+
+    best: dict[int, tuple[Floats, ss.Ints, ss.Ints]] = {}
     converged = False
     iteration = 0
     while iteration < settings.max_iter:
@@ -1001,25 +1333,83 @@ def fit_host(
             change = np.concatenate([peer_share - start_shares[1], own_share - start_shares[0]])
             square = _square_norm_of_shares(link, keys, change % RING, 1, tag, to_both=True)
             converged = math.sqrt(max(float(square or 0.0), 0.0)) < settings.tol
+        stop = None
+        if due(validation, iteration):
+            best[iteration] = (weights.copy(), own_share.copy(), peer_share.copy())
+            for kind, part in scored:
+                _host_scores_now(
+                    link,
+                    keys,
+                    settings,
+                    weights,
+                    own_share,
+                    peer_share,
+                    part,
+                    f"validate.{iteration}.{kind}",
+                )
+            stop = _early_stop(link, validation, iteration)
+        epoch_end(
+            iteration,
+            partial(
+                model_now,
+                weights,
+                own_share,
+                peer_share,
+                iteration + 1,
+                converged,
+                f"checkpoint.{iteration}",
+            ),
+        )
         iteration += 1
         timings.iteration_seconds.append(time.perf_counter() - started)
+        if stop is not None:
+            weights, own_share, peer_share = best[stop]
+            break
         if converged:
             break
-    encrypted: Encrypted | None = None
-    if not settings.reveal_every_iter:
-        link.send_share(peer_share, "fit.final.own")
-        if settings.encrypted_host:
-            theirs = link.receive_encrypted(keys.peer, "fit.final.peer", size)
-            encrypted = ss.integer_sum(own_share, theirs)
-        else:
-            guest_part = link.receive_share("fit.final.peer", (size,))
-            weights = ss.decode(ss.reconstruct(own_share, guest_part))
-    model = model_of(objective, settings, data.header, weights, 0.0, iteration, converged, [])
-    if encrypted is not None:
-        model["param"]["weight"] = {}
-        model["param"]["encrypted_weight"] = encrypted_weights(data.header, encrypted)
-    _predict_host(link, data, weights if encrypted is None else encrypted, "train")
+    model = model_now(weights, own_share, peer_share, iteration, converged, "fit.final")
+    predict_weights: Floats | Encrypted = (
+        _model_encrypted_weights(model, data.header, objective.module)
+        if is_encrypted_host_model(model)
+        else _model_weights(model, data.header, objective.module)
+    )
+    _predict_host(link, data, predict_weights, "train")
     return HostResult(model, timings)
+
+
+def _host_scores_now(
+    link: _Link,
+    keys: _Keys,
+    settings: Settings,
+    weights: Floats,
+    own: ss.Ints,
+    peer: ss.Ints,
+    data: PartyData,
+    flowid: str,
+) -> None:
+    """The host's part of `_guest_scores_now`."""
+    if settings.reveal_every_iter:
+        _predict_host(link, data, weights, flowid)
+        return
+    rows = data.rows_of(_wanted_ids(link, flowid), link)
+    mine = _host_shared_forward(link, keys, ss.fixed(data.features[rows]), own, peer, flowid)
+    link.send_share(np.array(mine, dtype=object) % RING, flowid, RECONSTRUCT)
+
+
+def _early_stop(link: _Link, validation: ValidationParams, iteration: int) -> int | None:
+    """At the host: the iteration to go back to when the guest's validation stops training
+    after `iteration`, else None."""
+    if validation.early_stopping_rounds is None:
+        return None
+    status = link.receive(VALIDATION_STATUS, f"validate.{iteration}")
+    if not isinstance(status, Mapping) or not isinstance(status.get("stop"), bool):
+        raise link.error("a validation_status", "has no stop")
+    if not status["stop"]:
+        return None
+    best = status.get("best")
+    if not isinstance(best, int) or isinstance(best, bool) or not 0 <= best <= iteration:
+        raise link.error("a validation_status", "has no best iteration")
+    return best
 
 
 def _host_shared_forward(
@@ -1069,6 +1459,30 @@ def model_of(
     if "need_one_vs_rest" in meta:
         param["need_one_vs_rest"] = False
     return {"meta": meta, "param": param}
+
+
+def _ovr_model(
+    meta: Mapping[str, Any],
+    header: Sequence[str],
+    models: Sequence[Model],
+    classes: Sequence[float],
+) -> Model:
+    """FATE's one-vs-rest model of the classes' binary models."""
+    params = [model["param"] for model in models]
+    return {
+        "meta": {**meta, "need_one_vs_rest": True},
+        "param": one_vs_rest.combine(header, params, classes),
+    }
+
+
+def _ovr_parts(model: Model) -> tuple[list[float], list[Model]] | None:
+    """The classes and binary models of a one-vs-rest model; None for a binary model."""
+    param = model.get("param") if isinstance(model, Mapping) else None
+    parts = one_vs_rest.split(param) if isinstance(param, Mapping) else None
+    if parts is None:
+        return None
+    meta = {**model.get("meta", {}), "need_one_vs_rest": False}
+    return parts[0], [{"meta": meta, "param": part} for part in parts[1]]
 
 
 def encrypted_weights(header: Sequence[str], numbers: Encrypted) -> dict[str, Any]:
@@ -1123,6 +1537,12 @@ def is_encrypted_host_model(model: Model) -> bool:
     return bool(model.get("param", {}).get("encrypted_weight"))
 
 
+def model_classes(model: Model) -> list[float] | None:
+    """The classes of a one-vs-rest model (the columns of its scores); None for others."""
+    parts = _ovr_parts(model)
+    return None if parts is None else parts[0]
+
+
 # --- prediction -------------------------------------------------------------------------------
 
 
@@ -1136,8 +1556,25 @@ def predict_guest(
     flowid: str = "predict",
     timeout: float = GET_TIMEOUT_S,
 ) -> Floats:
-    """Scores of a trained model for the guest's rows."""
+    """Scores of a trained model for the guest's rows; of a one-vs-rest model, one column
+    per class (`model_classes`' order)."""
     _check_two_parties(objective.module, parties)
+    parts = _ovr_parts(model)
+    if parts is not None:
+        return np.column_stack(
+            [
+                predict_guest(
+                    one_vs_rest.sub_transport(transport, index),
+                    data,
+                    part,
+                    parties,
+                    objective,
+                    flowid=flowid,
+                    timeout=timeout,
+                )
+                for index, part in enumerate(parts[1])
+            ]
+        )
     link = _Link(transport, parties.hosts[0], timeout, Timings())
     coefficients = _model_weights(model, data.header, objective.module)
     intercept = float(model["param"].get("intercept", 0.0))
@@ -1195,6 +1632,19 @@ def predict_host(
     timeout: float = GET_TIMEOUT_S,
 ) -> None:
     """The host's part of prediction: its forwards for the ids the guest names."""
+    parts = _ovr_parts(model)
+    if parts is not None:
+        for index, part in enumerate(parts[1]):
+            predict_host(
+                one_vs_rest.sub_transport(transport, index),
+                data,
+                part,
+                parties,
+                module=module,
+                flowid=flowid,
+                timeout=timeout,
+            )
+        return
     link = _Link(transport, parties.guest, timeout, Timings())
     weights: Floats | Encrypted = (
         _model_encrypted_weights(model, data.header, module)
@@ -1204,11 +1654,15 @@ def predict_host(
     _predict_host(link, data, weights, flowid)
 
 
-def _predict_host(link: _Link, data: PartyData, weights: Floats | Encrypted, flowid: str) -> None:
+def _wanted_ids(link: _Link, flowid: str) -> list[Any]:
     wanted = link.receive(BATCH_DATA_INDEX, flowid)
     if not isinstance(wanted, list):
         raise link.error("ids", "are not a list")
-    rows = data.rows_of(wanted, link)
+    return wanted
+
+
+def _predict_host(link: _Link, data: PartyData, weights: Floats | Encrypted, flowid: str) -> None:
+    rows = data.rows_of(_wanted_ids(link, flowid), link)
     if isinstance(weights, np.ndarray):
         link.send(np.ascontiguousarray(data.features[rows] @ weights), HOST_PROB, flowid)
         return
@@ -1224,8 +1678,9 @@ LOSS_META = {"name": "train", "metric_type": "LOSS", "unit_name": "iters", "curv
 
 
 def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> None:
-    """One party's task of an SSHE model: fit (a train_data input) or predict (a model input);
-    its model, summary and (the guest) loss metric and predictions."""
+    """One party's task of an SSHE model: fit (a train_data input, and a validate_data one for
+    validation during training) or predict (a model input); its model, summary and (the
+    guest) loss and validation metrics and predictions."""
     parties = Participants.from_roles(context.roles)
     model = next(iter(context.input_models().values()), None)
     dataset, kind = learner_input(context)
@@ -1238,51 +1693,115 @@ def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> N
         ParamReader(objective.module, {"cv_param": params["cv_param"]}, {"cv_param": CV_DEFAULTS})
     )
     if cv.need_cv and model is None:
+        multi = (
+            objective.multi_class
+            and dataset.labels is not None
+            and len(one_vs_rest.classes_of(dataset.labels)) > 2
+        )
         run_cv(
             context,
             cv,
             lambda transport, fold, train, test: _fold(
-                transport, params, parties, objective, train, test, guest
+                context, transport, params, parties, objective, train, test, guest
             ),
             mode="hetero",
             data=dataset,
-            eval_type=objective.eval_type,
-            metric_names=[],
+            eval_type="multi" if multi else objective.eval_type,
+            metric_names=list(read_validation(callback_reader(objective.module, params)).metrics),
         )
         return
-    data = PartyData.of(
-        dataset.ids.tolist(),
-        dataset.features,
-        dataset.header,
-        dataset.labels if guest else None,
-        dataset.weights if guest else None,
-    )
+    data = _party_data(dataset, guest)
+    tables = context.input_tables("validate_data")
+    validate_data = Dataset.from_table(tables[0]) if tables else None
+    checkpoints = Checkpoints.of(callback_reader(objective.module, params), context.save_checkpoint)
     if not guest:
         if model is not None:
             predict_host(context.federation, data, model, parties, module=objective.module)
         else:
-            result = fit_host(context.federation, data, params, parties, objective)
+            result = fit_host(
+                context.federation,
+                data,
+                params,
+                parties,
+                objective,
+                validate_data=validate_data,
+                checkpoints=checkpoints,
+            )
             _save(context, result.model, result.timings)
         return
     if dataset.labels is None:
         raise InvalidArgument(f"{objective.module} needs the labels at the guest: set with_label")
     if model is not None:
         scores = predict_guest(context.federation, data, model, parties, objective)
+        classes = model_classes(model)
     else:
-
-        def on_loss(iteration: int, loss: float) -> None:
-            # Recorded as it comes, as FATE does: watchers see the training advance.
-            context.log_metric("train", "loss", [(iteration, loss)], LOSS_META)
-            context.log.info("iteration %s: loss %.6f", iteration, loss)
-
-        fitted = fit_guest(context.federation, data, params, parties, objective, on_loss=on_loss)
+        on_loss, on_class_loss = _loss_loggers(context, "loss")
+        fitted = fit_guest(
+            context.federation,
+            data,
+            params,
+            parties,
+            objective,
+            on_loss=on_loss,
+            on_class_loss=on_class_loss,
+            validate_data=validate_data,
+            log_metric=context.log_metric,
+            checkpoints=checkpoints,
+        )
         _save(context, fitted.model, fitted.timings)
-        scores = fitted.scores
+        scores, classes = fitted.scores, fitted.classes
     context.log.info("%s rows scored", len(scores))
-    context.save_output_data(objective.output(dataset, scores, params, kind))
+    context.save_output_data(_output(objective, dataset, scores, classes, params, kind))
+
+
+def _party_data(data: Dataset, guest: bool) -> PartyData:
+    return PartyData.of(
+        data.ids.tolist(),
+        data.features,
+        data.header,
+        data.labels if guest else None,
+        data.weights if guest else None,
+    )
+
+
+def _output(
+    objective: Objective,
+    data: Dataset,
+    scores: Floats,
+    classes: list[float] | None,
+    params: Mapping[str, Any],
+    kind: str,
+) -> pa.Table:
+    """The guest's predictions table: the objective's, or one-vs-rest's over the classes."""
+    if classes is None:
+        return objective.output(data, scores, params, kind)
+    threshold = params["predict_param"]["threshold"]
+    return class_prediction_table(data.ids, data.labels, scores, classes, threshold, kind, data.sid)
+
+
+def _loss_loggers(
+    context: TaskContext, name: str
+) -> tuple[Callable[[int, float], None], Callable[[int, int, float], None]]:
+    """The guest's loss metric, recorded as it comes, as FATE does (watchers see the training
+    advance): `train`/`name`, and with one-vs-rest `<name>.model_<k>` for the k-th class's
+    model (ours: FATE mixes them in one curve)."""
+
+    def on_loss(iteration: int, loss: float) -> None:
+        context.log_metric("train", name, [(iteration, loss)], {**LOSS_META, "curve_name": name})
+        context.log.info("iteration %s: loss %.6f", iteration, loss)
+
+    def on_class_loss(index: int, iteration: int, loss: float) -> None:
+        metric = f"{name}.model_{index}"
+        context.log_metric(
+            "train", metric, [(iteration, loss)], {**LOSS_META, "curve_name": metric}
+        )
+        context.log.info("class %s, iteration %s: loss %.6f", index, iteration, loss)
+
+    return on_loss, on_class_loss
 
 
 def _fold(
+    context: TaskContext,
     transport: Transport,
     params: dict[str, Any],
     parties: Participants,
@@ -1291,33 +1810,38 @@ def _fold(
     test: Dataset | None,
     guest: bool,
 ) -> FoldResult:
-    """One fold of cross validation at this party (`sdk/cv.py`)."""
+    """One fold of cross validation at this party (`sdk/cv.py`); as FATE's, it validates on
+    its test rows when `validation_freqs` asks; it keeps no checkpoint."""
     assert train is not None and test is not None  # no arbiter in this protocol
-
-    def part(data: Dataset) -> PartyData:
-        return PartyData.of(
-            data.ids.tolist(),
-            data.features,
-            data.header,
-            data.labels if guest else None,
-            data.weights if guest else None,
-        )
-
     if not guest:
-        host = fit_host(transport, part(train), params, parties, objective)
-        predict_host(transport, part(test), host.model, parties, module=objective.module)
+        host = fit_host(
+            transport, _party_data(train, False), params, parties, objective, validate_data=test
+        )
+        predict_host(
+            transport, _party_data(test, False), host.model, parties, module=objective.module
+        )
         return FoldResult()
-    fitted = fit_guest(transport, part(train), params, parties, objective)
-    scores = predict_guest(transport, part(test), fitted.model, parties, objective)
-    param = fitted.model["param"]
+    fitted = fit_guest(
+        transport,
+        _party_data(train, True),
+        params,
+        parties,
+        objective,
+        validate_data=test,
+        log_metric=context.log_metric,
+    )
+    model = fitted.model
+    scores = predict_guest(transport, _party_data(test, True), model, parties, objective)
+    param = model["param"]
     return FoldResult(
-        objective.output(train, fitted.scores, params, "train"),
-        objective.output(test, scores, params, "validate"),
+        _output(objective, train, fitted.scores, fitted.classes, params, "train"),
+        _output(objective, test, scores, fitted.classes, params, "validate"),
         {key: param[key] for key in ("iters", "is_converged", "loss_history")},
     )
 
 
 def _save(context: TaskContext, model: Model, timings: Timings) -> None:
+    validation_metrics = model.pop("validation_metrics", None)
     context.save_model(model)
     param = model["param"]
     context.log.info("trained: %s iterations, converged: %s", param["iters"], param["is_converged"])
@@ -1330,9 +1854,11 @@ def _save(context: TaskContext, model: Model, timings: Timings) -> None:
         "seconds": timings.seconds,
         "iteration_seconds": timings.iteration_seconds,
     }
-    if not param.get("encrypted_weight"):
+    if validation_metrics is not None:
+        summary["validation_metrics"] = validation_metrics
+    if not param.get("encrypted_weight") and not param.get("need_one_vs_rest"):
         # FATE's summary has no weights when the host's are encrypted.
         summary |= {"coef": param["weight"], "intercept": param["intercept"]}
     if "need_one_vs_rest" in model["meta"]:
-        summary["one_vs_rest"] = False
+        summary["one_vs_rest"] = bool(param.get("need_one_vs_rest"))
     context.save_summary(summary)

@@ -11,6 +11,8 @@ rmsprop divides a gradient near 0 by about sqrt(1e-6), which turns that into 1e-
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from fateflow_grpc.components.crypto import secret_sharing as ss
 from fateflow_grpc.components.linear import hetero_sshe_linr, hetero_sshe_lr, sshe
 from fateflow_grpc.components.linear.hetero_sshe_linr import HeteroSSHELinR
 from fateflow_grpc.components.linear.hetero_sshe_lr import HeteroSSHELR
+from fateflow_grpc.components.sdk.checkpoint import Checkpoints
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.testing import Wire, run_parties
 from fateflow_grpc.components.sdk.transport import Participants
@@ -384,6 +387,263 @@ def test_encrypted_reveal_in_host_keeps_the_host_weights_encrypted(breast_split:
     assert close(scores, plain.scores)
 
 
+# --- validation, early stopping, checkpoints, one-vs-rest ---------------------------------------
+
+
+@dataclass
+class Validated:
+    guest: sshe.GuestResult
+    host: sshe.HostResult
+    #: (namespace, data set) -> the summary's metrics, as logged.
+    metrics: dict[tuple[str, str], dict[str, float]]
+    #: The models each party checkpointed: (role, step index, step name) -> model.
+    checkpoints: dict[tuple[str, int, str], dict[str, Any]]
+
+
+def train_validating(
+    split: Split,
+    validate: Split | None,
+    params: Mapping[str, Any],
+    objective: sshe.Objective,
+) -> Validated:
+    metrics: dict[tuple[str, str], dict[str, float]] = {}
+    saved: dict[tuple[str, int, str], dict[str, Any]] = {}
+
+    def log_metric(namespace: str, name: str, points: Any, meta: Any) -> None:
+        metrics.setdefault((namespace, name), {}).update(points)
+
+    def checkpoints(role: str) -> Checkpoints:
+        def save(step: int, name: str, model: dict[str, Any]) -> None:
+            saved[(role, step, name)] = model
+
+        return Checkpoints.of(sshe.callback_reader("test", params), save)
+
+    results = run_parties(
+        Wire(),
+        {
+            GUEST: lambda t: sshe.fit_guest(
+                t,
+                split.guest_data(),
+                params,
+                PARTIES,
+                objective,
+                validate_data=None if validate is None else validate.guest,
+                log_metric=log_metric,
+                checkpoints=checkpoints("guest"),
+            ),
+            HOST: lambda t: sshe.fit_host(
+                t,
+                split.host_data(),
+                params,
+                PARTIES,
+                objective,
+                validate_data=None if validate is None else validate.host,
+                checkpoints=checkpoints("host"),
+            ),
+        },
+    )
+    return Validated(results[GUEST], results[HOST], metrics, saved)
+
+
+def joint_forward(plain: Plain, validate: Split, fit_intercept: bool) -> np.ndarray:
+    """The plaintext model's forward on the validate rows."""
+    guest = validate.guest.features @ plain.guest[: len(validate.guest.header)]
+    intercept = plain.guest[-1] if fit_intercept else 0.0
+    return guest + validate.host_aligned() @ plain.host + intercept
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    positive, negative = scores[labels == 1], scores[labels != 1]
+    pairs = (positive[:, None] > negative[None, :]).sum() + 0.5 * (
+        positive[:, None] == negative[None, :]
+    ).sum()
+    return float(pairs / (len(positive) * len(negative)))
+
+
+def rmse(predictions: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((predictions - labels) ** 2)))
+
+
+def numbers_in(obj: Any) -> Any:
+    """Every float in a JSON-like object."""
+    if isinstance(obj, float):
+        yield obj
+    elif isinstance(obj, Mapping):
+        for value in obj.values():
+            yield from numbers_in(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from numbers_in(value)
+
+
+def rows(split: Split, start: int, stop: int) -> Split:
+    return Split(split.guest.take(np.arange(start, stop)), split.host)
+
+
+@pytest.mark.parametrize("strategy", ["respectively", "encrypted_reveal_in_host"])
+def test_lr_validation_with_shared_weights_scores_the_weights_of_that_iteration(
+    breast_split: Split, strategy: str
+) -> None:
+    """`validation_freqs` 2: iterations 1 and 3 are scored (the shared forward, no weight
+    revealed), their AUC that of the plaintext run's weights after as many iterations."""
+    split, validate = breast_split.head(60), rows(breast_split, 60, 100)
+    params = lr_params(
+        reveal_every_iter=False,
+        reveal_strategy=strategy,
+        optimizer="sgd",
+        learning_rate=0.3,
+        max_iter=4,
+        tol=0.0,
+        validation_freqs=2,
+    )
+    result = train_validating(split, validate, params, hetero_sshe_lr.LOGISTIC)
+    scored = {name for name, values in result.metrics.items() if "auc" in values}
+    assert scored == {(kind, f"iteration_{i}") for kind in ("train", "validate") for i in (1, 3)}
+    labels = validate.guest.labels
+    assert labels is not None
+    for iteration in (1, 3):
+        plain = plaintext(split, {**params, "max_iter": iteration + 1}, "lr")
+        scores = 1 / (1 + np.exp(-joint_forward(plain, validate, True)))
+        logged = result.metrics[("validate", f"iteration_{iteration}")]
+        assert logged["auc"] == pytest.approx(auc(scores, labels), abs=TOLERANCE)
+        trained = result.metrics[("train", f"iteration_{iteration}")]
+        assert trained["auc"] == pytest.approx(auc(plain.scores, split.guest.labels), abs=1e-5)
+    assert result.guest.model["validation_metrics"]["auc"] == pytest.approx(
+        [result.metrics[("validate", f"iteration_{i}")]["auc"] for i in (1, 3)], abs=1e-6
+    )
+
+
+def test_linr_early_stopping_stops_and_keeps_the_best_iteration(motor_split: Split) -> None:
+    """RMSE on the validate rows every iteration; training stops when it has not improved for
+    2 scored iterations, and both parties keep the weights of the best one, as a plaintext run
+    with the same rule does."""
+    split, validate = motor_split.head(50), rows(motor_split, 50, 90)
+    params = linr_params(
+        reveal_every_iter=False,
+        learning_rate=0.3,
+        max_iter=10,
+        tol=0.0,
+        callback_param={
+            "callbacks": ["EarlyStopping", "PerformanceEvaluate"],
+            "validation_freqs": 1,
+            "early_stopping_rounds": 2,
+            "metrics": ["root_mean_squared_error"],
+        },
+    )
+    labels = validate.guest.labels
+    errors = [
+        rmse(
+            joint_forward(plaintext(split, {**params, "max_iter": k + 1}, "linr"), validate, True),
+            labels,
+        )
+        for k in range(params["max_iter"])
+    ]
+    best, stop = 0, None
+    for k, error in enumerate(errors):
+        if error < errors[best]:
+            best = k
+        if k - best >= 2:
+            stop = k
+            break
+    assert stop is not None and 0 < best < stop < params["max_iter"] - 1
+    result = train_validating(split, validate, params, hetero_sshe_linr.LINEAR)
+    for iteration in range(stop + 1):
+        logged = result.metrics[("validate", f"iteration_{iteration}")]
+        assert logged["root_mean_squared_error"] == pytest.approx(errors[iteration], abs=1e-5)
+    kept = plaintext(split, {**params, "max_iter": best + 1}, "linr")
+    for model in (result.guest.model, result.host.model):
+        assert model["param"]["iters"] == stop + 1
+    assert result.guest.model["param"]["best_iteration"] == best
+    assert close(weights_of(result.guest.model), kept.guest)
+    assert close(weights_of(result.host.model), kept.host)
+
+
+def test_checkpoints_every_save_freq_th_iteration_hold_that_iteration_s_model(
+    breast_split: Split,
+) -> None:
+    """ModelCheckpoint, `save_freq` 2 over 5 iterations: each party keeps its model after
+    iterations 0, 2 and 4, the weights a plaintext run has after as many iterations (shared
+    weights revealed as the final ones are)."""
+    split = breast_split.head(40)
+    params = lr_params(
+        reveal_every_iter=False,
+        optimizer="sgd",
+        max_iter=5,
+        tol=0.0,
+        callback_param={"callbacks": ["ModelCheckpoint"], "save_freq": 2},
+    )
+    result = train_validating(split, None, params, hetero_sshe_lr.LOGISTIC)
+    assert sorted(result.checkpoints) == [
+        (role, step, "step_name") for role in ("guest", "host") for step in (0, 2, 4)
+    ]
+    for step in (0, 2, 4):
+        plain = plaintext(split, {**params, "max_iter": step + 1}, "lr")
+        guest = result.checkpoints[("guest", step, "step_name")]
+        host = result.checkpoints[("host", step, "step_name")]
+        assert guest["param"]["iters"] == host["param"]["iters"] == step + 1
+        assert close(weights_of(guest), plain.guest) and close(weights_of(host), plain.host)
+    assert result.checkpoints[("guest", 4, "step_name")]["param"] == result.guest.model["param"]
+
+
+@pytest.fixture(scope="module")
+def vehicle_split() -> Split:
+    guest = read_csv(fate_table("vehicle_scale_hetero_guest.csv"))
+    host = read_csv(fate_table("vehicle_scale_hetero_host.csv"), label=None)
+    return Split(guest, host)
+
+
+def test_one_vs_rest_trains_a_model_per_class_as_plaintext_one_vs_rest(
+    vehicle_split: Split,
+) -> None:
+    """FATE's vehicle_scale (4 classes): one model per class, each the plaintext run on
+    that class against the rest; the host's model holds its weights alone; a predict job
+    scores as training did."""
+    split = vehicle_split.head(60)
+    params = lr_params(max_iter=2, callback_param={"callbacks": ["ModelCheckpoint"]})
+    result = train_validating(split, None, params, hetero_sshe_lr.LOGISTIC)
+    labels = split.guest.labels
+    assert labels is not None
+    classes = sorted(set(labels.tolist()))
+    assert len(classes) == 4 and result.guest.classes == classes
+    guest, host = result.guest.model, result.host.model
+    assert guest["meta"]["need_one_vs_rest"] and host["meta"]["need_one_vs_rest"]
+    guest_parts = guest["param"]["one_vs_rest_result"]["completed_models"]
+    host_parts = host["param"]["one_vs_rest_result"]["completed_models"]
+    expected_scores = []
+    for index, label in enumerate(classes):
+        one = Split(dataclasses.replace(split.guest, labels=(labels == label) * 1.0), split.host)
+        plain = plaintext(one, params, "lr")
+        meta = guest["meta"]
+        assert close(weights_of({"meta": meta, "param": guest_parts[index]}), plain.guest)
+        assert close(weights_of({"meta": meta, "param": host_parts[index]}), plain.host)
+        assert close(guest_parts[index]["loss_history"], plain.losses)
+        expected_scores.append(plain.scores)
+        assert ("guest", 0, f"model_{index}") in result.checkpoints
+    assert close(result.guest.scores, np.column_stack(expected_scores))
+    # The host's model: its own features' weights per class (the parties' feature names are
+    # the same here), no guest weight, loss or key; the classes numbered, as FATE's host does.
+    for part in host_parts:
+        assert set(part["weight"]) == set(split.host.header) and part["loss_history"] == []
+        assert part["intercept"] == 0.0 and "cipher" not in part
+    host_numbers = np.array(list(numbers_in(host)))
+    for part in guest_parts:
+        for value in [*part["weight"].values(), part["intercept"]]:
+            assert not np.isclose(host_numbers, value, rtol=0, atol=1e-12).any()
+    assert host["param"]["one_vs_rest_result"]["one_vs_rest_classes"] == ["0", "1", "2", "3"]
+    scores = run_parties(
+        Wire(),
+        {
+            GUEST: lambda t: sshe.predict_guest(
+                t, split.guest_data(), guest, PARTIES, hetero_sshe_lr.LOGISTIC
+            ),
+            HOST: lambda t: sshe.predict_host(
+                t, split.host_data(), host, PARTIES, module="HeteroSSHELR"
+            ),
+        },
+    )[GUEST]
+    assert close(scores, result.guest.scores)
+
+
 # --- what each party sees ----------------------------------------------------------------------
 
 
@@ -493,9 +753,14 @@ def test_linr_with_sample_weights_and_rmsprop(motor_split: Split) -> None:
             "reveal_strategy",
         ),
         ("lr", {"cv_param": {"need_cv": True, "n_splits": 1}}, "cv_param.n_splits"),
-        ("lr", {"callback_param": {"callbacks": ["EarlyStopping"]}}, "callback_param.callbacks"),
-        ("linr", {"callback_param": {"validation_freqs": 1}}, "callback_param.validation_freqs"),
-        ("lr", {"validation_freqs": 1}, "validation_freqs"),
+        ("lr", {"callback_param": {"callbacks": ["Unknown"]}}, "callback_param.callbacks"),
+        ("linr", {"early_stopping_rounds": 2}, "early_stopping_rounds"),
+        (
+            "lr",
+            {"validation_freqs": 1, "callback_param": {"callbacks": ["EarlyStopping"]}},
+            "validation_freqs",
+        ),
+        ("lr", {"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": 0}}, "save_freq"),
         ("lr", {"optimizer": "sqn", "reveal_every_iter": True}, "optimizer"),
         ("lr", {"batch_size": 5}, "batch_size"),
         ("lr", {"encrypt_param": {"key_length": 512}}, "encrypt_param.key_length"),
@@ -527,15 +792,8 @@ def test_fate_defaults_and_speed_knobs_are_accepted() -> None:
     assert hetero_sshe_lr.validate_parameters({"encrypt_param": {"method": None}})
 
 
-def test_more_than_two_classes_or_hosts_are_refused(breast_split: Split) -> None:
+def test_more_than_one_host_is_refused(breast_split: Split) -> None:
     split = breast_split.head(30)
-    labels = split.guest.labels.copy()
-    labels[0] = 2
-    data = sshe.PartyData.of(
-        split.guest.ids.tolist(), split.guest.features, split.guest.header, labels
-    )
-    with pytest.raises(InvalidArgument, match="one-vs-rest"):
-        sshe.fit_guest(Wire().transport(GUEST), data, lr_params(), PARTIES, hetero_sshe_lr.LOGISTIC)
     two_hosts = Participants(GUEST, (HOST, PartyRole("host", 10001)))
     with pytest.raises(InvalidArgument, match="one host"):
         sshe.fit_host(
@@ -691,3 +949,74 @@ def test_cross_validation_folds_match_plaintext_runs_of_each_fold(
         )
         points = dict(metrics["validate"][f"validate_fold_{fold}"].data)
         assert points["auc"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_one_vs_rest_component_validates_outputs_classes_and_predicts(
+    stores: Stores, vehicle_split: Split
+) -> None:
+    """HeteroSSHELR as a task on vehicle_scale with a validate_data input (FATE's
+    hetero_lr_ovr_with_validate): each class's model logs its metrics under
+    `model_<k>.iteration_<i>`, the output has every class's probability, and a predict job
+    from the one-vs-rest models scores as training did."""
+    split, validate = vehicle_split.head(50), rows(vehicle_split, 50, 80)
+    roles = {"guest": [GUEST.party_id], "host": [HOST.party_id]}
+    for party, train_set, validate_set in (
+        (GUEST, split.guest, validate.guest),
+        (HOST, split.host, split.host),
+    ):
+        stores.put(party, "reader_0.data", train_set.to_table())
+        stores.put(party, "reader_1.data", validate_set.to_table())
+    params = {"max_iter": 2, "reveal_every_iter": True, "optimizer": "rmsprop"}
+    params |= {"validation_freqs": 1, "init_param": {"init_method": "zeros"}}
+    component = HeteroSSHELR()
+    run_parties(
+        Wire(),
+        {
+            p: lambda transport, p=p: stores.run(
+                component,
+                "sshe_0",
+                p,
+                params,
+                transport=transport,
+                roles=roles,
+                data={"train_data": ["reader_0.data"], "validate_data": ["reader_1.data"]},
+            )
+            for p in (GUEST, HOST)
+        },
+    )
+    metrics = stores.metrics(GUEST, "sshe_0")
+    assert {f"model_{k}.iteration_{i}" for k in range(4) for i in (0, 1)} <= set(
+        metrics["validate"]
+    )
+    assert {f"loss.model_{k}" for k in range(4)} <= set(metrics["train"])
+    table = stores.output(GUEST, "sshe_0")
+    assert set(json.loads(table.column("predict_detail")[0].as_py())) == {"0", "1", "2", "3"}
+    summary = stores.summary(GUEST, "sshe_0")
+    assert summary is not None and summary["one_vs_rest"] is True
+    for party, data_set in ((GUEST, split.guest), (HOST, split.host)):
+        stores.put(party, "reader_0.data", data_set.to_table(), job_id="predict")
+    run_parties(
+        Wire(),
+        {
+            p: lambda transport, p=p: stores.run(
+                component,
+                "sshe_0",
+                p,
+                params,
+                transport=transport,
+                roles=roles,
+                data={"test_data": ["reader_0.data"]},
+                models=["sshe_0.model"],
+                job_id="predict",
+                trained="train",
+            )
+            for p in (GUEST, HOST)
+        },
+    )
+    predicted = stores.output(GUEST, "sshe_0", job_id="predict")
+    assert (
+        predicted.column("predict_result").to_pylist() == table.column("predict_result").to_pylist()
+    )
+    assert np.allclose(
+        predicted.column("predict_score").to_numpy(), table.column("predict_score").to_numpy()
+    )

@@ -245,7 +245,7 @@ def validate(
         )
     optimizer_name = str(reader.raw("optimizer")).lower()
     if optimizer_name == "sqn":
-        raise reader.error("optimizer", "sqn", f"sqn (stochastic quasi-Newton) is {LATER}")
+        raise reader.error("optimizer", "sqn", "FATE's SSHE models have no sqn optimizer")
     allowed = revealed_optimizers if reveal_every_iter else shared_optimizers
     optimizer = reader.choice("optimizer", OPTIMIZERS)
     if optimizer not in allowed:
@@ -801,6 +801,7 @@ def fit_guest(
     validate_data: Dataset | None = None,
     log_metric: LogMetric | None = None,
     checkpoints: Checkpoints = NO_CHECKPOINTS,
+    warm_start: Model | None = None,
     timeout: float = GET_TIMEOUT_S,
 ) -> GuestResult:
     """The guest's part: its model (FATE's, with the loss history) and its training scores.
@@ -834,7 +835,9 @@ def fit_guest(
             on_loss=on_loss,
             validate_data=validate_data,
             epoch_end=checkpoints.epoch_end,
+            warm_start=warm_start,
         )
+    _no_ovr_warm_start(objective.module, warm_start)
     results = [
         fit(
             one_vs_rest.sub_transport(transport, index),
@@ -866,8 +869,10 @@ def _fit_guest(
     epoch_end: EpochEnd,
     timeout: float,
     data_set_prefix: str = "",
+    warm_start: Model | None = None,
 ) -> GuestResult:
-    """One model's training at the guest (the protocol of the module's docstring)."""
+    """One model's training at the guest (the protocol of the module's docstring); a
+    `warm_start` model's weights, iterations and losses go on."""
     settings = Settings.of(params)
     assert data.labels is not None
     validation = (
@@ -895,6 +900,7 @@ def _fit_guest(
     size = design.shape[1]
     keys, host_size = _exchange_keys(link, settings, size)
     batches = _batches(data.ids, settings.batch_size)
+    start = _warm_start(warm_start, data.header, objective.module)
     link.send(
         {
             "batch_size": settings.batch_size,
@@ -906,9 +912,14 @@ def _fit_guest(
     )
     for index, rows in enumerate(batches):
         link.send([data.ids[k] for k in rows], BATCH_DATA_INDEX, f"fit.{index}")
-    weights = initial_weights(
-        settings.init_method, size, const=settings.init_const, seed=settings.random_seed
-    )
+    if start is None:
+        weights = initial_weights(
+            settings.init_method, size, const=settings.init_const, seed=settings.random_seed
+        )
+    else:
+        weights = start.weights
+        if settings.fit_intercept:
+            weights = np.append(weights, start.intercept)
     forward_bits = F if settings.reveal_every_iter else 2 * F
     residual_bits = forward_bits + objective.residual_bits + (F if row_weights is not None else 0)
     # A batch's encryptions under our key, re-randomisations under the host's.
@@ -948,10 +959,10 @@ def _fit_guest(
             }
         return model
 
-    losses: list[float] = []
+    losses: list[float] = [] if start is None else list(start.losses)
     best: dict[int, tuple[Floats, ss.Ints, ss.Ints]] = {}
     converged = False
-    iteration = 0
+    iteration = 0 if start is None else start.iterations
     while iteration < settings.max_iter:
         started = time.perf_counter()
         start_weights, start_shares = weights.copy(), (own_share.copy(), peer_share.copy())
@@ -1162,6 +1173,7 @@ def fit_host(
     *,
     validate_data: Dataset | None = None,
     checkpoints: Checkpoints = NO_CHECKPOINTS,
+    warm_start: Model | None = None,
     timeout: float = GET_TIMEOUT_S,
 ) -> HostResult:
     """The host's part: its model (its weights, or them encrypted under the guest's key; with
@@ -1169,18 +1181,19 @@ def fit_host(
     part of the rows the guest validates on (`validation_freqs`)."""
     _check_two_parties(objective.module, parties)
 
-    def fit(transport: Transport, epoch_end: EpochEnd) -> HostResult:
+    def fit(transport: Transport, epoch_end: EpochEnd, warm: Model | None = None) -> HostResult:
         return _fit_host(
-            transport, data, params, parties, objective, validate_data, epoch_end, timeout
+            transport, data, params, parties, objective, validate_data, epoch_end, timeout, warm
         )
 
     if not objective.multi_class:
-        return fit(transport, checkpoints.epoch_end)
+        return fit(transport, checkpoints.epoch_end, warm_start)
     [count] = transport.get(one_vs_rest.AGGREGATE_CLASSES, "fit", [parties.guest], timeout)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise FederatedError("the guest sent a class count that is not a whole number")
     if count <= 2:
-        return fit(transport, checkpoints.epoch_end)
+        return fit(transport, checkpoints.epoch_end, warm_start)
+    _no_ovr_warm_start(objective.module, warm_start)
     results = [
         fit(one_vs_rest.sub_transport(transport, index), checkpoints.of_class(index))
         for index in range(count)
@@ -1200,8 +1213,10 @@ def _fit_host(
     validate_data: Dataset | None,
     epoch_end: EpochEnd,
     timeout: float,
+    warm_start: Model | None = None,
 ) -> HostResult:
-    """One model's training at the host."""
+    """One model's training at the host; a `warm_start` model's weights and iterations go
+    on."""
     settings = Settings.of(params)
     validation = settings.validation
     if validation.early_stopping_rounds is not None and validate_data is None:
@@ -1230,9 +1245,14 @@ def _fit_host(
         if not isinstance(wanted, list):
             raise link.error("a batch index", "is not a list of ids")
         batches.append(data.rows_of(wanted, link))
+    start = _warm_start(warm_start, data.header, objective.module)
     # The host has no intercept (FATE sets its fit_intercept to false).
-    weights = initial_weights(
-        settings.init_method, size, const=settings.init_const, seed=settings.random_seed
+    weights = (
+        initial_weights(
+            settings.init_method, size, const=settings.init_const, seed=settings.random_seed
+        )
+        if start is None
+        else start.weights
     )
     forward_bits = F if settings.reveal_every_iter else 2 * F
     residual_bits = forward_bits + objective.residual_bits + (F if info["with_weight"] else 0)
@@ -1270,7 +1290,7 @@ def _fit_host(
 
     best: dict[int, tuple[Floats, ss.Ints, ss.Ints]] = {}
     converged = False
-    iteration = 0
+    iteration = 0 if start is None else start.iterations
     while iteration < settings.max_iter:
         started = time.perf_counter()
         start_weights, start_shares = weights.copy(), (own_share.copy(), peer_share.copy())
@@ -1677,6 +1697,42 @@ def _predict_host(link: _Link, data: PartyData, weights: Floats | Encrypted, flo
 LOSS_META = {"name": "train", "metric_type": "LOSS", "unit_name": "iters", "curve_name": "loss"}
 
 
+@dataclass(frozen=True)
+class _Start:
+    """Where a warm start goes on from: a party's weights (by its header), the intercept, the
+    iterations done and the losses (the guest's)."""
+
+    weights: Floats
+    intercept: float
+    iterations: int
+    losses: list[float]
+
+
+def _warm_start(model: Model | None, header: Sequence[str], module: str) -> _Start | None:
+    if model is None:
+        return None
+    if is_encrypted_host_model(model):
+        raise InvalidArgument(
+            f"{module}: a warm start from a model whose host weights are encrypted "
+            "(reveal_strategy encrypted_reveal_in_host) is not implemented: the guest's key of "
+            "that job is not this job's"
+        )
+    if _ovr_parts(model) is not None:
+        raise InvalidArgument(f"{module}: one-vs-rest models cannot be warm started here")
+    weights = _model_weights(model, header, module)
+    param = model["param"]
+    iterations = param.get("iters")
+    if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
+        raise InvalidArgument(f"{module}: the warm start's model has no iteration count")
+    losses = [float(v) for v in param.get("loss_history") or []]
+    return _Start(weights, float(param.get("intercept") or 0.0), iterations, losses)
+
+
+def _no_ovr_warm_start(module: str, warm_start: Model | None) -> None:
+    if warm_start is not None:
+        raise InvalidArgument(f"{module}: one-vs-rest models cannot be warm started here")
+
+
 def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> None:
     """One party's task of an SSHE model: fit (a train_data input, and a validate_data one for
     validation during training) or predict (a model input); its model, summary and (the
@@ -1684,15 +1740,13 @@ def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> N
     parties = Participants.from_roles(context.roles)
     model = next(iter(context.input_models().values()), None)
     dataset, kind = learner_input(context)
-    if model is not None and kind == "train":
-        raise InvalidArgument(
-            f"{objective.module}: warm start (train_data beside a model input) is {LATER}"
-        )
+    # FATE 1.9's warm start: a model beside train_data goes on training from it.
+    warm_start, model = (model, None) if kind == "train" else (None, model)
     guest = context.task.role == "guest"
     cv = read_cv(
         ParamReader(objective.module, {"cv_param": params["cv_param"]}, {"cv_param": CV_DEFAULTS})
     )
-    if cv.need_cv and model is None:
+    if cv.need_cv and model is None and warm_start is None:
         multi = (
             objective.multi_class
             and dataset.labels is not None
@@ -1726,6 +1780,7 @@ def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> N
                 objective,
                 validate_data=validate_data,
                 checkpoints=checkpoints,
+                warm_start=warm_start,
             )
             _save(context, result.model, result.timings)
         return
@@ -1747,6 +1802,7 @@ def run(context: TaskContext, params: dict[str, Any], objective: Objective) -> N
             validate_data=validate_data,
             log_metric=context.log_metric,
             checkpoints=checkpoints,
+            warm_start=warm_start,
         )
         _save(context, fitted.model, fitted.timings)
         scores, classes = fitted.scores, fitted.classes

@@ -585,6 +585,51 @@ def test_checkpoints_every_save_freq_th_iteration_hold_that_iteration_s_model(
     assert result.checkpoints[("guest", 4, "step_name")]["param"] == result.guest.model["param"]
 
 
+@pytest.mark.parametrize("reveal", [True, False])
+def test_a_warm_start_goes_on_as_if_never_stopped(breast_split: Split, reveal: bool) -> None:
+    """FATE 1.9's warm start (a model beside train_data): 2 iterations, then 3 more from that
+    model, are the plaintext run's 5 (sgd keeps no state between iterations)."""
+    split = breast_split.head(40)
+    first = lr_params(reveal_every_iter=reveal, optimizer="sgd", max_iter=2, tol=0.0)
+    trained = train(split, first, hetero_sshe_lr.LOGISTIC)
+    more = lr_params(reveal_every_iter=reveal, optimizer="sgd", max_iter=5, tol=0.0)
+    results = run_parties(
+        Wire(),
+        {
+            GUEST: lambda t: sshe.fit_guest(
+                t,
+                split.guest_data(),
+                more,
+                PARTIES,
+                hetero_sshe_lr.LOGISTIC,
+                warm_start=trained.guest.model,
+            ),
+            HOST: lambda t: sshe.fit_host(
+                t,
+                split.host_data(),
+                more,
+                PARTIES,
+                hetero_sshe_lr.LOGISTIC,
+                warm_start=trained.host.model,
+            ),
+        },
+    )
+    plain = plaintext(split, more, "lr")
+    guest, host = results[GUEST].model, results[HOST].model
+    assert close(weights_of(guest), plain.guest) and close(weights_of(host), plain.host)
+    assert guest["param"]["iters"] == host["param"]["iters"] == 5
+    assert close(guest["param"]["loss_history"], plain.losses)
+
+
+def test_a_warm_start_from_encrypted_host_weights_is_refused_by_name(breast_split: Split) -> None:
+    params = lr_params(
+        reveal_every_iter=False, reveal_strategy="encrypted_reveal_in_host", optimizer="sgd"
+    )
+    trained = train(breast_split.head(30), params, hetero_sshe_lr.LOGISTIC)
+    with pytest.raises(InvalidArgument, match="encrypted_reveal_in_host"):
+        sshe._warm_start(trained.host.model, breast_split.host.header, "HeteroSSHELR")
+
+
 @pytest.fixture(scope="module")
 def vehicle_split() -> Split:
     guest = read_csv(fate_table("vehicle_scale_hetero_guest.csv"))

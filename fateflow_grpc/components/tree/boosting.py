@@ -171,6 +171,8 @@ class BoostingSettings:
     seed: int | None
     tree: TreeSettings
     validation: ValidationParams
+    #: ModelCheckpoint's: every n-th round is kept (None: off).
+    save_freq: int | None
     cv: CvParams
     #: FATE's top-level `metrics`: what cross validation evaluates (empty: the defaults).
     metrics: tuple[str, ...]
@@ -226,12 +228,6 @@ def read_boosting(reader: ParamReader) -> BoostingSettings:
     num_trees = reader.raw("num_trees")
     if isinstance(num_trees, float) and num_trees.is_integer():
         num_trees = int(num_trees)  # FATE takes an int or a float
-    if read_save_freq(reader) is not None:
-        raise reader.section("callback_param").error(
-            "callbacks",
-            reader.section("callback_param").raw("callbacks"),
-            "cannot hold ModelCheckpoint here: checkpoints of boosting are not implemented",
-        )
     return BoostingSettings(
         task_type=task_type,
         objective=objective,
@@ -258,6 +254,7 @@ def read_boosting(reader: ParamReader) -> BoostingSettings:
             importance=tree.choice("feature_importance_type", ("split", "gain")),
         ),
         validation=read_validation(reader),
+        save_freq=read_save_freq(reader),
         cv=cv,
         metrics=tuple(reader.raw("metrics") or ()),
     )

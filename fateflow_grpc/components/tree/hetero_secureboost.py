@@ -64,6 +64,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fateflow_grpc.components.crypto import paillier
+from fateflow_grpc.components.sdk.checkpoint import NO_CHECKPOINTS, Checkpoints, EpochEnd
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import FoldResult, run_cv
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input
@@ -419,9 +421,11 @@ def fit_guest(
     log_metric: LogMetric | None = None,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> tuple[Model, pa.Table, dict[str, Any]]:
     """Train with the hosts: the guest's model, its predictions of the training data (type
-    train) and of `validate` (type validate) as FATE's prediction table, and FATE's summary.
+    train) and of `validate` (type validate) as FATE's prediction table, and FATE's summary;
+    `checkpoints`, ModelCheckpoint's (a round is an epoch).
 
     `on_loss(round, loss)` is called after each round (FATE's train/loss metric);
     `log_metric` takes the validation's metrics (`sdk/validation.py`). With `warm_start` (the
@@ -433,7 +437,7 @@ def fit_guest(
     channel = _Channel(transport, timeout, timings or Timings())
     previous = None if warm_start is None else _Loaded.of(warm_start, "guest")
     trainer = _GuestTrainer(settings, parties, channel, train, validate, previous, log_metric)
-    return trainer.fit(on_loss)
+    return trainer.fit(on_loss, checkpoints.epoch_end)
 
 
 @dataclass
@@ -537,7 +541,7 @@ class _GuestTrainer:
                 self.importance[(self.sitename, int(record["fid"]))] = float(record["importance"])
 
     def fit(
-        self, on_loss: Callable[[int, float], None] | None
+        self, on_loss: Callable[[int, float], None] | None, epoch_end: EpochEnd
     ) -> tuple[Model, pa.Table, dict[str, Any]]:
         settings, channel, hosts = self.settings, self.channel, self.hosts
         config = settings.boosting
@@ -611,6 +615,10 @@ class _GuestTrainer:
                 )
             kept = self._rounds_kept(round_, loss, losses)
             losses.append(loss)
+            best = -1 if self.validation is None else self.validation.best_round
+            epoch_end(
+                round_, partial(self._model, list(trees), initial, list(losses), best, round_ + 1)
+            )
             channel.remote(
                 {"stop": kept is not None, "rounds": kept or 0}, STOP_FLAG, f"fit.{round_}", hosts
             )
@@ -1142,9 +1150,11 @@ def fit_host(
     defaults: Mapping[str, Any] = DEFAULTS,
     timeout: float = GET_TIMEOUT_S,
     timings: Timings | None = None,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> Model:
     """A host's part of training: its model (its splits' features and thresholds, the trees'
-    shape; nothing of the guest's). `warm_start`: its model of an earlier job, to go on from."""
+    shape; nothing of the guest's). `warm_start`: its model of an earlier job, to go on from;
+    `checkpoints`, ModelCheckpoint's (a round is an epoch)."""
     settings = read_settings(params, module, defaults)
     _check_parties(settings, parties)
     channel = _Channel(transport, timeout, timings or Timings())
@@ -1152,7 +1162,7 @@ def fit_host(
     trainer = _HostTrainer(
         settings, parties, party or parties.hosts[0], channel, train, validate, previous
     )
-    return trainer.fit()
+    return trainer.fit(checkpoints.epoch_end)
 
 
 class _HostTrainer:
@@ -1210,7 +1220,7 @@ class _HostTrainer:
             matrix = matrix[_row_order(validate.ids.tolist(), ids, guest)]
             self.validate = (matrix, boosting.missing_mask(matrix, zero_as_missing))
 
-    def fit(self) -> Model:
+    def fit(self, epoch_end: EpochEnd) -> Model:
         channel, guest = self.channel, self.guest
         trees: list[Tree] = list(self.previous)
         if trees:  # a warm start: the guest scores its data with the trees so far
@@ -1227,22 +1237,31 @@ class _HostTrainer:
                 forest = boosting.compile_forest(round_trees, self.sitename)
                 _answer_walks(channel, f"validate.{round_}", forest, *self.validate, guest)
             flag = channel.json(STOP_FLAG, f"fit.{round_}", guest, dict)
+            epoch_end(round_, partial(self._model, list(trees), round_ + 1))
             if flag.get("stop"):
                 kept = int(flag.get("rounds", round_ + 1))
                 break
         trees = trees[: kept * self.dim]
+        channel.remote(
+            {str(fid): v for (_, fid), v in self._importance(trees).items()},
+            HOST_FEATURE_IMPORTANCE,
+            "fit",
+            [guest],
+        )
+        return self._model(trees, kept)
+
+    def _importance(self, trees: Sequence[Tree]) -> dict[tuple[str, int], float]:
         importance: dict[tuple[str, int], float] = {}
         for tree in trees:
             for node in tree.nodes:
                 if not node.is_leaf and node.sitename == self.sitename:
                     key = (self.sitename, node.fid)
                     importance[key] = importance.get(key, 0.0) + 1.0
-        channel.remote(
-            {str(fid): v for (_, fid), v in importance.items()},
-            HOST_FEATURE_IMPORTANCE,
-            "fit",
-            [guest],
-        )
+        return importance
+
+    def _model(self, trees: Sequence[Tree], rounds: int) -> Model:
+        """The host's model of the first `rounds` rounds' trees."""
+        importance = self._importance(trees)
         names = {(self.sitename, f): name for f, name in enumerate(self.header)}
         return {
             "meta": self.settings.meta(),
@@ -1253,7 +1272,7 @@ class _HostTrainer:
                 "feature_importances": boosting.importance_records(importance, names),
                 "feature_name_fid_mapping": {str(f): name for f, name in enumerate(self.header)},
                 "best_iteration": -1,
-                "tree_plan": _plan_strings(self.settings, self.plan[:kept]),
+                "tree_plan": _plan_strings(self.settings, self.plan[:rounds]),
                 "model_name": self.settings.model_name,
                 "anonymous_name_mapping": {
                     f"host_{self.party.party_id}_{f}": name for f, name in enumerate(self.header)
@@ -1458,6 +1477,7 @@ def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]
     validate = Dataset.from_table(validate_tables[0]) if validate_tables else None
     timings = Timings()
     config = settings.boosting
+    checkpoints = Checkpoints(config.save_freq, context.save_checkpoint)
     if config.cv.need_cv and model is None and warm_start is None:
         classes = 0 if data.labels is None else len(set(np.unique(data.labels).tolist()))
         run_cv(
@@ -1492,6 +1512,7 @@ def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]
             module=module,
             defaults=defaults,
             timings=timings,
+            checkpoints=checkpoints,
         )
         context.save_model(model)
         context.save_summary({"seconds": timings.seconds})
@@ -1526,6 +1547,7 @@ def run_component(context: TaskContext, module: str, defaults: Mapping[str, Any]
             on_loss=on_loss,
             log_metric=context.log_metric,
             timings=timings,
+            checkpoints=checkpoints,
         )
         if losses:
             context.log_metric("train", "loss", [], {**LOSS_META, "Best": min(losses)})

@@ -47,6 +47,7 @@ import secrets
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,7 @@ import pyarrow.compute as pc
 
 from fateflow_grpc.components.crypto import secure_aggregation
 from fateflow_grpc.components.feature import binning as feature_binning
+from fateflow_grpc.components.sdk.checkpoint import NO_CHECKPOINTS, Checkpoints
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import FoldResult, run_cv
 from fateflow_grpc.components.sdk.learning import TRAIN_KINDS, learner_input
@@ -337,9 +339,11 @@ def fit_arbiter(
     warm_start: Model | None = None,
     on_loss: Callable[[int, float], None] | None = None,
     timeout: float = GET_TIMEOUT_S,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> Model:
     """Relay the keys, then add, search and decide (see the module's docstring); the arbiter's
-    model: the losses. `warm_start`: its model of an earlier job, whose rounds go on."""
+    model: the losses. `warm_start`: its model of an earlier job, whose rounds go on;
+    `checkpoints`, ModelCheckpoint's (a round is an epoch)."""
     settings = read_settings(params)
     previous = [] if warm_start is None else [float(v) for v in warm_start["param"]["losses"]]
     clients = _clients(parties)
@@ -404,8 +408,17 @@ def fit_arbiter(
             on_loss(round_, loss)
         last = converged or round_ == rounds - 1
         transport.remote({"stop": last, "loss": loss}, STOP_FLAG, f"{_TAG}.{round_}", clients)
+        checkpoints.epoch_end(
+            round_, partial(_arbiter_model, settings, rounds, list(losses), trees)
+        )
         if last:
             break
+    return _arbiter_model(settings, rounds, losses, trees)
+
+
+def _arbiter_model(
+    settings: BoostingSettings, rounds: int, losses: list[float], trees: int
+) -> Model:
     meta = settings.meta(module=MODULE, num_trees=rounds)
     return {"meta": meta, "param": {"losses": losses, "tree_num": trees}}
 
@@ -497,10 +510,11 @@ def fit_client(
     warm_start: Model | None = None,
     log_metric: LogMetric | None = None,
     timeout: float = GET_TIMEOUT_S,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> tuple[Model, pa.Table, dict[str, Any]]:
     """Train with the other clients through the arbiter: this client's model (the whole
     model, the same at every client), its predictions of its training and validation rows,
-    and FATE's summary. `warm_start`: its model of an earlier job, whose rounds go on (with its
+    and FATE's summary; `checkpoints`, ModelCheckpoint's (a round is an epoch). `warm_start`: its model of an earlier job, whose rounds go on (with its
     features, classes, objective and learning rate)."""
     settings = read_settings(params)
     tree_settings = settings.tree
@@ -641,6 +655,22 @@ def fit_client(
                     kind="validate",
                 ),
             )
+        checkpoints.epoch_end(
+            round_,
+            partial(
+                _model,
+                settings,
+                list(trees),
+                initial,
+                classes,
+                dict(importance),
+                header,
+                list(losses),
+                learning_rate,
+                objective,
+                rounds,
+            ),
+        )
         if flag.get("stop"):
             converged = round_ < rounds - 1
             break
@@ -884,7 +914,12 @@ class HomoSecureBoost:
                 context.log.info("round %s: loss %.6f", round_, loss)
 
             model = fit_arbiter(
-                context.federation, params, parties, warm_start=model, on_loss=on_loss
+                context.federation,
+                params,
+                parties,
+                warm_start=model,
+                on_loss=on_loss,
+                checkpoints=Checkpoints(settings.save_freq, context.save_checkpoint),
             )
             losses = model["param"]["losses"]
             if losses:
@@ -909,6 +944,7 @@ class HomoSecureBoost:
                 validate=validate,
                 warm_start=warm_start,
                 log_metric=context.log_metric,
+                checkpoints=Checkpoints(settings.save_freq, context.save_checkpoint),
             )
             context.save_model(model)
             context.save_summary(summary)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pytest
 
 from fateflow_grpc.components.crypto import paillier
+from fateflow_grpc.components.sdk.checkpoint import NO_CHECKPOINTS, Checkpoints
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.testing import Wire, run_parties
 from fateflow_grpc.components.sdk.transport import Participants
@@ -79,8 +80,16 @@ def train(
     defaults: Mapping[str, Any] = sb.DEFAULTS,
     metrics: list[tuple[str, str, Any, Any]] | None = None,
     warm_start: Run | None = None,
+    saved: dict[tuple[PartyRole, int], dict[str, Any]] | None = None,
 ) -> Run:
+    """`saved`: every party's checkpoint of every round (ModelCheckpoint, save_freq 1)."""
     parties = Participants(GUEST, tuple(hosts))
+
+    def checkpoints(party: PartyRole) -> Checkpoints:
+        if saved is None:
+            return NO_CHECKPOINTS
+        return Checkpoints(1, lambda step, _, model: saved.__setitem__((party, step), model))
+
     wire = Wire()
     roles: dict[PartyRole, Any] = {
         GUEST: lambda t: sb.fit_guest(
@@ -93,6 +102,7 @@ def train(
             defaults=defaults,
             log_metric=None if metrics is None else lambda *record: metrics.append(record),
             timeout=TIMEOUT,
+            checkpoints=checkpoints(GUEST),
         )
     }
     for host, data in hosts.items():
@@ -106,6 +116,7 @@ def train(
             warm_start=None if warm_start is None else warm_start.host_models[host],
             defaults=defaults,
             timeout=TIMEOUT,
+            checkpoints=checkpoints(host),
         )
     results = run_parties(wire, roles)
     model, table, summary = results[GUEST]
@@ -550,6 +561,26 @@ def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
     assert np.array_equal(then.scores, whole.scores)
 
 
+def test_checkpoints_are_each_rounds_model_and_a_warm_start_goes_on_from_one() -> None:
+    """ModelCheckpoint: each party keeps its model after every round; a later job warm
+    started from the checkpoints of round 1 grows the trees the uninterrupted run grew."""
+    guest, host = breast(rows=100)
+    params = {"n_iter_no_change": False, "tree_param": {"max_depth": 2}}
+    saved: dict[tuple[PartyRole, int], dict[str, Any]] = {}
+    whole = train(guest, {HOST: host}, {**params, "num_trees": 3}, saved=saved)
+    assert set(saved) == {(party, step) for party in (GUEST, HOST) for step in range(3)}
+    for party, final in ((GUEST, whole.guest_model), (HOST, whole.host_models[HOST])):
+        for step in range(3):
+            trees = saved[party, step]["param"]["trees_"]
+            assert trees == final["param"]["trees_"][: step + 1]
+    assert saved[GUEST, 1]["param"]["losses"] == whole.guest_model["param"]["losses"][:2]
+    first = Run(saved[GUEST, 1], whole.table, {}, {HOST: saved[HOST, 1]}, Wire())
+    then = train(guest, {HOST: host}, {**params, "num_trees": 1}, warm_start=first)
+    assert then.guest_model["param"]["trees_"] == whole.guest_model["param"]["trees_"]
+    assert then.host_models[HOST]["param"]["trees_"] == whole.host_models[HOST]["param"]["trees_"]
+    assert np.array_equal(then.scores, whole.scores)
+
+
 # --- parameters ------------------------------------------------------------------------------
 
 
@@ -573,7 +604,7 @@ def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
             {"validation_freqs": 1, "callback_param": {"callbacks": ["EarlyStopping"]}},
             "validation_freqs",
         ),
-        ({"callback_param": {"callbacks": ["ModelCheckpoint"]}}, "ModelCheckpoint"),
+        ({"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": 0}}, "save_freq"),
         ({"encrypted_mode_calculator_param": {"mode": "fast"}}, "mode"),
         ({"no_such": 1}, "no_such"),
     ],

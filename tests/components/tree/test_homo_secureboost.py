@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from fateflow_grpc.components.sdk.checkpoint import NO_CHECKPOINTS, Checkpoints
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.testing import Wire, run_parties
 from fateflow_grpc.components.sdk.transport import Participants
@@ -45,9 +46,17 @@ def train(
     clients: Mapping[PartyRole, Dataset],
     params: Mapping[str, Any],
     warm_start: Run | None = None,
+    saved: dict[tuple[PartyRole, int], dict[str, Any]] | None = None,
     **validate: Dataset,
 ) -> Run:
+    """`saved`: every party's checkpoint of every round (ModelCheckpoint, save_freq 1)."""
     parties = Participants(GUEST, tuple(c for c in clients if c != GUEST), ARBITER)
+
+    def checkpoints(party: PartyRole) -> Checkpoints:
+        if saved is None:
+            return NO_CHECKPOINTS
+        return Checkpoints(1, lambda step, _, model: saved.__setitem__((party, step), model))
+
     roles: dict[PartyRole, Any] = {
         ARBITER: lambda t: homo.fit_arbiter(
             t,
@@ -55,6 +64,7 @@ def train(
             parties,
             warm_start=None if warm_start is None else warm_start.arbiter,
             timeout=TIMEOUT,
+            checkpoints=checkpoints(ARBITER),
         ),
     }
     for party, data in clients.items():
@@ -67,6 +77,7 @@ def train(
             validate=validate.get(party.role),
             warm_start=None if warm_start is None else warm_start.models[party],
             timeout=TIMEOUT,
+            checkpoints=checkpoints(party),
         )
     wire = Wire()
     results = run_parties(wire, roles)
@@ -259,6 +270,28 @@ def test_a_warm_start_goes_on_as_if_never_stopped() -> None:
     for party in clients:
         assert then.models[party]["param"]["trees_"] == whole.models[party]["param"]["trees_"]
         assert then.tables[party].equals(whole.tables[party])
+    assert then.arbiter["param"]["losses"] == whole.arbiter["param"]["losses"]
+
+
+def test_checkpoints_are_each_rounds_model_and_a_warm_start_goes_on_from_one() -> None:
+    clients = {
+        GUEST: load(DATA / "breast_homo_guest.csv"),
+        HOST: load(DATA / "breast_homo_host.csv"),
+    }
+    params = {"n_iter_no_change": False, "tree_param": {"max_depth": 2}}
+    saved: dict[tuple[PartyRole, int], dict[str, Any]] = {}
+    whole = train(clients, {**params, "num_trees": 3}, saved=saved)
+    assert set(saved) == {(p, step) for p in (GUEST, HOST, ARBITER) for step in range(3)}
+    for step in range(3):
+        for party in clients:
+            trees = saved[party, step]["param"]["trees_"]
+            assert trees == whole.models[party]["param"]["trees_"][: step + 1]
+        losses = saved[ARBITER, step]["param"]["losses"]
+        assert losses == whole.arbiter["param"]["losses"][: step + 1]
+    first = Run({party: saved[party, 1] for party in clients}, {}, {}, saved[ARBITER, 1], Wire())
+    then = train(clients, {**params, "num_trees": 1}, warm_start=first)
+    for party in clients:
+        assert then.models[party]["param"]["trees_"] == whole.models[party]["param"]["trees_"]
     assert then.arbiter["param"]["losses"] == whole.arbiter["param"]["losses"]
 
 

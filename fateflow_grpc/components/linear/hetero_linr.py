@@ -89,6 +89,4 @@ class HeteroLinR:
     info = glm.module_info(MODULE, DEFAULTS, lambda params: validate_parameters(params))
 
     def run(self, context: TaskContext) -> None:
-        settings = glm.settings_of(MODULE, context.parameters, DEFAULTS)
-        selection = glm.selection_of(MODULE, context.parameters, DEFAULTS)
-        glm.run(context, LINEAR, settings, glm.meta(settings), selection=selection)
+        glm.run(context, LINEAR, DEFAULTS)

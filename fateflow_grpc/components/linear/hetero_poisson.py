@@ -102,8 +102,4 @@ class HeteroPoisson:
 
     def run(self, context: TaskContext) -> None:
         validate_parameters(context.parameters)
-        settings = glm.settings_of(MODULE, context.parameters, DEFAULTS)
-        exposure = context.parameters.get("exposure_colname")
-        meta = glm.meta(settings, exposure_colname=exposure)
-        selection = glm.selection_of(MODULE, context.parameters, DEFAULTS)
-        glm.run(context, POISSON, settings, meta, exposure, selection)
+        glm.run(context, POISSON, DEFAULTS, context.parameters.get("exposure_colname"))

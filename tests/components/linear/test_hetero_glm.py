@@ -121,9 +121,9 @@ def plaintext_glm(
 @dataclass
 class Trained:
     wire: Wire
-    guest: tuple[np.ndarray, float, int, bool]
+    guest: glm.Fitted
     hosts: dict[PartyRole, np.ndarray]
-    arbiter: tuple[int, bool, list[float]]
+    arbiter: glm.Fitted
 
 
 def train(
@@ -141,7 +141,7 @@ def train(
         GUEST: lambda t: glm.fit_guest(family, t, guest, settings, parties),
     }
     for party, data in hosts.items():
-        roles[party] = lambda t, data=data: glm.fit_host(family, t, data, settings, parties)[0]
+        roles[party] = lambda t, data=data: glm.fit_host(family, t, data, settings, parties).weights
     results = run_parties(wire, roles)
     return Trained(wire, results[GUEST], {h: results[h] for h in hosts}, results[ARBITER])
 
@@ -198,12 +198,10 @@ def test_linr_on_motor_matches_the_plaintext_computation(motor: Split) -> None:
         [np.arange(len(x))],
         np.zeros(x.shape[1] + 1),
     )
-    coefficients, intercept, guest_iters, _ = trained.guest
-    got = np.concatenate([coefficients, trained.hosts[HOST], [intercept]])
+    got = np.concatenate([trained.guest.weights, trained.hosts[HOST], [trained.guest.intercept]])
     np.testing.assert_allclose(got, expected, atol=1e-6)
-    arbiter_iters, _, arbiter_losses = trained.arbiter
-    assert guest_iters == arbiter_iters == iters
-    np.testing.assert_allclose(arbiter_losses, losses, rtol=1e-6)
+    assert trained.guest.iters == trained.arbiter.iters == iters
+    np.testing.assert_allclose(trained.arbiter.losses, losses, rtol=1e-6)
     assert losses[-1] < losses[0]
     # The host gets no label, nothing in the clear but ids, flags and masked numbers.
     names = {d.name.split(".")[-1] for d in trained.wire.received_by(HOST)}
@@ -260,11 +258,14 @@ def test_linr_two_hosts_mini_batches_weights_adam_l1_on_student() -> None:
         initial,
         scaled,
     )
-    coefficients, intercept, _, _ = trained.guest
-    got = np.concatenate([coefficients, trained.hosts[HOST], trained.hosts[HOST_B], [intercept]])
+    guest_part = trained.guest
+    got = np.concatenate(
+        [guest_part.weights, trained.hosts[HOST], trained.hosts[HOST_B], [guest_part.intercept]]
+    )
     np.testing.assert_allclose(got, expected, atol=1e-6)
     # No loss with several hosts, as in FATE.
-    assert trained.arbiter == (iters, False, [])
+    assert (trained.arbiter.iters, trained.arbiter.converged) == (iters, False)
+    assert trained.arbiter.losses == []
 
 
 def test_linr_weighted_loss_with_one_host(motor: Split) -> None:
@@ -290,10 +291,9 @@ def test_linr_weighted_loss_with_one_host(motor: Split) -> None:
         np.zeros(x.shape[1] + 1),
         weights,
     )
-    coefficients, intercept, _, _ = trained.guest
-    got = np.concatenate([coefficients, trained.hosts[HOST], [intercept]])
+    got = np.concatenate([trained.guest.weights, trained.hosts[HOST], [trained.guest.intercept]])
     np.testing.assert_allclose(got, expected, atol=1e-6)
-    np.testing.assert_allclose(trained.arbiter[2], losses, rtol=1e-6)
+    np.testing.assert_allclose(trained.arbiter.losses, losses, rtol=1e-6)
 
 
 # --- HeteroPoisson --------------------------------------------------------------------------
@@ -346,11 +346,10 @@ def test_poisson_on_dvisits_matches_the_plaintext_computation(
         [np.arange(len(x))],
         np.zeros(x.shape[1] + 1),
     )
-    coefficients, intercept, _, _ = trained.guest
-    got = np.concatenate([coefficients, trained.hosts[HOST], [intercept]])
+    got = np.concatenate([trained.guest.weights, trained.hosts[HOST], [trained.guest.intercept]])
     np.testing.assert_allclose(got, expected, atol=1e-6)
-    assert trained.arbiter[0] == iters
-    np.testing.assert_allclose(trained.arbiter[2], losses, rtol=1e-6)
+    assert trained.arbiter.iters == iters
+    np.testing.assert_allclose(trained.arbiter.losses, losses, rtol=1e-6)
 
 
 def test_prediction_sums_the_forwards(dvisits: Split) -> None:
@@ -399,7 +398,11 @@ def test_defaults_are_fates() -> None:
         (hetero_linr.validate_parameters, {"optimizer": "sqn"}, "optimizer"),
         (hetero_linr.validate_parameters, {"batch_size": 5}, "batch_size"),
         (hetero_linr.validate_parameters, {"penalty": "L3"}, "penalty"),
-        (hetero_linr.validate_parameters, {"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        (
+            hetero_linr.validate_parameters,
+            {"cv_param": {"need_cv": True, "n_splits": 1}},
+            "cv_param.n_splits",
+        ),
         (hetero_linr.validate_parameters, {"stepwise_param": {"nvmin": 1}}, "stepwise_param.nvmin"),
         (
             hetero_linr.validate_parameters,
@@ -411,7 +414,22 @@ def test_defaults_are_fates() -> None:
             {"stepwise_param": {"score_name": "xic"}},
             "stepwise_param.score_name",
         ),
-        (hetero_linr.validate_parameters, {"validation_freqs": 1}, "validation_freqs"),
+        (hetero_linr.validate_parameters, {"early_stopping_rounds": 2}, "early_stopping_rounds"),
+        (
+            hetero_poisson.validate_parameters,
+            {"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": 0}},
+            "callback_param.save_freq",
+        ),
+        (
+            hetero_linr.validate_parameters,
+            {"stepwise_param": {"need_stepwise": True}, "validation_freqs": 1},
+            "stepwise_param.need_stepwise",
+        ),
+        (
+            hetero_poisson.validate_parameters,
+            {"stepwise_param": {"need_stepwise": True}, "cv_param": {"need_cv": True}},
+            "stepwise_param.need_stepwise",
+        ),
         (hetero_linr.validate_parameters, {"exposure_colname": "e"}, "exposure_colname"),
         (hetero_poisson.validate_parameters, {"exposure_colname": 3}, "exposure_colname"),
         (hetero_poisson.validate_parameters, {"sqn_param": {}}, "sqn_param"),

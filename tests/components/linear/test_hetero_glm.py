@@ -132,16 +132,30 @@ def train(
     params: Mapping[str, Any],
     guest: glm.Data,
     hosts: Mapping[PartyRole, glm.Data],
+    validate: Mapping[PartyRole, glm.Data] | None = None,
+    log_metric: Any = None,
 ) -> Trained:
+    """Every party's fit; `validate` each party's rows scored during training."""
     settings = glm.settings_of(family.module, params, table)
     parties = Participants(GUEST, tuple(hosts), ARBITER)
+    validate = validate or {}
     wire = Wire()
     roles: dict[PartyRole, Any] = {
         ARBITER: lambda t: glm.fit_arbiter(family, t, settings, parties),
-        GUEST: lambda t: glm.fit_guest(family, t, guest, settings, parties),
+        GUEST: lambda t: glm.fit_guest(
+            family,
+            t,
+            guest,
+            settings,
+            parties,
+            validate=validate.get(GUEST),
+            log_metric=log_metric,
+        ),
     }
     for party, data in hosts.items():
-        roles[party] = lambda t, data=data: glm.fit_host(family, t, data, settings, parties).weights
+        roles[party] = lambda t, party=party, data=data: (
+            glm.fit_host(family, t, data, settings, parties, validate=validate.get(party)).weights
+        )
     results = run_parties(wire, roles)
     return Trained(wire, results[GUEST], {h: results[h] for h in hosts}, results[ARBITER])
 
@@ -369,6 +383,131 @@ def test_prediction_sums_the_forwards(dvisits: Split) -> None:
         forward = guest.matrix @ weights + 0.3 + dvisits.host.values @ host_weights
         expected = forward if family is hetero_linr.LINEAR else 2.0 * np.exp(forward)
         np.testing.assert_allclose(results[GUEST], expected, rtol=1e-12)
+
+
+# --- validation during training -------------------------------------------------------------
+
+
+def subset(data: glm.Data, ids: Sequence[str]) -> glm.Data:
+    """A party's rows of `ids`, in that order."""
+    position = {sample: k for k, sample in enumerate(data.ids)}
+    rows = np.array([position[sample] for sample in ids])
+
+    def take(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[rows]
+
+    return glm.Data(
+        list(ids), data.matrix[rows], take(data.labels), take(data.offset), take(data.weights)
+    )
+
+
+def plain_errors(predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    errors = predictions - labels
+    return {
+        "root_mean_squared_error": math.sqrt(float(np.mean(errors**2))),
+        "mean_absolute_error": float(np.mean(np.abs(errors))),
+    }
+
+
+def validated_run(
+    family: str, split: Split, offset: np.ndarray, params: Mapping[str, Any], table: Any
+) -> tuple[Trained, list[tuple[str, str, dict[str, float]]], list[np.ndarray], list[dict]]:
+    """A run trained on the first 100 rows, validated on the others; with the plaintext run's
+    weights after each iteration and their errors on both (`train`, `validate`)."""
+    module = hetero_linr.LINEAR if family == "linr" else hetero_poisson.POISSON
+    guest_all, host_all = split.guest_data(offset=offset), split.host_data(slice(None))
+    train_ids, validate_ids = split.guest.ids[:100], split.guest.ids[100:]
+    logged: list[tuple[str, str, dict[str, float]]] = []
+    trained = train(
+        module,
+        table,
+        params,
+        subset(guest_all, train_ids),
+        {HOST: subset(host_all, train_ids)},
+        validate={GUEST: subset(guest_all, validate_ids), HOST: subset(host_all, validate_ids)},
+        log_metric=lambda namespace, name, points, meta: logged.append(
+            (namespace, name, dict(points))
+        ),
+    )
+    assert guest_all.labels is not None
+    design = np.hstack([guest_all.matrix, split.host.values, np.ones((len(offset), 1))])
+    snapshots, errors = [], []
+    for iteration in range(params["max_iter"]):
+        weights, _, _ = plaintext_glm(
+            family,
+            design[:100, :-1],
+            guest_all.labels[:100],
+            offset[:100],
+            table | params | {"max_iter": iteration + 1},
+            [np.arange(100)],
+            np.zeros(design.shape[1]),
+        )
+        snapshots.append(weights)
+        forward = design @ weights
+        predictions = forward if family == "linr" else np.exp(forward + offset)
+        errors.append(
+            {
+                kind: plain_errors(predictions[rows], guest_all.labels[rows])
+                for kind, rows in (("train", slice(0, 100)), ("validate", slice(100, None)))
+            }
+        )
+    return trained, logged, snapshots, errors
+
+
+@pytest.mark.slow
+def test_linr_early_stopping_stops_where_the_plaintext_run_would(motor: Split) -> None:
+    """Every iteration scored: its metrics are the plaintext run's errors; the validate RMSE
+    is best at the first iteration (a learning rate that overshoots), so training stops three
+    scored iterations later and every party keeps the first iteration's weights."""
+    params = LINR_EXAMPLE | {
+        "learning_rate": 0.8,
+        "max_iter": 10,
+        "tol": 0.0,
+        "callback_param": {
+            "callbacks": ["EarlyStopping", "PerformanceEvaluate"],
+            "validation_freqs": 1,
+            "early_stopping_rounds": 3,
+            "metrics": ["root_mean_squared_error", "mean_absolute_error"],
+            "use_first_metric_only": True,
+        },
+    }
+    trained, logged, snapshots, errors = validated_run(
+        "linr", motor, np.zeros(150), params, hetero_linr.DEFAULTS
+    )
+    rmse = [e["validate"]["root_mean_squared_error"] for e in errors]
+    best = int(np.argmin(rmse[:4]))
+    assert best == 0 and min(rmse[1:4]) > rmse[0]  # what the data give: see the docstring
+    assert trained.guest.best_iteration == best
+    assert trained.guest.iters == trained.arbiter.iters == 4
+    kept = [*trained.guest.weights, *trained.hosts[HOST], trained.guest.intercept]
+    np.testing.assert_allclose(kept, snapshots[best], atol=1e-6)
+    assert [(namespace, name) for namespace, name, _ in logged] == [
+        (kind, f"iteration_{k}") for k in range(4) for kind in ("train", "validate")
+    ]
+    for namespace, name, points in logged:
+        expected = errors[int(name.split("_")[1])][namespace]
+        assert points == pytest.approx(expected, rel=1e-6)
+    summary = trained.guest.validation_metrics
+    assert summary is not None
+    for name, values in summary.items():
+        assert values == pytest.approx([e["validate"][name] for e in errors[:4]], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_poisson_validation_scores_the_due_iterations(dvisits: Split) -> None:
+    hscore = dvisits.guest.values[:, 1]
+    offset = np.log(np.where(hscore == 0, 1e-7, hscore))
+    params = POISSON_EXAMPLE | {"max_iter": 4, "validation_freqs": 2}
+    trained, logged, _, errors = validated_run(
+        "poisson", dvisits, offset, params, hetero_poisson.DEFAULTS
+    )
+    assert [(namespace, name) for namespace, name, _ in logged] == [
+        (kind, f"iteration_{k}") for k in (1, 3) for kind in ("train", "validate")
+    ]
+    for namespace, name, points in logged:
+        expected = errors[int(name.split("_")[1])][namespace]
+        assert points == pytest.approx(expected, rel=1e-6)
+    assert trained.guest.best_iteration == -1  # no early stopping
 
 
 # --- parameters -----------------------------------------------------------------------------

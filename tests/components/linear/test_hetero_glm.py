@@ -13,8 +13,10 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
+from fateflow_grpc.components.io.model_loader import ModelLoader
 from fateflow_grpc.components.linear import hetero_glm as glm
 from fateflow_grpc.components.linear import hetero_linr, hetero_poisson
+from fateflow_grpc.components.sdk import cv
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.testing import Wire, run_parties
 from fateflow_grpc.components.sdk.transport import Participants
@@ -508,6 +510,114 @@ def test_poisson_validation_scores_the_due_iterations(dvisits: Split) -> None:
         expected = errors[int(name.split("_")[1])][namespace]
         assert points == pytest.approx(expected, rel=1e-6)
     assert trained.guest.best_iteration == -1  # no early stopping
+
+
+# --- cross validation, checkpoints, warm start ----------------------------------------------
+
+ROLES = {"guest": [GUEST.party_id], "host": [HOST.party_id], "arbiter": [ARBITER.party_id]}
+
+
+def put_tables(stores: Stores, split: Split, job_id: str = "train") -> None:
+    """Each party's table as `reader_0.data` (the host's rows in reverse order)."""
+    keep = [name for k, name in enumerate(split.guest.header) if k != split.label]
+    guest = split.guest_data()
+    host = split.host_data(slice(None))
+    tables = {
+        GUEST: Dataset(np.array(guest.ids), guest.matrix, guest.labels, keep).to_table(),
+        HOST: Dataset(np.array(host.ids), host.matrix, None, split.host.header).to_table(),
+    }
+    for party, table in tables.items():
+        stores.put(party, "reader_0.data", table, job_id=job_id)
+
+
+@pytest.mark.slow
+def test_linr_cross_validation_folds_match_plaintext_training_of_each_fold(
+    stores: Stores, motor: Split
+) -> None:
+    cv_param = {"need_cv": True, "n_splits": 3, "shuffle": True, "random_seed": 103}
+    params = LINR_EXAMPLE | {"max_iter": 3, "tol": 0.0, "cv_param": cv_param}
+    put_tables(stores, motor)
+    stores.run_parties(
+        hetero_linr.HeteroLinR(),
+        "hetero_linr_0",
+        dict.fromkeys((GUEST, HOST, ARBITER), params),
+        ROLES,
+        data={"train_data": ["reader_0.data"]},
+    )
+    guest = motor.guest_data()
+    assert guest.labels is not None
+    x = np.hstack([guest.matrix, motor.host.values])
+    design = np.hstack([x, np.ones((len(x), 1))])
+    folds = cv.kfold(len(x), cv.CvParams(need_cv=True, n_splits=3, random_seed=103))
+    metrics = stores.metrics(GUEST, "hetero_linr_0")
+    losses = stores.metrics(ARBITER, "hetero_linr_0")["train"]
+    summary = stores.summary(GUEST, "hetero_linr_0")
+    assert summary is not None and summary["fold_num"] == 3
+    for fold, (train_rows, test_rows) in enumerate(folds):
+        weights, plain_losses, _ = plaintext_glm(
+            "linr",
+            x[train_rows],
+            guest.labels[train_rows],
+            np.zeros(len(train_rows)),
+            hetero_linr.DEFAULTS | params,
+            [np.arange(len(train_rows))],
+            np.zeros(design.shape[1]),
+        )
+        for kind, rows in (("train", train_rows), ("validate", test_rows)):
+            expected = plain_errors(design[rows] @ weights, guest.labels[rows])
+            assert dict(metrics[kind][f"{kind}_fold_{fold}"].data) == pytest.approx(expected)
+        got = [loss for _, loss in losses[f"loss.{fold}"].data]
+        np.testing.assert_allclose(got, plain_losses, rtol=1e-6)
+    history = stores.output(GUEST, "hetero_linr_0")
+    assert history.num_rows == 3 * len(x)  # each row trained on twice, validated on once
+    # No model to deploy, and no checkpoints, as in FATE.
+    assert stores.model(GUEST, "hetero_linr_0") is None
+
+
+@pytest.mark.slow
+def test_checkpoints_and_a_warm_start_from_one_go_on_as_the_uninterrupted_run(
+    stores: Stores, motor: Split
+) -> None:
+    params = LINR_EXAMPLE | {"max_iter": 6, "tol": 0.0}
+    checkpointed = params | {"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": 2}}
+    parties = (GUEST, HOST, ARBITER)
+    put_tables(stores, motor)
+    stores.run_parties(
+        hetero_linr.HeteroLinR(),
+        "hetero_linr_0",
+        dict.fromkeys(parties, checkpointed),
+        ROLES,
+        data={"train_data": ["reader_0.data"]},
+    )
+    for party in parties:
+        steps = stores.checkpoints(party, "hetero_linr_0")
+        assert [index for index, _ in steps] == [0, 2, 4]
+        assert [cast(dict, model)["param"]["iters"] for _, model in steps] == [1, 3, 5]
+    # Another job goes on from each party's checkpoint after 3 iterations (step 2) to 6.
+    put_tables(stores, motor, job_id="warm")
+    loader = {"model_version": "train", "component_name": "hetero_linr_0", "step_index": 2}
+    for party in parties:
+        stores.run(ModelLoader(), "model_loader_0", party, loader, job_id="warm", outputs=[])
+    stores.run_parties(
+        hetero_linr.HeteroLinR(),
+        "hetero_linr_1",
+        dict.fromkeys(parties, params),
+        ROLES,
+        data={"train_data": ["reader_0.data"]},
+        models=["model_loader_0.model"],
+        job_id="warm",
+    )
+    for party in parties:
+        whole = cast(dict, stores.model(party, "hetero_linr_0"))["param"]
+        warm = cast(dict, stores.model(party, "hetero_linr_1", job_id="warm"))["param"]
+        assert warm["iters"] == whole["iters"] == 6
+        assert warm["weight"] == pytest.approx(whole["weight"], abs=1e-9)
+        assert warm["intercept"] == pytest.approx(whole["intercept"], abs=1e-9)
+        assert warm["loss_history"] == pytest.approx(whole["loss_history"], rel=1e-9)
+    assert len(whole["loss_history"]) == 6
+    # It trained the last three iterations only.
+    losses = stores.metrics(ARBITER, "hetero_linr_1", job_id="warm")["train"]["loss"]
+    assert [iteration for iteration, _ in losses.data] == [3, 4, 5]
 
 
 # --- parameters -----------------------------------------------------------------------------

@@ -1020,7 +1020,7 @@ def run(
     flowid = "train" if saved is None else "predict"
     parties = task.parties
     if saved is None:
-        validate_rows = _validate_input(task, role, header)
+        validate_rows = _validate_input(task, role, header) if settings.validation.enabled else None
         start = None if warm is None else warm_start(module, warm, header)
 
         def epoch_end(iteration: int, fitted: Callable[[], Fitted]) -> None:
@@ -1055,12 +1055,9 @@ def run(
         _save(context, model(task.meta, header, fitted), fitted)
         weights, intercept = fitted.weights, fitted.intercept
     else:
+        # The features a stepwise model left out weigh 0.
         weights = sshe._model_weights(saved, header, module)
         intercept = float(saved["param"].get("intercept", 0.0))
-        if role == "host":
-            data = _columns(
-                data, header, [name for name in header if name in saved["param"]["weight"]]
-            )
     if role == "host":
         predict_host(family, context.federation, data, weights, parties, flowid=flowid)
         return

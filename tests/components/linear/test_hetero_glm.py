@@ -860,6 +860,25 @@ def test_stepwise_keeps_the_plaintext_searchs_model(
     np.testing.assert_allclose(got, expected, atol=1e-6)
     steps = stores.metrics(ARBITER, "glm_0")["train"]
     assert {name for name in steps if name.startswith("stepwise_")}
-    # The predictions on the training data are the selected model's.
+    # The predictions on the training data are the selected model's, and so are a predict
+    # job's, whose data have every feature.
     output = stores.output(GUEST, "glm_0")
     assert output.num_rows == 120
+    for party, data in tables.items():
+        stores.put(party, "reader_0.data", data, job_id="predict")
+    stores.run_parties(
+        module,
+        "glm_0",
+        {party: params for party in (GUEST, HOST, ARBITER)},
+        roles,
+        data={"data": ["reader_0.data"]},
+        models=["glm_0.model"],
+        job_id="predict",
+        trained="train",
+    )
+    predicted = stores.output(GUEST, "glm_0", job_id="predict")
+    np.testing.assert_allclose(
+        predicted.column("predict_result").to_numpy(),
+        output.column("predict_result").to_numpy(),
+        rtol=1e-9,
+    )

@@ -1,7 +1,9 @@
 """HeteroLinR and HeteroPoisson role by role (guest, hosts, arbiter in threads over the SDK's
 in-memory wire, every object through the federation codec), on FATE's motor, student and
 dvisits tables, checked against a plaintext centralised computation of the same algorithm
-(same initial weights, batches, optimizer, penalty and convergence rule) written here."""
+(same initial weights, batches, optimizer, penalty and convergence rule) written here; and as
+tasks (`tests/components/tasks.py`): stepwise selection, cross validation, ModelCheckpoint and
+a warm start."""
 
 from __future__ import annotations
 

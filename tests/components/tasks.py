@@ -262,6 +262,18 @@ class Stores:
         )
         return model_files.read_model(path)
 
+    def checkpoints(
+        self, party: PartyRole, component: str, *, job_id: str = "train"
+    ) -> list[tuple[int, dict[str, Any] | None]]:
+        """The component's checkpoints at `party`: (step index, model), oldest step first."""
+        directory = model_files.checkpoint_dir(
+            self._node(party).data_dir, party.role, party.party_id, MODEL_ID, job_id, component
+        )
+        return [
+            (index, model_files.read_model(path))
+            for index, _, path in model_files.checkpoints(directory)
+        ]
+
     def metrics(
         self, party: PartyRole, component: str, *, job_id: str = "train"
     ) -> dict[str, dict[str, tracking.Metric]]:

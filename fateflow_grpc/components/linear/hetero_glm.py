@@ -18,6 +18,25 @@ Per iteration i and batch b (tag `fit.i.b`), u = X w the forward of a party:
 
 Sample weights (LinR; FATE's Poisson ignores them, and so does ours) weigh each row's residual
 and loss, as HeteroLR's do, the host's [[sum w u_h^2]] from the encrypted weights.
+
+Around the protocol, as HeteroLR's and FATE 1.5-1.11's:
+
+* validation during training (`validation_freqs`, `early_stopping_rounds`, `metrics`,
+  `use_first_metric_only`, top-level or in `callback_param`; `sdk/validation.py`, eval type
+  regression): at each due iteration the guest scores its training rows and the
+  `validate_data` rows with the hosts' plaintext forwards (flowids `validate.<k>.train` and
+  `validate.<k>.validate`), logs the metrics as the data set `iteration_<k>`, and with early
+  stopping tells the hosts and the arbiter whether to stop and which iteration's weights every
+  party keeps (HeteroLR's `validation_status`);
+* cross validation (`cv_param`; `sdk/cv.py`): each fold trains on its training rows,
+  validating on its test rows, with the arbiter's loss curve `loss.<fold>`;
+* ModelCheckpoint (`callback_param.callbacks`; `sdk/checkpoint.py`): every party keeps its
+  model after each `save_freq`-th iteration (folds keep none);
+* warm start: a model input beside train_data goes on from the model's weights, iterations and
+  loss history (the optimizer's moments start afresh, as FATE's do).
+
+Stepwise selection (`stepwise.py`) is refused together with validation, cross validation,
+ModelCheckpoint or a warm start.
 """
 
 from __future__ import annotations
@@ -25,16 +44,21 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from fateflow_grpc.components.crypto import paillier
+from fateflow_grpc.components.evaluation import metrics
 from fateflow_grpc.components.linear import hetero_lr as lr
 from fateflow_grpc.components.linear import sshe, stepwise
+from fateflow_grpc.components.sdk.checkpoint import Checkpoints, read_save_freq
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
+from fateflow_grpc.components.sdk.cv import FoldResult, read_cv, run_cv
 from fateflow_grpc.components.sdk.learning import (
     TRAIN_KINDS,
     learner_input,
@@ -42,6 +66,7 @@ from fateflow_grpc.components.sdk.learning import (
 )
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.components.sdk.transport import GET_TIMEOUT_S, Participants, Transport
+from fateflow_grpc.components.sdk.validation import LogMetric, Validation, due, read_validation
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import FederatedError, InvalidArgument
@@ -104,23 +129,27 @@ def validate(
         reader.number(name, minimum=0)
     reader.number("learning_rate", above=0)
     reader.boolean("decay_sqrt")
-    stepwise.read(reader)
-    # FATE's model-wide features not implemented here, accepted off and refused by name on:
-    # SSHE's refusals, but for stepwise selection, which these models have.
-    others = {name: value for name, value in (params or {}).items() if name != "stepwise_param"}
-    lacking = ParamReader(module, others, table)
-    sshe._refuse_lacking(lacking)
-    lacking.section("cv_param").only(
-        "need_cv", False, f"cross validation of {module} is not implemented yet"
-    )
+    metric_names = reader.raw("metrics")
+    if metric_names is not None and not isinstance(metric_names, list):
+        raise reader.error("metrics", metric_names, "must be a list of metric names")
+    reader.boolean("use_first_metric_only")
+    if reader.raw("floating_point_precision") is not None:
+        reader.integer("floating_point_precision", minimum=0, maximum=63)
+    validation = read_validation(reader)
+    save_freq = read_save_freq(reader)
+    cv = read_cv(reader)
+    if stepwise.read(reader) is not None:
+        # Stepwise fits many models, none of them the one these features would follow.
+        for on, what in (
+            (validation.enabled, "validation during training"),
+            (save_freq is not None, "ModelCheckpoint"),
+            (cv.need_cv, "cross validation"),
+        ):
+            if on:
+                raise reader.section("stepwise_param").error(
+                    "need_stepwise", True, f"together with {what} is not implemented"
+                )
     return reader
-
-
-def selection_of(
-    module: str, params: Mapping[str, Any], table: Mapping[str, Any]
-) -> stepwise.Settings | None:
-    """The stepwise selection asked for (None: none), its parameters checked."""
-    return stepwise.read(validate(module, params, table))
 
 
 def settings_of(module: str, params: Mapping[str, Any], table: Mapping[str, Any]) -> lr._Settings:
@@ -150,6 +179,7 @@ def settings_of(module: str, params: Mapping[str, Any], table: Mapping[str, Any]
         precision_bits=52
         if precision is None
         else reader.integer("floating_point_precision", minimum=0, maximum=63),
+        validation=read_validation(reader),
     )
 
 
@@ -287,28 +317,55 @@ def meta(settings: lr._Settings, **extra: object) -> dict[str, Any]:
     }
 
 
-def model(
-    meta: Mapping[str, Any],
-    header: Sequence[str],
-    weights: Floats,
-    intercept: float,
-    iters: int,
-    converged: bool,
-    losses: Sequence[float],
-) -> Model:
+@dataclass(frozen=True)
+class Fitted:
+    """A party's part of a training run: its coefficients (the arbiter: none), the guest's
+    intercept, the iterations, convergence, the arbiter's loss history, and at the guest the
+    iteration early stopping went back to (FATE's `best_iteration`) and the validation
+    metrics of every scored iteration."""
+
+    weights: Floats
+    intercept: float = 0.0
+    iters: int = 0
+    converged: bool = False
+    losses: list[float] = field(default_factory=list)
+    best_iteration: int = -1
+    validation_metrics: dict[str, list[float]] | None = None
+
+
+#: What a fit calls after each iteration: the iteration, and how to make its `Fitted` now.
+EpochEnd = Callable[[int, Callable[[], Fitted]], None]
+
+
+def model(meta: Mapping[str, Any], header: Sequence[str], fitted: Fitted) -> Model:
     """FATE's `<Model>Meta` and `<Model>Param` (LinRModelParam, PoissonModelParam)."""
     return {
         "meta": dict(meta),
         "param": {
-            "iters": iters,
-            "loss_history": list(losses),
-            "is_converged": converged,
-            "weight": {name: float(w) for name, w in zip(header, weights, strict=True)},
-            "intercept": float(intercept),
+            "iters": fitted.iters,
+            "loss_history": list(fitted.losses),
+            "is_converged": fitted.converged,
+            "weight": {name: float(w) for name, w in zip(header, fitted.weights, strict=True)},
+            "intercept": float(fitted.intercept),
             "header": list(header),
-            "best_iteration": -1,
+            "best_iteration": fitted.best_iteration,
         },
     }
+
+
+def warm_start(module: str, saved: Model, header: Sequence[str]) -> Fitted:
+    """Where a warm start goes on from (FATE 1.7+: a model input beside train_data): the
+    model's weights of `header`, its iterations and loss history."""
+    weights = sshe._model_weights(saved, header, module)
+    param = saved["param"]
+    iters = param.get("iters")
+    losses = param.get("loss_history", [])
+    if not isinstance(iters, int) or isinstance(iters, bool) or iters < 0:
+        raise InvalidArgument(f"{module}: the warm start's model has no iteration count")
+    if not isinstance(losses, list):
+        raise InvalidArgument(f"{module}: the warm start's model has no loss history")
+    intercept = param.get("intercept", 0.0)
+    return Fitted(weights, float(intercept), iters, bool(param.get("is_converged")), losses)
 
 
 # --- the arbiter ------------------------------------------------------------------------------
@@ -321,10 +378,12 @@ def fit_arbiter(
     parties: Participants,
     *,
     on_loss: Callable[[int, float], None] | None = None,
+    start: Fitted | None = None,
+    epoch_end: EpochEnd | None = None,
     timeout: float = GET_TIMEOUT_S,
-) -> tuple[int, bool, list[float]]:
-    """The arbiter's part: keys, masked decryption, losses, convergence. Returns (iterations,
-    converged, loss history)."""
+) -> Fitted:
+    """The arbiter's part: keys, masked decryption, losses, convergence, and with early
+    stopping the guest's verdict. A warm `start` goes on from its iterations and losses."""
     check_hosts(family, settings, parties)
     parties.require_arbiter()
     names = _names(family)
@@ -333,9 +392,9 @@ def fit_arbiter(
     public_key, private_key = paillier.generate_keypair(settings.key_length)
     channel.remote(public_key.to_json(), names["pubkey"], "fit", [guest, *hosts])
     batch_num = _batch_num(channel.get_one(names["batch_info"], "fit", guest), guest)
-    losses: list[float] = []
+    losses = [] if start is None else list(start.losses)
     converged = False
-    iteration = 0
+    iteration = 0 if start is None else start.iters
     plain_width = lr._width(public_key.n)
     cipher_width = lr._width(public_key.nsquare)
     while iteration < settings.max_iter:
@@ -378,10 +437,15 @@ def fit_arbiter(
                 on_loss(iteration, losses[-1])
         converged = lr._converged(settings, losses, change)
         channel.remote(converged, names["converge"], _converge_tag(iteration), [guest, *hosts])
+        stop = lr._early_stop(channel, settings, iteration, guest)
+        if epoch_end is not None:
+            epoch_end(
+                iteration, partial(Fitted, np.zeros(0), 0.0, iteration + 1, converged, list(losses))
+            )
         iteration += 1
-        if converged:
+        if converged or stop is not None:
             break
-    return iteration, converged, losses
+    return Fitted(np.zeros(0), 0.0, iteration, converged, losses)
 
 
 def _batch_num(info: object, guest: PartyRole) -> int:
@@ -453,10 +517,28 @@ def fit_guest(
     settings: lr._Settings,
     parties: Participants,
     *,
+    validate: Data | None = None,
+    log_metric: LogMetric | None = None,
+    start: Fitted | None = None,
+    epoch_end: EpochEnd | None = None,
     timeout: float = GET_TIMEOUT_S,
-) -> tuple[Floats, float, int, bool]:
-    """The guest's part: (coefficients, intercept, iterations, converged)."""
+) -> Fitted:
+    """The guest's part. With `validation_freqs`, the training rows and the `validate` rows
+    are scored with the hosts' forwards at each due iteration, their metrics given to
+    `log_metric` (data sets `iteration_<k>`); early stopping keeps the best iteration's
+    weights. A warm `start` goes on from its weights and iterations."""
     check_hosts(family, settings, parties)
+    validation = (
+        Validation(
+            settings.validation,
+            metrics.REGRESSION,
+            log_metric=log_metric or (lambda *_: None),
+            has_validate_data=validate is not None,
+        )
+        if settings.validation.enabled
+        else None
+    )
+    best: dict[int, Floats] = {}
     assert data.labels is not None and data.offset is not None
     names = _names(family)
     arbiter = parties.require_arbiter()
@@ -474,7 +556,11 @@ def fit_guest(
         "guest",
         size,
         fit_intercept,
-        lr.initial_weights(settings, size),
+        lr.initial_weights(settings, size)
+        if start is None
+        else np.append(start.weights, start.intercept)
+        if fit_intercept
+        else start.weights,
     )
     row_weights = data.weights if family.weighted else None
     key = paillier.PublicKey.from_json(
@@ -504,9 +590,14 @@ def fit_guest(
                 hosts,
             )
     converged = False
-    iteration = 0
+    iteration = 0 if start is None else start.iters
+
+    def fitted(weights: Floats, iters: int, converged: bool) -> Fitted:
+        intercept = float(weights[-1]) if fit_intercept else 0.0
+        return Fitted(weights[:coefficients], intercept, iters, converged)
+
     while iteration < settings.max_iter:
-        start = descent.weights.copy()
+        before = descent.weights.copy()
         for index, rows in enumerate(batches):
             tag = f"fit.{iteration}.{index}"
             x, labels, offset = design[rows], data.labels[rows], data.offset[rows]
@@ -549,12 +640,66 @@ def fit_guest(
                     lr._pack_numbers([loss], key, rerandomize=False), names["loss"], tag, [arbiter]
                 )
             descent.step(key, x, residual, tag, iteration)
-        converged = descent.end_iteration(start, iteration)
+        converged = descent.end_iteration(before, iteration)
+        stop = None
+        if validation is not None and validation.due(iteration):
+            best[iteration] = descent.weights
+            now = fitted(descent.weights, iteration + 1, converged)
+            stop = _guest_validate(
+                family, channel, validation, iteration, now, data, validate, parties
+            )
+        if epoch_end is not None:
+            epoch_end(iteration, partial(fitted, descent.weights, iteration + 1, converged))
         iteration += 1
+        if stop is not None:
+            descent.weights = best[stop]
+            break
         if converged:
             break
-    final = descent.weights
-    return final[:coefficients], float(final[-1]) if fit_intercept else 0.0, iteration, converged
+    result = fitted(descent.weights, iteration, converged)
+    if validation is None:
+        return result
+    return replace(
+        result,
+        best_iteration=validation.best_round,
+        validation_metrics=validation.summary(),
+    )
+
+
+def _guest_validate(
+    family: Family,
+    channel: lr._Channel,
+    validation: Validation,
+    iteration: int,
+    fitted: Fitted,
+    data: Data,
+    validate: Data | None,
+    parties: Participants,
+) -> int | None:
+    """Score the training and validate rows with this iteration's weights, log their
+    metrics, and tell the others whether to stop; the iteration to go back to when stopping."""
+    tables: dict[str, pa.Table] = {}
+    for kind, rows in (("train", data), ("validate", validate)):
+        if rows is not None:
+            values = predict_guest(
+                family,
+                channel.transport,
+                rows,
+                fitted.weights,
+                fitted.intercept,
+                parties,
+                flowid=f"validate.{iteration}.{kind}",
+                timeout=channel.timeout,
+            )
+            ids = np.asarray(rows.ids, dtype=object)
+            tables[kind] = regression_prediction_table(ids, rows.labels, values, kind)
+    validation.score(iteration, train=tables["train"], validate=tables.get("validate"))
+    if validation.params.early_stopping_rounds is None:
+        return None
+    status = {"stop": validation.stop, "best": validation.best_round}
+    others = [*parties.hosts, parties.require_arbiter()]
+    channel.remote(status, lr.VALIDATION_STATUS, f"validate.{iteration}", others)
+    return validation.best_round if validation.stop else None
 
 
 def _guest_loss(
@@ -599,9 +744,14 @@ def fit_host(
     settings: lr._Settings,
     parties: Participants,
     *,
+    validate: Data | None = None,
+    start: Fitted | None = None,
+    epoch_end: EpochEnd | None = None,
     timeout: float = GET_TIMEOUT_S,
-) -> tuple[Floats, int, bool]:
-    """A host's part: (coefficients, iterations, converged)."""
+) -> Fitted:
+    """A host's part. With `validation_freqs`, its forwards of the training and `validate`
+    rows the guest scores at each due iteration; `start` as the guest's."""
+    best: dict[int, Floats] = {}
     check_hosts(family, settings, parties)
     names = _names(family)
     arbiter = parties.require_arbiter()
@@ -616,7 +766,7 @@ def fit_host(
         "host",
         size,
         False,
-        lr.initial_weights(settings, size),
+        lr.initial_weights(settings, size) if start is None else start.weights,
     )
     key = paillier.PublicKey.from_json(
         lr._json_key(channel.get_one(names["pubkey"], "fit", arbiter))
@@ -646,9 +796,9 @@ def fit_host(
         if with_loss and weighted
     ]
     converged = False
-    iteration = 0
+    iteration = 0 if start is None else start.iters
     while iteration < settings.max_iter:
-        start = descent.weights.copy()
+        before = descent.weights.copy()
         for index, rows in enumerate(batches):
             tag = f"fit.{iteration}.{index}"
             x = data.matrix[rows]
@@ -686,11 +836,31 @@ def fit_host(
                 channel.get_one(names["fore"], tag, guest), key, "residuals", guest, len(rows)
             )
             descent.step(key, x, residual, tag, iteration)
-        converged = descent.end_iteration(start, iteration)
+        converged = descent.end_iteration(before, iteration)
+        stop = None
+        if due(settings.validation, iteration):
+            best[iteration] = descent.weights
+            for kind, rows_of in (("train", data), ("validate", validate)):
+                if rows_of is not None:
+                    predict_host(
+                        family,
+                        transport,
+                        rows_of,
+                        descent.weights,
+                        parties,
+                        flowid=f"validate.{iteration}.{kind}",
+                        timeout=timeout,
+                    )
+            stop = lr._early_stop(channel, settings, iteration, guest)
+        if epoch_end is not None:
+            epoch_end(iteration, partial(Fitted, descent.weights, 0.0, iteration + 1, converged))
         iteration += 1
+        if stop is not None:
+            descent.weights = best[stop]
+            break
         if converged:
             break
-    return descent.weights, iteration, converged
+    return Fitted(descent.weights, 0.0, iteration, converged)
 
 
 # --- prediction -------------------------------------------------------------------------------
@@ -800,55 +970,97 @@ def module_info(
 
 
 def run(
-    context: TaskContext,
-    family: Family,
-    settings: lr._Settings,
-    meta: Mapping[str, Any],
-    exposure: str | None = None,
-    selection: stepwise.Settings | None = None,
+    context: TaskContext, family: Family, table: Mapping[str, Any], exposure: str | None = None
 ) -> None:
-    """A GLM component's task at any role: training (with stepwise `selection`, and the
-    guest's predictions on the training data) or, given a model, prediction."""
-    parties = Participants.from_roles(context.roles)
+    """A GLM component's task at any role: cross validation (`cv_param`); training (from a
+    warm start's model input, with stepwise selection, validation, ModelCheckpoint, and the
+    guest's predictions on the training data); or, given a model alone, prediction."""
+    module = family.module
+    reader = validate(module, context.parameters, table)
+    settings = settings_of(module, context.parameters, table)
+    selection = stepwise.read(reader)
+    extra = {"exposure_colname": exposure} if "exposure_colname" in table else {}
+    task = _Task(context, family, settings, meta(settings, **extra), exposure)
     saved: Model | None = next(iter(context.input_models().values()), None)
     role = context.task.role
-    module = family.module
+    # FATE 1.7's warm start: a model and train_data go on training; a model alone predicts
+    # (the arbiter, which has no data, reads what the DSL gives the component).
+    training = (
+        context.job_parameters.get("job_type") != "predict"
+        and "train_data" in context.declared_inputs
+        if role == "arbiter"
+        else learner_input(context)[1] == "train"
+    )
+    warm, saved = (saved, None) if training else (None, saved)
+    if warm is not None and selection is not None:
+        raise reader.section("stepwise_param").error(
+            "need_stepwise", True, "cannot go on from a warm start's model"
+        )
+    cv = read_cv(reader)
+    if cv.need_cv and saved is None and warm is None:
+        run_cv(
+            context,
+            cv,
+            task.fold,
+            mode="hetero",
+            data=None if role == "arbiter" else learner_input(context)[0],
+            eval_type=metrics.REGRESSION,
+            metric_names=list(reader.raw("metrics") or []),
+        )
+        return
+    checkpoints = Checkpoints.of(reader, context.save_checkpoint)
     if role == "arbiter":
         if saved is None:
-            _train_arbiter(context, family, settings, meta, parties, selection)
+            _train_arbiter(task, selection, warm, checkpoints)
         return  # prediction needs no arbiter
     dataset, kind = learner_input(context)
     data, header = party_data(module, dataset, role, exposure, training=saved is None)
     if data.weights is not None and not family.weighted:
         context.log.warning("%s does not weigh samples: the sample weights are ignored", module)
     flowid = "train" if saved is None else "predict"
-    if role == "host":
-        if saved is None:
-
-            def fit_here(transport: Transport, rows: Data) -> tuple[Floats, int, bool]:
-                return fit_host(family, transport, rows, settings, parties)
-
-            fitted, data, header = _train(context, selection, parties, data, header, fit_here)
-            weights, iters, converged = fitted or (np.zeros(0), 0, False)
-            _save(context, model(meta, header, weights, 0.0, iters, converged, []))
-        else:
-            weights = sshe._model_weights(saved, header, module)
-            data = _columns(
-                data, header, [name for name in header if name in saved["param"]["weight"]]
-            )
-        predict_host(family, context.federation, data, weights, parties, flowid=flowid)
-        return
+    parties = task.parties
     if saved is None:
+        validate_rows = _validate_input(task, role, header) if settings.validation.enabled else None
+        start = None if warm is None else warm_start(module, warm, header)
 
-        def fit_there(transport: Transport, rows: Data) -> tuple[Floats, float, int, bool]:
-            return fit_guest(family, transport, rows, settings, parties)
+        def epoch_end(iteration: int, fitted: Callable[[], Fitted]) -> None:
+            checkpoints.epoch_end(iteration, lambda: model(task.meta, header, fitted()))
 
-        trained, data, header = _train(context, selection, parties, data, header, fit_there)
-        weights, intercept, iters, converged = trained or (np.zeros(0), 0.0, 0, False)
-        _save(context, model(meta, header, weights, intercept, iters, converged, []))
+        def fit_here(transport: Transport, rows: Data) -> Fitted:
+            if role == "host":
+                return fit_host(
+                    family,
+                    transport,
+                    rows,
+                    settings,
+                    parties,
+                    validate=validate_rows,
+                    start=start,
+                    epoch_end=epoch_end,
+                )
+            return fit_guest(
+                family,
+                transport,
+                rows,
+                settings,
+                parties,
+                validate=validate_rows,
+                log_metric=context.log_metric,
+                start=start,
+                epoch_end=epoch_end,
+            )
+
+        trained, data, header = _train(context, selection, parties, data, header, fit_here)
+        fitted = trained or Fitted(np.zeros(0))
+        _save(context, model(task.meta, header, fitted), fitted)
+        weights, intercept = fitted.weights, fitted.intercept
     else:
+        # The features a stepwise model left out weigh 0.
         weights = sshe._model_weights(saved, header, module)
         intercept = float(saved["param"].get("intercept", 0.0))
+    if role == "host":
+        predict_host(family, context.federation, data, weights, parties, flowid=flowid)
+        return
     values = predict_guest(
         family, context.federation, data, weights, intercept, parties, flowid=flowid
     )
@@ -858,41 +1070,147 @@ def run(
     )
 
 
+@dataclass(frozen=True)
+class _Task:
+    """What a component's task trains with."""
+
+    context: TaskContext
+    family: Family
+    settings: lr._Settings
+    meta: Mapping[str, Any]
+    exposure: str | None
+
+    @property
+    def parties(self) -> Participants:
+        return Participants.from_roles(self.context.roles)
+
+    def fold(
+        self, transport: Transport, fold: int, train: Dataset | None, test: Dataset | None
+    ) -> FoldResult:
+        """One fold of cross validation at this party (no checkpoints): FATE's loss curve
+        `loss.<fold>` at the arbiter; the fold validates on its test rows, as FATE's
+        fit(train, test)."""
+        family, settings, parties = self.family, self.settings, self.parties
+        if train is None or test is None:
+            curve = {**LOSS_META, "curve_name": str(fold)}
+
+            def on_loss(iteration: int, loss: float) -> None:
+                self.context.log_metric("train", f"loss.{fold}", [(iteration, loss)], curve)
+
+            arbiter = fit_arbiter(family, transport, settings, parties, on_loss=on_loss)
+            return FoldResult(summary=_fit_summary(arbiter))
+        role = self.context.task.role
+        rows, header = party_data(family.module, train, role, self.exposure, training=True)
+        tested = _validate_rows(self, test, role, header)
+        if role == "host":
+            fitted = fit_host(family, transport, rows, settings, parties, validate=tested)
+            for data, flowid in ((rows, "train"), (tested, "predict")):
+                predict_host(family, transport, data, fitted.weights, parties, flowid=flowid)
+            return FoldResult(summary=_fit_summary(fitted))
+        fitted = fit_guest(
+            family,
+            transport,
+            rows,
+            settings,
+            parties,
+            validate=tested,
+            log_metric=self.context.log_metric,
+        )
+        tables = [
+            regression_prediction_table(
+                source.ids,
+                source.labels,
+                predict_guest(
+                    family,
+                    transport,
+                    data,
+                    fitted.weights,
+                    fitted.intercept,
+                    parties,
+                    flowid=flowid,
+                ),
+                kind,
+                source.sid,
+            )
+            for source, data, flowid, kind in (
+                (train, rows, "train", "train"),
+                (test, tested, "predict", "validate"),
+            )
+        ]
+        return FoldResult(tables[0], tables[1], _fit_summary(fitted))
+
+
+def _fit_summary(fitted: Fitted) -> dict[str, Any]:
+    return {
+        "iters": fitted.iters,
+        "is_converged": fitted.converged,
+        "loss_history": list(fitted.losses),
+    }
+
+
+def _validate_input(task: _Task, role: str, header: Sequence[str]) -> Data | None:
+    tables = task.context.input_tables("validate_data")
+    return _validate_rows(task, Dataset.from_table(tables[0]), role, header) if tables else None
+
+
+def _validate_rows(task: _Task, dataset: Dataset, role: str, header: Sequence[str]) -> Data:
+    """A party's rows to score during training, its features in the training header's order."""
+    module = task.family.module
+    data, columns = party_data(module, dataset, role, task.exposure, training=False)
+    missing = [name for name in header if name not in columns]
+    if missing:
+        raise InvalidArgument(
+            f"{module} at the {role}: validate_data lacks the features {', '.join(missing[:5])}"
+        )
+    if role == "guest" and data.labels is None:
+        raise InvalidArgument(f"{module} validates on labelled rows: set with_label at the guest")
+    return _columns(data, columns, header)
+
+
 def _columns(data: Data, header: Sequence[str], kept: Sequence[str]) -> Data:
     positions = [list(header).index(name) for name in kept]
     return replace(data, matrix=data.matrix[:, positions])
 
 
 def _train_arbiter(
-    context: TaskContext,
-    family: Family,
-    settings: lr._Settings,
-    meta: Mapping[str, Any],
-    parties: Participants,
+    task: _Task,
     selection: stepwise.Settings | None,
+    warm: Model | None,
+    checkpoints: Checkpoints,
 ) -> None:
+    context, family, settings, parties = task.context, task.family, task.settings, task.parties
+
     def on_loss(iteration: int, loss: float) -> None:
         context.log_metric("train", "loss", [(iteration, loss)], LOSS_META)
         context.log.info("iteration %s: loss %.6f", iteration, loss)
 
+    def epoch_end(iteration: int, fitted: Callable[[], Fitted]) -> None:
+        checkpoints.epoch_end(iteration, lambda: model(task.meta, [], fitted()))
+
     if selection is None:
-        fitted = fit_arbiter(family, context.federation, settings, parties, on_loss=on_loss)
+        fitted = fit_arbiter(
+            family,
+            context.federation,
+            settings,
+            parties,
+            on_loss=on_loss,
+            start=None if warm is None else warm_start(family.module, warm, []),
+            epoch_end=epoch_end,
+        )
     else:
         (count, j_host, host_names), (_, j_guest, guest_names) = stepwise.exchange_sizes(
             context.federation, parties, "arbiter", None, GET_TIMEOUT_S
         )
 
-        def fit(
-            transport: Transport, host: stepwise.Mask, guest: stepwise.Mask
-        ) -> tuple[int, bool, list[float]]:
+        def fit(transport: Transport, host: stepwise.Mask, guest: stepwise.Mask) -> Fitted:
             return fit_arbiter(family, transport, settings, parties)
 
         def scorer(
-            result: tuple[int, bool, list[float]], host: stepwise.Mask, guest: stepwise.Mask
+            result: Fitted, host: stepwise.Mask, guest: stepwise.Mask
         ) -> tuple[float, float]:
-            if not result[2]:
+            if not result.losses:
                 raise InvalidArgument(f"{family.module}: stepwise needs the loss of each model")
-            loss = result[2][-1]
+            loss = result.losses[-1]
             features = int(host.sum() + guest.sum()) + int(settings.fit_intercept)
             return loss, stepwise.score(selection, family.ic_approx, count, features, loss)
 
@@ -907,12 +1225,8 @@ def _train_arbiter(
             GET_TIMEOUT_S,
         )
         _log_steps(context, selection, steps, count, settings, (host_names, guest_names), {})
-        fitted = final or (0, False, [])
-    iters, converged, losses = fitted
-    _save(context, model(meta, [], np.zeros(0), 0.0, iters, converged, losses))
-
-
-T = TypeVar("T")
+        fitted = final or Fitted(np.zeros(0))
+    _save(context, model(task.meta, [], fitted), fitted)
 
 
 def _train(
@@ -921,8 +1235,8 @@ def _train(
     parties: Participants,
     data: Data,
     header: list[str],
-    fit: Callable[[Transport, Data], T],
-) -> tuple[T | None, Data, list[str]]:
+    fit: Callable[[Transport, Data], Fitted],
+) -> tuple[Fitted | None, Data, list[str]]:
     """A client's model: fitted once, or the one stepwise selection keeps, with the rows and
     header of the features it has."""
     if selection is None:
@@ -941,7 +1255,7 @@ def _train(
         mask = host if role == "host" else guest
         return [name for name, kept in zip(header, mask, strict=True) if kept]
 
-    def candidate(transport: Transport, host: stepwise.Mask, guest: stepwise.Mask) -> T:
+    def candidate(transport: Transport, host: stepwise.Mask, guest: stepwise.Mask) -> Fitted:
         return fit(transport, _columns(data, header, own(host, guest)))
 
     final, (host, guest), steps = stepwise.select(
@@ -978,14 +1292,14 @@ def _log_steps(
         context.log_metric("train", name, [(name, float(step.step))], meta)
 
 
-def _save(context: TaskContext, saved: Model) -> None:
+def _save(context: TaskContext, saved: Model, fitted: Fitted) -> None:
     context.save_model(saved)
-    param = saved["param"]
-    context.log.info("trained: %s iterations, converged: %s", param["iters"], param["is_converged"])
+    context.log.info("trained: %s iterations, converged: %s", fitted.iters, fitted.converged)
+    validation = (
+        {}
+        if fitted.validation_metrics is None
+        else {"validation_metrics": fitted.validation_metrics}
+    )
     context.save_summary(
-        {
-            "iters": param["iters"],
-            "is_converged": param["is_converged"],
-            "loss_history": param["loss_history"],
-        }
+        {**_fit_summary(fitted), **validation, "best_iteration": fitted.best_iteration}
     )

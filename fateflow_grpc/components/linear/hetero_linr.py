@@ -5,6 +5,9 @@ guest (with the labels), hosts, and an arbiter holding the Paillier key; FATE 1.
 The residual is d = u - y (u = X w, every party's forward summed), the loss the mean of
 (u - y)^2 / 2 (FATE's `compute_loss`, with one host only), predictions the forward itself, in
 FATE's regression output (`predict_result` and `predict_score` both the prediction).
+
+As FATE 1.5-1.11's, it has stepwise selection, validation during training with early stopping
+(regression metrics), cross validation, ModelCheckpoint and warm start (`hetero_glm.py`).
 """
 
 from __future__ import annotations
@@ -89,6 +92,4 @@ class HeteroLinR:
     info = glm.module_info(MODULE, DEFAULTS, lambda params: validate_parameters(params))
 
     def run(self, context: TaskContext) -> None:
-        settings = glm.settings_of(MODULE, context.parameters, DEFAULTS)
-        selection = glm.selection_of(MODULE, context.parameters, DEFAULTS)
-        glm.run(context, LINEAR, settings, glm.meta(settings), selection=selection)
+        glm.run(context, LINEAR, DEFAULTS)

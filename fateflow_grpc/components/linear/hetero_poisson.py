@@ -8,6 +8,10 @@ exposure * exp(u_g) * [[exp(u_h)]] - y; the loss is FATE's mean(mu - y (u + log 
 (the negative log-likelihood without log(y!)), from the host's [[u_h]] per row; predictions
 are mu. As in FATE: one host only, and sample weights are ignored (with a warning). An exposure
 of 0 counts as 1e-7 (FATE's `safe_log`).
+
+As FATE 1.5-1.11's, it has stepwise selection, validation during training with early stopping
+(regression metrics of mu, the validate data's exposure applied), cross validation,
+ModelCheckpoint and warm start (`hetero_glm.py`).
 """
 
 from __future__ import annotations
@@ -102,8 +106,4 @@ class HeteroPoisson:
 
     def run(self, context: TaskContext) -> None:
         validate_parameters(context.parameters)
-        settings = glm.settings_of(MODULE, context.parameters, DEFAULTS)
-        exposure = context.parameters.get("exposure_colname")
-        meta = glm.meta(settings, exposure_colname=exposure)
-        selection = glm.selection_of(MODULE, context.parameters, DEFAULTS)
-        glm.run(context, POISSON, settings, meta, exposure, selection)
+        glm.run(context, POISSON, DEFAULTS, context.parameters.get("exposure_colname"))

@@ -1,7 +1,7 @@
 """Every HeteroLinR and HeteroPoisson parameter set of FATE's own example confs (releases
 1.5.3 to 1.11.4, read from a git mirror of FATE; skipped when absent), each party's as its conf
-resolves them: accepted, or refused naming a feature that is not here (sqn, cross validation,
-validation during training, callbacks)."""
+resolves them: accepted, or refused naming a feature that is not here (sqn; stepwise selection
+together with validation, cross validation or ModelCheckpoint)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,8 @@ from fateflow_grpc.components.linear import hetero_linr, hetero_poisson
 from fateflow_grpc.errors import InvalidArgument
 from tests.components.io import test_fate_examples_io as examples
 
-#: What a refusal may name: the features issue #20 leaves for later.
-REFUSABLE = {
-    "optimizer",  # sqn
-    "cv_param.need_cv",
-    "validation_freqs",
-    "early_stopping_rounds",
-    "callback_param.callbacks",
-    "callback_param.validation_freqs",
-    "callback_param.early_stopping_rounds",
-}
+#: What a refusal may name: the features not implemented here.
+REFUSABLE = {"optimizer", "stepwise_param.need_stepwise"}
 
 
 @pytest.mark.parametrize("tag", examples.TAGS)

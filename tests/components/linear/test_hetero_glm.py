@@ -1,7 +1,9 @@
 """HeteroLinR and HeteroPoisson role by role (guest, hosts, arbiter in threads over the SDK's
 in-memory wire, every object through the federation codec), on FATE's motor, student and
 dvisits tables, checked against a plaintext centralised computation of the same algorithm
-(same initial weights, batches, optimizer, penalty and convergence rule) written here."""
+(same initial weights, batches, optimizer, penalty and convergence rule) written here; and as
+tasks (`tests/components/tasks.py`): stepwise selection, cross validation, ModelCheckpoint and
+a warm start."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
+from fateflow_grpc.components.io.model_loader import ModelLoader
 from fateflow_grpc.components.linear import hetero_glm as glm
 from fateflow_grpc.components.linear import hetero_linr, hetero_poisson
+from fateflow_grpc.components.sdk import cv
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.testing import Wire, run_parties
 from fateflow_grpc.components.sdk.transport import Participants
@@ -121,9 +125,9 @@ def plaintext_glm(
 @dataclass
 class Trained:
     wire: Wire
-    guest: tuple[np.ndarray, float, int, bool]
+    guest: glm.Fitted
     hosts: dict[PartyRole, np.ndarray]
-    arbiter: tuple[int, bool, list[float]]
+    arbiter: glm.Fitted
 
 
 def train(
@@ -132,16 +136,30 @@ def train(
     params: Mapping[str, Any],
     guest: glm.Data,
     hosts: Mapping[PartyRole, glm.Data],
+    validate: Mapping[PartyRole, glm.Data] | None = None,
+    log_metric: Any = None,
 ) -> Trained:
+    """Every party's fit; `validate` each party's rows scored during training."""
     settings = glm.settings_of(family.module, params, table)
     parties = Participants(GUEST, tuple(hosts), ARBITER)
+    validate = validate or {}
     wire = Wire()
     roles: dict[PartyRole, Any] = {
         ARBITER: lambda t: glm.fit_arbiter(family, t, settings, parties),
-        GUEST: lambda t: glm.fit_guest(family, t, guest, settings, parties),
+        GUEST: lambda t: glm.fit_guest(
+            family,
+            t,
+            guest,
+            settings,
+            parties,
+            validate=validate.get(GUEST),
+            log_metric=log_metric,
+        ),
     }
     for party, data in hosts.items():
-        roles[party] = lambda t, data=data: glm.fit_host(family, t, data, settings, parties)[0]
+        roles[party] = lambda t, party=party, data=data: (
+            glm.fit_host(family, t, data, settings, parties, validate=validate.get(party)).weights
+        )
     results = run_parties(wire, roles)
     return Trained(wire, results[GUEST], {h: results[h] for h in hosts}, results[ARBITER])
 
@@ -198,12 +216,10 @@ def test_linr_on_motor_matches_the_plaintext_computation(motor: Split) -> None:
         [np.arange(len(x))],
         np.zeros(x.shape[1] + 1),
     )
-    coefficients, intercept, guest_iters, _ = trained.guest
-    got = np.concatenate([coefficients, trained.hosts[HOST], [intercept]])
+    got = np.concatenate([trained.guest.weights, trained.hosts[HOST], [trained.guest.intercept]])
     np.testing.assert_allclose(got, expected, atol=1e-6)
-    arbiter_iters, _, arbiter_losses = trained.arbiter
-    assert guest_iters == arbiter_iters == iters
-    np.testing.assert_allclose(arbiter_losses, losses, rtol=1e-6)
+    assert trained.guest.iters == trained.arbiter.iters == iters
+    np.testing.assert_allclose(trained.arbiter.losses, losses, rtol=1e-6)
     assert losses[-1] < losses[0]
     # The host gets no label, nothing in the clear but ids, flags and masked numbers.
     names = {d.name.split(".")[-1] for d in trained.wire.received_by(HOST)}
@@ -260,11 +276,14 @@ def test_linr_two_hosts_mini_batches_weights_adam_l1_on_student() -> None:
         initial,
         scaled,
     )
-    coefficients, intercept, _, _ = trained.guest
-    got = np.concatenate([coefficients, trained.hosts[HOST], trained.hosts[HOST_B], [intercept]])
+    guest_part = trained.guest
+    got = np.concatenate(
+        [guest_part.weights, trained.hosts[HOST], trained.hosts[HOST_B], [guest_part.intercept]]
+    )
     np.testing.assert_allclose(got, expected, atol=1e-6)
     # No loss with several hosts, as in FATE.
-    assert trained.arbiter == (iters, False, [])
+    assert (trained.arbiter.iters, trained.arbiter.converged) == (iters, False)
+    assert trained.arbiter.losses == []
 
 
 def test_linr_weighted_loss_with_one_host(motor: Split) -> None:
@@ -290,10 +309,9 @@ def test_linr_weighted_loss_with_one_host(motor: Split) -> None:
         np.zeros(x.shape[1] + 1),
         weights,
     )
-    coefficients, intercept, _, _ = trained.guest
-    got = np.concatenate([coefficients, trained.hosts[HOST], [intercept]])
+    got = np.concatenate([trained.guest.weights, trained.hosts[HOST], [trained.guest.intercept]])
     np.testing.assert_allclose(got, expected, atol=1e-6)
-    np.testing.assert_allclose(trained.arbiter[2], losses, rtol=1e-6)
+    np.testing.assert_allclose(trained.arbiter.losses, losses, rtol=1e-6)
 
 
 # --- HeteroPoisson --------------------------------------------------------------------------
@@ -346,11 +364,10 @@ def test_poisson_on_dvisits_matches_the_plaintext_computation(
         [np.arange(len(x))],
         np.zeros(x.shape[1] + 1),
     )
-    coefficients, intercept, _, _ = trained.guest
-    got = np.concatenate([coefficients, trained.hosts[HOST], [intercept]])
+    got = np.concatenate([trained.guest.weights, trained.hosts[HOST], [trained.guest.intercept]])
     np.testing.assert_allclose(got, expected, atol=1e-6)
-    assert trained.arbiter[0] == iters
-    np.testing.assert_allclose(trained.arbiter[2], losses, rtol=1e-6)
+    assert trained.arbiter.iters == iters
+    np.testing.assert_allclose(trained.arbiter.losses, losses, rtol=1e-6)
 
 
 def test_prediction_sums_the_forwards(dvisits: Split) -> None:
@@ -370,6 +387,239 @@ def test_prediction_sums_the_forwards(dvisits: Split) -> None:
         forward = guest.matrix @ weights + 0.3 + dvisits.host.values @ host_weights
         expected = forward if family is hetero_linr.LINEAR else 2.0 * np.exp(forward)
         np.testing.assert_allclose(results[GUEST], expected, rtol=1e-12)
+
+
+# --- validation during training -------------------------------------------------------------
+
+
+def subset(data: glm.Data, ids: Sequence[str]) -> glm.Data:
+    """A party's rows of `ids`, in that order."""
+    position = {sample: k for k, sample in enumerate(data.ids)}
+    rows = np.array([position[sample] for sample in ids])
+
+    def take(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[rows]
+
+    return glm.Data(
+        list(ids), data.matrix[rows], take(data.labels), take(data.offset), take(data.weights)
+    )
+
+
+def plain_errors(predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    errors = predictions - labels
+    return {
+        "root_mean_squared_error": math.sqrt(float(np.mean(errors**2))),
+        "mean_absolute_error": float(np.mean(np.abs(errors))),
+    }
+
+
+def validated_run(
+    family: str, split: Split, offset: np.ndarray, params: Mapping[str, Any], table: Any
+) -> tuple[Trained, list[tuple[str, str, dict[str, float]]], list[np.ndarray], list[dict]]:
+    """A run trained on the first 100 rows, validated on the others; with the plaintext run's
+    weights after each iteration and their errors on both (`train`, `validate`)."""
+    module = hetero_linr.LINEAR if family == "linr" else hetero_poisson.POISSON
+    guest_all, host_all = split.guest_data(offset=offset), split.host_data(slice(None))
+    train_ids, validate_ids = split.guest.ids[:100], split.guest.ids[100:]
+    logged: list[tuple[str, str, dict[str, float]]] = []
+    trained = train(
+        module,
+        table,
+        params,
+        subset(guest_all, train_ids),
+        {HOST: subset(host_all, train_ids)},
+        validate={GUEST: subset(guest_all, validate_ids), HOST: subset(host_all, validate_ids)},
+        log_metric=lambda namespace, name, points, meta: logged.append(
+            (namespace, name, dict(points))
+        ),
+    )
+    assert guest_all.labels is not None
+    design = np.hstack([guest_all.matrix, split.host.values, np.ones((len(offset), 1))])
+    snapshots, errors = [], []
+    for iteration in range(params["max_iter"]):
+        weights, _, _ = plaintext_glm(
+            family,
+            design[:100, :-1],
+            guest_all.labels[:100],
+            offset[:100],
+            table | params | {"max_iter": iteration + 1},
+            [np.arange(100)],
+            np.zeros(design.shape[1]),
+        )
+        snapshots.append(weights)
+        forward = design @ weights
+        predictions = forward if family == "linr" else np.exp(forward + offset)
+        errors.append(
+            {
+                kind: plain_errors(predictions[rows], guest_all.labels[rows])
+                for kind, rows in (("train", slice(0, 100)), ("validate", slice(100, None)))
+            }
+        )
+    return trained, logged, snapshots, errors
+
+
+@pytest.mark.slow
+def test_linr_early_stopping_stops_where_the_plaintext_run_would(motor: Split) -> None:
+    """Every iteration scored: its metrics are the plaintext run's errors; the validate RMSE
+    is best at the first iteration (a learning rate that overshoots), so training stops three
+    scored iterations later and every party keeps the first iteration's weights."""
+    params = LINR_EXAMPLE | {
+        "learning_rate": 0.8,
+        "max_iter": 10,
+        "tol": 0.0,
+        "callback_param": {
+            "callbacks": ["EarlyStopping", "PerformanceEvaluate"],
+            "validation_freqs": 1,
+            "early_stopping_rounds": 3,
+            "metrics": ["root_mean_squared_error", "mean_absolute_error"],
+            "use_first_metric_only": True,
+        },
+    }
+    trained, logged, snapshots, errors = validated_run(
+        "linr", motor, np.zeros(150), params, hetero_linr.DEFAULTS
+    )
+    rmse = [e["validate"]["root_mean_squared_error"] for e in errors]
+    best = int(np.argmin(rmse[:4]))
+    assert best == 0 and min(rmse[1:4]) > rmse[0]  # what the data give: see the docstring
+    assert trained.guest.best_iteration == best
+    assert trained.guest.iters == trained.arbiter.iters == 4
+    kept = [*trained.guest.weights, *trained.hosts[HOST], trained.guest.intercept]
+    np.testing.assert_allclose(kept, snapshots[best], atol=1e-6)
+    assert [(namespace, name) for namespace, name, _ in logged] == [
+        (kind, f"iteration_{k}") for k in range(4) for kind in ("train", "validate")
+    ]
+    for namespace, name, points in logged:
+        expected = errors[int(name.split("_")[1])][namespace]
+        assert points == pytest.approx(expected, rel=1e-6)
+    summary = trained.guest.validation_metrics
+    assert summary is not None
+    for name, values in summary.items():
+        assert values == pytest.approx([e["validate"][name] for e in errors[:4]], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_poisson_validation_scores_the_due_iterations(dvisits: Split) -> None:
+    hscore = dvisits.guest.values[:, 1]
+    offset = np.log(np.where(hscore == 0, 1e-7, hscore))
+    params = POISSON_EXAMPLE | {"max_iter": 4, "validation_freqs": 2}
+    trained, logged, _, errors = validated_run(
+        "poisson", dvisits, offset, params, hetero_poisson.DEFAULTS
+    )
+    assert [(namespace, name) for namespace, name, _ in logged] == [
+        (kind, f"iteration_{k}") for k in (1, 3) for kind in ("train", "validate")
+    ]
+    for namespace, name, points in logged:
+        expected = errors[int(name.split("_")[1])][namespace]
+        assert points == pytest.approx(expected, rel=1e-6)
+    assert trained.guest.best_iteration == -1  # no early stopping
+
+
+# --- cross validation, checkpoints, warm start ----------------------------------------------
+
+ROLES = {"guest": [GUEST.party_id], "host": [HOST.party_id], "arbiter": [ARBITER.party_id]}
+
+
+def put_tables(stores: Stores, split: Split, job_id: str = "train") -> None:
+    """Each party's table as `reader_0.data` (the host's rows in reverse order)."""
+    keep = [name for k, name in enumerate(split.guest.header) if k != split.label]
+    guest = split.guest_data()
+    host = split.host_data(slice(None))
+    tables = {
+        GUEST: Dataset(np.array(guest.ids), guest.matrix, guest.labels, keep).to_table(),
+        HOST: Dataset(np.array(host.ids), host.matrix, None, split.host.header).to_table(),
+    }
+    for party, table in tables.items():
+        stores.put(party, "reader_0.data", table, job_id=job_id)
+
+
+@pytest.mark.slow
+def test_linr_cross_validation_folds_match_plaintext_training_of_each_fold(
+    stores: Stores, motor: Split
+) -> None:
+    cv_param = {"need_cv": True, "n_splits": 3, "shuffle": True, "random_seed": 103}
+    params = LINR_EXAMPLE | {"max_iter": 3, "tol": 0.0, "cv_param": cv_param}
+    put_tables(stores, motor)
+    stores.run_parties(
+        hetero_linr.HeteroLinR(),
+        "hetero_linr_0",
+        dict.fromkeys((GUEST, HOST, ARBITER), params),
+        ROLES,
+        data={"train_data": ["reader_0.data"]},
+    )
+    guest = motor.guest_data()
+    assert guest.labels is not None
+    x = np.hstack([guest.matrix, motor.host.values])
+    design = np.hstack([x, np.ones((len(x), 1))])
+    folds = cv.kfold(len(x), cv.CvParams(need_cv=True, n_splits=3, random_seed=103))
+    metrics = stores.metrics(GUEST, "hetero_linr_0")
+    losses = stores.metrics(ARBITER, "hetero_linr_0")["train"]
+    summary = stores.summary(GUEST, "hetero_linr_0")
+    assert summary is not None and summary["fold_num"] == 3
+    for fold, (train_rows, test_rows) in enumerate(folds):
+        weights, plain_losses, _ = plaintext_glm(
+            "linr",
+            x[train_rows],
+            guest.labels[train_rows],
+            np.zeros(len(train_rows)),
+            hetero_linr.DEFAULTS | params,
+            [np.arange(len(train_rows))],
+            np.zeros(design.shape[1]),
+        )
+        for kind, rows in (("train", train_rows), ("validate", test_rows)):
+            expected = plain_errors(design[rows] @ weights, guest.labels[rows])
+            assert dict(metrics[kind][f"{kind}_fold_{fold}"].data) == pytest.approx(expected)
+        got = [loss for _, loss in losses[f"loss.{fold}"].data]
+        np.testing.assert_allclose(got, plain_losses, rtol=1e-6)
+    history = stores.output(GUEST, "hetero_linr_0")
+    assert history.num_rows == 3 * len(x)  # each row trained on twice, validated on once
+    # No model to deploy, and no checkpoints, as in FATE.
+    assert stores.model(GUEST, "hetero_linr_0") is None
+
+
+@pytest.mark.slow
+def test_checkpoints_and_a_warm_start_from_one_go_on_as_the_uninterrupted_run(
+    stores: Stores, motor: Split
+) -> None:
+    params = LINR_EXAMPLE | {"max_iter": 6, "tol": 0.0}
+    checkpointed = params | {"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": 2}}
+    parties = (GUEST, HOST, ARBITER)
+    put_tables(stores, motor)
+    stores.run_parties(
+        hetero_linr.HeteroLinR(),
+        "hetero_linr_0",
+        dict.fromkeys(parties, checkpointed),
+        ROLES,
+        data={"train_data": ["reader_0.data"]},
+    )
+    for party in parties:
+        steps = stores.checkpoints(party, "hetero_linr_0")
+        assert [index for index, _ in steps] == [0, 2, 4]
+        assert [cast(dict, model)["param"]["iters"] for _, model in steps] == [1, 3, 5]
+    # Another job goes on from each party's checkpoint after 3 iterations (step 2) to 6.
+    put_tables(stores, motor, job_id="warm")
+    loader = {"model_version": "train", "component_name": "hetero_linr_0", "step_index": 2}
+    for party in parties:
+        stores.run(ModelLoader(), "model_loader_0", party, loader, job_id="warm", outputs=[])
+    stores.run_parties(
+        hetero_linr.HeteroLinR(),
+        "hetero_linr_1",
+        dict.fromkeys(parties, params),
+        ROLES,
+        data={"train_data": ["reader_0.data"]},
+        models=["model_loader_0.model"],
+        job_id="warm",
+    )
+    for party in parties:
+        whole = cast(dict, stores.model(party, "hetero_linr_0"))["param"]
+        warm = cast(dict, stores.model(party, "hetero_linr_1", job_id="warm"))["param"]
+        assert warm["iters"] == whole["iters"] == 6
+        assert warm["weight"] == pytest.approx(whole["weight"], abs=1e-9)
+        assert warm["intercept"] == pytest.approx(whole["intercept"], abs=1e-9)
+        assert warm["loss_history"] == pytest.approx(whole["loss_history"], rel=1e-9)
+    assert len(whole["loss_history"]) == 6
+    # It trained the last three iterations only.
+    losses = stores.metrics(ARBITER, "hetero_linr_1", job_id="warm")["train"]["loss"]
+    assert [iteration for iteration, _ in losses.data] == [3, 4, 5]
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -399,7 +649,11 @@ def test_defaults_are_fates() -> None:
         (hetero_linr.validate_parameters, {"optimizer": "sqn"}, "optimizer"),
         (hetero_linr.validate_parameters, {"batch_size": 5}, "batch_size"),
         (hetero_linr.validate_parameters, {"penalty": "L3"}, "penalty"),
-        (hetero_linr.validate_parameters, {"cv_param": {"need_cv": True}}, "cv_param.need_cv"),
+        (
+            hetero_linr.validate_parameters,
+            {"cv_param": {"need_cv": True, "n_splits": 1}},
+            "cv_param.n_splits",
+        ),
         (hetero_linr.validate_parameters, {"stepwise_param": {"nvmin": 1}}, "stepwise_param.nvmin"),
         (
             hetero_linr.validate_parameters,
@@ -411,7 +665,22 @@ def test_defaults_are_fates() -> None:
             {"stepwise_param": {"score_name": "xic"}},
             "stepwise_param.score_name",
         ),
-        (hetero_linr.validate_parameters, {"validation_freqs": 1}, "validation_freqs"),
+        (hetero_linr.validate_parameters, {"early_stopping_rounds": 2}, "early_stopping_rounds"),
+        (
+            hetero_poisson.validate_parameters,
+            {"callback_param": {"callbacks": ["ModelCheckpoint"], "save_freq": 0}},
+            "callback_param.save_freq",
+        ),
+        (
+            hetero_linr.validate_parameters,
+            {"stepwise_param": {"need_stepwise": True}, "validation_freqs": 1},
+            "stepwise_param.need_stepwise",
+        ),
+        (
+            hetero_poisson.validate_parameters,
+            {"stepwise_param": {"need_stepwise": True}, "cv_param": {"need_cv": True}},
+            "stepwise_param.need_stepwise",
+        ),
         (hetero_linr.validate_parameters, {"exposure_colname": "e"}, "exposure_colname"),
         (hetero_poisson.validate_parameters, {"exposure_colname": 3}, "exposure_colname"),
         (hetero_poisson.validate_parameters, {"sqn_param": {}}, "sqn_param"),
@@ -593,6 +862,25 @@ def test_stepwise_keeps_the_plaintext_searchs_model(
     np.testing.assert_allclose(got, expected, atol=1e-6)
     steps = stores.metrics(ARBITER, "glm_0")["train"]
     assert {name for name in steps if name.startswith("stepwise_")}
-    # The predictions on the training data are the selected model's.
+    # The predictions on the training data are the selected model's, and so are a predict
+    # job's, whose data have every feature.
     output = stores.output(GUEST, "glm_0")
     assert output.num_rows == 120
+    for party, data in tables.items():
+        stores.put(party, "reader_0.data", data, job_id="predict")
+    stores.run_parties(
+        module,
+        "glm_0",
+        {party: params for party in (GUEST, HOST, ARBITER)},
+        roles,
+        data={"data": ["reader_0.data"]},
+        models=["glm_0.model"],
+        job_id="predict",
+        trained="train",
+    )
+    predicted = stores.output(GUEST, "glm_0", job_id="predict")
+    np.testing.assert_allclose(
+        predicted.column("predict_result").to_numpy(),
+        output.column("predict_result").to_numpy(),
+        rtol=1e-9,
+    )

@@ -54,8 +54,8 @@ import pyarrow as pa
 
 from fateflow_grpc.components.crypto import paillier
 from fateflow_grpc.components.evaluation import metrics
+from fateflow_grpc.components.linear import glm_params, sshe, stepwise
 from fateflow_grpc.components.linear import hetero_lr as lr
-from fateflow_grpc.components.linear import sshe, stepwise
 from fateflow_grpc.components.sdk.checkpoint import Checkpoints, read_save_freq
 from fateflow_grpc.components.sdk.context import Dataset, TaskContext
 from fateflow_grpc.components.sdk.cv import FoldResult, read_cv, run_cv
@@ -102,7 +102,7 @@ def validate(
     if penalty is not None:
         reader.choice("penalty", lr.PENALTIES)
     if str(reader.raw("optimizer")).lower() == "sqn":
-        raise reader.error("optimizer", "sqn", f"sqn (stochastic quasi-Newton) is {sshe.LATER}")
+        raise reader.error("optimizer", "sqn", glm_params.SQN_REFUSED)
     reader.choice("optimizer", ("sgd", "rmsprop", "adam", "adagrad"))
     lr._batch_size(reader)
     init = reader.section("init_param")
@@ -1050,7 +1050,11 @@ def run(
                 epoch_end=epoch_end,
             )
 
-        trained, data, header = _train(context, selection, parties, data, header, fit_here)
+        # A host has no intercept of its own.
+        own_intercept = role == "guest" and settings.fit_intercept
+        trained, data, header = _train(
+            context, selection, parties, data, header, fit_here, own_intercept
+        )
         fitted = trained or Fitted(np.zeros(0))
         _save(context, model(task.meta, header, fitted), fitted)
         weights, intercept = fitted.weights, fitted.intercept
@@ -1198,33 +1202,17 @@ def _train_arbiter(
             epoch_end=epoch_end,
         )
     else:
-        (count, j_host, host_names), (_, j_guest, guest_names) = stepwise.exchange_sizes(
-            context.federation, parties, "arbiter", None, GET_TIMEOUT_S
-        )
-
-        def fit(transport: Transport, host: stepwise.Mask, guest: stepwise.Mask) -> Fitted:
-            return fit_arbiter(family, transport, settings, parties)
-
-        def scorer(
-            result: Fitted, host: stepwise.Mask, guest: stepwise.Mask
-        ) -> tuple[float, float]:
-            if not result.losses:
-                raise InvalidArgument(f"{family.module}: stepwise needs the loss of each model")
-            loss = result.losses[-1]
-            features = int(host.sum() + guest.sum()) + int(settings.fit_intercept)
-            return loss, stepwise.score(selection, family.ic_approx, count, features, loss)
-
-        final, _, steps = stepwise.select(
+        final = stepwise.arbiter_search(
             selection,
             context.federation,
             parties,
-            "arbiter",
-            (j_host, j_guest),
-            fit,
-            scorer,
+            lambda transport: fit_arbiter(family, transport, settings, parties),
+            lambda fitted: fitted.losses[-1] if fitted.losses else None,
+            family.ic_approx,
+            context.log_metric,
+            settings.fit_intercept,
             GET_TIMEOUT_S,
         )
-        _log_steps(context, selection, steps, count, settings, (host_names, guest_names), {})
         fitted = final or Fitted(np.zeros(0))
     _save(context, model(task.meta, [], fitted), fitted)
 
@@ -1236,60 +1224,26 @@ def _train(
     data: Data,
     header: list[str],
     fit: Callable[[Transport, Data], Fitted],
+    fit_intercept: bool,
 ) -> tuple[Fitted | None, Data, list[str]]:
     """A client's model: fitted once, or the one stepwise selection keeps, with the rows and
     header of the features it has."""
     if selection is None:
         return fit(context.federation, data), data, header
-    role = context.task.role
-    local = (
-        len(data.ids),
-        len(header),
-        stepwise.anonymous_header(role, context.task.party_id, len(header)),
-    )
-    (count, j_host, host_names), (_, j_guest, guest_names) = stepwise.exchange_sizes(
-        context.federation, parties, role, local, GET_TIMEOUT_S
-    )
-
-    def own(host: stepwise.Mask, guest: stepwise.Mask) -> list[str]:
-        mask = host if role == "host" else guest
-        return [name for name, kept in zip(header, mask, strict=True) if kept]
-
-    def candidate(transport: Transport, host: stepwise.Mask, guest: stepwise.Mask) -> Fitted:
-        return fit(transport, _columns(data, header, own(host, guest)))
-
-    final, (host, guest), steps = stepwise.select(
+    final, columns = stepwise.client_search(
         selection,
         context.federation,
         parties,
-        role,
-        (j_host, j_guest),
-        candidate,
-        None,
+        context.local,
+        header,
+        len(data.ids),
+        lambda transport, kept: fit(transport, _columns(data, header, [header[k] for k in kept])),
+        context.log_metric,
+        fit_intercept,
         GET_TIMEOUT_S,
     )
-    for step in steps:
-        kept = own(step.host, step.guest)
-        extra = {"all_features": header, "to_enter": [n for n in header if n not in kept]}
-        _log_steps(context, selection, [step], count, None, (host_names, guest_names), extra)
-    kept = own(host, guest)
+    kept = [header[k] for k in columns]
     return final, _columns(data, header, kept), kept
-
-
-def _log_steps(
-    context: TaskContext,
-    selection: stepwise.Settings,
-    steps: Sequence[stepwise.Step],
-    count: int,
-    settings: lr._Settings | None,
-    anonymous: tuple[list[str], list[str]],
-    extra: Mapping[str, Any],
-) -> None:
-    for step in steps:
-        name = f"stepwise_{step.step}"
-        fit_intercept = settings.fit_intercept if settings is not None else True
-        meta = stepwise.step_meta(selection, step, count, fit_intercept, anonymous, extra)
-        context.log_metric("train", name, [(name, float(step.step))], meta)
 
 
 def _save(context: TaskContext, saved: Model, fitted: Fitted) -> None:

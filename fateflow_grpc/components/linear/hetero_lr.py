@@ -2182,7 +2182,7 @@ class HeteroLR:
                     timings=timings,
                 ),
                 context.log_metric,
-                settings.fit_intercept,
+                False,  # a host has no intercept
                 GET_TIMEOUT_S,
             )
             if fitted is None:

@@ -150,8 +150,6 @@ EARLY_STOPS = ("diff", "weight_diff", "abs")
 REVEAL_STRATEGIES = ("respectively", "encrypted_reveal_in_host")
 #: FATE's `consts.MIN_BATCH_SIZE`.
 MIN_BATCH_SIZE = 10
-#: What refusals of the features another part of issue #20 brings say.
-LATER = "not implemented yet (issue #20)"
 
 Floats = npt.NDArray[np.float64]
 Model = dict[str, Any]
@@ -327,28 +325,6 @@ def validate(
         reader.choice("batch_strategy", ("full", "random"))
         reader.number("masked_rate", minimum=0)
     return checked
-
-
-def _refuse_lacking(reader: ParamReader) -> None:
-    """The model-wide features of FATE's parameter class that `hetero_glm.py`'s models do not
-    have yet: accepted off, refused by name on."""
-    reader.only("validation_freqs", None, f"validation during training is {LATER}")
-    reader.only("early_stopping_rounds", None, f"early stopping needs validation, {LATER}")
-    reader.section("stepwise_param").only(
-        "need_stepwise", False, "FATE's SSHE models have no stepwise selection"
-    )
-    callback = reader.section("callback_param")
-    if callback.raw("callbacks") not in ([], None):
-        raise callback.error("callbacks", callback.raw("callbacks"), f"callbacks are {LATER}")
-    callback.only("validation_freqs", None, f"validation during training is {LATER}")
-    callback.only("early_stopping_rounds", None, f"early stopping needs validation, {LATER}")
-    metrics = reader.raw("metrics")
-    if metrics is not None and not isinstance(metrics, list):
-        raise reader.error("metrics", metrics, "must be a list of metric names")
-    reader.boolean("use_first_metric_only")
-    precision = reader.raw("floating_point_precision")
-    if precision is not None:
-        reader.integer("floating_point_precision", minimum=0, maximum=64)
 
 
 #: The parameters of validation during training and of callbacks, FATE's defaults.

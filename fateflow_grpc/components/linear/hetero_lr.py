@@ -1766,7 +1766,7 @@ def fit_guest(
         models.append(model["param"])
         scores.append(predictions.scores)
     probabilities = np.column_stack(scores)
-    return _ovr_model(settings, header, models, classes), _class_predictions(
+    return one_vs_rest.model_of(settings.meta(), header, models, classes), _class_predictions(
         [str(v) for v in ids], original, probabilities, classes, settings.threshold
     )
 
@@ -1823,7 +1823,7 @@ def fit_host(
         )["param"]
         for index in range(count)
     ]
-    return _ovr_model(_Settings.of(params), header, models, list(range(count)))
+    return one_vs_rest.model_of(_Settings.of(params).meta(), header, models, list(range(count)))
 
 
 def fit_arbiter(
@@ -1878,7 +1878,7 @@ def fit_arbiter(
                 epoch_end=checkpoints.of_class(index),
             )["param"]
         )
-    return _ovr_model(_Settings.of(params), [], models, list(range(count)))
+    return one_vs_rest.model_of(_Settings.of(params).meta(), [], models, list(range(count)))
 
 
 def predict_guest(
@@ -1895,7 +1895,7 @@ def predict_guest(
     timeout: float = GET_TIMEOUT_S,
 ) -> Predictions:
     """Scores of a trained model: the hosts send their forwards in plaintext, as in FATE."""
-    parts = _ovr_parts(model)
+    parts = one_vs_rest.binary_models(model)
     if parts is None:
         return _predict_binary_guest(
             transport,
@@ -1944,7 +1944,7 @@ def predict_host(
     timeout: float = GET_TIMEOUT_S,
 ) -> None:
     """A host's part of prediction: its forwards for the ids the guest asks about."""
-    parts = _ovr_parts(model)
+    parts = one_vs_rest.binary_models(model)
     models = (
         [(transport, model)]
         if parts is None
@@ -1964,24 +1964,6 @@ def predict_host(
             flowid=flowid,
             timeout=timeout,
         )
-
-
-def _ovr_model(
-    settings: _Settings, header: Sequence[str], params: list[Any], classes: Sequence[float]
-) -> Model:
-    return {
-        "meta": {**settings.meta(), "need_one_vs_rest": True},
-        "param": one_vs_rest.combine(header, params, classes),
-    }
-
-
-def _ovr_parts(model: Model) -> tuple[list[float], list[Model]] | None:
-    param = model.get("param") if isinstance(model, Mapping) else None
-    parts = one_vs_rest.split(param) if isinstance(param, Mapping) else None
-    if parts is None:
-        return None
-    meta = {**model.get("meta", {}), "need_one_vs_rest": False}
-    return parts[0], [{"meta": meta, "param": part} for part in parts[1]]
 
 
 def _class_predictions(

@@ -9,6 +9,8 @@ class's probability (FATE's `predict_score_to_output`, no normalising).
     validate = as_class(validate, classes[k])            # its labels: that class or the rest
     param = combine(header, [param_k ...], classes)      # FATE's model param
     classes, params = split(param)                       # None for a binary model's
+    model = model_of(meta, header, [param_k ...], classes)  # the whole model, meta too
+    classes, models = binary_models(model)               # None for a binary model
 
 The model is FATE's `LRModelParam` with `need_one_vs_rest` and `one_vs_rest_result`
 (`completed_models`, one binary model's param per class, and `one_vs_rest_classes`, the
@@ -97,3 +99,24 @@ def split(param: Mapping[str, Any]) -> tuple[list[float], list[dict[str, Any]]] 
     except (TypeError, ValueError):
         raise InvalidArgument("this one-vs-rest model's classes are not numbers") from None
     return classes, completed
+
+
+def model_of(
+    meta: Mapping[str, Any],
+    header: Sequence[str],
+    params: Sequence[Mapping[str, Any]],
+    classes: Sequence[float],
+) -> dict[str, Any]:
+    """FATE's one-vs-rest model of the binary models' params, with the classifier's `meta`."""
+    return {"meta": {**meta, "need_one_vs_rest": True}, "param": combine(header, params, classes)}
+
+
+def binary_models(model: Mapping[str, Any]) -> tuple[list[float], list[dict[str, Any]]] | None:
+    """The classes and binary models (meta and param) of a one-vs-rest model; None for a
+    binary model."""
+    param = model.get("param") if isinstance(model, Mapping) else None
+    parts = split(param) if isinstance(param, Mapping) else None
+    if parts is None:
+        return None
+    meta = {**model.get("meta", {}), "need_one_vs_rest": False}
+    return parts[0], [{"meta": meta, "param": part} for part in parts[1]]

@@ -827,7 +827,9 @@ def fit_guest(
         )
         for index, label in enumerate(classes)
     ]
-    model = _ovr_model(results[0].model["meta"], data.header, [r.model for r in results], classes)
+    model = one_vs_rest.model_of(
+        results[0].model["meta"], data.header, [r.model["param"] for r in results], classes
+    )
     scores = np.column_stack([r.scores for r in results])
     return GuestResult(model, scores, _sum_timings([r.timings for r in results]), classes)
 
@@ -1174,8 +1176,11 @@ def fit_host(
         fit(one_vs_rest.sub_transport(transport, index), checkpoints.of_class(index))
         for index in range(count)
     ]
-    model = _ovr_model(
-        results[0].model["meta"], data.header, [r.model for r in results], list(range(count))
+    model = one_vs_rest.model_of(
+        results[0].model["meta"],
+        data.header,
+        [r.model["param"] for r in results],
+        list(range(count)),
     )
     return HostResult(model, _sum_timings([r.timings for r in results]))
 
@@ -1457,30 +1462,6 @@ def model_of(
     return {"meta": meta, "param": param}
 
 
-def _ovr_model(
-    meta: Mapping[str, Any],
-    header: Sequence[str],
-    models: Sequence[Model],
-    classes: Sequence[float],
-) -> Model:
-    """FATE's one-vs-rest model of the classes' binary models."""
-    params = [model["param"] for model in models]
-    return {
-        "meta": {**meta, "need_one_vs_rest": True},
-        "param": one_vs_rest.combine(header, params, classes),
-    }
-
-
-def _ovr_parts(model: Model) -> tuple[list[float], list[Model]] | None:
-    """The classes and binary models of a one-vs-rest model; None for a binary model."""
-    param = model.get("param") if isinstance(model, Mapping) else None
-    parts = one_vs_rest.split(param) if isinstance(param, Mapping) else None
-    if parts is None:
-        return None
-    meta = {**model.get("meta", {}), "need_one_vs_rest": False}
-    return parts[0], [{"meta": meta, "param": part} for part in parts[1]]
-
-
 def encrypted_weights(header: Sequence[str], numbers: Encrypted) -> dict[str, Any]:
     """FATE's `encrypted_weight`: each weight's ciphertext, python-paillier's encoding of the
     weight at base-16 exponent `FATE_EXPONENT`."""
@@ -1535,7 +1516,7 @@ def is_encrypted_host_model(model: Model) -> bool:
 
 def model_classes(model: Model) -> list[float] | None:
     """The classes of a one-vs-rest model (the columns of its scores); None for others."""
-    parts = _ovr_parts(model)
+    parts = one_vs_rest.binary_models(model)
     return None if parts is None else parts[0]
 
 
@@ -1555,7 +1536,7 @@ def predict_guest(
     """Scores of a trained model for the guest's rows; of a one-vs-rest model, one column
     per class (`model_classes`' order)."""
     _check_two_parties(objective.module, parties)
-    parts = _ovr_parts(model)
+    parts = one_vs_rest.binary_models(model)
     if parts is not None:
         return np.column_stack(
             [
@@ -1628,7 +1609,7 @@ def predict_host(
     timeout: float = GET_TIMEOUT_S,
 ) -> None:
     """The host's part of prediction: its forwards for the ids the guest names."""
-    parts = _ovr_parts(model)
+    parts = one_vs_rest.binary_models(model)
     if parts is not None:
         for index, part in enumerate(parts[1]):
             predict_host(
@@ -1693,8 +1674,7 @@ def _warm_start(model: Model | None, header: Sequence[str], module: str) -> _Sta
             "(reveal_strategy encrypted_reveal_in_host) is not implemented: the guest's key of "
             "that job is not this job's"
         )
-    if _ovr_parts(model) is not None:
-        raise InvalidArgument(f"{module}: one-vs-rest models cannot be warm started here")
+    _no_ovr_warm_start(module, model if one_vs_rest.binary_models(model) else None)
     weights = _model_weights(model, header, module)
     param = model["param"]
     iterations = param.get("iters")

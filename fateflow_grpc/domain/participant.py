@@ -627,11 +627,14 @@ def _check_tables(
                     params = spec.component_parameters(component.name, party.role, party.party_id)
                     header = str(meta.f_schema.get("header", "")).split(meta.f_id_delimiter)
                     required = []
-                    # A predict job may read data without the label its training had (FATE's).
+                    # A predict job may read data without the label its training had; a
+                    # component given a model reads its data with the model's settings, not its
+                    # own conf's (FATE's).
                     if (
                         module is not None
                         and module.required_columns is not None
                         and spec.job_type != "predict"
+                        and not component.model_inputs
                     ):
                         required = module.required_columns(params)
                     for column in required:

@@ -7,6 +7,7 @@ and the models say what each party saw.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -382,3 +383,40 @@ def test_a_host_refuses_woe_and_rows_that_are_not_the_guest_s(
             )
         with pytest.raises(DeadlineExceeded):
             guest.result()
+
+
+def reference_chi_square(left: tuple[int, int], right: tuple[int, int]) -> float:
+    """Pearson's chi-square of the 2x2 table of two neighbouring bins' (event, non-event)."""
+    table = np.asarray([left, right], dtype=float)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    return float(((table - expected) ** 2 / expected).sum())
+
+
+def test_chi_square_merges_empty_buckets(guest_data: Dataset) -> None:
+    # FATE's hetero_binning_sparse_optimal_chi_square: bucket init leaves empty buckets.
+    events = [3, 0, 0, 5, 1, 0, 7, 2, 0, 4, 6, 0]
+    non_events = [1, 0, 0, 2, 6, 0, 1, 5, 0, 3, 2, 0]
+    optimal = binning.Optimal(metric_method="chi_square", min_bin_pct=0.0, mixture=False)
+    ends, metric = binning.optimal_groups(events, non_events, optimal, 4, 0.5)
+    assert len(ends) == 4 and ends[-1] == len(events) - 1
+    starts = [0, *(end + 1 for end in ends[:-1])]
+    bins = [
+        (sum(events[a : b + 1]), sum(non_events[a : b + 1]))
+        for a, b in zip(starts, ends, strict=True)
+    ]
+    assert all(e + ne > 0 for e, ne in bins)
+    expected = [reference_chi_square(a, b) for a, b in itertools.pairwise(bins)]
+    assert metric == pytest.approx(expected)
+    # And the task, on the breast data with bucket init, as FATE's example runs it.
+    params = hetero_binning.validate_parameters(
+        {
+            "method": "optimal",
+            "local_only": True,
+            "optimal_binning_param": {
+                "metric_method": "chi-square",
+                "init_bucket_method": "bucket",
+            },
+        }
+    )
+    fitted = hetero_binning.fit_guest(Wire().transport(GUEST), guest_data, params, PARTIES)
+    assert all(1 <= len(points) <= 10 for points in fitted.points.values())

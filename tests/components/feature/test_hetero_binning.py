@@ -420,3 +420,20 @@ def test_chi_square_merges_empty_buckets(guest_data: Dataset) -> None:
     )
     fitted = hetero_binning.fit_guest(Wire().transport(GUEST), guest_data, params, PARTIES)
     assert all(1 <= len(points) <= 10 for points in fitted.points.values())
+
+
+def test_manual_split_points_must_leave_out_the_category_columns(guest_data: Dataset) -> None:
+    # FATE 1.11.4's hetero_binning_manual_split_points gives x0..x9 with category_indexes
+    # [0, 1, 2]: FATE's guest fails it too, as its binned columns are x3..x9.
+    manual = {f"x{i}": [0.0, 10.0] for i in range(10)}
+    params = {"category_indexes": [0, 1, 2], "split_points_by_col_name": manual, "local_only": True}
+    with pytest.raises(InvalidArgument, match=r"binned columns \(x3, x4, x5, x6, x7, x8, x9\)"):
+        fit(guest_data, guest_data, params)
+    del manual["x0"], manual["x1"], manual["x2"]
+    p = hetero_binning.validate_parameters(params)
+    fitted = hetero_binning.fit_guest(Wire().transport(GUEST), guest_data, p, PARTIES)
+    assert fitted.points["x3"] == [0.0, 10.0]
+    x3 = guest_data.features[:, guest_data.header.index("x3")]
+    counts = fitted.results[0]["x3"]
+    totals = np.add(counts["event_count_array"], counts["non_event_count_array"])
+    assert totals.tolist() == [int((x3 <= 0.0).sum()), int((x3 > 0.0).sum())]

@@ -96,7 +96,8 @@ class Wiring:
 def _passed_through(
     spec: JobSpec, refs: list[tuple[str, str]], role: str, party_id: int
 ) -> list[tuple[str, str]]:
-    """FATE's `pass_data`: a component told `need_run: false` at a party outputs its one data
+    """FATE's `pass_data`: a component that does not run at a party where it has a task (told
+    `need_run: false`, or given the model of one that does not run there) outputs its one data
     input unchanged there, so what reads its data reads that input (through as many as skip)."""
     found: list[tuple[str, str]] = []
     for source, name in refs:
@@ -107,7 +108,7 @@ def _passed_through(
                 for kind in spec.component(source).data_inputs.values()
                 for ref in kind
             ]
-            if parameters.get("need_run", True) is False and len(upstream) == 1:
+            if parameters and len(upstream) == 1:
                 found += _passed_through(spec, upstream, role, party_id)
                 continue
         found.append((source, name))

@@ -96,7 +96,8 @@ class Wiring:
 def _passed_through(
     spec: JobSpec, refs: list[tuple[str, str]], role: str, party_id: int
 ) -> list[tuple[str, str]]:
-    """FATE's `pass_data`: a component told `need_run: false` at a party outputs its one data
+    """FATE's `pass_data`: a component that does not run at a party where it has a task (told
+    `need_run: false`, or given the model of one that does not run there) outputs its one data
     input unchanged there, so what reads its data reads that input (through as many as skip)."""
     found: list[tuple[str, str]] = []
     for source, name in refs:
@@ -107,7 +108,7 @@ def _passed_through(
                 for kind in spec.component(source).data_inputs.values()
                 for ref in kind
             ]
-            if parameters.get("need_run", True) is False and len(upstream) == 1:
+            if parameters and len(upstream) == 1:
                 found += _passed_through(spec, upstream, role, party_id)
                 continue
         found.append((source, name))
@@ -627,11 +628,14 @@ def _check_tables(
                     params = spec.component_parameters(component.name, party.role, party.party_id)
                     header = str(meta.f_schema.get("header", "")).split(meta.f_id_delimiter)
                     required = []
-                    # A predict job may read data without the label its training had (FATE's).
+                    # A predict job may read data without the label its training had; a
+                    # component given a model reads its data with the model's settings, not its
+                    # own conf's (FATE's).
                     if (
                         module is not None
                         and module.required_columns is not None
                         and spec.job_type != "predict"
+                        and not component.model_inputs
                     ):
                         required = module.required_columns(params)
                     for column in required:

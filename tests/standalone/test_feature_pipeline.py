@@ -459,12 +459,12 @@ def test_default_credit_pipeline_trains_as_in_the_clear_and_predicts_its_scores(
 # --- FATE's own selection examples, unchanged -----------------------------------------------
 
 #: (FATE release, example). 1.11.4's fast SBT example asks for a 1204-bit Paillier key (FATE's
-#: typo, which FATE's key generation takes; ours wants a multiple of 64): 1.5.3's is the same job.
+#: typo, which FATE's key generation takes, as ours does).
 SELECTION_EXAMPLES = (
     ("v1.11.4", "hetero_feature_selection_vif"),
     ("v1.11.4", "hetero_feature_selection_pearson"),
     ("v1.11.4", "hetero_feature_selection_multi_iso"),
-    ("v1.5.3", "hetero_feature_selection_fast_sbt"),
+    ("v1.11.4", "hetero_feature_selection_fast_sbt"),
 )
 
 

@@ -89,8 +89,6 @@ DEFAULT_KEY_LENGTH = 1024
 MIN_KEY_LENGTH = 1024
 #: Key generation grows with the cube of the length; past this it is a typo, not a choice.
 MAX_KEY_LENGTH = 8192
-#: Key lengths are whole multiples of this: 1000 or 1030 are typos of 1024.
-KEY_LENGTH_STEP = 64
 
 BASE = 16
 LOG2_BASE = 4
@@ -118,10 +116,12 @@ def validate_key_length(key_length: object) -> int:
             f"a Paillier key_length is an integer number of bits, not {key_length!r}",
             key_length=key_length,
         )
-    if not MIN_KEY_LENGTH <= key_length <= MAX_KEY_LENGTH or key_length % KEY_LENGTH_STEP:
+    # Even, as n is the product of two primes of key_length / 2 bits; FATE's key generation
+    # takes any even length (its example's 1204) and never ends on an odd one.
+    if not MIN_KEY_LENGTH <= key_length <= MAX_KEY_LENGTH or key_length % 2:
         raise InvalidArgument(
-            f"a Paillier key_length must be a multiple of {KEY_LENGTH_STEP} from "
-            f"{MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} bits, not {key_length}",
+            f"a Paillier key_length must be an even number of bits from "
+            f"{MIN_KEY_LENGTH} to {MAX_KEY_LENGTH}, not {key_length}",
             key_length=key_length,
         )
     return key_length

@@ -507,7 +507,11 @@ def _merge(
         if e == 0 or ne == 0:
             return -math.inf
         chi = 0.0
+        # An empty bucket (bucket init_bucket_method leaves some) expects and observes 0: its
+        # terms are 0/0, NaN in FATE's numpy arithmetic, and count as their limit 0 here.
         for bucket in (left, right):
+            if bucket.total == 0:
+                continue
             for observed, column in ((bucket.event, e), (bucket.non_event, ne)):
                 expected = bucket.total / total * column
                 chi += (observed - expected) ** 2 / expected
@@ -583,7 +587,10 @@ def _merge(
                     )
                     serial += 1
         if phase == "final":
-            last_scores = {entry[2]: entry[0] for entry in heap if entry[2] in alive}
+            # The heap also holds stale pairs: score the pairs left, as FATE's heap holds them.
+            last_scores = {
+                a.first: score(a, b) for a, b in itertools.pairwise(buckets) if allowed(a, b, phase)
+            }
     ends = [b.last for b in buckets]
     metric = [last_scores[b.first] for b in buckets if b.first in last_scores]
     return ends, metric

@@ -213,10 +213,16 @@ def _manual_points(params: BinningParams, columns: Columns) -> dict[str, list[fl
                 parameter="split_points_by_col_name",
             )
         points[name] = values
+    # FATE's check too (a ValueError in its fit): category columns are not binned columns, so
+    # FATE's own example with category_indexes [0, 1, 2] and points for x0..x9 fails there.
     if set(points) != set(columns.bin_names):
+        given = [name for name in columns.header if name in points]
+        given += sorted(set(points) - set(given))
+        category = f" (category columns: {', '.join(columns.category_names)})"
         raise InvalidArgument(
             "the manual split points must name exactly the binned columns "
-            f"({', '.join(columns.bin_names)}), not {', '.join(points)}",
+            f"({', '.join(columns.bin_names)}), not {', '.join(given)}"
+            f"{category if columns.category_names else ''}",
             parameter="split_points_by_col_name",
         )
     return points

@@ -322,10 +322,10 @@ class HomoFeatureBinning:
     )
 
     def run(self, context: TaskContext) -> None:
-        trained = next(iter(context.input_models().values()), None)
         role = context.task.role
         if role == "arbiter":
-            if trained is None:
+            # The arbiter keeps no model, and with one (a transform) FATE's does nothing.
+            if not context.wiring.model_inputs:
                 params = validate_parameters(context.parameters)
                 parties = Participants.from_roles(context.roles)
                 rounds = fit_arbiter(context.federation, params, parties)
@@ -335,6 +335,7 @@ class HomoFeatureBinning:
         if table is None:
             raise InvalidArgument(f"{context.task.component_name} needs one data input")
         data = Dataset.from_table(table)
+        trained = next(iter(context.input_models().values()), None)
         if trained is not None:
             context.save_output_data(apply(trained, data, context.task.role).to_table())
             return

@@ -7,6 +7,7 @@ and the models say what each party saw.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -394,3 +395,57 @@ def test_a_host_refuses_rows_that_are_not_the_guest_s(
             )
         with pytest.raises(DeadlineExceeded):
             guest.result()
+
+
+def reference_chi_square(left: tuple[int, int], right: tuple[int, int]) -> float:
+    """Pearson's chi-square of the 2x2 table of two neighbouring bins' (event, non-event)."""
+    table = np.asarray([left, right], dtype=float)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    return float(((table - expected) ** 2 / expected).sum())
+
+
+def test_chi_square_merges_empty_buckets(guest_data: Dataset) -> None:
+    # FATE's hetero_binning_sparse_optimal_chi_square: bucket init leaves empty buckets.
+    events = [3, 0, 0, 5, 1, 0, 7, 2, 0, 4, 6, 0]
+    non_events = [1, 0, 0, 2, 6, 0, 1, 5, 0, 3, 2, 0]
+    optimal = binning.Optimal(metric_method="chi_square", min_bin_pct=0.0, mixture=False)
+    ends, metric = binning.optimal_groups(events, non_events, optimal, 4, 0.5)
+    assert len(ends) == 4 and ends[-1] == len(events) - 1
+    starts = [0, *(end + 1 for end in ends[:-1])]
+    bins = [
+        (sum(events[a : b + 1]), sum(non_events[a : b + 1]))
+        for a, b in zip(starts, ends, strict=True)
+    ]
+    assert all(e + ne > 0 for e, ne in bins)
+    expected = [reference_chi_square(a, b) for a, b in itertools.pairwise(bins)]
+    assert metric == pytest.approx(expected)
+    # And the task, on the breast data with bucket init, as FATE's example runs it.
+    params = hetero_binning.validate_parameters(
+        {
+            "method": "optimal",
+            "local_only": True,
+            "optimal_binning_param": {
+                "metric_method": "chi-square",
+                "init_bucket_method": "bucket",
+            },
+        }
+    )
+    fitted = hetero_binning.fit_guest(Wire().transport(GUEST), guest_data, params, PARTIES)
+    assert all(1 <= len(points) <= 10 for points in fitted.points.values())
+
+
+def test_manual_split_points_must_leave_out_the_category_columns(guest_data: Dataset) -> None:
+    # FATE 1.11.4's hetero_binning_manual_split_points gives x0..x9 with category_indexes
+    # [0, 1, 2]: FATE's guest fails it too, as its binned columns are x3..x9.
+    manual = {f"x{i}": [0.0, 10.0] for i in range(10)}
+    params = {"category_indexes": [0, 1, 2], "split_points_by_col_name": manual, "local_only": True}
+    with pytest.raises(InvalidArgument, match=r"binned columns \(x3, x4, x5, x6, x7, x8, x9\)"):
+        fit(guest_data, guest_data, params)
+    del manual["x0"], manual["x1"], manual["x2"]
+    p = hetero_binning.validate_parameters(params)
+    fitted = hetero_binning.fit_guest(Wire().transport(GUEST), guest_data, p, PARTIES)
+    assert fitted.points["x3"] == [0.0, 10.0]
+    x3 = guest_data.features[:, guest_data.header.index("x3")]
+    counts = fitted.results[0]["x3"]
+    totals = np.add(counts["event_count_array"], counts["non_event_count_array"])
+    assert totals.tolist() == [int((x3 <= 0.0).sum()), int((x3 > 0.0).sum())]

@@ -10,11 +10,13 @@ import pytest
 
 from fateflow_grpc.components.crypto import secure_aggregation
 from fateflow_grpc.components.feature import homo_binning
+from fateflow_grpc.components.feature.homo_binning import HomoFeatureBinning
 from fateflow_grpc.components.sdk.context import Dataset
 from fateflow_grpc.components.sdk.testing import Wire, run_parties
 from fateflow_grpc.components.sdk.transport import Participants
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
+from tests.components.tasks import Stores
 
 GUEST, HOST, ARBITER = (
     PartyRole("guest", 9999),
@@ -22,6 +24,8 @@ GUEST, HOST, ARBITER = (
     PartyRole("arbiter", 10000),
 )
 PARTIES = Participants(GUEST, (HOST,), ARBITER)
+ROLES = {"guest": [9999], "host": [10000], "arbiter": [10000]}
+READER = {"data": ["reader_0.data"]}
 
 
 def datasets() -> tuple[Dataset, Dataset, np.ndarray]:
@@ -80,3 +84,36 @@ def test_woe_and_categories_are_refused() -> None:
         homo_binning.validate_parameters({"transform_param": {"transform_type": "woe"}})
     with pytest.raises(InvalidArgument, match="method"):
         homo_binning.validate_parameters({"method": "quantile"})
+
+
+def test_a_transform_with_the_trained_model_asks_nothing_of_the_arbiter(stores: Stores) -> None:
+    # FATE's homo_*_binning_predict examples: homo_binning_1 applies homo_binning_0's model at
+    # every party, the arbiter included, which keeps no model and transforms nothing.
+    guest, host, _ = datasets()
+    for party, dataset in ((GUEST, guest), (HOST, host)):
+        stores.put(party, "reader_0.data", dataset.to_table())
+    params = {"method": "recursive_query", "bin_num": 4, "sample_bins": 1000}
+    every = {GUEST: params, HOST: params, ARBITER: params}
+    stores.run_parties(HomoFeatureBinning(), "homo_binning_0", every, ROLES, data=READER)
+    assert stores.model(ARBITER, "homo_binning_0") is None
+    wire = stores.run_parties(
+        HomoFeatureBinning(),
+        "homo_binning_1",
+        every,
+        ROLES,
+        data=READER,
+        models=["homo_binning_0.model"],
+    )
+    assert not wire.received_by(ARBITER) and not stores.has_output(ARBITER, "homo_binning_1")
+    for party, dataset in ((GUEST, guest), (HOST, host)):
+        model = stores.model(party, "homo_binning_0")
+        assert model is not None
+        results = model["param"]["binning_result"]["binning_result"]
+        expected = np.column_stack(
+            [
+                np.searchsorted(results[name]["split_points"][:-1], dataset.features[:, j])
+                for j, name in enumerate(dataset.header)
+            ]
+        )
+        out = Dataset.from_table(stores.output(party, "homo_binning_1"))
+        assert np.array_equal(out.features, expected)

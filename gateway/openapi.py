@@ -103,7 +103,8 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
         operation["parameters"] = [
             {"name": f.name, "in": "query", "schema": schemas.field(f)}
             for f in settings
-            if f.type != _T.TYPE_MESSAGE
+            # A Value's text in the query string is read as a string value (an upload's meta).
+            if f.type != _T.TYPE_MESSAGE or f.message_type.full_name == "google.protobuf.Value"
         ]
         file_form = {
             "type": "object",

@@ -27,7 +27,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66\x61teflow/v1/data_service.proto\x12\x0b\x66\x61teflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xe1\x02\n\x11UploadDataRequest\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x11\n\x04head\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x16\n\tpartition\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x12\n\ntable_name\x18\x05 \x01(\t\x12\x16\n\twork_mode\x18\x06 \x01(\x05H\x02\x88\x01\x01\x12\x11\n\x04\x64rop\x18\x07 \x01(\x05H\x03\x88\x01\x01\x12\x14\n\x0cid_delimiter\x18\x08 \x01(\t\x12\x1b\n\x0euse_local_data\x18\t \x01(\x05H\x04\x88\x01\x01\x12\x12\n\x05\x63ount\x18\n \x01(\x03H\x05\x88\x01\x01\x12\x14\n\x07\x62\x61\x63kend\x18\x0b \x01(\x05H\x06\x88\x01\x01\x12\r\n\x05\x63hunk\x18\x0c \x01(\x0c\x42\x07\n\x05_headB\x0c\n\n_partitionB\x0c\n\n_work_modeB\x07\n\x05_dropB\x11\n\x0f_use_local_dataB\x08\n\x06_countB\n\n\x08_backend\"X\n\x12UploadDataResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\"\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x14.fateflow.v1.DataJob\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"[\n\x07\x44\x61taJob\x12\x12\n\ntable_name\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x11\n\tboard_url\x18\x03 \x01(\t\x12\x16\n\x0elogs_directory\x18\x04 \x01(\t\"\x9c\x01\n\x13\x44ownloadDataRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\ntable_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0boutput_path\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\twork_mode\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x11\n\tdelimiter\x18\x05 \x01(\tB\x0c\n\n_work_mode\"Z\n\x14\x44ownloadDataResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\"\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x14.fateflow.v1.DataJob\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"H\n\x18ListUploadHistoryRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\x08\n\x06_limit\"R\n\x19ListUploadHistoryResponse\x12%\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x02 \x01(\t2\xfa\x02\n\x0b\x44\x61taService\x12o\n\nUploadData\x12\x1e.fateflow.v1.UploadDataRequest\x1a\x1f.fateflow.v1.UploadDataResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x0f/v1/data/upload:\x05\x63hunk(\x01\x12q\n\x0c\x44ownloadData\x12 .fateflow.v1.DownloadDataRequest\x1a!.fateflow.v1.DownloadDataResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/data/download:\x01*\x12\x86\x01\n\x11ListUploadHistory\x12%.fateflow.v1.ListUploadHistoryRequest\x1a&.fateflow.v1.ListUploadHistoryResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/data/upload/history:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66\x61teflow/v1/data_service.proto\x12\x0b\x66\x61teflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x8f\x04\n\x11UploadDataRequest\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x11\n\x04head\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x16\n\tpartition\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x12\n\ntable_name\x18\x05 \x01(\t\x12\x16\n\twork_mode\x18\x06 \x01(\x05H\x02\x88\x01\x01\x12\x11\n\x04\x64rop\x18\x07 \x01(\x05H\x03\x88\x01\x01\x12\x14\n\x0cid_delimiter\x18\x08 \x01(\t\x12\x1b\n\x0euse_local_data\x18\t \x01(\x05H\x04\x88\x01\x01\x12\x12\n\x05\x63ount\x18\n \x01(\x03H\x05\x88\x01\x01\x12\x14\n\x07\x62\x61\x63kend\x18\x0b \x01(\x05H\x06\x88\x01\x01\x12\r\n\x05\x63hunk\x18\x0c \x01(\x0c\x12\x17\n\nextend_sid\x18\r \x01(\x08H\x07\x88\x01\x01\x12 \n\x13\x61uto_increasing_sid\x18\x0e \x01(\x08H\x08\x88\x01\x01\x12\x16\n\twith_meta\x18\x0f \x01(\x08H\t\x88\x01\x01\x12$\n\x04meta\x18\x10 \x01(\x0b\x32\x16.google.protobuf.ValueB\x07\n\x05_headB\x0c\n\n_partitionB\x0c\n\n_work_modeB\x07\n\x05_dropB\x11\n\x0f_use_local_dataB\x08\n\x06_countB\n\n\x08_backendB\r\n\x0b_extend_sidB\x16\n\x14_auto_increasing_sidB\x0c\n\n_with_meta\"X\n\x12UploadDataResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\"\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x14.fateflow.v1.DataJob\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"[\n\x07\x44\x61taJob\x12\x12\n\ntable_name\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x11\n\tboard_url\x18\x03 \x01(\t\x12\x16\n\x0elogs_directory\x18\x04 \x01(\t\"\x9c\x01\n\x13\x44ownloadDataRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\ntable_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0boutput_path\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\twork_mode\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x11\n\tdelimiter\x18\x05 \x01(\tB\x0c\n\n_work_mode\"Z\n\x14\x44ownloadDataResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\"\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x14.fateflow.v1.DataJob\x12\x0e\n\x06retmsg\x18\x03 \x01(\t\"H\n\x18ListUploadHistoryRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\x08\n\x06_limit\"R\n\x19ListUploadHistoryResponse\x12%\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06retmsg\x18\x02 \x01(\t2\xfa\x02\n\x0b\x44\x61taService\x12o\n\nUploadData\x12\x1e.fateflow.v1.UploadDataRequest\x1a\x1f.fateflow.v1.UploadDataResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x0f/v1/data/upload:\x05\x63hunk(\x01\x12q\n\x0c\x44ownloadData\x12 .fateflow.v1.DownloadDataRequest\x1a!.fateflow.v1.DownloadDataResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/data/download:\x01*\x12\x86\x01\n\x11ListUploadHistory\x12%.fateflow.v1.ListUploadHistoryRequest\x1a&.fateflow.v1.ListUploadHistoryResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/data/upload/history:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,19 +47,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASERVICE'].methods_by_name['ListUploadHistory']._loaded_options = None
   _globals['_DATASERVICE'].methods_by_name['ListUploadHistory']._serialized_options = b'\202\323\344\223\002\034\"\027/v1/data/upload/history:\001*'
   _globals['_UPLOADDATAREQUEST']._serialized_start=141
-  _globals['_UPLOADDATAREQUEST']._serialized_end=494
-  _globals['_UPLOADDATARESPONSE']._serialized_start=496
-  _globals['_UPLOADDATARESPONSE']._serialized_end=584
-  _globals['_DATAJOB']._serialized_start=586
-  _globals['_DATAJOB']._serialized_end=677
-  _globals['_DOWNLOADDATAREQUEST']._serialized_start=680
-  _globals['_DOWNLOADDATAREQUEST']._serialized_end=836
-  _globals['_DOWNLOADDATARESPONSE']._serialized_start=838
-  _globals['_DOWNLOADDATARESPONSE']._serialized_end=928
-  _globals['_LISTUPLOADHISTORYREQUEST']._serialized_start=930
-  _globals['_LISTUPLOADHISTORYREQUEST']._serialized_end=1002
-  _globals['_LISTUPLOADHISTORYRESPONSE']._serialized_start=1004
-  _globals['_LISTUPLOADHISTORYRESPONSE']._serialized_end=1086
-  _globals['_DATASERVICE']._serialized_start=1089
-  _globals['_DATASERVICE']._serialized_end=1467
+  _globals['_UPLOADDATAREQUEST']._serialized_end=668
+  _globals['_UPLOADDATARESPONSE']._serialized_start=670
+  _globals['_UPLOADDATARESPONSE']._serialized_end=758
+  _globals['_DATAJOB']._serialized_start=760
+  _globals['_DATAJOB']._serialized_end=851
+  _globals['_DOWNLOADDATAREQUEST']._serialized_start=854
+  _globals['_DOWNLOADDATAREQUEST']._serialized_end=1010
+  _globals['_DOWNLOADDATARESPONSE']._serialized_start=1012
+  _globals['_DOWNLOADDATARESPONSE']._serialized_end=1102
+  _globals['_LISTUPLOADHISTORYREQUEST']._serialized_start=1104
+  _globals['_LISTUPLOADHISTORYREQUEST']._serialized_end=1176
+  _globals['_LISTUPLOADHISTORYRESPONSE']._serialized_start=1178
+  _globals['_LISTUPLOADHISTORYRESPONSE']._serialized_end=1260
+  _globals['_DATASERVICE']._serialized_start=1263
+  _globals['_DATASERVICE']._serialized_end=1641
 # @@protoc_insertion_point(module_scope)

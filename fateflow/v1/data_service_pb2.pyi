@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UploadDataRequest(_message.Message):
-    __slots__ = ("file", "head", "partition", "namespace", "table_name", "work_mode", "drop", "id_delimiter", "use_local_data", "count", "backend", "chunk")
+    __slots__ = ("file", "head", "partition", "namespace", "table_name", "work_mode", "drop", "id_delimiter", "use_local_data", "count", "backend", "chunk", "extend_sid", "auto_increasing_sid", "with_meta", "meta")
     FILE_FIELD_NUMBER: _ClassVar[int]
     HEAD_FIELD_NUMBER: _ClassVar[int]
     PARTITION_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,10 @@ class UploadDataRequest(_message.Message):
     COUNT_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    EXTEND_SID_FIELD_NUMBER: _ClassVar[int]
+    AUTO_INCREASING_SID_FIELD_NUMBER: _ClassVar[int]
+    WITH_META_FIELD_NUMBER: _ClassVar[int]
+    META_FIELD_NUMBER: _ClassVar[int]
     file: str
     head: int
     partition: int
@@ -35,7 +39,11 @@ class UploadDataRequest(_message.Message):
     count: int
     backend: int
     chunk: bytes
-    def __init__(self, file: _Optional[str] = ..., head: _Optional[int] = ..., partition: _Optional[int] = ..., namespace: _Optional[str] = ..., table_name: _Optional[str] = ..., work_mode: _Optional[int] = ..., drop: _Optional[int] = ..., id_delimiter: _Optional[str] = ..., use_local_data: _Optional[int] = ..., count: _Optional[int] = ..., backend: _Optional[int] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+    extend_sid: bool
+    auto_increasing_sid: bool
+    with_meta: bool
+    meta: _struct_pb2.Value
+    def __init__(self, file: _Optional[str] = ..., head: _Optional[int] = ..., partition: _Optional[int] = ..., namespace: _Optional[str] = ..., table_name: _Optional[str] = ..., work_mode: _Optional[int] = ..., drop: _Optional[int] = ..., id_delimiter: _Optional[str] = ..., use_local_data: _Optional[int] = ..., count: _Optional[int] = ..., backend: _Optional[int] = ..., chunk: _Optional[bytes] = ..., extend_sid: _Optional[bool] = ..., auto_increasing_sid: _Optional[bool] = ..., with_meta: _Optional[bool] = ..., meta: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class UploadDataResponse(_message.Message):
     __slots__ = ("job_id", "data", "retmsg")

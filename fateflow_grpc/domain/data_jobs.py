@@ -21,9 +21,12 @@ resolved, so a request cannot read or write anywhere else.
 
 from __future__ import annotations
 
+import ast
+import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -91,6 +94,11 @@ class UploadConf:
     use_local_data: int | None = None
     count: int | None = None
     backend: int | None = None
+    extend_sid: bool | None = None
+    auto_increasing_sid: bool | None = None
+    with_meta: bool | None = None
+    #: FATE's SchemaMetaParam as an object, or its JSON or Python text.
+    meta: Any = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +130,13 @@ class DataJobs:
         """Load a delimited file into a table: `chunks` are its bytes, unless the file is on
         this node (`use_local_data` 0)."""
         head, partitions = _check_upload(conf)
-        delimiter = conf.id_delimiter or ","
+        meta = schema_meta(conf.meta, extend_sid=bool(conf.extend_sid)) if conf.with_meta else None
+        # FATE splits a file uploaded with its meta on the meta's delimiter.
+        delimiter = meta["delimiter"] if meta is not None else conf.id_delimiter or ","
+        check_delimiter(delimiter)
+        extend_sid = None
+        if conf.extend_sid:
+            extend_sid = "" if conf.auto_increasing_sid else uuid.uuid1().hex
         source: Iterable[bytes] = chunks
         if conf.use_local_data == 0:
             source = _file_chunks(self._server_path(conf.file, "file", writing=False))
@@ -148,7 +162,9 @@ class DataJobs:
         writer: TableWriter | None = None
         try:
             try:
-                reader = DelimitedReader(source, delimiter=delimiter, head=head)
+                reader = DelimitedReader(
+                    source, delimiter=delimiter, head=head, extend_sid=extend_sid
+                )
                 writer = self._store.writer(reader.schema, partitions, version=job.job_id)
                 for batch in reader:
                     writer.write(batch)
@@ -161,14 +177,15 @@ class DataJobs:
                     count=conf.count,
                 )
             count = writer.finish()
+            schema: dict[str, Any] = (
+                {"sid": reader.names[0], "header": delimiter.join(reader.names[1:])} if head else {}
+            )
+            if meta is not None:
+                schema["meta"] = meta
             description = TableDescription(
                 namespace=conf.namespace,
                 name=conf.table_name,
-                schema=(
-                    {"sid": reader.names[0], "header": delimiter.join(reader.names[1:])}
-                    if head
-                    else {}
-                ),
+                schema=schema,
                 partitions=partitions,
                 delimiter=delimiter,
                 have_head=head,
@@ -530,8 +547,63 @@ def _check_upload(conf: UploadConf) -> tuple[bool, int]:
     if conf.count is not None and conf.count < 0:
         raise InvalidArgument(f"count must not be negative, not {conf.count}")
     check_table_name(conf.namespace, conf.table_name)
-    check_delimiter(conf.id_delimiter or ",")
     return bool(conf.head), conf.partition
+
+
+#: FATE-Flow's SchemaMetaParam: the meta an upload's `meta` may set, and its defaults.
+SCHEMA_META: dict[str, Any] = {
+    "delimiter": ",",
+    "input_format": "dense",
+    "tag_with_value": False,
+    "tag_value_delimiter": ":",
+    "with_match_id": False,
+    "id_list": None,
+    "id_range": 0,
+    "exclusive_data_type": None,
+    "data_type": "float64",
+    "with_label": False,
+    "label_name": "y",
+    "label_type": "int",
+}
+
+
+def schema_meta(given: Any, *, extend_sid: bool) -> dict[str, Any]:
+    """An upload's `meta` as FATE-Flow stores it: SchemaMetaParam's keys with their defaults,
+    the label's settings only with a label, none that is None; with `extend_sid` the file's
+    first field is the match id."""
+    if isinstance(given, str):
+        given = _meta_text(given)
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise InvalidArgument(f"meta must be an object, not {given!r}", field="meta")
+    unknown = sorted(set(given) - set(SCHEMA_META))
+    if unknown:
+        raise InvalidArgument(
+            f"meta has no setting {', '.join(map(repr, unknown))} (FATE's SchemaMetaParam has "
+            f"{', '.join(SCHEMA_META)})",
+            field="meta",
+        )
+    meta = {**SCHEMA_META, **given}
+    if not meta["with_label"]:
+        meta["label_name"] = meta["label_type"] = None
+    if extend_sid:
+        meta["with_match_id"] = True
+    if not isinstance(meta["delimiter"], str):
+        raise InvalidArgument(f"meta's delimiter must be text, not {meta['delimiter']!r}")
+    return {key: value for key, value in meta.items() if value is not None}
+
+
+def _meta_text(text: str) -> Any:
+    # FATE-Flow reads a text meta as a Python literal; clients send JSON too.
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise InvalidArgument(f"meta is neither JSON nor a Python literal: {text!r}") from None
 
 
 def _about_file(file: str, error: FateFlowError) -> FateFlowError:

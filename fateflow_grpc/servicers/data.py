@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import json_format
 
 from fateflow.v1 import data_service_pb2, data_service_pb2_grpc
 from fateflow_grpc.domain.data_jobs import LOCAL_PARTY, LOCAL_ROLE, DataJob, UploadConf
@@ -21,6 +22,19 @@ from fateflow_grpc.storage import jobs, uploads
 
 def _optional(message: Any, field: str) -> Any:
     return getattr(message, field) if message.HasField(field) else None
+
+
+def _meta(settings: data_service_pb2.UploadDataRequest) -> Any:
+    if not settings.HasField("meta"):
+        return None
+    meta = json_format.MessageToDict(settings.meta)
+    if not isinstance(meta, dict):
+        return meta
+    # A protobuf Value's numbers are all floats; FATE's meta has integers (`id_range`).
+    return {
+        key: int(value) if isinstance(value, float) and value.is_integer() else value
+        for key, value in meta.items()
+    }
 
 
 def _data_job(job: DataJob) -> data_service_pb2.DataJob:
@@ -102,6 +116,10 @@ class DataServicer(data_service_pb2_grpc.DataServiceServicer):
             use_local_data=_optional(settings, "use_local_data"),
             count=_optional(settings, "count"),
             backend=_optional(settings, "backend"),
+            extend_sid=_optional(settings, "extend_sid"),
+            auto_increasing_sid=_optional(settings, "auto_increasing_sid"),
+            with_meta=_optional(settings, "with_meta"),
+            meta=_meta(settings),
         )
 
         stream = _FileStream(settings, request_iterator, context)

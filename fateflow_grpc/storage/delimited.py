@@ -37,6 +37,8 @@ _BLOCK_BYTES = 2 << 20
 #: Blocks parsed ahead of the one being written, per core.
 _BLOCKS_AHEAD_PER_CORE = 2
 _UTF8_BOM = codecs.BOM_UTF8
+#: The id column's name with FATE's `extend_sid`.
+EXTEND_SID = "extend_sid"
 
 
 def check_delimiter(delimiter: str) -> None:
@@ -61,12 +63,24 @@ class DelimitedReader:
     are not UTF-8, a line longer than `MAX_LINE_BYTES`, a row whose field count differs from
     the header's (or the first line's), an empty id (a blank line, or one that starts with
     the delimiter).
+
+    With `extend_sid` (FATE's upload of the same name), every field of a line is a column, the
+    first one too, and an id column named `extend_sid` comes first: `extend_sid` followed by
+    the row's index from 0 (the index alone when `extend_sid` is empty).
     """
 
-    def __init__(self, chunks: Iterable[bytes], *, delimiter: str, head: bool) -> None:
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        delimiter: str,
+        head: bool,
+        extend_sid: str | None = None,
+    ) -> None:
         check_delimiter(delimiter)
         self._delimiter = delimiter
         self._head = head
+        self._extend_sid = extend_sid
         self._stream = _CheckedStream(iter(chunks))
         first = self._stream.readline()
         if self._stream.problem is not None and not first.endswith(b"\n"):
@@ -76,12 +90,24 @@ class DelimitedReader:
         if first.startswith(_UTF8_BOM):  # spreadsheet exports begin with one
             first = first[len(_UTF8_BOM) :]
         fields = first.rstrip(b"\r\n").decode().split(delimiter)
-        if head:
-            self.names = _header_names(fields)
-        else:
+        if not head:
             self._stream.unread(first)
-            self.names = ["id", *(f"x{i}" for i in range(len(fields) - 1))]
+        if extend_sid is None:
+            self.names = (
+                _header_names(fields)
+                if head
+                else ["id", *(f"x{i}" for i in range(len(fields) - 1))]
+            )
+            self._file_names = self.names
+        else:
+            self._file_names = (
+                _header_names(fields, id_first=False)
+                if head
+                else [f"x{i}" for i in range(len(fields))]
+            )
+            self.names = [EXTEND_SID, *self._file_names]
         self.schema = text_schema(self.names)
+        self._file_schema = text_schema(self._file_names)
         #: Data rows read so far (every row has one line).
         self.rows = 0
 
@@ -102,7 +128,10 @@ class DelimitedReader:
                 if isinstance(batch, pa_csv.InvalidRow):
                     # Every line is a row: the rows before this block's give its first line.
                     raise self._field_count_error(batch, self._line(self.rows))
-                self._check_ids(batch.column(0))
+                if self._extend_sid is None:
+                    self._check_ids(batch.column(0))
+                else:
+                    batch = self._with_extend_sid(batch)
                 self.rows += batch.num_rows
                 yield batch
         finally:
@@ -128,7 +157,7 @@ class DelimitedReader:
                     # line; and one pyarrow block per block of lines: one record batch.
                     use_threads=False,
                     block_size=len(block) + 1,
-                    column_names=self.names,
+                    column_names=self._file_names,
                 ),
                 parse_options=pa_csv.ParseOptions(
                     delimiter=self._delimiter,
@@ -140,7 +169,7 @@ class DelimitedReader:
                     invalid_row_handler=refuse,
                 ),
                 convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(self.names, pa.string()),
+                    column_types=dict.fromkeys(self._file_names, pa.string()),
                     # The stream checked UTF-8 already, much faster than a per-value check.
                     check_utf8=False,
                     strings_can_be_null=False,
@@ -152,7 +181,14 @@ class DelimitedReader:
                 return invalid[0]
             raise InvalidArgument(f"the file cannot be read: {error}") from None
         columns = table.combine_chunks().columns
-        return pa.RecordBatch.from_arrays([c.chunk(0) for c in columns], schema=self.schema)
+        return pa.RecordBatch.from_arrays([c.chunk(0) for c in columns], schema=self._file_schema)
+
+    def _with_extend_sid(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        assert self._extend_sid is not None
+        # Lines are numbered across blocks: the rows of the blocks before give the first.
+        index = pa.array(np.arange(self.rows, self.rows + batch.num_rows)).cast(pa.string())
+        ids = pc.binary_join_element_wise(self._extend_sid, index, "")
+        return pa.RecordBatch.from_arrays([ids, *batch.columns], schema=self.schema)
 
     def _line(self, row_index: int) -> int:
         """The line number of data row `row_index` (0-based)."""
@@ -184,7 +220,7 @@ class DelimitedReader:
             )
 
 
-def _header_names(fields: list[str]) -> list[str]:
+def _header_names(fields: list[str], *, id_first: bool = True) -> list[str]:
     # FATE keeps the id's name apart from the features' (its header is the features' names),
     # so the id's may repeat a feature's: FATE's svmlight tables, uploaded with `head: 1`,
     # have the header "1,1,0:-0.01,...".
@@ -192,10 +228,16 @@ def _header_names(fields: list[str]) -> list[str]:
     for position, name in enumerate(fields, start=1):
         if not name:
             raise InvalidArgument(f"the header's field {position} is empty", field=position)
-        if position > 1 and name in seen:
+        if position == 1 and id_first:
+            continue
+        if name in seen:
             raise InvalidArgument(f"the header names column {name!r} twice", column=name)
-        if position > 1:
-            seen.add(name)
+        if name == EXTEND_SID and not id_first:
+            raise InvalidArgument(
+                f"the header names column {name!r}, the name of the id column extend_sid adds",
+                column=name,
+            )
+        seen.add(name)
     return fields
 
 

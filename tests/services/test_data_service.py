@@ -14,6 +14,8 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import json_format
+from google.protobuf.struct_pb2 import Value
 
 from fateflow.v1 import data_service_pb2 as data_pb
 from fateflow.v1 import (
@@ -288,6 +290,8 @@ def test_a_count_that_does_not_match_is_refused(
         ({"table_name": "../escape"}, "is not a valid table name"),
         ({"id_delimiter": "::"}, "delimiter must be one ASCII character"),
         ({"use_local_data": 0}, "the following arguments are required: file"),
+        ({"with_meta": True, "meta": Value(string_value="{'label': 1}")}, "no setting 'label'"),
+        ({"with_meta": True, "meta": Value(string_value="{x")}, "neither JSON nor a Python"),
     ],
 )
 def test_bad_settings_are_refused_before_any_job(
@@ -301,6 +305,43 @@ def test_bad_settings_are_refused_before_any_job(
     error, _ = expect_error(grpc.StatusCode.INVALID_ARGUMENT, 100, call)
     assert message in error
     assert local_jobs(node.database) == []
+
+
+def test_extend_sid_and_meta_as_fates_column_expand_and_sample_weight_testsuites(
+    node: Node,
+    data: data_service_pb2_grpc.DataServiceStub,
+    tables: table_service_pb2_grpc.TableServiceStub,
+) -> None:
+    meta = Value()
+    json_format.ParseDict({"with_label": True, "label_name": "y", "id_range": 0}, meta)
+    upload(data, GUEST, extend_sid=True, with_meta=True, meta=meta)
+    described = info(tables)
+    assert described.count == 569
+    schema = json_format.MessageToDict(described.schema)
+    assert schema["sid"] == "extend_sid"
+    assert schema["header"].startswith("id,y,x0,")
+    assert schema["meta"] == {
+        "delimiter": ",",
+        "input_format": "dense",
+        "tag_with_value": False,
+        "tag_value_delimiter": ":",
+        "with_match_id": True,
+        "id_range": 0,
+        "data_type": "float64",
+        "with_label": True,
+        "label_name": "y",
+        "label_type": "int",
+    }
+    table = node.tables.read_table("experiment", "breast_hetero_guest")
+    ids = table.column("extend_sid").to_pylist()
+    # One uuid1 hex (32 digits) per upload, then the line's index.
+    assert ids[:2] == [ids[0][:32] + "0", ids[0][:32] + "1"] and ids[-1] == ids[0][:32] + "568"
+    assert table.column("id").to_pylist()[:2] == ["0", "1"]
+
+    upload(data, GUEST, drop=1, extend_sid=True, auto_increasing_sid=True)
+    table = node.tables.read_table("experiment", "breast_hetero_guest")
+    assert table.column("extend_sid").to_pylist()[:3] == ["0", "1", "2"]
+    assert "meta" not in dict(info(tables).schema)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from fateflow_grpc.errors import InvalidArgument
+from fateflow_grpc.storage import delimited
 from fateflow_grpc.storage.delimited import (
     MAX_LINE_BYTES,
     DelimitedReader,
@@ -23,6 +24,37 @@ def read(data: bytes, *, head: bool = True, delimiter: str = ",", chunk: int = 0
     chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)] if chunk else [data]
     reader = DelimitedReader(chunks, delimiter=delimiter, head=head)
     return pa.Table.from_batches(list(reader), schema=reader.schema)
+
+
+def test_extend_sid_numbers_lines_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(delimited, "_BLOCK_BYTES", 64)
+    data = b"id,y\n" + b"".join(b"%d,1\n" % i for i in range(100))
+    reader = DelimitedReader([data], delimiter=",", head=True, extend_sid="u")
+    batches = list(reader)
+    assert len(batches) > 1
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    assert table.schema.names == ["extend_sid", "id", "y"]
+    assert table.column("extend_sid").to_pylist() == [f"u{i}" for i in range(100)]
+    assert table.column("id").to_pylist() == [str(i) for i in range(100)]
+
+
+def test_extend_sid_without_a_header_and_auto_increasing() -> None:
+    reader = DelimitedReader([b",a\n2,b\n"], delimiter=",", head=False, extend_sid="")
+    table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    # The first field is a value like the others: it may be empty.
+    assert table.to_pydict() == {"extend_sid": ["0", "1"], "x0": ["", "2"], "x1": ["a", "b"]}
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (b"y,y", "the header names column 'y' twice"),
+        (b"extend_sid,y", "the name of the id column extend_sid adds"),
+    ],
+)
+def test_extend_sid_header_names_every_column_once(header: bytes, message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        DelimitedReader([header + b"\n1,2\n"], delimiter=",", head=True, extend_sid="")
 
 
 def written(table: pa.Table, *, delimiter: str = ",", header: bool = True) -> bytes:

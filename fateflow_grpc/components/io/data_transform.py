@@ -36,6 +36,7 @@ dense).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fateflow_grpc.components.sdk.context import DELIMITER_KEY, Dataset, TaskContext
+from fateflow_grpc.components.sdk.context import DELIMITER_KEY, META_KEY, Dataset, TaskContext
 from fateflow_grpc.components.sdk.parameters import ParamReader
 from fateflow_grpc.domain.catalog import ModuleInfo
 from fateflow_grpc.errors import InvalidArgument
@@ -618,6 +619,30 @@ def _shown(fill: str) -> float | None:
     return None if math.isnan(number) else number
 
 
+def meta_parameters(table: pa.Table) -> dict[str, Any]:
+    """The settings a table uploaded with its meta gives, in place of the conf's: FATE 1.9+'s
+    DataTransform reads them from the meta, with its defaults for those left out."""
+    text = (table.schema.metadata or {}).get(META_KEY)
+    if text is None:
+        return {}
+    meta = json.loads(text)
+    settings = {
+        "input_format": meta.get("input_format", "dense"),
+        "delimitor": meta.get("delimiter", ","),
+        "data_type": meta.get("data_type"),
+        "with_label": meta.get("with_label", False),
+        "with_match_id": meta.get("with_match_id", False),
+        "exclusive_data_type": meta.get("exclusive_data_type"),
+        "tag_with_value": meta.get("tag_with_value"),
+        "tag_value_delimitor": meta.get("tag_value_delimiter", ":"),
+    }
+    if settings["with_label"]:
+        settings["label_type"] = meta.get("label_type", "int")
+        settings["label_name"] = meta.get("label_name", "")
+    # A setting the meta leaves None is the parameter's default.
+    return {key: value for key, value in settings.items() if value is not None}
+
+
 #: What a predict job takes from the trained model rather than from its own conf.
 _TRAINED = (
     "input_format",
@@ -654,10 +679,10 @@ class DataTransform:
     )
 
     def run(self, context: TaskContext) -> None:
-        params = validate_parameters(context.parameters)
         (table,) = context.input_tables("data") or [None]
         if table is None:
             raise InvalidArgument(f"{context.task.component_name} needs one data input")
+        params = validate_parameters({**context.parameters, **meta_parameters(table)})
         models = context.input_models()
         trained = next(iter(models.values())) if models else None
         dataset, model, summary = transform(table, params, trained)

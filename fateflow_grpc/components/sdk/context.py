@@ -41,6 +41,8 @@ _MATCH_ID = b"match_id_name"
 #: Schema metadata key of a table read from storage: the delimiter its upload split lines on,
 #: which DataTransform needs to read FATE's sparse and tag formats back from the columns.
 DELIMITER_KEY = b"delimiter"
+#: A conf table's schema meta (an upload's `meta`), as JSON, when it has one.
+META_KEY = b"meta"
 #: Partitions of a component's output table; they are small next to uploads.
 OUTPUT_PARTITIONS = 4
 
@@ -233,9 +235,10 @@ class TaskContext:
         table = self.computing.read_table(self.tables, namespace, name)
         meta = self.tables.describe(namespace, name)
         delimiter = meta.f_id_delimiter if meta is not None else ","
-        return table.replace_schema_metadata(
-            {**(table.schema.metadata or {}), DELIMITER_KEY: delimiter}
-        )
+        metadata = {**(table.schema.metadata or {}), DELIMITER_KEY: delimiter}
+        if meta is not None and meta.f_schema.get("meta"):
+            metadata[META_KEY] = json.dumps(meta.f_schema["meta"])
+        return table.replace_schema_metadata(metadata)
 
     def drop_absent_inputs(self) -> list[str]:
         """Leave out of the wiring the data inputs that no upstream component left at this

@@ -5,6 +5,7 @@ by a predict job; FATE's parameter checks and our refusals by name."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ import pytest
 from fateflow_grpc.components.io.data_transform import (
     DEFAULTS,
     DataTransform,
+    meta_parameters,
     transform,
     validate_parameters,
 )
-from fateflow_grpc.components.sdk.context import DELIMITER_KEY, Dataset
+from fateflow_grpc.components.sdk.context import DELIMITER_KEY, META_KEY, Dataset
+from fateflow_grpc.domain.data_jobs import schema_meta
 from fateflow_grpc.domain.parties import PartyRole
 from fateflow_grpc.errors import InvalidArgument
 from fateflow_grpc.storage.delimited import DelimitedReader
@@ -39,6 +42,22 @@ def run(table: pa.Table, **params: Any) -> tuple[Dataset, dict[str, Any], dict[s
 
 def lines(path: Path) -> list[list[str]]:
     return [line.split(",") for line in path.read_text().splitlines() if line]
+
+
+def test_a_table_uploaded_with_its_meta_gives_the_settings() -> None:
+    # FATE's column_expand testsuite: extend_sid and the meta's label; the conf says nothing.
+    reader = DelimitedReader(
+        [b"id;y;x0\n7;1;0.5\n8;0;1.5\n"], delimiter=";", head=True, extend_sid=""
+    )
+    table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    meta = schema_meta({"delimiter": ";", "with_label": True, "label_name": "y"}, extend_sid=True)
+    table = table.replace_schema_metadata({DELIMITER_KEY: ";", META_KEY: json.dumps(meta)})
+    params = validate_parameters({"with_label": False, **meta_parameters(table)})
+    dataset, model, _ = transform(table, params)
+    assert dataset.match_ids.tolist() == ["7", "8"]
+    np.testing.assert_array_equal(dataset.labels, [1, 0])
+    assert dataset.header == ["x0"]
+    assert (model["delimitor"], model["with_match_id"]) == (";", True)
 
 
 def test_svmlight_guest_with_label() -> None:

@@ -584,6 +584,13 @@ def schema_meta(given: Any, *, extend_sid: bool) -> dict[str, Any]:
             f"{', '.join(SCHEMA_META)})",
             field="meta",
         )
+    for name in ("id_list", "id_range"):
+        if given.get(name, SCHEMA_META[name]) != SCHEMA_META[name]:
+            raise InvalidArgument(
+                f"meta's {name} is not supported here (the match id is the first field after "
+                f"the id), not {given[name]!r}",
+                field="meta",
+            )
     meta = {**SCHEMA_META, **given}
     if not meta["with_label"]:
         meta["label_name"] = meta["label_type"] = None

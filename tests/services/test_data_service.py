@@ -292,6 +292,7 @@ def test_a_count_that_does_not_match_is_refused(
         ({"use_local_data": 0}, "the following arguments are required: file"),
         ({"with_meta": True, "meta": Value(string_value="{'label': 1}")}, "no setting 'label'"),
         ({"with_meta": True, "meta": Value(string_value="{x")}, "neither JSON nor a Python"),
+        ({"with_meta": True, "meta": Value(string_value="{'id_range': 2}")}, "id_range"),
     ],
 )
 def test_bad_settings_are_refused_before_any_job(

@@ -580,84 +580,26 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 #: What a refusal or an error comes from, and the part of the code it concerns: (pattern of the
-#: message, kind of cause, where). Kinds: "semantic" (FATE's DSL or conf means something we do
-#: not do), "parameter" (a parameter FATE defines, refused by name), "format" (an input format
-#: we lack), "API" (a route FATE's test tool uses), "bug" (we do it differently from FATE),
-#: "data" (a table of FATE's we have no copy of). The first match wins.
+#: message, kind of cause, where). Kinds: "parameter" (a parameter FATE defines, refused by
+#: name), "as FATE" (FATE fails the job too), "data" (a table of FATE's we have no copy of). The first match wins; a cause no
+#: result shows any more is taken out.
 CAUSES: tuple[tuple[str, str, str], ...] = (
     (
-        r"sample_weight_\d+ left no output",
-        "semantic",
-        "a component with need_run false passes its data input through (FATE's SampleWeight at "
-        "a host); domain scheduler",
-    ),
-    (
-        r"left no output",
-        "semantic",
-        "a party without upstream data gets no input (issue 13, item 2): domain scheduler",
-    ),
-    (
-        r"no model \S+ of version \S+ at",
-        "semantic",
-        "a party whose upstream component saved no model gets no model input (FATE's arbiter "
-        "of HomoFeatureBinning); domain scheduler",
-    ),
-    (
-        r"are not the trained model's",
-        "semantic",
-        "a DataTransform with a model input takes its settings from that model, not from its "
-        "conf; components/io",
-    ),
-    (
-        r"names component .*which is not in the DSL",
-        "semantic",
-        "conf entries for components outside the DSL are ignored (issue 13, item 3): domain/jobspec.py",
-    ),
-    (
-        r"the DSL has no components",
-        "semantic",
-        "a DSL v1 predict job is a conf alone: FATE runs the training job's DSL; domain/dsl.py",
-    ),
-    (
-        r"has no data input 'eval_data'|early_stopping_rounds needs validation data",
-        "semantic",
-        "FATE's `eval_data` beside `train_data` is the validate data (component_properties.py); domain/dsl.py",
-    ),
-    (
-        r"has no data input 'validate_data'",
-        "semantic",
-        "the module takes no validate_data input; components/linear",
-    ),
-    (
-        r"has no data input 'data_\d+'",
-        "semantic",
-        "Union takes any number of named data inputs in FATE; components/io/union.py",
-    ),
-    (
-        r"column '\w+' is not in table",
-        "semantic",
-        "a DataTransform with a model input takes its settings from that model, not from its conf; components/io",
-    ),
-    (
-        r"no endpoint /v1/model/deploy",
-        "API",
-        "/v1/model/deploy (FATE 1.5+), which FATE's test tool calls before a DSL v2 predict job",
-    ),
-    (
-        r"dense only|the header names column .* twice",
-        "format",
-        "DataTransform's sparse, svmlight, tag and tag:value formats; components/io, storage/delimited.py",
-    ),
-    (r"cv_param\.need_cv", "parameter", "cross validation (issue 20)"),
-    (
-        r"validation_freqs|callback_param|callbacks are not implemented",
+        r"sqn is not offered",
         "parameter",
-        "validation during training, callbacks (issue 20)",
+        "optimizer sqn, refused on purpose: FATE's quasi-Newton Hessian needs the arbiter to "
+        "hold the gradients and the weights in the clear; components/linear",
     ),
     (
-        r"binary classifier|trains on labels 0 and 1",
+        r"encrypt_param\.method can only be None",
         "parameter",
-        "one-vs-rest multi-class (issue 20)",
+        "HomoLR with Paillier (FATE 1.5), refused on purpose: our clients aggregate under "
+        "pairwise masks; components/linear",
+    ),
+    (
+        r"(data_type|label_type) str is not supported",
+        "parameter",
+        "DataTransform's string features and labels; components/io",
     ),
     (
         r"cardinality_method cannot be rsa",
@@ -666,58 +608,15 @@ CAUSES: tuple[tuple[str, str, str], ...] = (
         "components/intersect",
     ),
     (
-        r"Intersection has no parameter|\(Intersection\) has no parameter '(?!intersect_cache)",
+        r"EINI_inference",
         "parameter",
-        "FATE 1.11's intersection methods and options (dh, ecdh, cardinality, preprocessing, "
-        "cache; issue 13): components/intersect",
-    ),
-    (
-        r"'sqn_param'|'batch_strategy'|'stepwise_param'|'intersect_cache_param'",
-        "parameter",
-        "a parameter FATE defines that the module does not know (issues 13, 20); components/linear, components/intersect",
-    ),
-    (
-        r"filter_methods \w+_filter is not supported|filter_methods vif_filter",
-        "parameter",
-        "selection filters reading models we lack or do not pass (SecureBoost importance, Pearson VIF); components/feature",
-    ),
-    (
-        r"eval_type must be one of",
-        "parameter",
-        "Evaluation's clustering metrics; components/evaluation",
-    ),
-    (
-        r"encrypt_param\.method can only be None",
-        "parameter",
-        "HomoLR with Paillier (FATE 1.5's hosts encrypt); components/linear",
-    ),
-    (
-        r"key_length is not usable",
-        "parameter",
-        "a Paillier key_length FATE accepts and we do not (FATE's example has 1204); components/crypto",
-    ),
-    (r"label_type must be", "parameter", "DataTransform's label_type str; components/io"),
-    (
-        r"exists \d+ times in schema",
-        "bug",
-        "Reader fails (KeyError) on a table whose header repeats a name, as FATE's svmlight "
-        "tables uploaded with head 1 do; components/io",
+        "SecureBoost's EINI inference; components/tree",
     ),
     (
         r"manual split points must name exactly the binned columns",
-        "bug",
-        "FATE takes manual split points for columns it does not bin (category ones) and uses "
-        "those it bins; components/feature/hetero_binning.py",
-    ),
-    (
-        r"ZeroDivisionError",
-        "bug",
-        "optimal binning (chi-square) on sparse data divides by zero; components/feature",
-    ),
-    (
-        r"no WOE",
-        "bug",
-        "FATE's host skips a WOE transform (it has no labels) instead of failing; components/feature/hetero_binning.py",
+        "as FATE",
+        "FATE fails this job too: its category columns are not binned, yet its manual split "
+        "points name them; components/feature/hetero_binning.py",
     ),
     (r"no copy of", "data", "FATE's table is not among the copies in shared/data/fate"),
 )

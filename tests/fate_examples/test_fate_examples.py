@@ -124,7 +124,10 @@ def test_the_table_counts_jobs_and_groups_refusals_by_reason() -> None:
             "metrics": {},
         }
 
-    refusal = "component hetero_lr_{} (HeteroLR) has no parameter 'sqn_param'; its parameters: a, b"
+    refusal = (
+        "hetero_lr_{} (HeteroLR) at host 10000: HeteroLR parameter optimizer sqn is not "
+        "offered: why, not 'sqn'"
+    )
     rows = [
         row("a", ["HeteroLR"], "success"),
         row("b", ["HeteroLR"], "refused", refusal.format(0)),
@@ -134,12 +137,13 @@ def test_the_table_counts_jobs_and_groups_refusals_by_reason() -> None:
     section = fate_examples.markdown(rows, "python tools/fate_examples.py --markdown x.json")
     assert "| 4 | 3 | 1 | 2 | 0 | 0 | 0 | 0 | 1 |" in section
     assert (
-        "| parameter | a parameter FATE defines that the module does not know (issues 13, 20); "
-        "components/linear, components/intersect | 2 | refused 2 | "
-        "component … (HeteroLR) has no parameter 'sqn_param' (2) |"
+        "| parameter | optimizer sqn, refused on purpose: FATE's quasi-Newton Hessian needs the "
+        "arbiter to hold the gradients and the weights in the clear; components/linear | 2 | "
+        "refused 2 | … (HeteroLR) at host: HeteroLR parameter optimizer sqn is not offered: "
+        "why, not 'sqn' (2) |"
     ) in section
     assert "Modules missing (jobs naming each): HeteroNN 1." in section
-    document = "# T\n\n## A\n\na\n\n" + fate_examples.SECTION + "\n\nold\n\n## B\n\nb\n"
+    document = "# T\n\n## A\n\na\n\n" + fate_examples.SECTION + "\n\nstale\n\n## B\n\nb\n"
     replaced = fate_examples.replace_section(document, section)
-    assert "old" not in replaced and replaced.startswith("# T\n\n## A\n\na\n\n")
+    assert "stale" not in replaced and replaced.startswith("# T\n\n## A\n\na\n\n")
     assert replaced.endswith("\n## B\n\nb\n") and section in replaced

@@ -104,7 +104,7 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
             {"name": f.name, "in": "query", "schema": schemas.field(f)}
             for f in settings
             # A Value's text in the query string is read as a string value (an upload's meta).
-            if f.type != _T.TYPE_MESSAGE or f.message_type.full_name == "google.protobuf.Value"
+            if f.message_type is None or f.message_type.full_name == "google.protobuf.Value"
         ]
         file_form = {
             "type": "object",

@@ -10,8 +10,8 @@ start) when this one was interrupted or went on too long.
 
 As FATE's: the step index is the epoch (from 0), saved when `epoch % save_freq == 0`, the step
 name FATE's default, `step_name`, and each party keeps its own part of the model (the arbiter
-too). Cross validation's folds keep none. The model is the component's model output as it would be had training ended after that
-epoch, so a warm start from it goes on from there.
+too). The model is the component's model output as it would be had training ended after that
+epoch, so a warm start from it goes on from there. Cross validation's folds keep none.
 """
 
 from __future__ import annotations

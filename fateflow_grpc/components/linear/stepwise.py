@@ -316,7 +316,7 @@ def client_search(
     """A guest's or host's part of the search: `fit(transport, columns)` fits a candidate on
     those of its feature columns (positions in `header`); the model the search keeps (None
     for the empty model) and its columns. Each step's best is logged as FATE's metric, with
-    this party's feature names."""
+    this party's feature names and whether its model has an intercept (a host's has none)."""
     anonymous = anonymous_header(local.role, local.party_id, len(header))
     (count, j_host, host_names), (_, j_guest, guest_names) = exchange_sizes(
         transport, parties, local.role, (rows, len(header), anonymous), timeout

@@ -352,6 +352,8 @@ class Participant:
 
         The task is then `running` at this party, and waits for a replica with a free slot to
         claim it: this one at once if it has the most, another one at its next heartbeat.
+        The claim and the worker's start happen after the answer, so that the initiator starts
+        the task at its other parties meanwhile.
         """
         with self._database.session() as session:
             job = jobs.get_job(session, jobs.JobKey(ref.job_id, ref.role, str(ref.party_id)))
@@ -379,7 +381,7 @@ class Participant:
             if not tasks.transition_task_party_status(session, _key(ref), TaskStatus.RUNNING):
                 raise FailedPrecondition(f"task {ref} is not waiting to run", job_id=ref.job_id)
             tasks.transition_task_status(session, _key(ref), TaskStatus.RUNNING)
-        self.claim_tasks()
+        threading.Thread(target=self._claim_quietly, name="claim", daemon=True).start()
 
     def free_slots(self) -> int:
         return max(0, self._settings.task_slots - len(self._executor.running()))
@@ -410,6 +412,12 @@ class Participant:
                 except Exception as error:  # whatever it is, the task failed, and says why
                     log.exception("task %s could not start", ref)
                     self._task_ended(ref, Outcome(False, f"the task could not start: {error}"))
+
+    def _claim_quietly(self) -> None:
+        try:
+            self.claim_tasks()
+        except Exception:  # the replica's next round claims what this one could not
+            log.exception("replica %s: claiming started tasks failed", self._settings.replica)
 
     def _launch(self, ref: TaskRef) -> None:
         """Run a task this replica has claimed in a worker of its own."""

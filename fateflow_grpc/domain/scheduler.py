@@ -29,10 +29,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fateflow_grpc.domain import safeguards
 from fateflow_grpc.domain.dsl import inference_dsl
@@ -62,6 +63,12 @@ from fateflow_grpc.storage.database import Database
 from fateflow_grpc.storage.models import Job, ModelInfo, Task, now_ms
 
 log = logging.getLogger(__name__)
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+#: Calls to parties made at once (each waits on the network, not on this process).
+CALLS_AT_ONCE = 16
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,7 @@ class Scheduler:
         #: (job, component) -> when a failed component may run again.
         self._retry_due: dict[tuple[str, str], float] = {}
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._calls = ThreadPoolExecutor(CALLS_AT_ONCE, thread_name_prefix="scheduler-call")
 
     def start(self) -> None:
         self._claim()
@@ -132,6 +140,7 @@ class Scheduler:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(10)
+        self._calls.shutdown(wait=False, cancel_futures=True)
 
     def wake(self) -> None:
         self._wake.set()
@@ -403,18 +412,26 @@ class Scheduler:
         if not waiting or waiting[0].f_scheduler != self._replica:
             return
         job = waiting[0]
-        spec = self._spec(job)
-        reserved: list[PartyRole] = []
+        parties = self._spec(job).parties()
+        asked = self._at_once(
+            lambda party: self._update_at(party, job.f_job_id, JobStatus.READY, 0), parties
+        )
+        reserved = [
+            p
+            for p, answer in zip(parties, asked, strict=True)
+            if not answer.exception() and answer.result()
+        ]
         try:
-            for party in spec.parties():
-                if not self._update_at(party, job.f_job_id, JobStatus.READY, 0):
-                    break
-                reserved.append(party)
-            else:
-                for party in reserved:
-                    self._update_at(party, job.f_job_id, JobStatus.RUNNING, 0)
+            if len(reserved) == len(parties):
+                for started in self._at_once(
+                    lambda party: self._update_at(party, job.f_job_id, JobStatus.RUNNING, 0),
+                    parties,
+                ):
+                    started.result()
                 self.wake()
                 return
+            for answer in asked:
+                answer.result()  # raises the first party's error, if any
         except FateFlowError as error:
             log.warning("job %s: reserving its slots failed, will retry: %s", job.f_job_id, error)
         # Some party has no slot now, or did not answer: free the slots held, so that neither
@@ -437,48 +454,59 @@ class Scheduler:
             ):
                 self._finish(job, spec, JobStatus.FAILED)
                 return
-        for component in spec.components:
-            waiting = [
-                row
-                for row in rows.get(component.name, [])
-                if row.f_party_status == TaskStatus.WAITING
-            ]
-            if not waiting or status[component.name] not in (
-                TaskStatus.WAITING,
-                TaskStatus.RUNNING,
-            ):
-                continue
-            if all(
+        startable = [
+            row
+            for component in spec.components
+            if status.get(component.name) in (TaskStatus.WAITING, TaskStatus.RUNNING)
+            and all(
                 status.get(up) in (TaskStatus.SUCCESS, None)
                 for up, _ in spec.upstream(component.name)
-            ):
-                for row in waiting:
-                    try:
-                        self._start_at(_ref(row))
-                    except (FederatedError, DeadlineExceeded) as error:
-                        # That party is down: it gets its task when it is back, unless it
-                        # stays silent past the heartbeat timeout (`_lose_tasks`).
-                        log.debug(
-                            "job %s: %s waits for %s: %s",
-                            job.f_job_id,
-                            component.name,
-                            _ref(row).party,
-                            error,
-                        )
-                    except FateFlowError as error:
-                        log.warning(
-                            "job %s: starting %s failed: %s", job.f_job_id, component.name, error
-                        )
-                        self._finish(job, spec, JobStatus.FAILED)
-                        return
+            )
+            for row in rows.get(component.name, [])
+            if row.f_party_status == TaskStatus.WAITING
+        ]
+        # Every party at once: a task's start is a call through the proxies.
+        for row, start in zip(
+            startable, self._at_once(self._start_at, map(_ref, startable)), strict=True
+        ):
+            error = start.exception()
+            if isinstance(error, (FederatedError, DeadlineExceeded)):
+                # That party is down: it gets its task when it is back, unless it stays
+                # silent past the heartbeat timeout (`_lose_tasks`).
+                log.debug(
+                    "job %s: %s waits for %s: %s",
+                    job.f_job_id,
+                    row.f_component_name,
+                    _ref(row).party,
+                    error,
+                )
+            elif isinstance(error, FateFlowError):
+                log.warning(
+                    "job %s: starting %s failed: %s", job.f_job_id, row.f_component_name, error
+                )
+                self._finish(job, spec, JobStatus.FAILED)
+                return
+            elif error is not None:
+                raise error
         all_rows = [row for group in rows.values() for row in group]
         ended = sum(row.f_party_status in END_STATUSES for row in all_rows)
         progress = ended * 100 // len(all_rows) if all_rows else 100
         if all(s == TaskStatus.SUCCESS for s in status.values()):
             self._finish(job, spec, JobStatus.SUCCESS)
         elif progress > job.f_progress:
-            for party in spec.parties():
-                self._update_at(party, job.f_job_id, None, progress)
+            for updated in self._at_once(
+                lambda party: self._update_at(party, job.f_job_id, None, progress), spec.parties()
+            ):
+                updated.result()
+
+    def _at_once(
+        self, call: Callable[[_Item], _Result], items: Iterable[_Item]
+    ) -> list[Future[_Result]]:
+        """`call` for every item at once, on the scheduler's pool; once all have ended, their
+        futures, in the items' order."""
+        futures = [self._calls.submit(call, item) for item in items]
+        wait(futures)
+        return futures
 
     def _start_at(self, ref: TaskRef) -> None:
         if ref.party_id == self._settings.party_id:
@@ -523,12 +551,19 @@ class Scheduler:
             del self._retry_due[due]
         parties = spec.parties()
         mine = [p for p in parties if p.party_id == self._settings.party_id]
-        for party in [p for p in parties if p not in mine] + mine:
+        for ended in self._at_once(
+            lambda party: self._end_at(party, job.f_job_id, status),
+            [p for p in parties if p not in mine],
+        ):
+            ended.result()
+        for party in mine:
             self._end_at(party, job.f_job_id, status)
         self._federate(self._task_rows(job.f_job_id))
         if status == JobStatus.SUCCESS:
-            for party in parties:
-                self._update_at(party, job.f_job_id, None, 100)
+            for updated in self._at_once(
+                lambda party: self._update_at(party, job.f_job_id, None, 100), parties
+            ):
+                updated.result()
         log.info("job %s ended: %s", job.f_job_id, status.value)
 
     def _end_at(self, party: PartyRole, job_id: str, status: JobStatus) -> None:

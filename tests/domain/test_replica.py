@@ -84,11 +84,12 @@ def test_a_replica_whose_lease_ran_out_stops_its_task_and_goes_on(
     node.replica.register()
     node.replica.start()
     node.participant.start_task(again)
+    # The replica claims it just after: the start answers first.
+    wait_for(lambda: node.participant.executor.running() == [again], 30, "the task to run")
     key = tasks.TaskKey(JOB_ID, again.task_id, 1, "guest", "9999")
     with node_database.session() as session:
         row = tasks.get_task(session, key)
         assert row is not None and row.f_holder == node.config.replica
-    assert node.participant.executor.running() == [again]
     with node_database.session() as session:  # as if its heartbeats had not reached the database
         replica = replicas.get_replica(session, node.config.replica)
         assert replica is not None

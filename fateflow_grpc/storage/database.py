@@ -29,8 +29,9 @@ class Database:
     """One database: its engine, and the sessions units of work run in."""
 
     def __init__(self, url: str) -> None:
-        # pre_ping replaces connections a server dropped while they sat in the pool.
-        self.engine = create_engine(url, pool_pre_ping=True)
+        # pre_ping replaces connections a server dropped while they sat in the pool; a SQLite
+        # file has no server to drop them, and the ping would cost every unit of work a query.
+        self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite)
         # Rows stay readable after their unit of work ends, when servicers turn them into replies.

@@ -178,14 +178,17 @@ class Scheduler:
                     job_id, dsl, conf, train_conf, initiator, initiator_rows=True
                 )
                 created.append(initiator)
-                for party in (p for p in spec.parties() if p != initiator):
+
+                def create_at(party: PartyRole) -> list[str]:
                     if party.party_id == me:
-                        warnings += self._participant.create_job(
-                            job_id, dsl, conf, train_conf, party
-                        )
-                    else:
-                        warnings += self._parties.create_job(party, job_id, dsl, conf, train_conf)
-                    created.append(party)
+                        return self._participant.create_job(job_id, dsl, conf, train_conf, party)
+                    return self._parties.create_job(party, job_id, dsl, conf, train_conf)
+
+                others = [p for p in spec.parties() if p != initiator]
+                answers = self._at_once(create_at, others)
+                created += [p for p, a in zip(others, answers, strict=True) if not a.exception()]
+                for answer in answers:
+                    warnings += answer.result()  # raises the first party's refusal, if any
                 warnings = list(dict.fromkeys(warnings))
                 # What the other parties found too: a strict initiator runs none of it.
                 safeguards.refuse_if_strict(self._settings.strict, me, warnings, [])

@@ -465,7 +465,9 @@ class _IdIndex:
     """Every id with its row number, spread over `ID_BUCKETS` files by a hash of the id.
 
     A repeated id lands twice in the same bucket, so repeats are found one bucket at a time:
-    the memory needed is a bucket's, about 1/64 of the ids, whatever the table's size.
+    the memory needed is a bucket's, about 1/64 of the ids, whatever the table's size. A table
+    whose ids never filled a flush keeps them in memory, as one bucket: a small table (FATE's
+    examples, a component's output) costs no bucket files.
     """
 
     _SCHEMA = pa.schema([("id", pa.string()), ("row", pa.int64())])
@@ -476,6 +478,7 @@ class _IdIndex:
         self._waiting: list[tuple[pa.Array, int]] = []
         self._waiting_rows = 0
         self._files: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
+        self._held: pa.Table | None = None
 
     def add(self, ids: pa.Array, first_row: int) -> None:
         if not len(ids):
@@ -485,20 +488,24 @@ class _IdIndex:
         if self._waiting_rows >= _IDS_PER_FLUSH:
             self._flush()
 
+    def _take_waiting(self) -> pa.RecordBatch:
+        """The waiting ids with their row numbers."""
+        ids = pa.concat_arrays([chunk for chunk, _ in self._waiting] or [pa.array([], pa.string())])
+        rows = np.concatenate(
+            [np.arange(first, first + len(chunk), dtype=np.int64) for chunk, first in self._waiting]
+            or [np.array([], np.int64)]
+        )
+        self._waiting, self._waiting_rows = [], 0
+        return pa.RecordBatch.from_arrays([ids, pa.array(rows)], schema=self._SCHEMA)
+
     def _flush(self) -> None:
         if not self._waiting:
             return
-        ids = pa.concat_arrays([chunk for chunk, _ in self._waiting])
-        rows = np.concatenate(
-            [np.arange(first, first + len(chunk), dtype=np.int64) for chunk, first in self._waiting]
-        )
-        self._waiting, self._waiting_rows = [], 0
-        buckets = _buckets(ids)
+        entries = self._take_waiting()
+        buckets = _buckets(entries["id"])
         order = np.argsort(buckets, kind="stable")
         counts = np.bincount(buckets, minlength=ID_BUCKETS)
-        grouped = pa.RecordBatch.from_arrays(
-            [ids.take(pa.array(order)), pa.array(rows[order])], schema=self._SCHEMA
-        )
+        grouped = entries.take(pa.array(order))
         start = 0
         for bucket, count in enumerate(counts.tolist()):
             if count:
@@ -509,17 +516,27 @@ class _IdIndex:
                 start += count
 
     def close(self) -> None:
-        """Write the waiting ids out and close the bucket files."""
-        self._flush()
+        """Write the waiting ids out and close the bucket files, or keep the ids in memory
+        when none were written yet."""
+        if self._files:
+            self._flush()
+        else:
+            self._held = pa.Table.from_batches([self._take_waiting()])
         for file in self._files.values():
             file.close()
+
+    def _bucket_tables(self) -> Iterator[pa.Table]:
+        if self._held is not None:
+            yield self._held
+            return
+        for bucket in sorted(self._files):
+            with pa.OSFile(str(self.directory / f"{bucket:03d}.arrow")) as source:
+                yield pa.ipc.open_stream(source).read_all()
 
     def replaced_rows(self) -> pa.Array:
         """The row numbers of rows whose id comes again in a later row (after `close`)."""
         replaced: list[pa.Array] = []
-        for bucket in sorted(self._files):
-            with pa.OSFile(str(self.directory / f"{bucket:03d}.arrow")) as source:
-                entries = pa.ipc.open_stream(source).read_all()
+        for entries in self._bucket_tables():
             if pc.count_distinct(entries["id"]).as_py() == entries.num_rows:
                 continue
             groups = entries.group_by("id").aggregate([("row", "max"), ("row", "count")])

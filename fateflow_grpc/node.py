@@ -23,11 +23,13 @@ from fateflow_grpc.worker import run_task
 log = logging.getLogger(__name__)
 
 #: What the workers' forkserver imports once, so that no task pays for it: the components,
-#: and the modules a task would otherwise import on first use (half the time of a no-op task,
-#: a fifth of a Reader's): `grpc.insecure_channel` imports the two grpc ones, `create_engine`
-#: its URL's dialect, numpy the `ma` that pyarrow's conversions ask for.
+#: the modules a task would otherwise import on first use (half the time of a no-op task, a
+#: fifth of a Reader's: `grpc.insecure_channel` imports the two grpc ones, `create_engine` its
+#: URL's dialect, numpy the `ma` that pyarrow's conversions ask for), and what SQLAlchemy
+#: builds at its first statements (`worker_warm_up`).
 WORKER_PRELOAD = (
     "fateflow_grpc.worker",
+    "fateflow_grpc.worker_warm_up",
     "grpc._channel",
     "grpc.experimental",
     "numpy.ma",

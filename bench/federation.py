@@ -84,6 +84,13 @@ class FloorHandler(grpc.GenericRpcHandler):
             return grpc.stream_stream_rpc_method_handler(lambda requests, _: requests)
         if handler_call_details.method == "/bench.Floor/Sink":
             return grpc.stream_unary_rpc_method_handler(_sink)
+        # One call of each kind our objects take, each the size of a 1 KB object's.
+        if handler_call_details.method == "/bench.Floor/Call":
+            return grpc.unary_unary_rpc_method_handler(lambda request, _: request)
+        if handler_call_details.method == "/bench.Floor/Push":
+            return grpc.stream_unary_rpc_method_handler(lambda requests, _: b"".join(requests))
+        if handler_call_details.method == "/bench.Floor/Pull":
+            return grpc.unary_stream_rpc_method_handler(lambda request, _: iter((b"h", request)))
         return None
 
 
@@ -197,6 +204,7 @@ def measure(proxy_address: str, floor_address: str, args: argparse.Namespace) ->
             next(replies)
             floors.append(time.perf_counter() - started)
         outbox.put(b"")  # ends the echo stream
+        calls = _call_kinds(channel, ping.tobytes(), args.latency_rounds)
         throughput: dict[int, tuple[list[float], list[float], list[float]]] = {}
         for size in args.sizes_mb:
             payload = np.random.default_rng(size).integers(0, 255, size * MB, dtype=np.uint8)
@@ -211,7 +219,30 @@ def measure(proxy_address: str, floor_address: str, args: argparse.Namespace) ->
                 sink(_chunks(payload), metadata=(("size", str(payload.nbytes)),))
                 floor_s.append(time.perf_counter() - started)
             del payload
-    return {"latency": (ours[WARMUP:], floors[WARMUP:]), "throughput": throughput}
+    return {"latency": (ours[WARMUP:], floors[WARMUP:]), "throughput": throughput, "calls": calls}
+
+
+def _call_kinds(channel: grpc.Channel, message: bytes, rounds: int) -> dict[str, float]:
+    """p50 ms of one call of each kind between two processes, with no proxy: what an object
+    pays per hop today (a push is a client stream of a header and a chunk, a pull a server
+    stream), against a message on a stream already open (what the floor's round trip pays)."""
+    call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary("/bench.Floor/Call")
+    push: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary("/bench.Floor/Push")
+    pull: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream("/bench.Floor/Pull")
+    kinds = {
+        "unary": lambda: call(message),
+        "client_stream": lambda: push(iter((b"h", message))),
+        "server_stream": lambda: list(pull(message)),
+    }
+    p50s = {}
+    for name, make in kinds.items():
+        samples = []
+        for _ in range(WARMUP + rounds):
+            started = time.perf_counter()
+            make()
+            samples.append(time.perf_counter() - started)
+        p50s[name] = round(statistics.median(samples[WARMUP:]) * 1000, 3)
+    return p50s
 
 
 def report(figures: dict[str, object], sizes_mb: list[int]) -> None:
@@ -221,6 +252,12 @@ def report(figures: dict[str, object], sizes_mb: list[int]) -> None:
     print(f"{'measure':<28}{'ours':>12}{'floor':>12}{'ours/floor':>12}")
     print(
         f"{'1 KB round trip p50 (ms)':<28}{ours_p50:>12.3f}{floor_p50:>12.3f}{ours_p50 / floor_p50:>12.2f}"
+    )
+    calls: dict[str, float] = figures["calls"]  # type: ignore[assignment]
+    print(
+        "one call between two processes, p50 ms: "
+        + ", ".join(f"{kind} {ms}" for kind, ms in calls.items())
+        + f"; a message on an open stream {floor_p50 / 2:.3f} (half the floor's round trip)"
     )
     rates: dict[str, dict[str, float]] = {}
     for size, (ours_s, floor_s, stored_s) in figures["throughput"].items():  # type: ignore[attr-defined]
@@ -246,6 +283,7 @@ def report(figures: dict[str, object], sizes_mb: list[int]) -> None:
                 "latency_ratio_p50": round(ours_p50 / floor_p50, 2),
                 "throughput": rates,
                 "throughput_ratio": round(min(ratios), 3),
+                "call_p50_ms": calls,
             }
         )
     )

@@ -45,6 +45,27 @@ def _chunks(requests: Iterator[pb.PushRequest]) -> Iterator[bytes]:
         yield request.chunk
 
 
+def _send_object_on(
+    router: Router,
+    hop: Hop,
+    request: pb.PushObjectRequest,
+    metadata: Metadata,
+    context: grpc.ServicerContext,
+) -> pb.PushResponse:
+    """Send a whole object on to the next hop; its error comes back named."""
+    stub = proxy_service_pb2_grpc.ProxyServiceStub(hop.channel)  # type: ignore[no-untyped-call]
+    try:
+        response: pb.PushResponse = stub.PushObject(
+            request, timeout=timeout_of(context), metadata=metadata
+        )
+        return response
+    except grpc.RpcError as error:
+        if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE:
+            router.unavailable(hop)
+        relay(error, context, f"party {router.party_id}'s proxy -> {hop.name}")
+        raise  # relay aborts; never reached
+
+
 def _send_on(
     router: Router,
     hop: Hop,
@@ -98,6 +119,20 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         duplicate = self._mailbox.receive(header, _chunks(request_iterator))
         return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
 
+    def PushObject(
+        self, request: pb.PushObjectRequest, context: grpc.ServicerContext
+    ) -> pb.PushResponse:
+        header = request.header
+        check_header(header)
+        src, dst = header.key.src_party_id, header.key.dst_party_id
+        if dst != self._own:
+            hop = self._router.relay_hop(src, dst)
+            metadata = forwarded_metadata(context.invocation_metadata())
+            return _send_object_on(self._router, hop, request, metadata, context)
+        self._signer.prove(context, src, security.header_fields(header))
+        duplicate = self._mailbox.receive(header, (request.payload,))
+        return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
+
     def Pull(
         self, request: pb.PullRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.PullResponse]:
@@ -127,12 +162,7 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         self, request_iterator: Iterator[pb.PushRequest], context: grpc.ServicerContext
     ) -> pb.PushResponse:
         header = _header(request_iterator)
-        if header.key.src_party_id != self._own:
-            raise PermissionDenied(
-                f"a task of party {self._own} sends as party {self._own}, "
-                f"not as party {header.key.src_party_id}",
-                party_id=header.key.src_party_id,
-            )
+        self._check_sender(header)
         dst = header.key.dst_party_id
         if dst == self._own:
             duplicate = self._mailbox.receive(header, _chunks(request_iterator))
@@ -141,6 +171,27 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         return _send_on(
             self._router, self._router.next_hop(dst), header, request_iterator, metadata, context
         )
+
+    def PushObject(
+        self, request: pb.PushObjectRequest, context: grpc.ServicerContext
+    ) -> pb.PushResponse:
+        header = request.header
+        check_header(header)
+        self._check_sender(header)
+        dst = header.key.dst_party_id
+        if dst == self._own:
+            duplicate = self._mailbox.receive(header, (request.payload,))
+            return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
+        metadata = self._signer.metadata(dst, security.header_fields(header))
+        return _send_object_on(self._router, self._router.next_hop(dst), request, metadata, context)
+
+    def _check_sender(self, header: pb.ObjectHeader) -> None:
+        if header.key.src_party_id != self._own:
+            raise PermissionDenied(
+                f"a task of party {self._own} sends as party {self._own}, "
+                f"not as party {header.key.src_party_id}",
+                party_id=header.key.src_party_id,
+            )
 
     def Pull(
         self, request: pb.PullRequest, context: grpc.ServicerContext

@@ -149,6 +149,10 @@ class Federation:
     def _push(
         self, header: pb.ObjectHeader, encoded: codec.Encoded, deadline: float, what: str
     ) -> None:
+        """One call per hop: an object of one chunk travels whole (`PushObject`, half the cost
+        of a stream), a larger one as a stream of chunks (`Push`)."""
+        whole = encoded.size <= self._chunk_size
+
         def requests() -> Iterator[pb.PushRequest]:
             yield pb.PushRequest(header=header)
             for chunk in encoded.chunks():
@@ -158,8 +162,14 @@ class Federation:
         attempts = 0
         while True:
             attempts += 1
+            timeout = max(deadline - time.monotonic(), 0.001)
             try:
-                self._stub.Push(requests(), timeout=max(deadline - time.monotonic(), 0.001))
+                if whole:
+                    payload = b"".join(encoded.chunks())
+                    request = pb.PushObjectRequest(header=header, payload=payload)
+                    self._stub.PushObject(request, timeout=timeout)
+                else:
+                    self._stub.Push(requests(), timeout=timeout)
                 return
             except grpc.RpcError as error:
                 assert isinstance(error, grpc.Call)

@@ -459,6 +459,44 @@ def test_a_local_task_sends_and_reads_as_its_own_party_only(signed: dict[int, No
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+def whole(requests: list[pb.PushRequest]) -> pb.PushObjectRequest:
+    """The same object as one `PushObject` message."""
+    header, chunk = requests
+    return pb.PushObjectRequest(header=header.header, payload=chunk.chunk)
+
+
+def test_an_object_pushed_whole_is_checked_as_a_stream_is(signed: dict[int, NodeProcess]) -> None:
+    """`PushObject` (an object in one message, how small objects travel) proves its sender as
+    `Push` does: unsigned, changed after signing, or sent by a task as another party, it is
+    refused; signed, it is kept once."""
+    as_guest = Signer(GUEST, {HOST: "guest-and-host"})
+    requests = push_request("20200101000000000006", GUEST, HOST, b"whole")
+    with grpc.insecure_channel(signed[HOST].proxy_address) as channel:
+        stub = proxy_service_pb2_grpc.ProxyServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.PushObject(whole(requests), metadata=((SRC_PARTY, str(GUEST)),), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        forged = push_request(
+            "20200101000000000006", GUEST, HOST, b"other", message_id=requests[0].header.message_id
+        )
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.PushObject(whole(forged), metadata=signature(as_guest, requests), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        request = whole(requests)
+        assert not stub.PushObject(
+            request, metadata=signature(as_guest, requests), timeout=10
+        ).duplicate
+        assert stub.PushObject(
+            request, metadata=signature(as_guest, requests), timeout=10
+        ).duplicate
+    with grpc.insecure_channel(signed[GUEST].local_proxy_address) as channel:
+        with pytest.raises(grpc.RpcError) as caught:
+            proxy_service_pb2_grpc.ProxyServiceStub(channel).PushObject(
+                whole(push_request("20200101000000000006", HOST, HOST, b"as host")), timeout=10
+            )
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 def escaping_request(method: MethodDescriptor) -> Message:
     """A request of `method` whose job id (or model version) would lead out of the data dir."""
     request = getattr(party_service_pb2, method.input_type.name)()

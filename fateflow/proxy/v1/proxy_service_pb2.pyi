@@ -66,6 +66,14 @@ class PushRequest(_message.Message):
     chunk: bytes
     def __init__(self, header: _Optional[_Union[ObjectHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
+class PushObjectRequest(_message.Message):
+    __slots__ = ("header", "payload")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    header: ObjectHeader
+    payload: bytes
+    def __init__(self, header: _Optional[_Union[ObjectHeader, _Mapping]] = ..., payload: _Optional[bytes] = ...) -> None: ...
+
 class PushResponse(_message.Message):
     __slots__ = ("message_id", "duplicate")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]

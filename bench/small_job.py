@@ -1,5 +1,6 @@
 """A small job from submit to success: Reader and DataTransform on the breast tables (569 rows) at
-guest 9999 and host 10000, each party a real `fateflow node` process.
+guest 9999 and host 10000 (the hetero LR example's first two components), each party a real
+`fateflow node` process.
 
     python bench/small_job.py [--jobs 20]
 
@@ -27,47 +28,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scheduling import control_round_trip_ms, percentile
 from fateflow.v1 import job_service_pb2 as pb
-from tests.multiparty.cluster import FINAL, start_parties, upload
+from tests.multiparty.cluster import FINAL, start_parties, two_party_example, upload
 from tests.multiparty.test_scheduling import GUEST, HOST, statuses, submit
 
-DSL = {
-    "components": {
-        "reader_0": {"module": "Reader", "output": {"data": ["data"]}},
-        "data_transform_0": {
-            "module": "DataTransform",
-            "input": {"data": {"data": ["reader_0.data"]}},
-            "output": {"data": ["data"], "model": ["model"]},
-        },
-    }
-}
+#: The hetero LR example's first two components.
+COMPONENTS = ("reader_0", "data_transform_0")
 
 
-def conf() -> dict[str, Any]:
-    def party(table: str, with_label: bool) -> dict[str, Any]:
-        transform: dict[str, Any] = {"with_label": with_label, "output_format": "dense"}
-        if with_label:
-            transform.update(label_name="y", label_type="int")
-        return {
-            "reader_0": {"table": {"name": table, "namespace": "experiment"}},
-            "data_transform_0": transform,
-        }
-
-    return {
-        "dsl_version": 2,
-        "initiator": {"role": "guest", "party_id": GUEST},
-        "role": {"guest": [GUEST], "host": [HOST]},
-        "job_parameters": {"common": {"work_mode": 1}},
-        "component_parameters": {
-            "role": {
-                "guest": {"0": party("breast_hetero_guest", True)},
-                "host": {"0": party("breast_hetero_host", False)},
-            }
-        },
-    }
+def small_job() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The hetero LR example (`examples/hetero_lr`) cut to its first two components, run by
+    its guest and host."""
+    dsl, conf = two_party_example("hetero_lr", 2)
+    dsl["components"] = {name: dsl["components"][name] for name in COMPONENTS}
+    conf["role"] = {"guest": [GUEST], "host": [HOST]}
+    parameters = conf["component_parameters"]
+    parameters.pop("common", None)
+    for by_index in parameters["role"].values():
+        for index, components in by_index.items():
+            by_index[index] = {name: components[name] for name in COMPONENTS}
+    return dsl, conf
 
 
 def run_one(guest: Any) -> str:
-    job_id = submit(guest, DSL, conf())
+    job_id = submit(guest, *small_job())
     while statuses(guest, job_id)["guest"] not in FINAL:
         time.sleep(0.002)
     return job_id

@@ -5,15 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from sqlalchemy.orm import configure_mappers
-
 from fateflow_grpc.components.registry import component
 from fateflow_grpc.components.sdk.context import task_context
 from fateflow_grpc.domain.participant import TaskRun
-
-# The ORM configures its mappers at their first query; this module is loaded once in the
-# workers' forkserver (`node.WORKER_PRELOAD`), so no task pays for it.
-configure_mappers()
 
 
 def run_task(run: TaskRun) -> None:

@@ -45,48 +45,30 @@ def _chunks(requests: Iterator[pb.PushRequest]) -> Iterator[bytes]:
         yield request.chunk
 
 
-def _send_object_on(
-    router: Router,
-    hop: Hop,
-    request: pb.PushObjectRequest,
-    metadata: Metadata,
-    context: grpc.ServicerContext,
-) -> pb.PushResponse:
-    """Send a whole object on to the next hop; its error comes back named."""
-    stub = proxy_service_pb2_grpc.ProxyServiceStub(hop.channel)  # type: ignore[no-untyped-call]
-    try:
-        response: pb.PushResponse = stub.PushObject(
-            request, timeout=timeout_of(context), metadata=metadata
-        )
-        return response
-    except grpc.RpcError as error:
-        if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE:
-            router.unavailable(hop)
-        relay(error, context, f"party {router.party_id}'s proxy -> {hop.name}")
-        raise  # relay aborts; never reached
-
-
 def _send_on(
     router: Router,
     hop: Hop,
-    header: pb.ObjectHeader,
-    requests: Iterator[pb.PushRequest],
+    pushed: pb.PushObjectRequest | tuple[pb.ObjectHeader, Iterator[pb.PushRequest]],
     metadata: Metadata,
     context: grpc.ServicerContext,
 ) -> pb.PushResponse:
-    """Stream a push on to the next hop as it comes in; its error comes back named."""
+    """Send a push on to the next hop, a whole object as one call, a stream as it comes in;
+    its error comes back named."""
     stub = proxy_service_pb2_grpc.ProxyServiceStub(hop.channel)  # type: ignore[no-untyped-call]
-
-    def stream() -> Iterator[pb.PushRequest]:
-        yield pb.PushRequest(header=header)
-        yield from requests
-
     try:
+        response: pb.PushResponse
+        if isinstance(pushed, pb.PushObjectRequest):
+            response = stub.PushObject(pushed, timeout=timeout_of(context), metadata=metadata)
+            return response
+        header, requests = pushed
+
+        def stream() -> Iterator[pb.PushRequest]:
+            yield pb.PushRequest(header=header)
+            yield from requests
+
         # A blocking call (a future costs milliseconds more per object): if the sender goes
         # away, its stream ends in error, and so does this one, which reads from it.
-        response: pb.PushResponse = stub.Push(
-            stream(), timeout=timeout_of(context), metadata=metadata
-        )
+        response = stub.Push(stream(), timeout=timeout_of(context), metadata=metadata)
         return response
     except grpc.RpcError as error:
         # The sender pushes again, under the same message id: to the next address then.
@@ -113,7 +95,7 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         if dst != self._own:
             hop = self._router.relay_hop(src, dst)
             metadata = forwarded_metadata(context.invocation_metadata())
-            return _send_on(self._router, hop, header, request_iterator, metadata, context)
+            return _send_on(self._router, hop, (header, request_iterator), metadata, context)
         # The object's own key names its sender; that is the party the proof must be from.
         self._signer.prove(context, src, security.header_fields(header))
         duplicate = self._mailbox.receive(header, _chunks(request_iterator))
@@ -128,7 +110,7 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         if dst != self._own:
             hop = self._router.relay_hop(src, dst)
             metadata = forwarded_metadata(context.invocation_metadata())
-            return _send_object_on(self._router, hop, request, metadata, context)
+            return _send_on(self._router, hop, request, metadata, context)
         self._signer.prove(context, src, security.header_fields(header))
         duplicate = self._mailbox.receive(header, (request.payload,))
         return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
@@ -168,9 +150,8 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
             duplicate = self._mailbox.receive(header, _chunks(request_iterator))
             return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
         metadata = self._signer.metadata(dst, security.header_fields(header))
-        return _send_on(
-            self._router, self._router.next_hop(dst), header, request_iterator, metadata, context
-        )
+        hop = self._router.next_hop(dst)
+        return _send_on(self._router, hop, (header, request_iterator), metadata, context)
 
     def PushObject(
         self, request: pb.PushObjectRequest, context: grpc.ServicerContext
@@ -183,7 +164,7 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
             duplicate = self._mailbox.receive(header, (request.payload,))
             return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
         metadata = self._signer.metadata(dst, security.header_fields(header))
-        return _send_object_on(self._router, self._router.next_hop(dst), request, metadata, context)
+        return _send_on(self._router, self._router.next_hop(dst), request, metadata, context)
 
     def _check_sender(self, header: pb.ObjectHeader) -> None:
         if header.key.src_party_id != self._own:

@@ -14,6 +14,7 @@ when the job ends, and opens it again when the job is rerun.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NoReturn
 
 import grpc
 
@@ -45,37 +46,59 @@ def _chunks(requests: Iterator[pb.PushRequest]) -> Iterator[bytes]:
         yield request.chunk
 
 
+def _failed(
+    router: Router, hop: Hop, error: grpc.RpcError, context: grpc.ServicerContext
+) -> NoReturn:
+    """The next hop's error, named, back to the sender, who pushes again under the same message
+    id: to the next address, when this one is down."""
+    if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE:
+        router.unavailable(hop)
+    relay(error, context, f"party {router.party_id}'s proxy -> {hop.name}")
+    raise AssertionError("relay aborts the call; never reached")
+
+
 def _send_on(
     router: Router,
     hop: Hop,
-    pushed: pb.PushObjectRequest | tuple[pb.ObjectHeader, Iterator[pb.PushRequest]],
+    header: pb.ObjectHeader,
+    requests: Iterator[pb.PushRequest],
     metadata: Metadata,
     context: grpc.ServicerContext,
 ) -> pb.PushResponse:
-    """Send a push on to the next hop, a whole object as one call, a stream as it comes in;
-    its error comes back named."""
+    """Stream a push on to the next hop as it comes in."""
     stub = proxy_service_pb2_grpc.ProxyServiceStub(hop.channel)  # type: ignore[no-untyped-call]
+
+    def stream() -> Iterator[pb.PushRequest]:
+        yield pb.PushRequest(header=header)
+        yield from requests
+
     try:
-        response: pb.PushResponse
-        if isinstance(pushed, pb.PushObjectRequest):
-            response = stub.PushObject(pushed, timeout=timeout_of(context), metadata=metadata)
-            return response
-        header, requests = pushed
-
-        def stream() -> Iterator[pb.PushRequest]:
-            yield pb.PushRequest(header=header)
-            yield from requests
-
         # A blocking call (a future costs milliseconds more per object): if the sender goes
         # away, its stream ends in error, and so does this one, which reads from it.
-        response = stub.Push(stream(), timeout=timeout_of(context), metadata=metadata)
+        response: pb.PushResponse = stub.Push(
+            stream(), timeout=timeout_of(context), metadata=metadata
+        )
         return response
     except grpc.RpcError as error:
-        # The sender pushes again, under the same message id: to the next address then.
-        if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE:
-            router.unavailable(hop)
-        relay(error, context, f"party {router.party_id}'s proxy -> {hop.name}")
-        raise  # relay aborts; never reached
+        _failed(router, hop, error, context)
+
+
+def _send_whole_on(
+    router: Router,
+    hop: Hop,
+    request: pb.PushObjectRequest,
+    metadata: Metadata,
+    context: grpc.ServicerContext,
+) -> pb.PushObjectResponse:
+    """Send an object pushed whole on to the next hop."""
+    stub = proxy_service_pb2_grpc.ProxyServiceStub(hop.channel)  # type: ignore[no-untyped-call]
+    try:
+        response: pb.PushObjectResponse = stub.PushObject(
+            request, timeout=timeout_of(context), metadata=metadata
+        )
+        return response
+    except grpc.RpcError as error:
+        _failed(router, hop, error, context)
 
 
 class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
@@ -95,7 +118,7 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
         if dst != self._own:
             hop = self._router.relay_hop(src, dst)
             metadata = forwarded_metadata(context.invocation_metadata())
-            return _send_on(self._router, hop, (header, request_iterator), metadata, context)
+            return _send_on(self._router, hop, header, request_iterator, metadata, context)
         # The object's own key names its sender; that is the party the proof must be from.
         self._signer.prove(context, src, security.header_fields(header))
         duplicate = self._mailbox.receive(header, _chunks(request_iterator))
@@ -103,17 +126,17 @@ class PublicProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
 
     def PushObject(
         self, request: pb.PushObjectRequest, context: grpc.ServicerContext
-    ) -> pb.PushResponse:
+    ) -> pb.PushObjectResponse:
         header = request.header
         check_header(header)
         src, dst = header.key.src_party_id, header.key.dst_party_id
         if dst != self._own:
             hop = self._router.relay_hop(src, dst)
             metadata = forwarded_metadata(context.invocation_metadata())
-            return _send_on(self._router, hop, request, metadata, context)
+            return _send_whole_on(self._router, hop, request, metadata, context)
         self._signer.prove(context, src, security.header_fields(header))
         duplicate = self._mailbox.receive(header, (request.payload,))
-        return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
+        return pb.PushObjectResponse(message_id=header.message_id, duplicate=duplicate)
 
     def Pull(
         self, request: pb.PullRequest, context: grpc.ServicerContext
@@ -151,20 +174,20 @@ class LocalProxyServicer(proxy_service_pb2_grpc.ProxyServiceServicer):
             return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
         metadata = self._signer.metadata(dst, security.header_fields(header))
         hop = self._router.next_hop(dst)
-        return _send_on(self._router, hop, (header, request_iterator), metadata, context)
+        return _send_on(self._router, hop, header, request_iterator, metadata, context)
 
     def PushObject(
         self, request: pb.PushObjectRequest, context: grpc.ServicerContext
-    ) -> pb.PushResponse:
+    ) -> pb.PushObjectResponse:
         header = request.header
         check_header(header)
         self._check_sender(header)
         dst = header.key.dst_party_id
         if dst == self._own:
             duplicate = self._mailbox.receive(header, (request.payload,))
-            return pb.PushResponse(message_id=header.message_id, duplicate=duplicate)
+            return pb.PushObjectResponse(message_id=header.message_id, duplicate=duplicate)
         metadata = self._signer.metadata(dst, security.header_fields(header))
-        return _send_on(self._router, self._router.next_hop(dst), request, metadata, context)
+        return _send_whole_on(self._router, self._router.next_hop(dst), request, metadata, context)
 
     def _check_sender(self, header: pb.ObjectHeader) -> None:
         if header.key.src_party_id != self._own:

@@ -24,37 +24,39 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%fateflow/proxy/v1/proxy_service.proto\x12\x11\x66\x61teflow.proxy.v1\"\x8a\x01\n\tObjectKey\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03tag\x18\x03 \x01(\t\x12\x10\n\x08src_role\x18\x04 \x01(\t\x12\x14\n\x0csrc_party_id\x18\x05 \x01(\x03\x12\x10\n\x08\x64st_role\x18\x06 \x01(\t\x12\x14\n\x0c\x64st_party_id\x18\x07 \x01(\x03\"\xc7\x01\n\x0cObjectHeader\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12)\n\x03key\x18\x03 \x01(\x0b\x32\x1c.fateflow.proxy.v1.ObjectKey\x12,\n\x04kind\x18\x04 \x01(\x0e\x32\x1e.fateflow.proxy.v1.PayloadKind\x12\r\n\x05\x64type\x18\x05 \x01(\t\x12\r\n\x05shape\x18\x06 \x03(\x03\x12\x0c\n\x04size\x18\x07 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x08 \x01(\x0c\"\\\n\x0bPushRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x1f.fateflow.proxy.v1.ObjectHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07\x63ontent\"U\n\x11PushObjectRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1f.fateflow.proxy.v1.ObjectHeader\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\"5\n\x0cPushResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"q\n\x0bPullRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12)\n\x03key\x18\x02 \x01(\x0b\x32\x1c.fateflow.proxy.v1.ObjectKey\x12\x12\n\ntimeout_ms\x18\x03 \x01(\x03\x12\x13\n\x0b\x61\x63\x63\x65pt_file\x18\x04 \x01(\x08\"u\n\x0cPullResponse\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x1f.fateflow.proxy.v1.ObjectHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x16\n\x0cpayload_file\x18\x03 \x01(\tH\x00\x42\t\n\x07\x63ontent\"!\n\x0f\x43leanJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"+\n\x10\x43leanJobResponse\x12\x17\n\x0fremoved_objects\x18\x01 \x01(\x05\" \n\x0eOpenJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x11\n\x0fOpenJobResponse*\x93\x01\n\x0bPayloadKind\x12\x1c\n\x18PAYLOAD_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14PAYLOAD_KIND_NDARRAY\x10\x01\x12\x1d\n\x19PAYLOAD_KIND_BIG_INTEGERS\x10\x02\x12\x15\n\x11PAYLOAD_KIND_JSON\x10\x03\x12\x16\n\x12PAYLOAD_KIND_BYTES\x10\x04\x32\xa0\x03\n\x0cProxyService\x12I\n\x04Push\x12\x1e.fateflow.proxy.v1.PushRequest\x1a\x1f.fateflow.proxy.v1.PushResponse(\x01\x12S\n\nPushObject\x12$.fateflow.proxy.v1.PushObjectRequest\x1a\x1f.fateflow.proxy.v1.PushResponse\x12I\n\x04Pull\x12\x1e.fateflow.proxy.v1.PullRequest\x1a\x1f.fateflow.proxy.v1.PullResponse0\x01\x12S\n\x08\x43leanJob\x12\".fateflow.proxy.v1.CleanJobRequest\x1a#.fateflow.proxy.v1.CleanJobResponse\x12P\n\x07OpenJob\x12!.fateflow.proxy.v1.OpenJobRequest\x1a\".fateflow.proxy.v1.OpenJobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%fateflow/proxy/v1/proxy_service.proto\x12\x11\x66\x61teflow.proxy.v1\"\x8a\x01\n\tObjectKey\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03tag\x18\x03 \x01(\t\x12\x10\n\x08src_role\x18\x04 \x01(\t\x12\x14\n\x0csrc_party_id\x18\x05 \x01(\x03\x12\x10\n\x08\x64st_role\x18\x06 \x01(\t\x12\x14\n\x0c\x64st_party_id\x18\x07 \x01(\x03\"\xc7\x01\n\x0cObjectHeader\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12)\n\x03key\x18\x03 \x01(\x0b\x32\x1c.fateflow.proxy.v1.ObjectKey\x12,\n\x04kind\x18\x04 \x01(\x0e\x32\x1e.fateflow.proxy.v1.PayloadKind\x12\r\n\x05\x64type\x18\x05 \x01(\t\x12\r\n\x05shape\x18\x06 \x03(\x03\x12\x0c\n\x04size\x18\x07 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x08 \x01(\x0c\"\\\n\x0bPushRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x1f.fateflow.proxy.v1.ObjectHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07\x63ontent\"5\n\x0cPushResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"U\n\x11PushObjectRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1f.fateflow.proxy.v1.ObjectHeader\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\";\n\x12PushObjectResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"q\n\x0bPullRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12)\n\x03key\x18\x02 \x01(\x0b\x32\x1c.fateflow.proxy.v1.ObjectKey\x12\x12\n\ntimeout_ms\x18\x03 \x01(\x03\x12\x13\n\x0b\x61\x63\x63\x65pt_file\x18\x04 \x01(\x08\"u\n\x0cPullResponse\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x1f.fateflow.proxy.v1.ObjectHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x16\n\x0cpayload_file\x18\x03 \x01(\tH\x00\x42\t\n\x07\x63ontent\"!\n\x0f\x43leanJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"+\n\x10\x43leanJobResponse\x12\x17\n\x0fremoved_objects\x18\x01 \x01(\x05\" \n\x0eOpenJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x11\n\x0fOpenJobResponse*\x93\x01\n\x0bPayloadKind\x12\x1c\n\x18PAYLOAD_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14PAYLOAD_KIND_NDARRAY\x10\x01\x12\x1d\n\x19PAYLOAD_KIND_BIG_INTEGERS\x10\x02\x12\x15\n\x11PAYLOAD_KIND_JSON\x10\x03\x12\x16\n\x12PAYLOAD_KIND_BYTES\x10\x04\x32\xa6\x03\n\x0cProxyService\x12I\n\x04Push\x12\x1e.fateflow.proxy.v1.PushRequest\x1a\x1f.fateflow.proxy.v1.PushResponse(\x01\x12Y\n\nPushObject\x12$.fateflow.proxy.v1.PushObjectRequest\x1a%.fateflow.proxy.v1.PushObjectResponse\x12I\n\x04Pull\x12\x1e.fateflow.proxy.v1.PullRequest\x1a\x1f.fateflow.proxy.v1.PullResponse0\x01\x12S\n\x08\x43leanJob\x12\".fateflow.proxy.v1.CleanJobRequest\x1a#.fateflow.proxy.v1.CleanJobResponse\x12P\n\x07OpenJob\x12!.fateflow.proxy.v1.OpenJobRequest\x1a\".fateflow.proxy.v1.OpenJobResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fateflow.proxy.v1.proxy_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PAYLOADKIND']._serialized_start=1007
-  _globals['_PAYLOADKIND']._serialized_end=1154
+  _globals['_PAYLOADKIND']._serialized_start=1068
+  _globals['_PAYLOADKIND']._serialized_end=1215
   _globals['_OBJECTKEY']._serialized_start=61
   _globals['_OBJECTKEY']._serialized_end=199
   _globals['_OBJECTHEADER']._serialized_start=202
   _globals['_OBJECTHEADER']._serialized_end=401
   _globals['_PUSHREQUEST']._serialized_start=403
   _globals['_PUSHREQUEST']._serialized_end=495
-  _globals['_PUSHOBJECTREQUEST']._serialized_start=497
-  _globals['_PUSHOBJECTREQUEST']._serialized_end=582
-  _globals['_PUSHRESPONSE']._serialized_start=584
-  _globals['_PUSHRESPONSE']._serialized_end=637
-  _globals['_PULLREQUEST']._serialized_start=639
-  _globals['_PULLREQUEST']._serialized_end=752
-  _globals['_PULLRESPONSE']._serialized_start=754
-  _globals['_PULLRESPONSE']._serialized_end=871
-  _globals['_CLEANJOBREQUEST']._serialized_start=873
-  _globals['_CLEANJOBREQUEST']._serialized_end=906
-  _globals['_CLEANJOBRESPONSE']._serialized_start=908
-  _globals['_CLEANJOBRESPONSE']._serialized_end=951
-  _globals['_OPENJOBREQUEST']._serialized_start=953
-  _globals['_OPENJOBREQUEST']._serialized_end=985
-  _globals['_OPENJOBRESPONSE']._serialized_start=987
-  _globals['_OPENJOBRESPONSE']._serialized_end=1004
-  _globals['_PROXYSERVICE']._serialized_start=1157
-  _globals['_PROXYSERVICE']._serialized_end=1573
+  _globals['_PUSHRESPONSE']._serialized_start=497
+  _globals['_PUSHRESPONSE']._serialized_end=550
+  _globals['_PUSHOBJECTREQUEST']._serialized_start=552
+  _globals['_PUSHOBJECTREQUEST']._serialized_end=637
+  _globals['_PUSHOBJECTRESPONSE']._serialized_start=639
+  _globals['_PUSHOBJECTRESPONSE']._serialized_end=698
+  _globals['_PULLREQUEST']._serialized_start=700
+  _globals['_PULLREQUEST']._serialized_end=813
+  _globals['_PULLRESPONSE']._serialized_start=815
+  _globals['_PULLRESPONSE']._serialized_end=932
+  _globals['_CLEANJOBREQUEST']._serialized_start=934
+  _globals['_CLEANJOBREQUEST']._serialized_end=967
+  _globals['_CLEANJOBRESPONSE']._serialized_start=969
+  _globals['_CLEANJOBRESPONSE']._serialized_end=1012
+  _globals['_OPENJOBREQUEST']._serialized_start=1014
+  _globals['_OPENJOBREQUEST']._serialized_end=1046
+  _globals['_OPENJOBRESPONSE']._serialized_start=1048
+  _globals['_OPENJOBRESPONSE']._serialized_end=1065
+  _globals['_PROXYSERVICE']._serialized_start=1218
+  _globals['_PROXYSERVICE']._serialized_end=1640
 # @@protoc_insertion_point(module_scope)

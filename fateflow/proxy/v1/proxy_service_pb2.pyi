@@ -66,6 +66,14 @@ class PushRequest(_message.Message):
     chunk: bytes
     def __init__(self, header: _Optional[_Union[ObjectHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
+class PushResponse(_message.Message):
+    __slots__ = ("message_id", "duplicate")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    duplicate: bool
+    def __init__(self, message_id: _Optional[str] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
 class PushObjectRequest(_message.Message):
     __slots__ = ("header", "payload")
     HEADER_FIELD_NUMBER: _ClassVar[int]
@@ -74,7 +82,7 @@ class PushObjectRequest(_message.Message):
     payload: bytes
     def __init__(self, header: _Optional[_Union[ObjectHeader, _Mapping]] = ..., payload: _Optional[bytes] = ...) -> None: ...
 
-class PushResponse(_message.Message):
+class PushObjectResponse(_message.Message):
     __slots__ = ("message_id", "duplicate")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_FIELD_NUMBER: _ClassVar[int]

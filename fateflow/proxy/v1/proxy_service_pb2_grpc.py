@@ -43,7 +43,7 @@ class ProxyServiceStub:
         self.PushObject = channel.unary_unary(
                 '/fateflow.proxy.v1.ProxyService/PushObject',
                 request_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushObjectRequest.SerializeToString,
-                response_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushResponse.FromString,
+                response_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushObjectResponse.FromString,
                 _registered_method=True)
         self.Pull = channel.unary_stream(
                 '/fateflow.proxy.v1.ProxyService/Pull',
@@ -77,7 +77,7 @@ class ProxyServiceServicer:
 
     def PushObject(self, request, context):
         """PushObject is Push for an object whose bytes fit in one message: one call, which costs
-        half a stream's in gRPC's Python. Same answer, same retries.
+        half a stream's in gRPC's Python. Acknowledged and retried as a Push is.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -117,7 +117,7 @@ def add_ProxyServiceServicer_to_server(servicer, server):
             'PushObject': grpc.unary_unary_rpc_method_handler(
                     servicer.PushObject,
                     request_deserializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushObjectRequest.FromString,
-                    response_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushResponse.SerializeToString,
+                    response_serializer=fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushObjectResponse.SerializeToString,
             ),
             'Pull': grpc.unary_stream_rpc_method_handler(
                     servicer.Pull,
@@ -189,7 +189,7 @@ class ProxyService:
             target,
             '/fateflow.proxy.v1.ProxyService/PushObject',
             fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushObjectRequest.SerializeToString,
-            fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushResponse.FromString,
+            fateflow_dot_proxy_dot_v1_dot_proxy__service__pb2.PushObjectResponse.FromString,
             options,
             channel_credentials,
             insecure,

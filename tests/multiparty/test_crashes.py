@@ -85,11 +85,7 @@ def test_participant_killed_mid_job_without_retries_ends_the_job_everywhere(
     watcher = Watcher(parties, job_id)
     # Its task, not only its job: a job the host marked running may not have started everywhere
     # yet, and a job that has not started waits for a party that is down.
-    wait_for(
-        lambda: task_status(parties[HOST], job_id, "noop_0").get(("host", 0)) == "running",
-        90,
-        "noop_0 to run at the host",
-    )
+    wait_for(lambda: in_a_worker(parties[HOST], job_id, "noop_0"), 90, "noop_0 to run at the host")
     parties[HOST].kill()
     # Silent for the heartbeat timeout (5 s in these clusters), its task is lost; no retry.
     wait_for(
@@ -104,6 +100,19 @@ def test_participant_killed_mid_job_without_retries_ends_the_job_everywhere(
     assert_no_forbidden_transition(watcher.stop())
 
 
+def in_a_worker(node: NodeProcess, job_id: str, component: str) -> bool:
+    """Whether the host's first version of the component runs in a worker: a task is `running`
+    as soon as its party has it, and in a worker once a replica has claimed it, just after."""
+    rows = node.jobs().QueryTask(pb.QueryTaskRequest(job_id=job_id, component_name=component))
+    return any(
+        row.f_role == "host"
+        and row.f_task_version == 0
+        and row.f_party_status == "running"
+        and row.f_run_pid
+        for row in rows.data
+    )
+
+
 def task_status(node: NodeProcess, job_id: str, component: str) -> dict[tuple[str, int], str]:
     """(role, version) -> party status of a component's tasks at that node."""
     rows = node.jobs().QueryTask(pb.QueryTaskRequest(job_id=job_id, component_name=component))
@@ -115,11 +124,7 @@ def test_a_participant_killed_mid_task_reruns_it_when_back(parties: dict[int, No
     conf = conf_v2(common={"noop_0": {"sleep_seconds": 5}}, job={"auto_retry_delay": 0})
     job_id = submit(parties[GUEST], chain(2), conf)
     watcher = Watcher(parties, job_id)
-    wait_for(
-        lambda: task_status(parties[HOST], job_id, "noop_0").get(("host", 0)) == "running",
-        90,
-        "noop_0 to run at the host",
-    )
+    wait_for(lambda: in_a_worker(parties[HOST], job_id, "noop_0"), 90, "noop_0 to run at the host")
     killed = time.monotonic()
     parties[HOST].kill_with_its_processes()  # the worker running noop_0 among them
     parties[HOST].start()
@@ -143,11 +148,7 @@ def test_a_failed_job_reruns_from_what_did_not_succeed(parties: dict[int, NodePr
     rerun_job (FATE 1.6+'s /v1/job/rerun) runs it again from the component that failed."""
     conf = conf_v2(common={"noop_1": {"sleep_seconds": 5}}, job={"auto_retries": 0})
     job_id = submit(parties[GUEST], chain(3), conf)
-    wait_for(
-        lambda: task_status(parties[HOST], job_id, "noop_1").get(("host", 0)) == "running",
-        90,
-        "noop_1 to run at the host",
-    )
+    wait_for(lambda: in_a_worker(parties[HOST], job_id, "noop_1"), 90, "noop_1 to run at the host")
     parties[HOST].kill_with_its_processes()
     wait_for(lambda: statuses(parties[GUEST], job_id)["guest"] == "failed", 60, "the job to fail")
     parties[HOST].start()

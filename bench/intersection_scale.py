@@ -7,7 +7,7 @@
 For each size N, a guest and a host of N ids each, half of them shared (ids `id<k>`, the
 host's in another order), run FATE's RSA intersection (`intersect_guest`, `intersect_host`,
 FATE's defaults: 1024-bit key, sha256, ids synchronised) each in its own process, the two
-linked by a pipe (the federation's wire is not what is measured here). With `spark`, each
+linked by a pipe of their own (the federation's wire is not what is measured here). With `spark`, each
 party's process computes on its own SparkSession (`--master`, `local[2]` by default, started
 before the clock: a node's worker keeps its session from task to task; the start is shown),
 its driver given `--driver-memory` (Spark's default, 1g, when not given).
@@ -132,7 +132,8 @@ def run_party(
     engine: str,
     spark_conf: dict[str, str],
     key_length: int,
-    connection: Connection,
+    control: Connection,
+    peer: Connection,
 ) -> None:
     ids = party_ids(size, role)
     params = intersection.validate_parameters({"rsa_params": {"key_length": key_length}})
@@ -143,9 +144,9 @@ def run_party(
         computing = SparkComputing(spark_conf.pop("spark.master"), spark_conf, None)
         computing.map_partitions(list, [0, 1])  # the session, its JVM and Python workers
     session_s = time.perf_counter() - started
-    transport = PipeTransport(connection)
-    connection.send(("ready", role, None))
-    transport.get("go", role, [], 0)
+    transport = PipeTransport(peer)
+    control.send("ready")
+    control.recv()  # go
     with PeakMemory() as memory:
         cpu_before = cpu_seconds()
         started = time.perf_counter()
@@ -160,54 +161,40 @@ def run_party(
         seconds = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_before
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    connection.send(
-        (
-            "result",
-            role,
-            {
-                "seconds": seconds,
-                "cpu_seconds": cpu,
-                "session_seconds": session_s,
-                "common": len(common or []),
-                "peak_process_bytes": own_peak,
-                "peak_with_children_bytes": max(memory.peak, own_peak),
-            },
-        )
+    control.send(
+        {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "session_seconds": session_s,
+            "common": len(common or []),
+            "peak_process_bytes": own_peak,
+            "peak_with_children_bytes": max(memory.peak, own_peak),
+        }
     )
 
 
 def run_pair(size: int, engine: str, spark_conf: dict[str, str], key_length: int) -> dict[str, Any]:
     context = mp.get_context("spawn")
-    # One pipe to each party; what one party sends, this process passes to the other.
-    guest_parent, guest_child = context.Pipe()
-    host_parent, host_child = context.Pipe()
-    processes = [
-        context.Process(
-            target=run_party,
-            args=(role, size, engine, dict(spark_conf), key_length, child),
-            daemon=True,
+    # The parties talk over a pipe of their own; this process only starts them together.
+    guest_end, host_end = context.Pipe()
+    controls = {}
+    processes = []
+    for role, peer in (("guest", guest_end), ("host", host_end)):
+        controls[role], control = context.Pipe()
+        processes.append(
+            context.Process(
+                target=run_party,
+                args=(role, size, engine, dict(spark_conf), key_length, control, peer),
+                daemon=True,
+            )
         )
-        for role, child in (("guest", guest_child), ("host", host_child))
-    ]
     for process in processes:
         process.start()
-    links = {"guest": guest_parent, "host": host_parent}
-    peers = {"guest": host_parent, "host": guest_parent}
-    ready: set[str] = set()
-    results: dict[str, dict[str, Any]] = {}
-    while len(results) < 2:
-        for role, link in links.items():
-            while link.poll(0.05):
-                name, tag, obj = link.recv()
-                if name == "ready":
-                    ready.add(role)
-                    if len(ready) == 2:
-                        for other_role, other in links.items():
-                            other.send(("go", other_role, None))
-                elif name == "result":
-                    results[role] = obj  # type: ignore[assignment]
-                else:
-                    peers[role].send((name, tag, obj))
+    for link in controls.values():
+        assert link.recv() == "ready"
+    for link in controls.values():
+        link.send("go")
+    results = {role: link.recv() for role, link in controls.items()}
     for process in processes:
         process.join()
     return results

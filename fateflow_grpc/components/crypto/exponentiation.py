@@ -26,7 +26,7 @@ import secrets
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 import gmpy2
 import numpy as np
@@ -36,6 +36,8 @@ Mpz = int
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: Numbers as rows of bytes, a row each (big-endian, one width).
+Rows = np.ndarray[Any, np.dtype[np.uint8]]
 
 # --- every core -------------------------------------------------------------------------------
 
@@ -69,11 +71,21 @@ def _threads() -> ThreadPoolExecutor:
         return _pool
 
 
+@overload
 def on_every_core(
     function: Callable[[Sequence[T]], list[R]], items: Sequence[T], *, smallest: int = 1
-) -> list[R]:
+) -> list[R]: ...
+
+
+@overload
+def on_every_core(
+    function: Callable[[Any], Rows], items: Sequence[Any] | Rows, *, smallest: int = 1
+) -> Rows: ...
+
+
+def on_every_core(function: Callable[[Any], Any], items: Any, *, smallest: int = 1) -> Any:
     """`function` of consecutive chunks of `items`, one chunk per core (none smaller than
-    `smallest` items), concatenated in order. One chunk runs in the calling thread."""
+    `smallest` items), joined in order (`joined`). One chunk runs in the calling thread."""
     chunks = min(cores(), len(items) // max(smallest, 1))
     # On one of the pool's threads (a chunk of an outer call), the work runs in place: the
     # other threads hold the outer call's chunks, and waiting for them here would deadlock.
@@ -84,10 +96,16 @@ def on_every_core(
         _threads().submit(function, items[bounds[k] : bounds[k + 1]]) for k in range(1, chunks)
     ]
     with gmpy2.context(gmpy2.get_context(), allow_release_gil=True):
-        results = function(items[: bounds[1]])
-    for future in futures:
-        results.extend(future.result())
-    return results
+        first = function(items[: bounds[1]])
+    return joined([first, *(future.result() for future in futures)])
+
+
+def joined(parts: Sequence[Any]) -> Any:
+    """Consecutive slices' results as one: lists end to end, or arrays of rows stacked (a
+    large batch's numbers kept as bytes, not as Python objects)."""
+    if parts and isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return [value for part in parts for value in part]
 
 
 # --- a fixed base -----------------------------------------------------------------------------

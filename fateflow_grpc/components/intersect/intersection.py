@@ -972,76 +972,87 @@ class _PrivateKey:
         return [b + q * ((self.q_inv * (a - b)) % p) for a, b in zip(s_p, s_q, strict=True)]
 
 
+# Slots of a blinded id's row (`_Blinded.rows`).
+_HASHED, _FACTOR, _SENT = 0, 1, 2
+
+
 @dataclass
 class _Blinded:
-    """Our ids blinded for one signer: H(id), the factors r, and what we send (H * r^e)."""
+    """Our ids blinded for one signer, as rows of n's width (bytes, not Python integers: a
+    party holds millions): per id H(id), the factor r, and what we send (H * r^e), whose slot
+    the signer's answer takes when it comes back."""
 
     n: Mpz
     e: Mpz
-    hashed: list[Mpz]
-    factors: list[Mpz]
-    rows: UInt8Rows
+    rows: UInt8Rows  # (ids, 3, width)
 
     @classmethod
     def of(
         cls, ids: Sequence[str], rsa_params: RsaParams, n: Mpz, e: Mpz, computing: Computing
     ) -> _Blinded:
-        triples = computing.map_partitions(
-            functools.partial(_blind, n=n, e=e, params=rsa_params), ids
-        )
-        hashed = [h for h, _, _ in triples]
-        factors = [r for _, r, _ in triples]
-        blinded = [value for _, _, value in triples]
-        return cls(n, e, hashed, factors, _integer_rows(blinded, _width(n)))
+        blind = functools.partial(_blind, n=n, e=e, params=rsa_params)
+        return cls(n, e, computing.map_partitions(blind, ids))
+
+    @property
+    def sent(self) -> UInt8Rows:
+        return np.ascontiguousarray(self.rows[:, _SENT])
 
     def unblind(
         self, obj: object, rsa_params: RsaParams, signer: PartyRole, computing: Computing
     ) -> list[bytes]:
         """The final digests of our ids' signatures, from what the signer sent back."""
-        n = self.n
-        signed = _read_integers(obj, _width(n), "signed ids", signer)
-        if len(signed) != len(self.hashed):
+        signed = _read_rows(obj, _width(self.n), "signed ids", signer)
+        if len(signed) != len(self.rows):
             raise InvalidArgument(
                 f"{signer.role} {signer.party_id} signed {len(signed)} ids, "
-                f"not the {len(self.hashed)} sent"
+                f"not the {len(self.rows)} sent"
             )
+        self.rows[:, _SENT] = signed  # what we sent is spent
         unblind = functools.partial(
-            _unblind, n=n, e=self.e, method=rsa_params.final_hash_method, signer=signer
+            _unblind, n=self.n, e=self.e, method=rsa_params.final_hash_method, signer=signer
         )
-        items = list(zip(signed, self.factors, self.hashed, strict=True))
-        return computing.map_partitions(unblind, items)
+        return _rows_bytes(computing.map_partitions(unblind, self.rows))
 
 
 # Work on one slice of the ids (`Computing.map_partitions`): whichever engine runs a slice, in
 # the task's process or on Spark's executors, the slices' results joined are the whole's.
 
 
-def _blind(ids: Sequence[str], n: Mpz, e: Mpz, params: RsaParams) -> list[tuple[Mpz, Mpz, Mpz]]:
-    """(H(id), r, H(id) * r^e mod n) for each id, with a fresh r per id and signer (see the
-    module docstring on random_base_fraction)."""
+def _blind(ids: Sequence[str], n: Mpz, e: Mpz, params: RsaParams) -> UInt8Rows:
+    """`_Blinded`'s rows: H(id), r and H(id) * r^e mod n for each id, with a fresh r per id and
+    signer (see the module docstring on random_base_fraction)."""
     hashed = _full_domain_hash(ids, params, n)
     factors = [_blinding_factor(n) for _ in ids]
     powers = _powmod_all(factors, e, n)
-    return [(h, r, (h * p) % n) for h, r, p in zip(hashed, factors, powers, strict=True)]
+    blinded = [(h * p) % n for h, p in zip(hashed, powers, strict=True)]
+    return np.stack([_integer_rows(values, _width(n)) for values in (hashed, factors, blinded)], 1)
 
 
-def _unblind(
-    items: Sequence[tuple[int, Mpz, Mpz]], n: Mpz, e: Mpz, method: str, signer: PartyRole
-) -> list[bytes]:
-    """The final digests of our signed ids, from (signed, r, H(id)) triples."""
+def _unblind(rows: UInt8Rows, n: Mpz, e: Mpz, method: str, signer: PartyRole) -> UInt8Rows:
+    """The final digests of our signed ids, from `_Blinded`'s rows with the signer's answers."""
     # Divide r out: (H * r^e)^d / r = H^d. Inverting is cheap next to one exponentiation.
-    unblinded = [(gmpy2.mpz(s) * gmpy2.invert(r, n)) % n for s, r, _ in items]
+    unblinded = [
+        (s * gmpy2.invert(r, n)) % n
+        for s, r in zip(_row_integers(rows[:, _SENT]), _row_integers(rows[:, _FACTOR]), strict=True)
+    ]
     # A signature that does not verify is a bug or a party cheating; either way the
     # intersection would be silently wrong.
-    if _powmod_all(unblinded, e, n) != [h for _, _, h in items]:
+    if _powmod_all(unblinded, e, n) != _row_integers(rows[:, _HASHED]):
         raise InvalidArgument(f"{signer.role} {signer.party_id} sent signatures that do not verify")
-    return _rows_bytes(_final_digests(unblinded, _width(n), method))
+    return _final_digests(unblinded, _width(n), method)
 
 
-def _sign_ids(ids: Sequence[str], key: _PrivateKey, params: RsaParams) -> list[bytes]:
+def _sign_ids(ids: Sequence[str], key: _PrivateKey, params: RsaParams) -> UInt8Rows:
     """The final digests of the signed full-domain hashes of our own ids."""
     signed = key.sign(_full_domain_hash(ids, params, key.n))
-    return _rows_bytes(_final_digests(signed, key.width, params.final_hash_method))
+    return _final_digests(signed, key.width, params.final_hash_method)
+
+
+def _sign_rows(rows: UInt8Rows, key: _PrivateKey, requester: PartyRole) -> UInt8Rows:
+    values = _row_integers(rows)
+    if any(v >= key.n for v in values):
+        raise InvalidArgument(f"{requester.role} {requester.party_id} sent blinded ids outside Z_n")
+    return _integer_rows(key.sign(values), key.width)
 
 
 def _public_key(key: _PrivateKey) -> dict[str, Any]:
@@ -1051,17 +1062,16 @@ def _public_key(key: _PrivateKey) -> dict[str, Any]:
 def _sign_blinded(
     key: _PrivateKey, obj: object, requester: PartyRole, computing: Computing
 ) -> UInt8Rows:
-    values = [gmpy2.mpz(v) for v in _read_integers(obj, key.width, "blinded ids", requester)]
-    if any(v >= key.n for v in values):
-        raise InvalidArgument(f"{requester.role} {requester.party_id} sent blinded ids outside Z_n")
-    return _integer_rows(computing.map_partitions(key.sign, values), key.width)
+    rows = _read_rows(obj, key.width, "blinded ids", requester)
+    return computing.map_partitions(
+        functools.partial(_sign_rows, key=key, requester=requester), rows
+    )
 
 
 def _signed_digests(
     key: _PrivateKey, ids: Sequence[str], rsa_params: RsaParams, computing: Computing
 ) -> UInt8Rows:
-    sign = functools.partial(_sign_ids, key=key, params=rsa_params)
-    return _bytes_rows(computing.map_partitions(sign, ids), _digest_size(rsa_params))
+    return computing.map_partitions(functools.partial(_sign_ids, key=key, params=rsa_params), ids)
 
 
 def _halves(ids: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -1112,13 +1122,14 @@ def _rsa_host(
     if split:  # the even half: the guest signs, we blind ours
         [guest_key] = transport.get(GUEST_PUBKEY, TAG, to_guest, timeout)
         mine = _Blinded.of(even, rsa_params, *_read_public_key(guest_key, guest), computing)
-        transport.remote(mine.rows, HOST_PUBKEY_IDS, TAG, to_guest)
+        transport.remote(mine.sent, HOST_PUBKEY_IDS, TAG, to_guest)
 
     # Sign the guest's blinded values first: the guest unblinds them while we sign our own.
     [blinded] = transport.get(RSA_GUEST_IDS, TAG, to_guest, timeout)
     transport.remote(
         _sign_blinded(key, blinded, guest, computing), RSA_GUEST_IDS_PROCESS, TAG, to_guest
     )
+    del blinded  # spent: 128 bytes an id that signing our own ids can use
     if cache is None:
         transport.remote(
             _signed_digests(key, shuffled, rsa_params, computing),
@@ -1215,7 +1226,7 @@ def _rsa_guest(
 
     blinded = [_Blinded.of(odd, rsa_params, n, e, computing) for n, e in keys]
     for mine, host in zip(blinded, hosts, strict=True):
-        transport.remote(mine.rows, RSA_GUEST_IDS, TAG, [host])
+        transport.remote(mine.sent, RSA_GUEST_IDS, TAG, [host])
     if split:
         # Sign each host's blinded even ids, and list our own even ids signed, in an order we
         # shuffled (one order for every host, a key per host).
@@ -1235,6 +1246,7 @@ def _rsa_guest(
             blinded, transport.get(RSA_GUEST_IDS_PROCESS, TAG, hosts, timeout), hosts, strict=True
         )
     ]
+    del blinded  # spent: 3 x 128 bytes an id that the matching can use
     common = _guest_common(
         transport, odd, params, hosts, own_digests, host_digests(), RSA_INTERSECT_IDS
     )
@@ -1704,8 +1716,8 @@ def _rows_bytes(rows: UInt8Rows) -> list[bytes]:
     return [data[k : k + width] for k in range(0, len(data), width)]
 
 
-def _read_integers(obj: object, width: int, what: str, sender: PartyRole) -> list[int]:
-    return [int.from_bytes(row, "big") for row in _rows_bytes(_read_rows(obj, width, what, sender))]
+def _row_integers(rows: UInt8Rows) -> list[Mpz]:
+    return [gmpy2.mpz(int.from_bytes(row, "big")) for row in _rows_bytes(rows)]
 
 
 def _read_positions(obj: object, limit: int, what: str, sender: PartyRole) -> list[int]:

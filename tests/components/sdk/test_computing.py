@@ -17,6 +17,7 @@ from fateflow_grpc.components.intersect.intersection import (
     intersect_host,
     validate_parameters,
 )
+from fateflow_grpc.components.sdk import computing
 from fateflow_grpc.components.sdk.computing import (
     LOCAL_COMPUTING,
     Computing,
@@ -48,6 +49,33 @@ def test_map_partitions_joins_the_slices_in_order(spark: SparkComputing) -> None
     assert [square for square, _ in got] == [x * x for x in items]
     assert sorted({size for _, size in got}) == [3, 4]  # 10 rows in three Spark partitions
     assert spark.map_partitions(squares_and_sizes, []) == []
+
+
+def as_rows(items: Sequence[int]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """Each item as a row of two bytes."""
+    return np.array([[x // 256, x % 256] for x in items], dtype=np.uint8).reshape(-1, 2)
+
+
+def one_row(items: Sequence[int]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    return np.zeros((1, 2), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("on_spark", [False, True], ids=["local", "spark"])
+def test_a_batch_larger_than_a_wave_runs_in_waves_joined_as_one(
+    spark: SparkComputing, monkeypatch: pytest.MonkeyPatch, on_spark: bool
+) -> None:
+    monkeypatch.setattr(computing, "WAVE", 4)
+    engine = spark if on_spark else LOCAL_COMPUTING
+    items = list(range(250, 260))
+    got = engine.map_partitions(squares_and_sizes, items)
+    assert [square for square, _ in got] == [x * x for x in items]
+    assert max(size for _, size in got) <= 4  # no slice spans two waves
+    rows = engine.map_partitions(as_rows, items)
+    assert rows.shape == (10, 2)
+    assert [int(a) * 256 + int(b) for a, b in rows] == items
+    assert engine.map_partitions(as_rows, []).shape == (0, 2)
+    with pytest.raises(ValueError, match="rows come one per item"):
+        engine.map_partitions(one_row, items)
 
 
 def refuse_seven(items: Sequence[int]) -> list[int]:

@@ -17,7 +17,10 @@ The floor is the same payloads between two processes over one direct gRPC stream
 proxy: a bidirectional stream echoing 1 KB messages, and a client stream of the same chunks
 (1 MiB) into a server that copies them into one buffer, then answers. The measurements
 alternate between ours and the floor in rounds, so that a machine that slows down weighs on
-both. Prints a table, then one JSON line of the figures with `latency_ratio_p50` (ours /
+both. What a proxy in a compiled language could reach is measured too, where `socat` is
+installed (Debian's package): the floor's stream through two socat relays, a byte relay in C
+at each proxy's place (it reads nothing of the calls: the floor of such a proxy, not the
+proxy). Prints a table, then one JSON line of the figures with `latency_ratio_p50` (ours /
 floor) and `throughput_ratio` (ours / floor, the lower of the sizes' ratios). A figure is
 never a failure: the exit status says only whether the measurement could run.
 """
@@ -27,13 +30,16 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
+from contextlib import ExitStack
 from pathlib import Path
 
 import grpc
@@ -115,6 +121,28 @@ def floor_server() -> None:
     server.stop(None)
 
 
+def relays(stack: ExitStack, target: str, hops: int) -> str | None:
+    """The address of a chain of `hops` socat relays ending at target (None without socat)."""
+    if shutil.which("socat") is None:
+        return None
+    for _ in range(hops):
+        with socket.socket() as probe:  # a free port; socat takes it at once
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        relay = subprocess.Popen(
+            [
+                "socat",
+                f"TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,nodelay",
+                f"TCP:{target},nodelay",
+            ]
+        )
+        stack.callback(relay.wait, 10)
+        stack.callback(relay.terminate)
+        target = f"127.0.0.1:{port}"
+    time.sleep(0.2)  # until the last one listens
+    return target
+
+
 def _chunks(payload: np.ndarray) -> Iterator[bytes]:
     data = memoryview(payload.data)
     for start in range(0, len(data), CHUNK_SIZE):
@@ -167,7 +195,11 @@ def main() -> None:
         try:
             assert floor.stdout is not None
             floor_address = f"127.0.0.1:{floor.stdout.readline().strip()}"
-            figures = measure(nodes[GUEST.party_id].local_proxy_address, floor_address, args)
+            with ExitStack() as stack:
+                relayed = relays(stack, floor_address, 2)
+                figures = measure(
+                    nodes[GUEST.party_id].local_proxy_address, floor_address, relayed, args
+                )
         finally:
             task.wait(60)
             assert floor.stdin is not None
@@ -178,48 +210,68 @@ def main() -> None:
     report(figures, args.sizes_mb)
 
 
-def measure(proxy_address: str, floor_address: str, args: argparse.Namespace) -> dict[str, object]:
+def measure(
+    proxy_address: str, floor_address: str, relayed_address: str | None, args: argparse.Namespace
+) -> dict[str, object]:
     ping = np.random.default_rng(0).integers(0, 255, LATENCY_BYTES, dtype=np.uint8)
     ours: list[float] = []
     floors: list[float] = []
-    with (
-        Federation(JOB_ID, "s", GUEST, ROLES, proxy_address) as guest,
-        grpc.insecure_channel(floor_address) as channel,
-    ):
-        echo: grpc.StreamStreamMultiCallable[bytes, bytes] = channel.stream_stream(
-            "/bench.Floor/Echo"
-        )
-        sink: grpc.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(
-            "/bench.Floor/Sink"
-        )
-        outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        replies = echo(iter(outbox.get, b""))  # each message put, until an empty one
+    through_relays: list[float] = []
+    with ExitStack() as stack:
+        guest = stack.enter_context(Federation(JOB_ID, "s", GUEST, ROLES, proxy_address))
+        channel = stack.enter_context(grpc.insecure_channel(floor_address))
+        channels = [channel]  # and the relays' where socat runs
+        if relayed_address is not None:
+            channels.append(stack.enter_context(grpc.insecure_channel(relayed_address)))
+        echoes = [_echo(stack, each) for each in channels]
         for index in range(WARMUP + args.latency_rounds):
             started = time.perf_counter()
             guest.remote(ping, "ping", str(index), [HOST])
             guest.get("pong", str(index), [HOST], TIMEOUT_S)
             ours.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            outbox.put(ping.tobytes())
-            next(replies)
-            floors.append(time.perf_counter() - started)
-        outbox.put(b"")  # ends the echo stream
+            for echo, samples in zip(echoes, (floors, through_relays), strict=False):
+                started = time.perf_counter()
+                echo(ping.tobytes())
+                samples.append(time.perf_counter() - started)
         calls = _call_kinds(channel, ping.tobytes(), args.latency_rounds)
-        throughput: dict[int, tuple[list[float], list[float], list[float]]] = {}
+        sinks: list[grpc.StreamUnaryMultiCallable[bytes, bytes]] = [
+            each.stream_unary("/bench.Floor/Sink") for each in channels
+        ]
+        throughput: dict[int, tuple[list[float], list[float], list[float], list[float]]] = {}
         for size in args.sizes_mb:
             payload = np.random.default_rng(size).integers(0, 255, size * MB, dtype=np.uint8)
-            ours_s, floor_s, stored_s = throughput.setdefault(size, ([], [], []))
+            ours_s, floor_s, stored_s, relayed_s = throughput.setdefault(size, ([], [], [], []))
             for index in range(args.rounds):
                 started = time.perf_counter()
                 guest.remote(payload, "bulk", f"{size}.{index}", [HOST], TIMEOUT_S)
                 stored_s.append(time.perf_counter() - started)  # on the host proxy's disk
                 guest.get("ack", f"{size}.{index}", [HOST], TIMEOUT_S)
                 ours_s.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                sink(_chunks(payload), metadata=(("size", str(payload.nbytes)),))
-                floor_s.append(time.perf_counter() - started)
+                for sink, samples in zip(sinks, (floor_s, relayed_s), strict=False):
+                    started = time.perf_counter()
+                    sink(_chunks(payload), metadata=(("size", str(payload.nbytes)),))
+                    samples.append(time.perf_counter() - started)
             del payload
-    return {"latency": (ours[WARMUP:], floors[WARMUP:]), "throughput": throughput, "calls": calls}
+    return {
+        "latency": (ours[WARMUP:], floors[WARMUP:]),
+        "relayed_latency": through_relays[WARMUP:],
+        "throughput": throughput,
+        "calls": calls,
+    }
+
+
+def _echo(stack: ExitStack, channel: grpc.Channel) -> Callable[[bytes], bytes]:
+    """A round trip of one message on one open bidirectional stream, until the stack closes."""
+    echo: grpc.StreamStreamMultiCallable[bytes, bytes] = channel.stream_stream("/bench.Floor/Echo")
+    outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    replies = echo(iter(outbox.get, b""))  # each message put, until an empty one
+    stack.callback(outbox.put, b"")
+
+    def round_trip(message: bytes) -> bytes:
+        outbox.put(message)
+        return next(replies)
+
+    return round_trip
 
 
 def _call_kinds(channel: grpc.Channel, message: bytes, rounds: int) -> dict[str, float]:
@@ -253,6 +305,13 @@ def report(figures: dict[str, object], sizes_mb: list[int]) -> None:
     print(
         f"{'1 KB round trip p50 (ms)':<28}{ours_p50:>12.3f}{floor_p50:>12.3f}{ours_p50 / floor_p50:>12.2f}"
     )
+    relayed: list[float] = figures["relayed_latency"]  # type: ignore[assignment]
+    relayed_p50 = statistics.median(relayed) * 1000 if relayed else None
+    if relayed_p50 is not None:
+        label = "  the floor via 2 C relays"
+        print(f"{label:<28}{relayed_p50:>12.3f}{floor_p50:>12.3f}{relayed_p50 / floor_p50:>12.2f}")
+    else:
+        print("  (socat is not installed: no figure through compiled relays)")
     calls: dict[str, float] = figures["calls"]  # type: ignore[assignment]
     print(
         "one call between two processes, p50 ms: "
@@ -260,7 +319,7 @@ def report(figures: dict[str, object], sizes_mb: list[int]) -> None:
         + f"; a message on an open stream {floor_p50 / 2:.3f} (half the floor's round trip)"
     )
     rates: dict[str, dict[str, float]] = {}
-    for size, (ours_s, floor_s, stored_s) in figures["throughput"].items():  # type: ignore[attr-defined]
+    for size, (ours_s, floor_s, stored_s, relayed_s) in figures["throughput"].items():  # type: ignore[attr-defined]
         ours_rate = size / statistics.median(ours_s)
         floor_rate = size / statistics.median(floor_s)
         stored_rate = size / statistics.median(stored_s)
@@ -269,10 +328,15 @@ def report(figures: dict[str, object], sizes_mb: list[int]) -> None:
             "floor_mb_s": round(floor_rate, 1),
             "to_receiving_proxy_mb_s": round(stored_rate, 1),
         }
-        for label, rate in (
+        lines = [
             (f"{size} MB task->task (MB/s)", ours_rate),
             (f"{size} MB task->proxy (MB/s)", stored_rate),
-        ):
+        ]
+        if relayed_s:
+            relayed_rate = size / statistics.median(relayed_s)
+            rates[f"{size}MB"]["floor_via_c_relays_mb_s"] = round(relayed_rate, 1)
+            lines.append(("  the floor via 2 C relays", relayed_rate))
+        for label, rate in lines:
             print(f"{label:<28}{rate:>12.1f}{floor_rate:>12.1f}{rate / floor_rate:>12.2f}")
     ratios = [r["ours_mb_s"] / r["floor_mb_s"] for r in rates.values()]
     print(
@@ -281,6 +345,7 @@ def report(figures: dict[str, object], sizes_mb: list[int]) -> None:
                 "latency_p50_ms": round(ours_p50, 3),
                 "floor_latency_p50_ms": round(floor_p50, 3),
                 "latency_ratio_p50": round(ours_p50 / floor_p50, 2),
+                "floor_via_c_relays_p50_ms": relayed_p50 and round(relayed_p50, 3),
                 "throughput": rates,
                 "throughput_ratio": round(min(ratios), 3),
                 "call_p50_ms": calls,

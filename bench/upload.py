@@ -1,11 +1,14 @@
 """Upload and download through a real node, against pyarrow on the same file in the same run.
 
     python bench/upload.py [--rows 1000000] [--large-rows 4000000] [--rounds 3] [--dir DIR]
-                           [--previous TREE]
+                           [--previous TREE] [--standalone]
 
 Generates a CSV of `--rows` rows (an id, then 30 float features with 6 decimals), starts a real
 `fateflow node` (core, gateway and proxy in one process, on free ports, over a fresh data
-directory) allowed to read and write the bench's directory, and measures, in rounds:
+directory) allowed to read and write the bench's directory (with `--standalone`, FATE's
+standalone shape instead: `fateflow standalone` of party 9999, its HTTP gateway and front in
+one process and the party's node in another, their RSS counted together), and measures, in
+rounds:
 
 - floor: `pyarrow.csv.read_csv` of the file (types inferred, every core), in this process;
 - client: FATE's client path, the file streamed as a multipart POST to `/v1/data/upload`
@@ -48,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import yaml
@@ -56,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fateflow_grpc.client_cli import FUNCTIONS, call  # noqa: E402
+from fateflow_grpc.standalone.launcher import HTTP_PORT  # noqa: E402
 
 FEATURES = 30
 PARTITIONS = 16
@@ -87,28 +92,42 @@ def free_port() -> int:
 
 
 class Node:
-    """A `fateflow node` process allowed to use `files`."""
+    """A `fateflow node` process allowed to use `files`; or, `standalone`, `fateflow standalone`
+    of party 9999 (a node of its own behind the front and gateway, which serve FATE's one
+    address), run in `files` (a standalone allows its directory)."""
 
-    def __init__(self, directory: Path, files: Path, root: Path = ROOT) -> None:
+    def __init__(
+        self, directory: Path, files: Path, root: Path = ROOT, standalone: bool = False
+    ) -> None:
         self.http = free_port()
+        self.standalone = standalone
         directory.mkdir(parents=True)
-        config = directory / "node.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "party_id": 9999,
-                    "http_port": self.http,
-                    "grpc_port": free_port(),
-                    "proxy_port": free_port(),
-                    "data_dir": str(directory),
-                    "server_file_dirs": [str(files)],
-                }
-            )
-        )
         self.log = (directory / "node.log").open("wb")
+        command = [sys.executable, "-m", "fateflow_grpc"]
+        if standalone:
+            offset = self.http - HTTP_PORT
+            command += ["standalone", "--parties", "9999", "--data-dir", str(directory)]
+            command += ["--port-offset", str(offset)]
+        else:
+            config = directory / "node.yaml"
+            config.write_text(
+                yaml.safe_dump(
+                    {
+                        "party_id": 9999,
+                        "http_port": self.http,
+                        "grpc_port": free_port(),
+                        "proxy_port": free_port(),
+                        "data_dir": str(directory),
+                        "server_file_dirs": [str(files)],
+                    }
+                )
+            )
+            command += ["node", "--config", str(config)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fateflow_grpc", "node", "--config", str(config)],
-            cwd=root,  # `-m fateflow_grpc` imports the package of the tree it starts in
+            command,
+            # `-m fateflow_grpc` imports the package of the tree it is given.
+            cwd=files if standalone else root,
+            env={**os.environ, "PYTHONPATH": str(root)},
             stdout=self.log,
             stderr=self.log,
         )
@@ -131,10 +150,16 @@ class Node:
             return False
 
     def memory_mb(self, field: str = "VmHWM") -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """The node's; standalone, the front's process and its party's node's together."""
+        processes = [psutil.Process(self.process.pid)]
+        if self.standalone:
+            processes += processes[0].children()
+        total = 0.0
+        for process in processes:
+            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                if line.startswith(f"{field}:"):
+                    total += int(line.split()[1]) / 1024
+        return total
 
     def call(self, function: str, request: dict[str, Any]) -> None:
         answer = asyncio.run(call(self.address, FUNCTIONS[function], request))
@@ -171,7 +196,7 @@ def write_floor(source: Path, output: Path) -> float:
 
 
 def measure(
-    files: Path, node_dir: Path, rows: int, rounds: int, previous: Path | None
+    files: Path, node_dir: Path, rows: int, rounds: int, previous: Path | None, standalone: bool
 ) -> dict[str, float]:
     """Best seconds of each measurement over `rounds`, and the node's memory."""
     source = files / f"bench_{rows}.csv"
@@ -189,7 +214,7 @@ def measure(
     output = files / f"download_{rows}.csv"
     floor_output = files / f"floor_{rows}.csv"
     best: dict[str, float] = {}
-    node = Node(node_dir, files)
+    node = Node(node_dir, files, standalone=standalone)
     other = (
         Node(node_dir.with_name(f"{node_dir.name}-previous"), files, previous) if previous else None
     )
@@ -280,6 +305,11 @@ def main() -> None:
     parser.add_argument(
         "--dir", type=Path, help="keep the generated files here (default: a temp dir)"
     )
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="FATE's standalone shape (fateflow standalone) rather than one fateflow node",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fateflow-bench-upload-") as scratch:
         files = (args.dir or Path(scratch)).resolve()
@@ -292,7 +322,10 @@ def main() -> None:
         for rows, rounds in runs:
             print(f"{rows:,} rows x {FEATURES} features, {rounds} round(s):", flush=True)
             results.append(
-                figures(rows, measure(files, nodes / str(rows), rows, rounds, args.previous))
+                figures(
+                    rows,
+                    measure(files, nodes / str(rows), rows, rounds, args.previous, args.standalone),
+                )
             )
     print()
     print(f"{'rows':>10} {'path':<10} {'rows/s':>12} {'floor rows/s':>14} {'ratio':>6}")

@@ -11,13 +11,14 @@ Spark; `STANDALONE` and `EGGROLL` (FATE's names for a party's own computing; `ba
 default) run locally. Both engines give the same results: a function sees consecutive slices of
 its items and the results are joined in order, so only where the work runs
 differs. A function that returns an array of rows (numbers as bytes: 128 bytes for a 1024-bit
-integer, where a Python integer and its pointer take 180) has its results stacked: what a
-large batch keeps between two steps stays compact. On Spark, `computing_partitions` (FATE's
-job parameter) is the number of slices, the cluster's default parallelism otherwise;
-`spark_run` takes FATE's spark-submit options. A batch larger than `WAVE` items runs in waves
-of that many, one after the other (on Spark, a job each), so that what a slice's work holds
-while it runs (its Python integers; on Spark, the results coming back through the driver's
-JVM) is bounded whatever the batch's size.
+integer, where a Python integer and its pointer take about 180) has its results stacked: what a
+large batch keeps between two steps stays compact. A batch larger than `WAVE` items runs in
+waves of that many, one after the other (on Spark, a job each), so that what a slice's work
+holds while it runs (its Python integers; on Spark, the results coming back through the
+driver's JVM) is bounded whatever the batch's size. On Spark, a wave's slices are
+`computing_partitions` (FATE's job parameter), or the cluster's default parallelism without
+it, and more where a slice would pass `SPARK_SLICE` items; `spark_run` takes FATE's
+spark-submit options.
 
 The Spark master is the party's, from its node config (`spark_master`: `local[2]`,
 `spark://host:7077`, `yarn`; `spark_conf` for anything else), never the job's: a job chooses
@@ -53,6 +54,10 @@ R = TypeVar("R")
 #: The most items `map_partitions` gives its slices at once (see the module's docstring): 100 MB
 #: of Python integers for the RSA intersection's signatures, 77 MB of its results on Spark.
 WAVE = 200_000
+#: The most items of one Spark task: a slice travels inside its task, and the driver's JVM
+#: failed (out of heap, at its default 1 GB) serialising tasks of 37 MB (100,000 of the RSA
+#: intersection's 384-byte rows). 20,000 such rows make 7.7 MB.
+SPARK_SLICE = 20_000
 
 
 class Computing(Protocol):
@@ -121,7 +126,7 @@ class SparkComputing:
 
     def _slices(self, count: int) -> list[tuple[int, int]]:
         wanted = self._partitions or self._context().defaultParallelism
-        parts = max(1, min(wanted, count))
+        parts = max(1, min(max(wanted, -(-count // SPARK_SLICE)), count))
         bounds = [count * k // parts for k in range(parts + 1)]
         return list(itertools.pairwise(bounds))
 

@@ -76,6 +76,9 @@ def test_a_batch_larger_than_a_wave_runs_in_waves_joined_as_one(
     assert engine.map_partitions(as_rows, []).shape == (0, 2)
     with pytest.raises(ValueError, match="rows come one per item"):
         engine.map_partitions(one_row, items)
+    if on_spark:  # a Spark task carries its slice: one above SPARK_SLICE items is cut smaller
+        monkeypatch.setattr(computing, "SPARK_SLICE", 1)
+        assert {size for _, size in engine.map_partitions(squares_and_sizes, items)} == {1}
 
 
 def refuse_seven(items: Sequence[int]) -> list[int]:

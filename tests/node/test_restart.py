@@ -36,8 +36,11 @@ def test_a_node_that_served_connections_restarts_at_once(tmp_path: Path) -> None
     node.stop()  # the node closes its side first: that side waits in TIME_WAIT
     for client in clients:
         client.settimeout(10)
-        while client.recv(1 << 16):  # read all, so that closing sends no reset
-            pass
+        try:
+            while client.recv(1 << 16):  # read all, so that closing sends no reset
+                pass
+        except ConnectionResetError:
+            pass  # the node closed with our bytes unread (seen once in CI): no TIME_WAIT on its side
         client.close()
     ports = {"HTTP": node.http_port, "gRPC": node.grpc_port, "proxy": node.proxy_port}
     assert any(map(plain_bind_refused, ports.values())), "no connection left in TIME_WAIT"
